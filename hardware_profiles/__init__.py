@@ -1,0 +1,1 @@
+"""Hardware energy and capacity profiles (data files, one per chip), each number with its source."""

@@ -1,0 +1,146 @@
+"""``lnp-deploy``: build or load a network, prune it, run it on a target, report the energy.
+
+Usage::
+
+    lnp-deploy --target loihi-sim                 # built-in default, writes ./lnp-out/
+    lnp-deploy --target cpu --model chrsnn --neurons 2000 --prune lnp --out run1
+    lnp-deploy --target lava-float --network pruned.nir --prune none
+    lnp-deploy --list-targets
+    lnp-deploy report RUN_DIR [RUN_DIR ...] --out comparison/
+
+Exit status: 0 on success, 2 for bad input (unknown target, bad file, output folder that
+exists), 3 when the target cannot run on this machine, 1 for anything unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .deploy import DeployOptions
+
+    d = DeployOptions()
+    p = argparse.ArgumentParser(
+        prog="lnp-deploy",
+        description="Prune a recurrent SNN with Lyapunov Noise Pruning (or a baseline), run it "
+                    "on a neuromorphic target and write an energy-comparison report. "
+                    "`lnp-deploy report RUN_DIR...` compares finished runs.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--target", help="deployment target (see --list-targets) or a target .toml file")
+    p.add_argument("--list-targets", action="store_true", help="list the targets and exit")
+    p.add_argument("--network", type=Path, help="start from this network (.nir or .npz) "
+                   "instead of building one")
+    p.add_argument("--model", choices=("hrsnn", "chrsnn"), default=d.model,
+                   help="network to build when --network is not given")
+    p.add_argument("--neurons", type=_positive_int, default=d.neurons, help="neurons to build")
+    p.add_argument("--density", type=_probability, default=d.density,
+                   help="recurrent synapse density of the built network (HRSNN)")
+    p.add_argument("--clusters", type=_positive_int, default=d.clusters, help="CHRSNN clusters")
+    p.add_argument("--prune", choices=("lnp", "ap", "random", "none"), default=d.prune,
+                   help="pruning method")
+    p.add_argument("--iterations", type=_positive_int, default=d.iterations,
+                   help="pruning iterations (LNP steps I-IV repeated; AP rounds)")
+    p.add_argument("--input", choices=("lorenz", "poisson"), default=d.input,
+                   help="drive: rate-encoded Lorenz-63, or Poisson spikes at --rate")
+    p.add_argument("--rate", type=_probability, default=d.rate,
+                   help="spike probability per step of each input channel for --input poisson")
+    p.add_argument("--steps", type=_positive_int, default=d.steps, help="time steps to run")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of every random choice")
+    p.add_argument("--out", type=Path, default=Path(d.out), help="output folder")
+    p.add_argument("--force", action="store_true",
+                   help="write into an existing non-empty output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--json", action="store_true", help="print report.json to stdout")
+    return p
+
+
+def _report_main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="lnp-deploy report",
+                                description="Compare finished lnp-deploy runs in one report.")
+    p.add_argument("runs", nargs="+", type=Path, help="run folders written by lnp-deploy")
+    p.add_argument("--out", type=Path, default=Path("lnp-report"), help="output folder")
+    p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
+    args = p.parse_args(argv)
+    from .report import write_report
+
+    try:
+        paths = write_report(args.runs, args.out, force=args.force)
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        print(f"lnp-deploy report: error: {exc}", file=sys.stderr)
+        return 2
+    for path in paths if isinstance(paths, (list, tuple)) else [paths]:
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["report"]:
+        return _report_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .targets_registry import TargetUnavailable, list_targets
+
+    if args.list_targets:
+        for t in list_targets():
+            status = t.availability()
+            mark = "available" if status is None else "unavailable"
+            print(f"{t.name:12s} {t.backend:10s} {t.mode:6s} profile={t.profile:10s} "
+                  f"[{mark}] {t.description}")
+        return 0
+    if not args.target:
+        parser.error("--target is required (see --list-targets)")
+
+    from .deploy import DeployOptions, run_deploy
+
+    options = DeployOptions(
+        target=args.target, network=args.network, model=args.model, neurons=args.neurons,
+        density=args.density, clusters=args.clusters, prune=args.prune,
+        iterations=args.iterations, input=args.input, rate=args.rate, steps=args.steps,
+        seed=args.seed, out=args.out, force=args.force,
+        progress=not (args.quiet or args.json))
+    log = (lambda *a: None) if (args.quiet or args.json) else \
+        (lambda *a: print(*a, file=sys.stderr, flush=True))
+    try:
+        report = run_deploy(options, log=log)
+    except TargetUnavailable as exc:
+        print(f"lnp-deploy: error: {exc}", file=sys.stderr)
+        return 3
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        print(f"lnp-deploy: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=2))
+    elif not args.quiet:
+        print(f"wrote {options.out}/ (report.html, report.md, report.json, run.npz, network.nir)")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""Lyapunov Noise Pruning (Chakraborty et al., ICLR 2024) and its baselines.
+
+Step I   noise pruning of synapses ........ :mod:`.noise`, :mod:`.covariance`, :mod:`.lyapunov_matrix`
+Step II  node pruning by betweenness ...... :mod:`.betweenness`
+Step III eigenvector delocalisation ....... :mod:`.delocalize`
+Step IV  timescale optimisation (BO) ...... :mod:`.timescales`
+Pipeline (steps I-IV, ablations) .......... :mod:`.pipeline`
+Baselines (activity pruning, random ER) ... :mod:`.baselines`
+
+See ``docs/algorithm.md`` for the map from every function to the paper.
+"""
+
+from .baselines import activity_prune, random_network_like
+from .betweenness import betweenness_centrality, betweenness_prune, lowest_quantile
+from .covariance import (CovarianceEstimate, UnstableNetworkError, covariance_at_edges,
+                         spectral_abscissa, stationary_covariance)
+from .delocalize import delocalize, inverse_participation_ratio, local_degree_variance, mean_ipr
+from .lyapunov_matrix import lyapunov_matrix, neighbourhood_harmonic_mean
+from .noise import (UnstableNetworkWarning, keep_probability, noise_prune, noise_scores,
+                    random_prune, rho_for_density, rho_for_keep_count)
+from .pipeline import STEPS, lnp, noise_prune_network
+from .timescales import lyapunov_objective, optimize_timescales, wasserstein_gamma
+
+__all__ = [
+    "activity_prune", "random_network_like",
+    "betweenness_centrality", "betweenness_prune", "lowest_quantile",
+    "CovarianceEstimate", "UnstableNetworkError", "covariance_at_edges", "spectral_abscissa",
+    "stationary_covariance",
+    "delocalize", "inverse_participation_ratio", "local_degree_variance", "mean_ipr",
+    "lyapunov_matrix", "neighbourhood_harmonic_mean",
+    "UnstableNetworkWarning", "keep_probability", "noise_prune", "noise_scores",
+    "random_prune", "rho_for_density", "rho_for_keep_count",
+    "STEPS", "lnp", "noise_prune_network",
+    "lyapunov_objective", "optimize_timescales", "wasserstein_gamma",
+]

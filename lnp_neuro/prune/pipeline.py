@@ -1,0 +1,371 @@
+"""Lyapunov Noise Pruning, the whole iteration (Chakraborty et al., ICLR 2024, Sec. 3.1,
+Algorithm 1; SPEC section 3).
+
+One LNP iteration runs, in the order given by ``steps`` (default the paper's I-IV)::
+
+    "noise"       step I   synapse noise pruning with the Lyapunov matrix (noise.py)
+    "nodes"       step II  masking the neurons of lowest betweenness (betweenness.py)
+    "delocalize"  step III adding synapses inside 2-hop neighbourhoods (delocalize.py)
+    "timescales"  step IV  Bayesian optimisation of the tau_mem distributions (timescales.py)
+
+Any step may be dropped or reordered, so the ablation points of the paper's Suppl. B.5
+(A: start, B: after I, C: after II, D: after III, E: after IV; D' = I, III, IV; E'' = I, IV)
+are ``steps=()``, ``("noise",)``, ``("noise", "nodes")``, ``("noise", "nodes",
+"delocalize")``, the default, ``("noise", "delocalize", "timescales")`` and ``("noise",
+"timescales")``. The task is never consulted.
+
+Linearised network of step I (the interpretation this module fixes). The rate surrogate
+of SPEC section 2, ``r_{t+1} = (1 - dt/tau) r_t + (dt/tau) phi(G r_t + ...)`` with
+``G = diag(rate_gain) W`` the coupling in rate units (:meth:`SpikingNetwork.rate_coupling`,
+the one :mod:`lnp_neuro.lyapunov` uses), linearised with ``phi' = 1`` and taken to
+continuous time, is ``dr/dt = D (G - I) r`` with ``D = diag(1/tau_mem)``: leak ``D`` and
+coupling ``W_lin = D G`` (row i of ``W`` scaled by ``rate_gain_i / tau_i``). Noise pruning
+acts on ``W_lin``; because a row scale does not change which synapses exist, a kept
+synapse of ``W`` is rescaled by the same ``1/p``. The paper
+linearises "around criticality": a chaotic network (``gain > 1``) has an unstable
+linearisation and no stationary covariance, so when the spectral abscissa ``alpha`` of
+``D (W - I)`` is not below ``-margin`` (``margin = stability_margin * median(D)``) the leak
+is shifted uniformly by ``alpha + margin``, placing the linear system just on the stable
+side of criticality. The shift and the instability are recorded in the history
+(``linear_abscissa``, ``leak_shift``), never hidden.
+
+The Lyapunov matrix uses per-neuron exponents of :func:`lnp_neuro.lyapunov.network_spectrum`
+(SPEC section 2). The spectrum computed at the end of an iteration (for its
+``lambda_max``) is reused by the next iteration's step I, since the network is the same.
+
+Masks and indices: pruned neurons are masked (``neuron_active = False``), indices never
+change. Synapses removed by step I disappear from ``weights``; stored synapses of
+already-masked neurons are left as they are (inactive under the AND mask), so "before"
+figures stay computable.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..network import SpikingNetwork
+from .betweenness import betweenness_prune
+from .covariance import spectral_abscissa
+from .lyapunov_matrix import lyapunov_matrix as _lyapunov_matrix
+from .noise import noise_prune
+
+__all__ = ["lnp", "noise_prune_network", "STEPS"]
+
+STEPS = ("noise", "nodes", "delocalize", "timescales")
+
+
+def _child_seed(seq: np.random.SeedSequence) -> int:
+    return int(seq.generate_state(1, dtype=np.uint64)[0])
+
+
+def _check_fraction(value, name: str, allow_zero: bool = True, allow_one: bool = False) -> float:
+    v = float(value)
+    lo = v >= 0 if allow_zero else v > 0
+    hi = v <= 1 if allow_one else v < 1
+    if not (np.isfinite(v) and lo and hi):
+        raise ValueError(f"{name} must be in {'[' if allow_zero else '('}0, 1"
+                         f"{']' if allow_one else ')'}, got {value}")
+    return v
+
+
+def _active_weights(net: SpikingNetwork) -> tuple[np.ndarray, sp.csr_matrix]:
+    active = np.flatnonzero(net.neuron_active)
+    sub = sp.csr_matrix(net.effective_weights()[active][:, active])
+    sub.sort_indices()
+    return active, sub
+
+
+def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
+                        rho: float | None = None, neuron_exponents=None,
+                        stability_margin: float = 0.1, covariance: str = "auto",
+                        sigma: float = 1.0, seed=None, covariance_options: dict | None = None
+                        ) -> tuple[SpikingNetwork, dict]:
+    """LNP step I on a :class:`SpikingNetwork` (linearisation in the module docstring).
+
+    ``n_keep``: expected number of active synapses kept (or give ``rho``).
+    ``neuron_exponents``: per-neuron Lyapunov exponents (1/s) of the *active* neurons in
+    index order, or None for the plain Moore-Chaudhuri rule (Lambda = 1).
+    Returns the pruned network (new weights, synapse_active reset) and an info dict.
+    """
+    if not isinstance(net, SpikingNetwork):
+        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
+    margin_frac = float(stability_margin)
+    if not (np.isfinite(margin_frac) and margin_frac > 0):
+        raise ValueError(f"stability_margin must be a positive number, got {stability_margin}")
+    active, w_act = _active_weights(net)
+    if w_act.nnz == 0:
+        return net.copy(), {"n_before": 0, "n_kept": 0, "rho": None, "leak_shift": 0.0,
+                            "linear_abscissa": None}
+    leak = 1.0 / net.tau_mem[active]
+    rows = np.repeat(np.arange(active.size), np.diff(w_act.indptr))
+    # The surrogate's coupling is G = diag(rate_gain) W (SpikingNetwork.rate_coupling);
+    # its continuous-time linearisation couples with D G.
+    row_scale = leak * net.rate_gain[active]
+    w_lin = w_act.copy()
+    w_lin.data = w_lin.data * row_scale[rows]
+    abscissa = spectral_abscissa(w_lin, leak, seed=0)
+    margin = margin_frac * float(np.median(leak))
+    shift = max(0.0, abscissa + margin)
+    lam = None
+    if neuron_exponents is not None:
+        exps = np.asarray(neuron_exponents, dtype=np.float64)
+        if exps.shape != (active.size,):
+            raise ValueError(f"neuron_exponents must have one value per active neuron "
+                             f"({active.size},), got {exps.shape}")
+        lam = _lyapunov_matrix(w_act, exps, net.dt)
+    new_lin, _, info = noise_prune(w_lin, leak + shift, rho=rho, n_keep=n_keep, sigma=sigma,
+                                   lyapunov_matrix=lam, seed=seed, covariance=covariance,
+                                   return_info=True, **(covariance_options or {}))
+    kept = info["kept"]
+    # Undo the row scale: kept w_ij / p_ij.
+    new_data = w_act.data[kept] / info["keep_probability"][kept]
+    post_act = active[rows[kept]]
+    pre_act = active[w_act.indices[kept]]
+    # Stored synapses touching an already-masked neuron stay as they are.
+    pre_all, post_all = net.synapse_pre_post()
+    inactive_edge = ~(net.neuron_active[pre_all] & net.neuron_active[post_all])
+    rows_full = np.concatenate([post_act, post_all[inactive_edge]])
+    cols_full = np.concatenate([pre_act, pre_all[inactive_edge]])
+    data_full = np.concatenate([new_data, net.weights.data[inactive_edge]])
+    active_full = np.concatenate([np.ones(new_data.size, bool),
+                                  net.synapse_active[inactive_edge]])
+    order = np.lexsort((cols_full, rows_full))
+    weights = sp.csr_matrix((data_full[order], (rows_full[order], cols_full[order])),
+                            shape=net.weights.shape)
+    weights.sort_indices()
+    out = net.copy(weights=weights, synapse_active=active_full[order])
+    summary = {"n_before": int(w_act.nnz), "n_kept": int(kept.sum()), "rho": info["rho"],
+               "expected_kept": info["expected_kept"], "linear_abscissa": float(abscissa),
+               "leak_shift": float(shift), "covariance_method": info["covariance"].method}
+    return out, summary
+
+
+def _mean_ipr(net: SpikingNetwork, ipr_k: int | None, seed: int) -> float:
+    from .delocalize import mean_ipr
+    n = net.n_neurons
+    if net.n_synapses == 0 or n < 4:
+        return float("nan")
+    k = None if ipr_k is None else min(int(ipr_k), n - 2)
+    return float(mean_ipr(net.effective_weights(), k, neuron_active=net.neuron_active, seed=seed))
+
+
+def _spectrum(net: SpikingNetwork, options: dict, seed: int):
+    from ..lyapunov import network_spectrum
+    opts = dict(n_steps=200, k=8, progress=False)
+    opts.update(options)
+    opts["k"] = min(int(opts["k"]), net.n_neurons)
+    return network_spectrum(net, seed=seed, **opts)
+
+
+def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
+        synapse_keep: float | Sequence[float] = 0.9, target_density: float | None = None,
+        rho: float | Sequence[float] | None = None, node_quantile: float = 0.02,
+        delocalize_fraction: float = 0.1, bo_budget: int = 4,
+        steps: Sequence[str] = STEPS, use_lyapunov_matrix: bool = True,
+        stability_margin: float = 0.1, covariance: str = "auto",
+        covariance_options: dict | None = None, spectrum_options: dict | None = None,
+        betweenness_options: dict | None = None, timescale_options: dict | None = None,
+        ipr_k: int | None = 20, min_neurons: int = 10, progress: bool = True
+        ) -> tuple[SpikingNetwork, list[dict]]:
+    """Run ``n_iter`` LNP iterations on ``net`` (see the module docstring).
+
+    Parameters
+    ----------
+    net : the starting (dense, random) network; not modified.
+    n_iter : number of iterations (paper: 100).
+    seed : same seed, same result bit for bit.
+    synapse_keep : expected fraction of the active synapses that step I keeps, a number or
+        one per iteration. Ignored when ``target_density`` or ``rho`` is given.
+    target_density : density (active synapses / active neurons^2) to reach after
+        ``n_iter`` iterations; step I keeps the geometric share of the remaining way each
+        iteration (nothing is removed once the density is at or below the target).
+    rho : the noise-pruning density parameter itself, a number or one per iteration.
+    node_quantile : fraction of the active neurons step II masks per iteration.
+    delocalize_fraction : step III adds this fraction of the synapses step I removed.
+    bo_budget : objective evaluations of step IV per iteration.
+    steps : the steps of one iteration, in order (any subset of STEPS).
+    use_lyapunov_matrix : False gives plain Moore-Chaudhuri noise pruning in step I.
+    stability_margin, covariance, covariance_options : step I linearisation/covariance.
+    spectrum_options : passed to ``network_spectrum`` (default ``n_steps=200, k=8``).
+    betweenness_options : passed to ``betweenness_prune`` (``exact``, ``n_pivots``).
+    timescale_options : passed to ``optimize_timescales``.
+    ipr_k : eigenvectors for the mean IPR of the history (None: all, dense).
+    min_neurons : step II never leaves fewer active neurons.
+    progress : tqdm bar over iterations.
+
+    Returns
+    -------
+    pruned : the pruned network, ``metadata["lnp"]`` holding a history summary.
+    history : list of dicts, ``history[0]`` the starting network (iteration 0), then one per
+        iteration: iteration, neurons, synapses, lambda_max, mean_ipr, seconds,
+        step_seconds, synapses_removed, synapses_added, neurons_removed, and step details.
+    """
+    if not isinstance(net, SpikingNetwork):
+        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
+    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
+        raise ValueError(f"n_iter must be a non-negative integer, got {n_iter!r}")
+    steps = tuple(steps)
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        raise ValueError(f"steps must be taken from {STEPS}, got unknown {unknown}")
+
+    def schedule(value, name, check):
+        if value is None:
+            return None
+        if np.ndim(value) == 0:
+            return [check(value, name)] * n_iter
+        vals = list(value)
+        if len(vals) != n_iter:
+            raise ValueError(f"{name} must be a number or one value per iteration ({n_iter}), "
+                             f"got {len(vals)}")
+        return [check(v, name) for v in vals]
+
+    def positive(v, name):
+        v = float(v)
+        if not (np.isfinite(v) and v > 0):
+            raise ValueError(f"{name} must be a positive number, got {v}")
+        return v
+
+    keep_sched = schedule(synapse_keep, "synapse_keep",
+                          lambda v, n: _check_fraction(v, n, allow_zero=False, allow_one=True))
+    rho_sched = schedule(rho, "rho", positive)
+    if target_density is not None:
+        target_density = _check_fraction(target_density, "target_density", allow_zero=False,
+                                         allow_one=True)
+    node_quantile = _check_fraction(node_quantile, "node_quantile")
+    delocalize_fraction = float(delocalize_fraction)
+    if not (np.isfinite(delocalize_fraction) and delocalize_fraction >= 0):
+        raise ValueError(f"delocalize_fraction must be >= 0, got {delocalize_fraction}")
+    if isinstance(bo_budget, bool) or not isinstance(bo_budget, (int, np.integer)) or bo_budget < 1:
+        raise ValueError(f"bo_budget must be a positive integer, got {bo_budget!r}")
+    if ipr_k is not None and (isinstance(ipr_k, bool) or not isinstance(ipr_k, (int, np.integer))
+                              or ipr_k < 1):
+        raise ValueError(f"ipr_k must be a positive integer or None, got {ipr_k!r}")
+    spectrum_options = dict(spectrum_options or {})
+    betweenness_options = dict(betweenness_options or {})
+    timescale_options = dict(timescale_options or {})
+
+    root = np.random.SeedSequence(seed)
+    iter_seqs = root.spawn(n_iter + 1)
+    start_seqs = iter_seqs[0].spawn(2)
+    current = net.copy()
+    t0 = time.perf_counter()
+    spectrum = _spectrum(current, spectrum_options, _child_seed(start_seqs[0]))
+    history = [{
+        "iteration": 0, "neurons": current.n_neurons, "synapses": current.n_synapses,
+        "lambda_max": spectrum.lambda_max,
+        "mean_ipr": _mean_ipr(current, ipr_k, _child_seed(start_seqs[1])),
+        "seconds": time.perf_counter() - t0, "step_seconds": {},
+        "synapses_removed": 0, "synapses_added": 0, "neurons_removed": 0,
+    }]
+    from tqdm.auto import tqdm
+    bar = tqdm(range(1, n_iter + 1), desc="LNP", disable=not progress)
+    for it in bar:
+        seqs = iter_seqs[it].spawn(6)
+        t_iter = time.perf_counter()
+        entry = {"iteration": it, "step_seconds": {}, "synapses_removed": 0,
+                 "synapses_added": 0, "neurons_removed": 0}
+        for step in steps:
+            t_step = time.perf_counter()
+            if step == "noise":
+                before = current.n_synapses
+                n_keep = None
+                r = None
+                if rho_sched is not None:
+                    r = rho_sched[it - 1]
+                elif target_density is not None:
+                    n_act = current.n_neurons
+                    goal = target_density * n_act ** 2
+                    remaining = n_iter - it + 1
+                    n_keep = before * min(1.0, (goal / before) ** (1.0 / remaining)) if before else 0
+                else:
+                    n_keep = keep_sched[it - 1] * before
+                if before == 0 or (n_keep is not None and n_keep >= before):
+                    entry["noise"] = {"n_before": before, "n_kept": before, "skipped": True}
+                else:
+                    exps = spectrum.neuron_exponents if use_lyapunov_matrix else None
+                    if exps is not None and not np.array_equal(spectrum.active,
+                                                               np.flatnonzero(current.neuron_active)):
+                        # The network changed since the last spectrum (reordered steps).
+                        spectrum = _spectrum(current, spectrum_options, _child_seed(seqs[5]))
+                        exps = spectrum.neuron_exponents
+                    current, info = noise_prune_network(
+                        current, n_keep, rho=r, neuron_exponents=exps,
+                        stability_margin=stability_margin, covariance=covariance,
+                        seed=_child_seed(seqs[0]), covariance_options=covariance_options)
+                    entry["noise"] = info
+                entry["synapses_removed"] += before - current.n_synapses
+            elif step == "nodes":
+                before_n, before_s = current.n_neurons, current.n_synapses
+                current = betweenness_prune(current, node_quantile, seed=_child_seed(seqs[1]),
+                                            min_neurons=min_neurons, **betweenness_options)
+                entry["neurons_removed"] += before_n - current.n_neurons
+                entry["synapses_removed"] += before_s - current.n_synapses
+            elif step == "delocalize":
+                from .delocalize import delocalize
+                n_new = int(round(delocalize_fraction * entry["synapses_removed"]))
+                if n_new > 0:
+                    eff = current.effective_weights()
+                    new_w, added = delocalize(eff, n_new, seed=_child_seed(seqs[2]),
+                                              neuron_active=current.neuron_active,
+                                              excitatory=current.excitatory)
+                    current = _replace_active_weights(current, new_w)
+                    entry["synapses_added"] += int(added.shape[0])
+            elif step == "timescales":
+                from .timescales import optimize_timescales
+                current, result = optimize_timescales(current, budget=int(bo_budget),
+                                                      seed=_child_seed(seqs[3]), progress=False,
+                                                      **timescale_options)
+                entry["timescales"] = {"best_value": float(result.best_value),
+                                       "best_params": np.asarray(result.best_params).tolist()}
+            entry["step_seconds"][step] = time.perf_counter() - t_step
+        t_step = time.perf_counter()
+        spectrum = _spectrum(current, spectrum_options, _child_seed(seqs[4]))
+        entry["lambda_max"] = spectrum.lambda_max
+        entry["mean_ipr"] = _mean_ipr(current, ipr_k, _child_seed(seqs[5]))
+        entry["step_seconds"]["measure"] = time.perf_counter() - t_step
+        entry["neurons"] = current.n_neurons
+        entry["synapses"] = current.n_synapses
+        entry["seconds"] = time.perf_counter() - t_iter
+        history.append(entry)
+        bar.set_postfix(neurons=entry["neurons"], synapses=entry["synapses"],
+                        lambda_max=f"{entry['lambda_max']:.3g}")
+    bar.close()
+    metadata = json.loads(json.dumps(current.metadata))
+    metadata["lnp"] = {
+        "n_iter": int(n_iter), "seed": seed, "steps": list(steps),
+        "use_lyapunov_matrix": bool(use_lyapunov_matrix),
+        "synapse_keep": None if keep_sched is None else keep_sched[:1],
+        "target_density": target_density, "node_quantile": node_quantile,
+        "delocalize_fraction": delocalize_fraction, "bo_budget": int(bo_budget),
+        "neurons": [h["neurons"] for h in history],
+        "synapses": [h["synapses"] for h in history],
+        "lambda_max": [float(h["lambda_max"]) for h in history],
+        "mean_ipr": [None if not np.isfinite(h["mean_ipr"]) else float(h["mean_ipr"])
+                     for h in history],
+        "seconds": [float(h["seconds"]) for h in history],
+    }
+    return current.copy(metadata=metadata), history
+
+
+def _replace_active_weights(net: SpikingNetwork, new_effective: sp.csr_matrix) -> SpikingNetwork:
+    """Weights = ``new_effective`` (active part) + stored synapses touching masked neurons."""
+    pre_all, post_all = net.synapse_pre_post()
+    inactive_edge = ~(net.neuron_active[pre_all] & net.neuron_active[post_all]
+                      & net.synapse_active)
+    coo = sp.csr_matrix(new_effective).tocoo()
+    rows = np.concatenate([coo.row.astype(np.int64), post_all[inactive_edge]])
+    cols = np.concatenate([coo.col.astype(np.int64), pre_all[inactive_edge]])
+    data = np.concatenate([coo.data, net.weights.data[inactive_edge]])
+    flags = np.concatenate([np.ones(coo.nnz, bool), net.synapse_active[inactive_edge]])
+    order = np.lexsort((cols, rows))
+    weights = sp.csr_matrix((data[order], (rows[order], cols[order])), shape=net.weights.shape)
+    weights.sort_indices()
+    if weights.nnz != order.size:
+        raise RuntimeError("delocalize returned a synapse that duplicates a masked one")
+    return net.copy(weights=weights, synapse_active=flags[order])

@@ -1,0 +1,688 @@
+"""Comparison report of finished ``lnp-deploy`` runs: ``report.html`` and ``report.md``.
+
+A run directory (written by ``lnp-deploy``) holds
+
+- ``report.json``: ``label``, ``target``, ``backend``, ``mode``, ``profile``, ``steps``,
+  ``neurons_before/after``, ``synapses_before/after``, ``sops_dense``, ``sops_pruned``,
+  ``sop_ratio``, ``energy_joules``, ``energy_by_profile`` ({profile: J}), ``cores_used``,
+  ``parity``, ``seconds``, ``history`` (per LNP iteration: ``iteration``, ``neurons``,
+  ``synapses``, ``lambda_max``, ``mean_ipr``, ``seconds``), optional ``quantisation``,
+  optional ``dt`` (seconds, for firing rates in Hz);
+- ``run.npz``: ``input_spikes`` [T, n_in], ``spikes`` [T, N];
+- ``analysis.npz`` (optional keys): ``lyapunov_before``, ``lyapunov_after`` (spectra, 1/s),
+  ``tau_mem_before``, ``tau_mem_after`` (s).
+
+:func:`write_report` renders, for one or more runs side by side: the report.json numbers
+as tables; energy per hardware profile (bars) and the SOP ratio (paper Sec. 4 / A.5);
+synapses and neurons against pruning iteration (paper Fig. 3a/b); the Lyapunov spectrum
+before and after pruning (paper Suppl. A.7); spike raster and firing-rate histogram; the
+membrane time-constant distribution before and after (LNP step IV). A section whose data
+a run does not have says "not available in this run" instead of staying blank.
+
+``report.html`` is self-contained (inline CSS, PNG plots embedded as base64 data URIs, no
+external fetches); ``report.md`` is its Markdown twin with the PNGs written beside it.
+Plots use matplotlib's Agg canvas directly (no pyplot, no global backend switch).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .io_utils import atomic_write, prepare_output_dir
+
+__all__ = ["RunData", "load_run", "write_report", "NOT_AVAILABLE"]
+
+NOT_AVAILABLE = "not available in this run"
+_MISSING_CELL = "n/a"
+_MAX_RASTER_NEURONS = 200
+_MAX_RASTER_STEPS = 1000
+
+# report.json fields shown in the summary table, in order, with their row titles.
+_SUMMARY_FIELDS = [
+    ("label", "label"), ("target", "target"), ("backend", "back end"), ("mode", "mode"),
+    ("profile", "hardware profile"), ("steps", "time steps"),
+    ("neurons_before", "neurons before"), ("neurons_after", "neurons after"),
+    ("synapses_before", "synapses before"), ("synapses_after", "synapses after"),
+    ("sops_dense", "SOPs, dense unpruned"), ("sops_pruned", "SOPs, pruned (AND-mask)"),
+    ("sop_ratio", "SOP ratio"), ("energy_joules", "energy on target profile (J)"),
+    ("spikes_before", "spikes, unpruned"), ("spikes_after", "spikes, pruned"),
+    ("lambda_max_before", "lambda_max before (1/s)"),
+    ("lambda_max_after", "lambda_max after (1/s)"),
+    ("cores_used", "cores used"), ("parity", "parity"), ("seconds", "wall time (s)"),
+]
+
+
+def _run_dt(report: dict[str, Any]) -> float | None:
+    """The step length: report.json's ``dt``, else the one inside its energy account."""
+    dt = _positive_float(report.get("dt"))
+    if dt is None and isinstance(report.get("energy"), dict):
+        dt = _positive_float(report["energy"].get("dt"))
+    return dt
+
+
+@dataclass
+class RunData:
+    """One run directory, read without unpickling.
+
+    ``arrays`` holds ``input_spikes`` / ``spikes`` from run.npz and the analysis.npz keys
+    that were present; ``problems`` lists what could not be read (shown in the report).
+    """
+
+    path: Path
+    report: dict[str, Any]
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        label = self.report.get("label")
+        return str(label) if label not in (None, "") else self.path.name
+
+
+def _load_npz(path: Path, keys: dict[str, int], problems: list[str]) -> dict[str, np.ndarray]:
+    """Read ``keys`` (name -> required ndim) from ``path``; a bad key is a problem, not a crash."""
+    out: dict[str, np.ndarray] = {}
+    if not path.exists():
+        return out
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for key, ndim in keys.items():
+                if key not in z.files:
+                    continue
+                try:
+                    arr = np.asarray(z[key])
+                except ValueError as exc:  # object arrays need pickles: refused
+                    problems.append(f"{path.name}: {key} unreadable ({exc})")
+                    continue
+                if arr.ndim != ndim:
+                    problems.append(f"{path.name}: {key} should be {ndim}-D, got shape {arr.shape}")
+                    continue
+                if arr.dtype.kind not in "biuf":
+                    problems.append(f"{path.name}: {key} is not numeric (dtype {arr.dtype})")
+                    continue
+                out[key] = arr
+    except (OSError, ValueError) as exc:
+        problems.append(f"{path.name}: not a readable .npz file ({exc})")
+    return out
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read one run directory. ``report.json`` is required; the .npz files are optional."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no such run folder")
+    report_path = path / "report.json"
+    if not report_path.is_file():
+        raise FileNotFoundError(f"{path}: not an lnp-deploy run folder (no report.json)")
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{report_path}: not valid JSON ({exc})") from None
+    if not isinstance(report, dict):
+        raise ValueError(f"{report_path}: must hold a JSON object, got {type(report).__name__}")
+    problems: list[str] = []
+    arrays = _load_npz(path / "run.npz", {"input_spikes": 2, "spikes": 2}, problems)
+    arrays.update(_load_npz(path / "analysis.npz",
+                            {"lyapunov_before": 1, "lyapunov_after": 1,
+                             "tau_mem_before": 1, "tau_mem_after": 1}, problems))
+    return RunData(path=path, report=report, arrays=arrays, problems=problems)
+
+
+# ------------------------------------------------------------------ formatting
+def _fmt(value: Any) -> str:
+    """A table cell: never empty."""
+    if value is None:
+        return _MISSING_CELL
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if not math.isfinite(value):
+            return str(value)
+        if value == 0:
+            return "0"
+        if abs(value) >= 1e5 or abs(value) < 1e-3:
+            return f"{value:.3e}"
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        if not value:
+            return _MISSING_CELL
+        return "; ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_fmt(v) for v in value) if value else _MISSING_CELL
+    text = str(value).strip()
+    return text if text else _MISSING_CELL
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return slug or "run"
+
+
+@dataclass
+class _Figure:
+    name: str        # file name of the PNG
+    title: str
+    png: bytes
+
+
+@dataclass
+class _Section:
+    """One report section: paragraphs, tables (header, rows) and figures, in order."""
+
+    title: str
+    blocks: list[tuple[str, Any]] = field(default_factory=list)
+
+    def text(self, value: str) -> None:
+        self.blocks.append(("text", value))
+
+    def table(self, header: list[str], rows: list[list[str]]) -> None:
+        self.blocks.append(("table", (header, rows)))
+
+    def figure(self, fig: _Figure) -> None:
+        self.blocks.append(("figure", fig))
+
+    def unavailable(self, what: str) -> None:
+        self.blocks.append(("text", f"{what}: {NOT_AVAILABLE}."))
+
+
+# ------------------------------------------------------------------- plotting
+def _new_figure(width: float = 7.0, height: float = 3.6):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=90)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    # Fixed margins instead of tight_layout, which draws every figure twice. No
+    # timestamp/software metadata: the same runs give the same bytes.
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.2, top=0.86, wspace=0.32)
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _positive_float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _energy_figure(runs: Sequence[RunData]) -> _Figure | None:
+    profiles: list[str] = []
+    for run in runs:
+        for name in (run.report.get("energy_by_profile") or {}):
+            if name not in profiles:
+                profiles.append(name)
+    if not profiles:
+        return None
+    fig = _new_figure(max(6.0, 0.9 * len(profiles) * max(1, len(runs)) + 2), 3.8)
+    ax = fig.add_subplot(1, 1, 1)
+    width = 0.8 / len(runs)
+    x = np.arange(len(profiles))
+    any_bar = False
+    for i, run in enumerate(runs):
+        energies = run.report.get("energy_by_profile") or {}
+        values = [_positive_float(energies.get(p)) for p in profiles]
+        heights = [v if v is not None else 0.0 for v in values]
+        if any(v is not None for v in values):
+            any_bar = True
+        ax.bar(x + (i - (len(runs) - 1) / 2) * width, heights, width, label=run.label)
+    if not any_bar:
+        return None
+    ax.set_yscale("log")
+    ax.set_xticks(x)
+    ax.set_xticklabels(profiles, rotation=20, ha="right")
+    ax.set_ylabel("energy of the run (J)")
+    ax.set_title("Energy per hardware profile")
+    ax.legend(fontsize=8)
+    return _Figure("energy_by_profile.png", "Energy per hardware profile (log scale)", _png(fig))
+
+
+def _sop_figure(runs: Sequence[RunData]) -> _Figure | None:
+    ratios = [_positive_float(r.report.get("sop_ratio")) for r in runs]
+    if all(v is None for v in ratios):
+        return None
+    fig = _new_figure(max(4.0, 1.2 * len(runs) + 2), 3.2)
+    ax = fig.add_subplot(1, 1, 1)
+    x = np.arange(len(runs))
+    ax.bar(x, [v or 0.0 for v in ratios], 0.6, color="tab:green")
+    for xi, v in zip(x, ratios):
+        ax.annotate(_fmt(v) if v is not None else _MISSING_CELL, (xi, v or 0.0),
+                    ha="center", va="bottom", fontsize=8)
+    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(x)
+    ax.set_xticklabels([r.label for r in runs], rotation=15, ha="right")
+    ax.set_ylabel("SOP ratio (unpruned dense / pruned)")
+    ax.set_title("SOP ratio (higher = fewer synaptic operations)")
+    return _Figure("sop_ratio.png", "SOP ratio per run", _png(fig))
+
+
+def _history_series(run: RunData, key: str) -> tuple[np.ndarray, np.ndarray] | None:
+    history = run.report.get("history")
+    if not isinstance(history, list):
+        return None
+    xs, ys = [], []
+    for pos, entry in enumerate(history):
+        if not isinstance(entry, dict):
+            continue
+        y = _number(entry.get(key))
+        if y is None:
+            continue
+        x = _number(entry.get("iteration"))
+        xs.append(pos if x is None else x)
+        ys.append(y)
+    if not ys:
+        return None
+    return np.asarray(xs), np.asarray(ys)
+
+
+def _history_figure(runs: Sequence[RunData], keys: Sequence[tuple[str, str]], name: str,
+                    title: str) -> _Figure | None:
+    series = {key: [(run, _history_series(run, key)) for run in runs] for key, _ in keys}
+    if all(s is None for items in series.values() for _, s in items):
+        return None
+    fig = _new_figure(4.2 * len(keys), 3.4)
+    for i, (key, label) in enumerate(keys):
+        ax = fig.add_subplot(1, len(keys), i + 1)
+        drawn = False
+        for run, s in series[key]:
+            if s is not None:
+                ax.plot(s[0], s[1], marker="o", ms=3, label=run.label)
+                drawn = True
+        if drawn:
+            ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, NOT_AVAILABLE, ha="center", va="center", transform=ax.transAxes)
+        if key == "lambda_max" and drawn:
+            ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+        from matplotlib.ticker import MaxNLocator
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("pruning iteration")
+        ax.set_ylabel(label)
+    fig.suptitle(title)
+    return _Figure(name, title, _png(fig))
+
+
+def _spectrum_figure(run: RunData, slug: str) -> _Figure | None:
+    before = run.arrays.get("lyapunov_before")
+    after = run.arrays.get("lyapunov_after")
+    if before is None and after is None:
+        return None
+    fig = _new_figure(6.0, 3.4)
+    ax = fig.add_subplot(1, 1, 1)
+    for arr, label, style in ((before, "before pruning", "o-"), (after, "after pruning", "s-")):
+        if arr is not None and arr.size:
+            ax.plot(np.arange(1, arr.size + 1), np.sort(arr)[::-1], style, ms=3, label=label)
+    ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("exponent index")
+    ax.set_ylabel("Lyapunov exponent (1/s)")
+    ax.set_title(f"Lyapunov spectrum — {run.label}")
+    ax.legend(fontsize=8)
+    return _Figure(f"lyapunov_{slug}.png", f"Lyapunov spectrum before/after ({run.label})",
+                   _png(fig))
+
+
+def _raster_figure(run: RunData, slug: str, dt: float | None) -> tuple[_Figure, dict] | None:
+    spikes = run.arrays.get("spikes")
+    if spikes is None or spikes.size == 0:
+        return None
+    spikes = spikes != 0
+    n_steps, n_neurons = spikes.shape
+    counts = spikes.sum(axis=0)
+    rates = counts / (n_steps * dt) if dt else counts / n_steps
+    rate_unit = "Hz" if dt else "spikes/step"
+    # Plot a bounded window so a 5000 x 100000 raster stays a small PNG.
+    shown_neurons = np.linspace(0, n_neurons - 1, min(n_neurons, _MAX_RASTER_NEURONS)).astype(int)
+    shown_steps = min(n_steps, _MAX_RASTER_STEPS)
+    window = spikes[:shown_steps][:, shown_neurons]
+    t_idx, n_idx = np.nonzero(window)
+    fig = _new_figure(9.0, 3.4)
+    ax = fig.add_subplot(1, 2, 1)
+    ax.scatter(t_idx * (dt * 1e3 if dt else 1.0), n_idx, s=1.0, c="k", marker="|", lw=0.5)
+    ax.set_xlabel("time (ms)" if dt else "time step")
+    ax.set_ylabel("neuron (subsample)" if len(shown_neurons) < n_neurons else "neuron")
+    ax.set_title(f"spike raster ({shown_steps} of {n_steps} steps, "
+                 f"{len(shown_neurons)} of {n_neurons} neurons)", fontsize=9)
+    ax2 = fig.add_subplot(1, 2, 2)
+    ax2.hist(rates, bins=30, color="tab:blue")
+    ax2.set_xlabel(f"firing rate ({rate_unit})")
+    ax2.set_ylabel("neurons")
+    ax2.set_title("firing-rate histogram", fontsize=9)
+    stats = {"neurons": n_neurons, "steps": n_steps, "spikes": int(counts.sum()),
+             "silent neurons": int(np.count_nonzero(counts == 0)),
+             f"mean rate ({rate_unit})": float(rates.mean()) if n_neurons else 0.0}
+    return (_Figure(f"raster_{slug}.png", f"Spike raster and firing rates ({run.label})",
+                    _png(fig)), stats)
+
+
+def _tau_figure(run: RunData, slug: str) -> _Figure | None:
+    before = run.arrays.get("tau_mem_before")
+    after = run.arrays.get("tau_mem_after")
+    if before is None and after is None:
+        return None
+    fig = _new_figure(6.0, 3.4)
+    ax = fig.add_subplot(1, 1, 1)
+    data = [a * 1e3 for a in (before, after) if a is not None and a.size]
+    if not data:
+        return None
+    bins = np.histogram_bin_edges(np.concatenate(data), bins=30)
+    for arr, label in ((before, "before pruning"), (after, "after pruning")):
+        if arr is not None and arr.size:
+            ax.hist(arr * 1e3, bins=bins, alpha=0.55, label=label)
+    ax.set_xlabel("membrane time constant (ms)")
+    ax.set_ylabel("neurons")
+    ax.set_title(f"Time-constant distribution — {run.label}")
+    ax.legend(fontsize=8)
+    return _Figure(f"tau_{slug}.png", f"Membrane time constants before/after ({run.label})",
+                   _png(fig))
+
+
+# ------------------------------------------------------------------ sections
+def _profile_estimates() -> dict[str, bool]:
+    """Which shipped profiles carry estimated numbers (marked in the energy table)."""
+    from .profiles import list_profiles, load_profile
+
+    flags = {}
+    for name in list_profiles():
+        try:
+            flags[name] = load_profile(name).has_estimates()
+        except (ValueError, OSError):
+            continue
+    return flags
+
+
+def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
+    labels = [r.label for r in runs]
+    sections: list[_Section] = []
+
+    summary = _Section("Runs side by side")
+    rows = [[title] + [_fmt(r.report.get(key)) for r in runs] for key, title in _SUMMARY_FIELDS]
+    summary.table(["quantity"] + labels, rows)
+    summary.text("SOPs follow the paper's energy model (Chakraborty et al., ICLR 2024, Sec. 4 "
+                 "and Suppl. A.5): dense SOPs = sum_i s_i f_i over the unpruned network, pruned "
+                 "SOPs count only synapses whose presynaptic neuron, synapse and postsynaptic "
+                 "neuron are all active (Shi et al., ICLR 2024); SOP ratio = dense unpruned / "
+                 "pruned, on the same input.")
+    for run in runs:
+        if run.problems:
+            summary.text(f"{run.label}: could not read " + "; ".join(run.problems) + ".")
+    sections.append(summary)
+
+    quant = _Section("Quantisation")
+    if any(isinstance(r.report.get("quantisation"), dict) and r.report["quantisation"]
+           for r in runs):
+        keys: list[str] = []
+        for r in runs:
+            for k in (r.report.get("quantisation") or {}):
+                if k not in keys:
+                    keys.append(k)
+        quant.table(["quantity"] + labels,
+                    [[k] + [_fmt((r.report.get("quantisation") or {}).get(k)) for r in runs]
+                     for k in keys])
+    for r in runs:
+        if not (isinstance(r.report.get("quantisation"), dict) and r.report["quantisation"]):
+            quant.unavailable(f"Quantisation report of {r.label}")
+    sections.append(quant)
+
+    energy = _Section("Energy per hardware profile")
+    profiles: list[str] = []
+    for r in runs:
+        for name in (r.report.get("energy_by_profile") or {}):
+            if name not in profiles:
+                profiles.append(name)
+    if profiles:
+        estimates = _profile_estimates()
+        energy.table(["profile"] + [f"{l} (J)" for l in labels],
+                     [[p + (" (estimate)" if estimates.get(p) else "")]
+                      + [_fmt((r.report.get("energy_by_profile") or {}).get(p)) for r in runs]
+                      for p in profiles])
+        energy.text("Energy per profile from lnp_neuro.energy.energy_report; each profile's "
+                    "numbers and their published sources are listed in hardware_profiles/"
+                    "README.md. Profiles marked (estimate) contain numbers that are not "
+                    "published and were estimated.")
+        fig = _energy_figure(runs)
+        if fig is not None:
+            energy.figure(fig)
+    for r in runs:
+        if not r.report.get("energy_by_profile"):
+            energy.unavailable(f"Energy per profile of {r.label}")
+    term_rows = []
+    for r in runs:
+        account = r.report.get("energy")
+        profile = r.report.get("profile")
+        entry = (account.get("profiles") or {}).get(profile) if isinstance(account, dict) else None
+        if isinstance(entry, dict) and isinstance(entry.get("terms"), dict):
+            terms = entry["terms"]
+            term_rows.append([r.label, _fmt(profile)] + [_fmt(terms.get(k)) for k in
+                             ("sop", "neuron_update", "spike", "static")]
+                             + [_fmt(entry.get("energy_joules"))])
+    if term_rows:
+        energy.table(["run", "profile", "SOP term (J)", "neuron-update term (J)",
+                      "spike term (J)", "static term (J)", "total (J)"], term_rows)
+        energy.text("Terms of the target profile (lnp_neuro.energy): E_sop x SOPs + "
+                    "E_neuron_update x active neurons x steps + E_spike x spikes + static "
+                    "power x chips x duration; n/a where the profile has no such figure.")
+    fig = _sop_figure(runs)
+    if fig is not None:
+        energy.figure(fig)
+    for r in runs:
+        if _positive_float(r.report.get("sop_ratio")) is None:
+            energy.unavailable(f"SOP ratio of {r.label}")
+    sections.append(energy)
+
+    history = _Section("Pruning history (paper Fig. 3a/b)")
+    fig = _history_figure(runs, [("synapses", "synapses"), ("neurons", "neurons")],
+                          "history_size.png", "Synapses and neurons against pruning iteration")
+    if fig is not None:
+        history.figure(fig)
+    fig = _history_figure(runs, [("lambda_max", "lambda_max (1/s)"), ("mean_ipr", "mean IPR")],
+                          "history_dynamics.png",
+                          "Largest Lyapunov exponent and eigenvector IPR against iteration")
+    if fig is not None:
+        history.figure(fig)
+    for r in runs:
+        entries = r.report.get("history")
+        if not isinstance(entries, list) or not entries:
+            history.unavailable(f"Pruning history of {r.label}")
+            continue
+        keys = ["iteration", "neurons", "synapses", "lambda_max", "mean_ipr", "seconds"]
+        history.table([f"{r.label}: " + keys[0]] + keys[1:],
+                      [[_fmt(e.get(k)) if isinstance(e, dict) else _MISSING_CELL for k in keys]
+                       for e in entries])
+    sections.append(history)
+
+    lyap = _Section("Lyapunov spectrum before and after pruning (paper Suppl. A.7)")
+    for i, r in enumerate(runs):
+        fig = _spectrum_figure(r, f"{i}-{_slug(r.label)}")
+        if fig is None:
+            lyap.unavailable(f"Lyapunov spectra of {r.label}")
+            continue
+        lyap.figure(fig)
+        rows = []
+        for key in ("lyapunov_before", "lyapunov_after"):
+            arr = r.arrays.get(key)
+            rows.append([key.replace("lyapunov_", ""),
+                         _fmt(float(arr.max())) if arr is not None and arr.size else _MISSING_CELL,
+                         _fmt(int(arr.size)) if arr is not None else _MISSING_CELL])
+        lyap.table([f"{r.label}: spectrum", "lambda_max (1/s)", "exponents"], rows)
+    sections.append(lyap)
+
+    activity = _Section("Spike raster and firing rates")
+    for i, r in enumerate(runs):
+        dt = _run_dt(r.report)
+        out = _raster_figure(r, f"{i}-{_slug(r.label)}", dt)
+        if out is None:
+            activity.unavailable(f"Spike raster of {r.label}")
+            continue
+        fig, stats = out
+        activity.figure(fig)
+        activity.table([f"{r.label}: activity", "value"], [[k, _fmt(v)] for k, v in stats.items()])
+        if dt is None:
+            activity.text(f"{r.label}: report.json has no dt, so rates are per time step.")
+    sections.append(activity)
+
+    taus = _Section("Membrane time constants before and after (LNP step IV)")
+    for i, r in enumerate(runs):
+        fig = _tau_figure(r, f"{i}-{_slug(r.label)}")
+        if fig is None:
+            taus.unavailable(f"Time-constant distributions of {r.label}")
+            continue
+        taus.figure(fig)
+        rows = []
+        for key in ("tau_mem_before", "tau_mem_after"):
+            arr = r.arrays.get(key)
+            if arr is None or not arr.size:
+                rows.append([key, _MISSING_CELL, _MISSING_CELL, _MISSING_CELL])
+            else:
+                rows.append([key, _fmt(float(arr.mean() * 1e3)), _fmt(float(arr.std() * 1e3)),
+                             _fmt(int(arr.size))])
+        taus.table([f"{r.label}: distribution", "mean (ms)", "std (ms)", "neurons"], rows)
+    sections.append(taus)
+    return sections
+
+
+# ------------------------------------------------------------------ rendering
+_CSS = """
+body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #eee; }
+figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; }
+img { max-width: 100%; }
+"""
+
+
+def _render_html(title: str, runs: Sequence[RunData], sections: Sequence[_Section]) -> str:
+    esc = html.escape
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             f"<title>{esc(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+             f"<h1>{esc(title)}</h1>",
+             "<p>Runs: " + ", ".join(f"{esc(r.label)} (<code>{esc(str(r.path))}</code>)"
+                                     for r in runs) + "</p>"]
+    for section in sections:
+        parts.append(f"<h2>{esc(section.title)}</h2>")
+        for kind, value in section.blocks:
+            if kind == "text":
+                parts.append(f"<p>{esc(value)}</p>")
+            elif kind == "table":
+                header, rows = value
+                parts.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header)
+                             + "</tr></thead><tbody>")
+                for row in rows:
+                    parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
+                parts.append("</tbody></table>")
+            else:
+                data = base64.b64encode(value.png).decode("ascii")
+                parts.append(f'<figure><img alt="{esc(value.title)}" '
+                             f'src="data:image/png;base64,{data}">'
+                             f"<figcaption>{esc(value.title)}</figcaption></figure>")
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _render_markdown(title: str, runs: Sequence[RunData], sections: Sequence[_Section]) -> str:
+    lines = [f"# {title}", "", "Runs: " + ", ".join(f"{r.label} (`{r.path}`)" for r in runs), ""]
+    for section in sections:
+        lines += [f"## {section.title}", ""]
+        for kind, value in section.blocks:
+            if kind == "text":
+                lines += [value, ""]
+            elif kind == "table":
+                header, rows = value
+                lines.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
+                lines.append("|" + "---|" * len(header))
+                lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+                lines.append("")
+            else:
+                lines += [f"![{value.title}]({value.name})", ""]
+    return "\n".join(lines)
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_report(run_dirs: str | Path | Iterable[str | Path], out_dir: str | Path,
+                 force: bool = False, title: str = "lnp_neuro deployment report") -> list[Path]:
+    """Render ``report.html`` and ``report.md`` (+ PNGs) comparing one or more run folders.
+
+    Parameters
+    ----------
+    run_dirs : a run folder or a sequence of them (written by ``lnp-deploy``).
+    out_dir : output folder; an existing non-empty folder is refused unless ``force``
+        (then files of the same name are replaced, atomically; nothing else is touched).
+    force : allow writing into an existing non-empty folder.
+    title : the report's heading.
+
+    Returns the written paths: ``[report.html, report.md, *pngs]``.
+    """
+    if isinstance(run_dirs, (str, Path)):
+        run_dirs = [run_dirs]
+    run_dirs = list(run_dirs)
+    if not run_dirs:
+        raise ValueError("run_dirs must name at least one run folder")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("title must be non-empty text")
+    if not isinstance(force, (bool, np.bool_)):
+        raise ValueError(f"force must be True or False, got {force!r}")
+    runs = [load_run(d) for d in run_dirs]
+    # Two runs with the same label would be indistinguishable in tables and legends.
+    seen: dict[str, int] = {}
+    for run in runs:
+        seen[run.label] = seen.get(run.label, 0) + 1
+    for run in runs:
+        if seen[run.label] > 1:
+            run.report = dict(run.report, label=f"{run.label} ({run.path.name})")
+    labels = [r.label for r in runs]
+    if len(set(labels)) != len(labels):
+        runs = [RunData(r.path, dict(r.report, label=f"{r.label} #{i + 1}"), r.arrays, r.problems)
+                for i, r in enumerate(runs)]
+
+    out = prepare_output_dir(out_dir, force=force)
+    sections = _build_sections(runs)
+    written: list[Path] = []
+    html_path, md_path = out / "report.html", out / "report.md"
+    _write_text(html_path, _render_html(title, runs, sections))
+    _write_text(md_path, _render_markdown(title, runs, sections))
+    written += [html_path, md_path]
+    for section in sections:
+        for kind, value in section.blocks:
+            if kind == "figure":
+                _write_bytes(out / value.name, value.png)
+                written.append(out / value.name)
+    return written

@@ -1,0 +1,751 @@
+"""Native event-driven CPU simulator, exact to Lava's LIF + Sparse process models.
+
+One step of the network, as Lava (lava-nc 0.10.0) executes a ``RingBuffer -> Sparse ->
+LIF`` input path with a recurrent ``LIF -> Sparse -> LIF`` loop under ``Loihi2SimCfg``
+(SPEC section 6). Both synaptic paths, input included, are delayed by one step, because
+every ``Sparse`` process sends the activation it accumulated at the previous step before
+it receives this step's spikes (its ``a_buff``)::
+
+    a[t]  = W_in x[t-1] + W s[t-1]            (a[0] = 0; x[t] is input_spikes[t])
+    u[t]  = u[t-1] (1 - du) + a[t]
+    v[t]  = v[t-1] (1 - dv) + u[t] + bias
+    s[t]  = v[t] > v_threshold ;  v[t] <- 0 where s[t]
+
+``mode="float"`` computes exactly what Lava's ``floating_pt`` models compute, operation
+for operation in float64, including the summation order of the synaptic input: Lava sums
+the weights of the spiking presynaptic neurons with ``scipy``'s CSR row sum, i.e. numpy's
+``add.reduceat`` (first weight + numpy's pairwise sum of the rest, in presynaptic index
+order). The same order is used here, so rasters and states are bit-identical.
+
+``mode="fixed"`` is Lava's bit-accurate ``fixed_pt`` arithmetic (Loihi: 12-bit decays with
+the ``ds_offset`` of 1 on the current, truncation toward zero, 24-bit wrap of ``u``, 24-bit
+saturation of ``v``, activation and threshold shifted by 6, bias mantissa/exponent,
+8-bit weight mantissas with a shared exponent applied to each accumulated sum, int32
+intermediates) on the integers of :func:`lnp_neuro.fixed_point.quantize` (with one
+weight exponent per Sparse process; per-neuron exponents are one Sparse per exponent).
+
+The work per step is proportional to the synapses of the neurons that spiked: the
+weights are read column by column (CSC) for the spiking presynaptic neurons only. The
+kernels are compiled with numba (``engine="numba"``); ``engine="numpy"`` is a vectorised
+reference that follows Lava's formulation step by step, used to cross-check the kernels
+and as a fallback when numba is missing.
+
+Pruned neurons (``net.neuron_active`` False) are never updated and never spike (their
+state stays 0); pruned synapses carry nothing (``net.effective_weights()``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from .fixed_point import (ACT_SHIFT, DECAY_BITS, UV_BITS, FixedPointNetwork, quantize)
+from .network import SpikingNetwork
+
+__all__ = ["simulate", "SimulationResult", "NetworkState", "numba_available"]
+
+_MODES = ("float", "fixed")
+_ENGINES = ("auto", "numba", "numpy")
+_CHUNK_STEPS = 250       # steps per kernel call, so that a progress bar can move
+_UV_MAX = 2 ** (UV_BITS - 1)
+
+
+# ----------------------------------------------------------------------------- data
+@dataclass(eq=False)
+class NetworkState:
+    """Dynamic state of the network between two steps.
+
+    ``v``, ``u`` : membrane potential and synaptic current (N,).
+    ``pending_input``, ``pending_recurrent`` : activation each Sparse process has already
+    accumulated and delivers at the next step (Lava's ``a_buff``), (N,).
+
+    In ``mode="float"`` the arrays are float64 in membrane units; in ``mode="fixed"`` they
+    are int64 in Loihi integer units (``u``/``v`` before any read-back division by
+    ``scale``; pending activations after the weight exponent, before the shift by 6).
+    """
+
+    v: np.ndarray
+    u: np.ndarray
+    pending_input: np.ndarray
+    pending_recurrent: np.ndarray
+    mode: str
+
+    def __post_init__(self) -> None:
+        if self.mode not in _MODES:
+            raise ValueError(f"mode must be one of {_MODES}, got {self.mode!r}")
+        dtype = np.float64 if self.mode == "float" else np.int64
+        arrays = {}
+        for name in ("v", "u", "pending_input", "pending_recurrent"):
+            arr = np.asarray(getattr(self, name))
+            if arr.ndim != 1:
+                raise ValueError(f"{name} must be a 1-D array (one value per neuron), "
+                                 f"got shape {arr.shape}")
+            if self.mode == "fixed" and arr.size and not np.issubdtype(arr.dtype, np.integer):
+                raise ValueError(f"{name} must hold integers in mode='fixed', got {arr.dtype}")
+            if self.mode == "float" and not np.all(np.isfinite(arr)):
+                raise ValueError(f"{name} has non-finite values")
+            arrays[name] = np.array(arr, dtype=dtype, copy=True)
+        sizes = {a.shape[0] for a in arrays.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"v, u, pending_input and pending_recurrent must have the same "
+                             f"length, got {[a.shape[0] for a in arrays.values()]}")
+        for name, arr in arrays.items():
+            setattr(self, name, arr)
+
+    @classmethod
+    def zeros(cls, n: int, mode: str) -> "NetworkState":
+        dtype = np.float64 if mode == "float" else np.int64
+        z = np.zeros(n, dtype)
+        return cls(v=z, u=z, pending_input=z, pending_recurrent=z, mode=mode)
+
+
+@dataclass(eq=False)
+class SimulationResult:
+    """Output of :func:`simulate`.
+
+    ``spikes`` : bool (T, N). ``v``, ``u`` : float (T, N) after each step (``v`` after the
+    reset), or None unless ``record_state``; in ``mode="fixed"`` they are the integers
+    divided by ``scale`` (exact: ``scale`` is a power of two by default).
+    ``final_state`` : :class:`NetworkState` to continue from (``initial_state=``).
+    ``synaptic_events`` : weights added into a postsynaptic accumulator (recurrent plus
+    input), i.e. presynaptic spikes times their active fan-out.
+    ``current_wraps`` : times a synaptic current wrapped around its 24-bit range
+    (``mode="fixed"`` only; Loihi behaviour, a sign of a too large ``scale``).
+    """
+
+    spikes: np.ndarray
+    v: np.ndarray | None
+    u: np.ndarray | None
+    final_state: NetworkState
+    mode: str
+    scale: float | None
+    synaptic_events: int
+    current_wraps: int
+
+    @property
+    def n_steps(self) -> int:
+        return self.spikes.shape[0]
+
+    def rates(self, dt: float = 1.0) -> np.ndarray:
+        """Mean spikes per step (per second when ``dt`` is given) of each neuron."""
+        if self.n_steps == 0:
+            return np.zeros(self.spikes.shape[1])
+        return self.spikes.mean(axis=0) / dt
+
+
+# ----------------------------------------------------------------------- numba kernels
+try:  # numba is a declared dependency; the numpy engine keeps the module importable.
+    import numba as _numba
+except ImportError:  # pragma: no cover - exercised only where numba is absent
+    _numba = None
+
+
+def numba_available() -> bool:
+    return _numba is not None
+
+
+if _numba is not None:
+    # Module-level definitions so that numba's on-disk cache (cache=True) can be used.
+    _njit = _numba.njit(cache=True)
+
+    @_njit
+    def _pairwise_leaf(a, start, n):
+        # numpy's pairwise summation for n <= 128 (numpy/_core/src/umath/loops_utils.h.src):
+        # a plain loop below 8 items, else 8 interleaved partial sums combined as a tree.
+        if n < 8:
+            res = 0.0
+            for i in range(n):
+                res += a[start + i]
+            return res
+        r0 = a[start]
+        r1 = a[start + 1]
+        r2 = a[start + 2]
+        r3 = a[start + 3]
+        r4 = a[start + 4]
+        r5 = a[start + 5]
+        r6 = a[start + 6]
+        r7 = a[start + 7]
+        i = 8
+        stop = n - (n % 8)
+        while i < stop:
+            j = start + i
+            r0 += a[j]
+            r1 += a[j + 1]
+            r2 += a[j + 2]
+            r3 += a[j + 3]
+            r4 += a[j + 4]
+            r5 += a[j + 5]
+            r6 += a[j + 6]
+            r7 += a[j + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res += a[start + i]
+            i += 1
+        return res
+
+    @_njit
+    def _pairwise_sum(a, start, n):
+        # numpy's pairwise sum: above 128 items it splits at n2 = n//2 - (n//2) % 8 and
+        # adds left + right. Evaluated with an explicit stack (post-order) instead of
+        # recursion, which numba cannot cache.
+        if n <= 128:
+            return _pairwise_leaf(a, start, n)
+        node_start = np.empty(128, np.int64)
+        node_n = np.empty(128, np.int64)
+        node_done = np.empty(128, np.bool_)
+        values = np.empty(128, np.float64)
+        top = 0
+        n_values = 0
+        node_start[0] = start
+        node_n[0] = n
+        node_done[0] = False
+        top = 1
+        while top > 0:
+            top -= 1
+            s = node_start[top]
+            m = node_n[top]
+            if m <= 128:
+                values[n_values] = _pairwise_leaf(a, s, m)
+                n_values += 1
+            elif node_done[top]:
+                right = values[n_values - 1]
+                left = values[n_values - 2]
+                n_values -= 2
+                values[n_values] = left + right
+                n_values += 1
+            else:
+                m2 = m // 2
+                m2 -= m2 % 8
+                node_done[top] = True           # revisit after both halves
+                top += 1
+                node_start[top] = s + m2        # right half, evaluated second
+                node_n[top] = m - m2
+                node_done[top] = False
+                top += 1
+                node_start[top] = s             # left half, evaluated first
+                node_n[top] = m2
+                node_done[top] = False
+                top += 1
+        return values[0]
+
+    @_njit
+    def _gather_reduce(col_ptr, row_idx, data, spiking, n_spiking, spiked,
+                       row_ptr, row_col, row_data, first, count, block, partial,
+                       buffer, out):
+        # Lava's float Sparse sums, per postsynaptic row, the weights of the spiking
+        # columns in ascending column order with np.add.reduceat: first + pairwise(rest).
+        # For up to 128 items numpy's pairwise sum is: a plain loop from 0.0 below 8
+        # items, else 8 partial sums r[k] = a[k] + a[k+8] + ... over the complete blocks
+        # of 8, combined as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the items of the
+        # last incomplete block added one by one. Visiting the spiking columns in
+        # ascending order, that is computed on the fly per row: ``block`` holds the
+        # current incomplete block, ``partial`` the 8 partial sums. Rows with more than
+        # 128 items (rare) are summed again from their CSR row (``spiked`` marks the
+        # spiking columns) with the recursive algorithm. Rows without input get 0.
+        # block and partial are flat (N * 8) arrays; unsigned indices spare numba's
+        # negative-index wrap-around checks in this hot loop.
+        events = 0
+        eight = np.uint64(8)
+        for k in range(n_spiking):
+            j = spiking[k]
+            spiked[j] = True
+            lo = col_ptr[j]
+            hi = col_ptr[j + 1]
+            for p in range(lo, hi):
+                r = np.uint64(row_idx[p])
+                c = count[r]
+                if c == 0:
+                    first[r] = data[p]
+                else:
+                    i = c - 1                  # index among the items after the first
+                    slot = i & 7
+                    base = r * eight
+                    block[base + np.uint64(slot)] = data[p]
+                    if slot == 7:
+                        if i == 7:
+                            for q in range(8):
+                                partial[base + np.uint64(q)] = block[base + np.uint64(q)]
+                        elif i < 128:
+                            for q in range(8):
+                                partial[base + np.uint64(q)] += block[base + np.uint64(q)]
+                count[r] = c + 1
+            events += hi - lo
+        for r in range(out.shape[0]):
+            c = count[r]
+            if c == 0:
+                out[r] = 0.0
+                continue
+            n = c - 1
+            b = r * 8
+            if n == 0:
+                out[r] = first[r]
+            elif n < 8:
+                res = 0.0
+                for q in range(n):
+                    res += block[b + q]
+                out[r] = first[r] + res
+            elif n <= 128:
+                res = ((partial[b] + partial[b + 1]) + (partial[b + 2] + partial[b + 3])) + \
+                      ((partial[b + 4] + partial[b + 5]) + (partial[b + 6] + partial[b + 7]))
+                for q in range(n & 7):
+                    res += block[b + q]
+                out[r] = first[r] + res
+            else:
+                m = 0
+                for p in range(row_ptr[r], row_ptr[r + 1]):
+                    if spiked[row_col[p]]:
+                        buffer[m] = row_data[p]
+                        m += 1
+                out[r] = buffer[0] + _pairwise_sum(buffer, 1, m - 1)
+            count[r] = 0
+        for k in range(n_spiking):
+            spiked[spiking[k]] = False
+        return events
+
+    @_njit
+    def _run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias,
+                   r_ptr, r_idx, r_dat, r_rptr, r_rcol, r_rdat,
+                   i_ptr, i_idx, i_dat, i_rptr, i_rcol, i_rdat,
+                   v, u, pend_in, pend_rec, spikes, record, v_rec, u_rec):
+        n = v.shape[0]
+        n_in = x.shape[1]
+        first = np.zeros(n, np.float64)
+        count = np.zeros(n, np.int64)
+        block = np.zeros(n * 8, np.float64)
+        partial = np.zeros(n * 8, np.float64)
+        spiked = np.zeros(n, np.bool_)
+        in_spiked = np.zeros(max(n_in, 1), np.bool_)
+        r_buffer = np.empty(max(n, 1), np.float64)
+        i_buffer = np.empty(max(n_in, 1), np.float64)
+        spiking = np.empty(n, np.int64)
+        in_spiking = np.empty(max(n_in, 1), np.int64)
+        events = 0
+        for step in range(n_steps):
+            t = t0 + step
+            n_sp = 0
+            for i in range(n):
+                if not active[i]:
+                    continue
+                a = (0.0 + pend_rec[i]) + pend_in[i]
+                ui = u[i] * one_minus_du[i]
+                ui = ui + a
+                vi = v[i] * one_minus_dv[i] + ui + bias[i]
+                u[i] = ui
+                if vi > vth[i]:
+                    vi = 0.0
+                    spikes[t, i] = True
+                    spiking[n_sp] = i
+                    n_sp += 1
+                v[i] = vi
+            if record:
+                for i in range(n):
+                    v_rec[t, i] = v[i]
+                    u_rec[t, i] = u[i]
+            n_x = 0
+            for j in range(n_in):
+                if x[t, j]:
+                    in_spiking[n_x] = j
+                    n_x += 1
+            events += _gather_reduce(r_ptr, r_idx, r_dat, spiking, n_sp, spiked,
+                                     r_rptr, r_rcol, r_rdat, first, count, block,
+                                     partial, r_buffer, pend_rec)
+            events += _gather_reduce(i_ptr, i_idx, i_dat, in_spiking, n_x, in_spiked,
+                                     i_rptr, i_rcol, i_rdat, first, count, block,
+                                     partial, i_buffer, pend_in)
+        return events
+
+    @_njit
+    def _nb_wrap32(value):
+        # Two's-complement wrap to int32 (what numpy's int32 arithmetic does), as an
+        # integer truncation rather than a costly modulo.
+        return np.int64(np.int32(value))
+
+    @_njit
+    def _nb_decay(value, factor):
+        # Lava: sign(x) * (|x| >> 12) on the int64 product, then cast to int32.
+        # Branch-free: with m = all ones for negative products, (x ^ m) - m = |x|.
+        prod = value * factor
+        m = prod >> 63
+        out = ((((prod ^ m) - m) >> 12) ^ m) - m
+        return _nb_wrap32(out)
+
+    @_njit
+    def _scatter_sum(col_ptr, row_idx, data, spiking, n_spiking, acc):
+        events = 0
+        for k in range(n_spiking):
+            j = spiking[k]
+            for p in range(col_ptr[j], col_ptr[j + 1]):
+                acc[np.uint64(row_idx[p])] += data[p]  # unsigned: no wrap-around check
+            events += col_ptr[j + 1] - col_ptr[j]
+        return events
+
+    @_njit
+    def _shift_out(acc, exp, pend):
+        # Sparse: the exponent of the process holding row r applies to the accumulated
+        # sum of the row; the int32 channel wraps.
+        for r in range(acc.shape[0]):
+            s = acc[r]
+            e = exp[r]
+            if e > 0:
+                s = s << e
+            else:
+                s = s >> (-e)
+            pend[r] = _nb_wrap32(s)
+            acc[r] = 0
+
+    @_njit
+    def _run_fixed(t0, n_steps, x, active, keep_u, keep_v, vth_eff, bias_eff,
+                   r_ptr, r_idx, r_dat, r_exp, i_ptr, i_idx, i_dat, i_exp,
+                   v, u, pend_in, pend_rec, spikes, record, v_rec, u_rec):
+        n = v.shape[0]
+        n_in = x.shape[1]
+        uv_max = 8388608          # 2**23
+        v_lim = uv_max - 1
+        acc = np.zeros(n, np.int64)
+        spiking = np.empty(n, np.int64)
+        in_spiking = np.empty(max(n_in, 1), np.int64)
+        events = 0
+        wraps = 0
+        for step in range(n_steps):
+            t = t0 + step
+            n_sp = 0
+            for i in range(n):
+                if not active[i]:
+                    continue
+                a = _nb_wrap32(pend_rec[i] + pend_in[i])
+                act = _nb_wrap32(a << 6)
+                cur = _nb_wrap32(_nb_decay(u[i], keep_u[i]) + act)
+                w = cur - 2 * uv_max if cur > uv_max else cur
+                if w <= -uv_max:
+                    w = cur + 2 * uv_max
+                if w != cur:
+                    wraps += 1
+                u[i] = w
+                vol = _nb_wrap32(_nb_wrap32(_nb_decay(v[i], keep_v[i]) + w) + bias_eff[i])
+                vol = min(max(vol, -v_lim), v_lim)
+                if vol > vth_eff[i]:
+                    vol = 0
+                    spikes[t, i] = True
+                    spiking[n_sp] = i
+                    n_sp += 1
+                v[i] = vol
+            if record:
+                for i in range(n):
+                    v_rec[t, i] = v[i]
+                    u_rec[t, i] = u[i]
+            n_x = 0
+            for j in range(n_in):
+                if x[t, j]:
+                    in_spiking[n_x] = j
+                    n_x += 1
+            events += _scatter_sum(r_ptr, r_idx, r_dat, spiking, n_sp, acc)
+            _shift_out(acc, r_exp, pend_rec)
+            events += _scatter_sum(i_ptr, i_idx, i_dat, in_spiking, n_x, acc)
+            _shift_out(acc, i_exp, pend_in)
+        return events, wraps
+
+
+# ------------------------------------------------------------------- preparation
+def _csc_parts(mat: sp.spmatrix, dtype):
+    csc = sp.csc_matrix(mat, copy=True)
+    csc.sort_indices()  # rows ascending inside a column; columns are visited in order
+    return (csc.indptr.astype(np.int64), csc.indices.astype(np.int64),
+            csc.data.astype(dtype))
+
+
+def _csr_parts(mat: sp.spmatrix):
+    csr = _sorted_csr(mat)
+    return (csr.indptr.astype(np.int64), csr.indices.astype(np.int64),
+            csr.data.astype(np.float64))
+
+
+def _check_inputs(net: SpikingNetwork, input_spikes) -> np.ndarray:
+    if not isinstance(net, SpikingNetwork):
+        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
+    x = np.asarray(input_spikes)
+    if x.ndim != 2 or x.shape[1] != net.n_inputs:
+        raise ValueError(f"input_spikes must have shape (T, n_inputs={net.n_inputs}), "
+                         f"got {x.shape}")
+    if x.dtype != np.bool_:
+        if not (np.issubdtype(x.dtype, np.number)) or np.any((x != 0) & (x != 1)):
+            raise ValueError("input_spikes must be boolean or hold only 0 and 1")
+        x = x != 0
+    return np.ascontiguousarray(x, dtype=np.bool_)
+
+
+def _initial_state(net: SpikingNetwork, initial_state, mode: str,
+                   fixed: FixedPointNetwork | None) -> NetworkState:
+    n = net.size
+    if initial_state is None:
+        state = NetworkState.zeros(n, mode)
+    elif isinstance(initial_state, NetworkState):
+        if initial_state.mode != mode:
+            raise ValueError(f"initial_state was produced in mode={initial_state.mode!r}, "
+                             f"cannot continue in mode={mode!r}")
+        state = NetworkState(initial_state.v, initial_state.u, initial_state.pending_input,
+                             initial_state.pending_recurrent, mode)
+    elif isinstance(initial_state, Mapping):
+        unknown = set(initial_state) - {"v", "u"}
+        if unknown:
+            raise ValueError(f"initial_state keys must be 'v' and/or 'u', got {sorted(unknown)}")
+        values = {}
+        for key in ("v", "u"):
+            arr = np.asarray(initial_state.get(key, 0.0), dtype=np.float64)
+            arr = np.broadcast_to(arr, (n,)) if arr.ndim == 0 else arr
+            if arr.shape != (n,) or not np.all(np.isfinite(arr)):
+                raise ValueError(f"initial_state[{key!r}] must be {n} finite values, "
+                                 f"got shape {arr.shape}")
+            if mode == "fixed":
+                arr = np.round(arr * fixed.scale)
+                if np.any(np.abs(arr) >= _UV_MAX):
+                    raise ValueError(f"initial_state[{key!r}] exceeds the 24-bit range "
+                                     f"(|x| * scale must be < 2**23, scale={fixed.scale})")
+                arr = arr.astype(np.int64)
+            values[key] = arr
+        z = np.zeros(n, np.float64 if mode == "float" else np.int64)
+        state = NetworkState(values["v"], values["u"], z, z, mode)
+    else:
+        raise ValueError("initial_state must be None, a NetworkState or a mapping with "
+                         f"'v'/'u' arrays, got {type(initial_state).__name__}")
+    if state.v.shape[0] != n:
+        raise ValueError(f"initial_state describes {state.v.shape[0]} neurons, net has {n}")
+    inactive = ~net.neuron_active
+    for arr in (state.v, state.u, state.pending_input, state.pending_recurrent):
+        arr[inactive] = 0
+    return state
+
+
+# ------------------------------------------------------------------------ engines
+def _run_numba(net, x, mode, fixed, state, record, progress):
+    run_float, run_fixed = _run_float, _run_fixed
+    n, steps = net.size, x.shape[0]
+    spikes = np.zeros((steps, n), np.bool_)
+    rec_shape = (steps, n) if record else (0, n)
+    active = np.ascontiguousarray(net.neuron_active)
+    events = wraps = 0
+    if mode == "float":
+        v_rec = np.zeros(rec_shape, np.float64)
+        u_rec = np.zeros(rec_shape, np.float64)
+        w = net.effective_weights()
+        w_in = net.effective_input_weights()
+        r_ptr, r_idx, r_dat = _csc_parts(w, np.float64)
+        i_ptr, i_idx, i_dat = _csc_parts(w_in, np.float64)
+        r_rptr, r_rcol, r_rdat = _csr_parts(w)
+        i_rptr, i_rcol, i_rdat = _csr_parts(w_in)
+        omdu = 1 - net.du
+        omdv = 1 - net.dv
+        args = (x, active, omdu, omdv, net.v_threshold, net.bias,
+                r_ptr, r_idx, r_dat, r_rptr, r_rcol, r_rdat,
+                i_ptr, i_idx, i_dat, i_rptr, i_rcol, i_rdat,
+                state.v, state.u, state.pending_input, state.pending_recurrent,
+                spikes, record, v_rec, u_rec)
+        for t0, length in _chunks(steps, progress):
+            events += run_float(t0, length, *args)
+    else:
+        v_rec = np.zeros(rec_shape, np.int64)
+        u_rec = np.zeros(rec_shape, np.int64)
+        unity = 2 ** DECAY_BITS
+        keep_u = (unity - (fixed.du + 1)).astype(np.int64)
+        keep_v = (unity - fixed.dv).astype(np.int64)
+        r_ptr, r_idx, r_dat = _csc_parts(fixed.weights, np.int64)
+        i_ptr, i_idx, i_dat = _csc_parts(fixed.input_weights, np.int64)
+        args = (x, active, keep_u, keep_v, fixed.effective_vth.astype(np.int64),
+                fixed.effective_bias.astype(np.int64),
+                r_ptr, r_idx, r_dat, fixed.weight_exp.astype(np.int64), i_ptr, i_idx, i_dat,
+                fixed.input_weight_exp.astype(np.int64),
+                state.v, state.u, state.pending_input, state.pending_recurrent,
+                spikes, record, v_rec, u_rec)
+        for t0, length in _chunks(steps, progress):
+            ev, wr = run_fixed(t0, length, *args)
+            events += ev
+            wraps += wr
+    return spikes, (v_rec if record else None), (u_rec if record else None), events, wraps
+
+
+def _sorted_csr(mat: sp.spmatrix) -> sp.csr_matrix:
+    out = sp.csr_matrix(mat, copy=True)
+    out.sort_indices()
+    return out
+
+
+def _wrap32(a: np.ndarray) -> np.ndarray:
+    return ((a.astype(np.int64) + 2**31) % 2**32) - 2**31
+
+
+def _run_numpy(net, x, mode, fixed, state, record, progress):
+    n, steps = net.size, x.shape[0]
+    active = net.neuron_active
+    spikes = np.zeros((steps, n), np.bool_)
+    v_rec = u_rec = None
+    if record:
+        dtype = np.float64 if mode == "float" else np.int64
+        v_rec = np.zeros((steps, n), dtype)
+        u_rec = np.zeros((steps, n), dtype)
+    v, u = state.v, state.u
+    pend_in, pend_rec = state.pending_input, state.pending_recurrent
+    events = wraps = 0
+    if mode == "float":
+        # Canonical (sorted) rows: the summation order is that of Lava, which receives
+        # canonical matrices (effective_input_weights() may come back unsorted).
+        w, w_in = _sorted_csr(net.effective_weights()), _sorted_csr(net.effective_input_weights())
+        omdu, omdv = 1 - net.du, 1 - net.dv
+    else:
+        w, w_in = fixed.weights, fixed.input_weights
+        unity = 2 ** DECAY_BITS
+        keep_u, keep_v = unity - (fixed.du + 1), unity - fixed.dv
+        vth_eff, bias_eff = fixed.effective_vth, fixed.effective_bias
+    fan_out = np.diff(sp.csc_matrix(w).indptr)
+    fan_out_in = np.diff(sp.csc_matrix(w_in).indptr)
+
+    def trunc_decay(val, keep):
+        prod = val * keep
+        return _wrap32(np.sign(prod) * (np.abs(prod) >> DECAY_BITS))
+
+    bar = _progress_bar(steps, progress)
+    try:
+        for t in range(steps):
+            if mode == "float":
+                a = (0.0 + pend_rec) + pend_in
+                u_new = u * omdu
+                u_new = u_new + a
+                v_new = v * omdv + u_new + net.bias
+                s = (v_new > net.v_threshold) & active
+                v_new[s] = 0.0
+            else:
+                act = _wrap32(_wrap32(pend_rec + pend_in) << ACT_SHIFT)
+                cur = _wrap32(trunc_decay(u, keep_u) + act)
+                wrapped = np.where(cur > _UV_MAX, cur - 2 * _UV_MAX, cur)
+                wrapped = np.where(wrapped <= -_UV_MAX, cur + 2 * _UV_MAX, wrapped)
+                wraps += int(np.count_nonzero((wrapped != cur) & active))
+                u_new = wrapped
+                v_new = _wrap32(_wrap32(trunc_decay(v, keep_v) + u_new) + bias_eff)
+                v_new = np.clip(v_new, -(_UV_MAX - 1), _UV_MAX - 1)
+                s = (v_new > vth_eff) & active
+                v_new[s] = 0
+            u[active] = u_new[active]
+            v[active] = v_new[active]
+            spikes[t] = s
+            if record:
+                v_rec[t], u_rec[t] = v, u
+            # Sparse processes: accumulate this step's spikes for delivery at t + 1.
+            for mat, pend, spk, fo, exp in ((w, pend_rec, s, fan_out, "rec"),
+                                            (w_in, pend_in, x[t], fan_out_in, "in")):
+                events += int(fo[spk].sum())
+                total = np.asarray(mat[:, spk].sum(axis=1)).ravel()
+                if mode == "fixed":
+                    e = fixed.weight_exp if exp == "rec" else fixed.input_weight_exp
+                    total = total.astype(np.int64)
+                    up = e > 0
+                    total[up] = total[up] << e[up]
+                    total[~up] = total[~up] >> -e[~up]
+                    total = _wrap32(total)
+                pend[:] = total
+            bar.update(1)
+    finally:
+        bar.close()
+    return spikes, v_rec, u_rec, events, wraps
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, progress: bool):
+    # No tqdm object at all unless asked for: creating one fixes the default
+    # multiprocessing context as a side effect (see lnp_neuro.lava_compat).
+    if not progress:
+        return _NoBar()
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc="simulate", unit="step", leave=False)
+
+
+def _chunks(steps: int, progress: bool):
+    bar = _progress_bar(steps, progress)
+    try:
+        for t0 in range(0, steps, _CHUNK_STEPS):
+            length = min(_CHUNK_STEPS, steps - t0)
+            yield t0, length
+            bar.update(length)
+    finally:
+        bar.close()
+
+
+_warned_no_numba = False
+
+
+def simulate(net: SpikingNetwork, input_spikes, mode: str = "float",
+             record_state: bool = False, initial_state=None, *,
+             quantization: FixedPointNetwork | None = None, engine: str = "auto",
+             progress: bool = False) -> SimulationResult:
+    """Run ``net`` for ``T`` steps on ``input_spikes`` with Lava's semantics (module doc).
+
+    Parameters
+    ----------
+    net : SpikingNetwork
+    input_spikes : array (T, n_inputs), bool or 0/1
+        ``input_spikes[t]`` reaches the neurons at step ``t + 1`` (Lava's Sparse delay).
+    mode : "float" | "fixed"
+        Lava ``floating_pt`` or bit-accurate ``fixed_pt`` arithmetic.
+    record_state : bool
+        Also return ``v`` and ``u`` of every step.
+    initial_state : None | NetworkState | mapping {"v": (N,), "u": (N,)}
+        Start state; a mapping is in float membrane units (rounded to integers in
+        fixed mode), a NetworkState is a ``final_state`` of an earlier run (same mode).
+    quantization : FixedPointNetwork, optional
+        Integer parameters for ``mode="fixed"``; default ``quantize(net)``.
+    engine : "auto" | "numba" | "numpy"
+        Event-driven compiled kernels, or the vectorised numpy reference.
+    progress : bool
+        Show a tqdm progress bar.
+    """
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}, got {mode!r}")
+    if engine not in _ENGINES:
+        raise ValueError(f"engine must be one of {_ENGINES}, got {engine!r}")
+    if not isinstance(record_state, (bool, np.bool_)):
+        raise ValueError(f"record_state must be True or False, got {record_state!r}")
+    x = _check_inputs(net, input_spikes)
+    fixed = None
+    if mode == "fixed":
+        fixed = quantize(net) if quantization is None else quantization
+        if not isinstance(fixed, FixedPointNetwork):
+            raise ValueError("quantization must be a FixedPointNetwork "
+                             "(lnp_neuro.fixed_point.quantize)")
+        if fixed.size != net.size or fixed.input_weights.shape[1] != net.n_inputs:
+            raise ValueError(f"quantization describes {fixed.size} neurons and "
+                             f"{fixed.input_weights.shape[1]} inputs, net has {net.size} "
+                             f"and {net.n_inputs}")
+    elif quantization is not None:
+        raise ValueError("quantization is only used with mode='fixed'")
+    state = _initial_state(net, initial_state, mode, fixed)
+
+    if engine == "auto":
+        engine = "numba" if _numba is not None else "numpy"
+        global _warned_no_numba
+        if engine == "numpy" and not _warned_no_numba:
+            warnings.warn("numba is not installed: lnp_neuro.simulator falls back to the "
+                          "slow numpy engine (pip install numba)", RuntimeWarning, stacklevel=2)
+            _warned_no_numba = True
+    elif engine == "numba" and _numba is None:
+        raise ValueError("engine='numba' needs the numba package (pip install numba)")
+
+    runner = _run_numba if engine == "numba" else _run_numpy
+    spikes, v_rec, u_rec, events, wraps = runner(net, x, mode, fixed, state,
+                                                 bool(record_state), progress)
+    scale = None
+    if mode == "fixed":
+        scale = fixed.scale
+        if record_state:
+            v_rec = v_rec / scale
+            u_rec = u_rec / scale
+    return SimulationResult(spikes=spikes, v=v_rec, u=u_rec, final_state=state, mode=mode,
+                            scale=scale, synaptic_events=int(events), current_wraps=int(wraps))

@@ -1,0 +1,1 @@
+"""Deployment target definitions (data files, one per target); read by lnp_neuro.targets_registry."""

@@ -1,0 +1,134 @@
+"""Tests of the experiment runner (lnp_neuro.experiments): a tiny end-to-end grid."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lnp_neuro.experiments import (ExperimentConfig, RunSpec, format_noise_table,
+                                   format_table2, grid, main, population_rate_code, run_grid,
+                                   run_one, summarize)
+
+TINY = dict(n_neurons=40, n_train=60, n_predict=20, window=20, washout=5, warmup=10,
+            steps_per_sample=5, input_copies=4, bp_epochs=1, readout_epochs=3, patience=2,
+            lnp_iter=1, ap_iter=1, ap_readout_epochs=2, image_train=20, image_test=10,
+            image_t_input=0.01, image_t_silence=0.0, snr_db=(40, 10))
+
+
+@pytest.fixture(scope="module")
+def tiny_rows():
+    cfg = ExperimentConfig(**TINY)
+    specs = grid(prunings=("unpruned", "ap", "lnp", "random"), models=("hrsnn",),
+                 trainings=("bp", "stdp"), tasks=("lorenz63",), seeds=(0,))
+    specs += [RunSpec("unpruned", "chrsnn", "stdp", "lorenz63", 0),
+              RunSpec("lnp", "hrsnn", "bp", "digits", 0)]
+    return specs, run_grid(specs, cfg, executor="serial", progress=False), cfg
+
+
+def test_population_rate_code_counts_are_exact():
+    rng = np.random.default_rng(0)
+    inten = rng.random((30, 3))
+    k, p_max, m = 10, 0.5, 8
+    spikes = population_rate_code(inten, k, p_max, m)
+    assert spikes.shape == (30, k, 3 * m) and spikes.dtype == bool
+    counts = spikes.sum(1).reshape(30, 3, m).sum(-1)
+    # Hermite's identity: sum_m floor(y + (m + 1/2)/M) = floor(M y + 1/2), y = K p
+    np.testing.assert_array_equal(counts, np.floor(m * k * p_max * inten + 0.5))
+    with pytest.raises(ValueError, match="intensities"):
+        population_rate_code(inten + 1, k, p_max, m)
+
+
+def test_tiny_grid_rows_are_sane(tiny_rows):
+    specs, rows, cfg = tiny_rows
+    assert [r["key"] for r in rows] == [s.key for s in specs]
+    for r in rows:
+        assert r["error"] is None, (r["key"], r.get("traceback"))
+        for name in ("pruning", "model", "training", "task", "seed", "neurons", "synapses",
+                     "sops", "nrmse", "vpt", "accuracy"):
+            assert name in r
+        assert 0 < r["neurons"] <= r["neurons_before"] == cfg.n_neurons
+        assert 0 < r["synapses"] <= r["synapses_before"]
+        assert r["sops"] > 0 and r["sops"] <= r["sops_dense"]
+        if r["task"] == "digits":
+            assert 0.0 <= r["accuracy"] <= 1.0 and r["nrmse"] is None
+        else:
+            assert np.isfinite(r["nrmse"]) and 0 < r["nrmse"] < 10
+            assert 0 <= r["vpt"] <= cfg.n_predict
+            assert set(r["nrmse_snr"]) == {"40", "10"}
+            assert r["accuracy"] is None
+    by = {r["key"]: r for r in rows}
+    lnp_row = by["lorenz63-hrsnn-lnp-bp-s0"]
+    assert lnp_row["synapses"] < lnp_row["synapses_before"]  # LNP pruned something
+    rnd = by["lorenz63-hrsnn-random-bp-s0"]
+    # the random baseline has the LNP network's neuron and synapse counts
+    assert (rnd["neurons"], rnd["synapses"]) == (lnp_row["neurons"], lnp_row["synapses"])
+    ap = by["lorenz63-hrsnn-ap-bp-s0"]
+    assert ap["neurons"] <= ap["neurons_before"]
+
+
+def test_run_one_is_deterministic(tiny_rows):
+    _, rows, cfg = tiny_rows
+    spec = RunSpec("lnp", "hrsnn", "stdp", "lorenz63", 0)
+    again = run_one(spec, cfg)
+    first = next(r for r in rows if r["key"] == spec.key)
+    drop = {"seconds", "prune_seconds", "train_seconds", "prune_history"}
+    assert {k: v for k, v in again.items() if k not in drop} == \
+        {k: v for k, v in first.items() if k not in drop}
+
+
+def test_summary_tables(tiny_rows):
+    _, rows, _ = tiny_rows
+    summary = summarize(rows)
+    assert not summary["errors"]
+    g = next(x for x in summary["groups"] if x["pruning"] == "lnp" and x["task"] == "lorenz63"
+             and x["training"] == "bp")
+    assert g["runs"] == 1 and g["nrmse"]["std"] == 0.0
+    unp = next(r for r in rows if r["key"] == "lorenz63-hrsnn-unpruned-bp-s0")
+    lnp_row = next(r for r in rows if r["key"] == "lorenz63-hrsnn-lnp-bp-s0")
+    assert g["sop_ratio"]["mean"] == pytest.approx(unp["sops"] / lnp_row["sops"])
+    table = format_table2(summary)
+    assert "LNP Pruned" in table and "AP Pruned" in table and "accuracy" in table
+    noise = format_noise_table(summary)
+    assert "| 40 | 10 |" in noise
+
+
+def test_failed_run_is_reported_not_hidden():
+    cfg = ExperimentConfig(**{**TINY, "lnp_kwargs": {"no_such_option": 1}})
+    row = run_one(RunSpec("lnp", "hrsnn", "stdp", "lorenz63", 0), cfg)
+    assert row["error"] is not None and "no_such_option" in row["error"]
+    assert summarize([row])["errors"][0]["key"] == row["key"]
+
+
+def test_config_and_spec_validation():
+    with pytest.raises(ValueError, match="n_neurons"):
+        ExperimentConfig(n_neurons=0)
+    with pytest.raises(ValueError, match="window"):
+        ExperimentConfig(n_train=10, window=20)
+    with pytest.raises(ValueError, match="unknown experiment setting"):
+        ExperimentConfig.from_dict({"neurons": 3})
+    with pytest.raises(ValueError, match="pruning"):
+        RunSpec("magic", "hrsnn", "bp", "lorenz63", 0)
+    with pytest.raises(ValueError, match="workers"):
+        run_grid([], workers=0)
+
+
+def test_cli_process_pool_writes_outputs(tmp_path):
+    out = tmp_path / "grid"
+    argv = ["--out", str(out), "--prunings", "unpruned,lnp", "--models", "hrsnn",
+            "--trainings", "stdp", "--seeds", "0", "--workers", "2", "--no-progress",
+            "--config", str(_write_config(tmp_path))]
+    assert main(argv) == 0
+    rows = json.loads((out / "summary.json").read_text())
+    assert {r["pruning"] for r in rows} == {"unpruned", "lnp"}
+    assert all(r["error"] is None for r in rows)
+    assert (out / "table2.md").read_text().count("Pruned") >= 1
+    assert "NRMSE at input SNR" in (out / "noise.md").read_text()
+    assert len(list((out / "runs").glob("*.json"))) == 2
+    # a non-empty output folder is refused without --force
+    assert main(argv) == 2
+
+
+def _write_config(tmp_path):
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps({**TINY, "snr_db": list(TINY["snr_db"])}))
+    return path

@@ -1,0 +1,264 @@
+"""The comparison report, built from real small runs (hrsnn + the native simulator)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lnp_neuro.energy import energy_report
+from lnp_neuro.lyapunov import network_spectrum
+from lnp_neuro.models import hrsnn
+from lnp_neuro.report import NOT_AVAILABLE, load_run, write_report
+from lnp_neuro.simulator import simulate
+
+STEPS = 300
+
+
+def mean_ipr(net) -> float:
+    """Mean inverse participation ratio of the eigenvectors of the active recurrent matrix."""
+    keep = np.flatnonzero(net.neuron_active)
+    w = net.effective_weights()[keep][:, keep].toarray()
+    _, vecs = np.linalg.eig(w)
+    p = np.abs(vecs) ** 2
+    return float(np.mean((p ** 2).sum(0) / p.sum(0) ** 2))
+
+
+def prune_step(net, rng):
+    """Drop 15 % of the active neurons and 30 % of the active synapses (masks only)."""
+    neuron_active = net.neuron_active.copy()
+    active = np.flatnonzero(neuron_active)
+    neuron_active[rng.choice(active, size=int(0.15 * active.size), replace=False)] = False
+    synapse_active = net.synapse_active & (rng.random(net.synapse_active.size) > 0.3)
+    return net.copy(neuron_active=neuron_active, synapse_active=synapse_active)
+
+
+def write_run(path: Path, label: str, net0, net, inputs, history, analysis: bool,
+              quantisation: dict | None, with_account: bool):
+    spikes0 = simulate(net0, inputs).spikes
+    spikes = simulate(net, inputs).spikes
+    assert spikes0.any() and spikes.any(), "the fixture networks must spike to be reported"
+    acc = energy_report(net, spikes, profiles=None, baseline=(net0, spikes0))
+    report = {
+        "label": label, "target": "cpu", "backend": "native", "mode": "float",
+        "profile": "loihi2", "steps": STEPS,
+        "neurons_before": net0.n_neurons, "neurons_after": net.n_neurons,
+        "synapses_before": net0.n_synapses, "synapses_after": net.n_synapses,
+        "sops_dense": acc["baseline"]["sops_dense"], "sops_pruned": acc["sops_and_mask"],
+        "sop_ratio": acc["sop_ratio"],
+        "energy_joules": acc["profiles"]["loihi2"]["energy_joules"],
+        "energy_by_profile": {k: v["energy_joules"] for k, v in acc["profiles"].items()},
+        "cores_used": acc["profiles"]["loihi2"]["cores_lower_bound"],
+        "parity": {"spikes_equal": True}, "seconds": 0.5, "history": history,
+    }
+    if quantisation is not None:
+        report["quantisation"] = quantisation
+    # As lnp-deploy writes it: the whole account (which carries dt), or just dt.
+    if with_account:
+        report["energy"] = acc
+    else:
+        report["dt"] = net.dt
+    path.mkdir()
+    (path / "report.json").write_text(json.dumps(report, allow_nan=False))
+    np.savez(path / "run.npz", input_spikes=inputs, spikes=spikes)
+    if analysis:
+        before = network_spectrum(net0, n_steps=150, k=6, seed=0).exponents
+        after = network_spectrum(net, n_steps=150, k=6, seed=0).exponents
+        np.savez(path / "analysis.npz", lyapunov_before=before, lyapunov_after=after,
+                 tau_mem_before=net0.tau_mem, tau_mem_after=net.tau_mem[net.neuron_active])
+    return report
+
+
+@pytest.fixture(scope="module")
+def run_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    rng = np.random.default_rng(7)
+    net0 = hrsnn(80, density=0.2, seed=3, n_inputs=3, gain=1.0)
+    inputs = rng.random((STEPS, 3)) < 0.1
+    net, history = net0, []
+    for it in range(3):
+        spec = network_spectrum(net, n_steps=100, k=3, seed=0)
+        history.append({"iteration": it, "neurons": net.n_neurons, "synapses": net.n_synapses,
+                        "lambda_max": float(spec.exponents[0]), "mean_ipr": mean_ipr(net),
+                        "seconds": 0.01})
+        net = prune_step(net, rng)
+    # Step IV stand-in: time constants resampled from a narrower gamma distribution.
+    net = net.copy(tau_mem=np.maximum(rng.gamma(8.0, 0.0025, net.size), 2 * net.dt))
+    lnp = write_run(root / "lnp", "LNP", net0, net, inputs, history, analysis=True,
+                    quantisation={"weight_bits": 8, "max_abs_error": 0.004}, with_account=True)
+    random_net = prune_step(prune_step(net0, np.random.default_rng(1)), np.random.default_rng(2))
+    rnd = write_run(root / "random", "Random", net0, random_net, inputs, [], analysis=False,
+                    quantisation=None, with_account=False)
+    return root, lnp, rnd
+
+
+@pytest.fixture(scope="module")
+def report_out(run_dirs, tmp_path_factory):
+    root, _, _ = run_dirs
+    out = tmp_path_factory.mktemp("report") / "out"
+    paths = write_report([root / "lnp", root / "random"], out)
+    return out, paths
+
+
+def bare_run(path: Path, label: str = "bare") -> Path:
+    path.mkdir()
+    (path / "report.json").write_text(json.dumps({"label": label}))
+    return path
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images: list[str] = []
+        self.cells: list[str] = []
+        self._cell: list[str] | None = None
+        self.tables = 0
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs).get("src", ""))
+        elif tag in ("td", "th"):
+            self._cell = []
+        elif tag == "table":
+            self.tables += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.cells.append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        self.text.append(data)
+
+
+def test_report_html_is_self_contained(run_dirs, report_out):
+    _, lnp, rnd = run_dirs
+    out, paths = report_out
+    html_path = out / "report.html"
+    assert paths[0] == html_path and (out / "report.md") in paths
+    text = html_path.read_text()
+    assert "http://" not in text and "https://" not in text
+    parser = _Collector()
+    parser.feed(text)
+    # energy bars, SOP ratio, 2 history plots, LNP spectrum, 2 rasters, LNP tau histogram
+    assert len(parser.images) == 8
+    from matplotlib.image import imread
+    for src in parser.images:
+        assert src.startswith("data:image/png;base64,")
+        png = base64.b64decode(src.split(",", 1)[1], validate=True)
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        image = imread(io.BytesIO(png), format="png")
+        assert image.shape[0] > 50 and image.shape[1] > 50
+    assert parser.tables >= 6
+    assert parser.cells and all(parser.cells), "every table cell must be filled"
+    body = " ".join(parser.text)
+    # The random run has no history, spectra or time constants: said, not left blank.
+    assert f"Pruning history of Random: {NOT_AVAILABLE}" in body
+    assert f"Lyapunov spectra of Random: {NOT_AVAILABLE}" in body
+    assert f"Time-constant distributions of Random: {NOT_AVAILABLE}" in body
+    assert f"Quantisation report of Random: {NOT_AVAILABLE}" in body
+    assert f"Lyapunov spectra of LNP: {NOT_AVAILABLE}" not in body
+    # report.json numbers side by side
+    assert f"{lnp['sops_dense']:,}" in body and f"{rnd['sops_pruned']:,}" in body
+    assert "loihi2 (estimate)" in body
+    assert "SOP term (J)" in body          # the target profile's energy terms (LNP run)
+    assert "mean rate (Hz)" in body and "spikes/step" not in body
+
+
+def test_report_numbers_come_from_the_runs(run_dirs):
+    _, lnp, rnd = run_dirs
+    # Same unpruned network and input: identical dense baseline SOPs; pruning lowers SOPs.
+    assert lnp["sops_dense"] == rnd["sops_dense"] > 0
+    assert 0 < lnp["sops_pruned"] < lnp["sops_dense"]
+    assert lnp["sop_ratio"] == pytest.approx(lnp["sops_dense"] / lnp["sops_pruned"])
+    assert lnp["neurons_after"] < lnp["neurons_before"]
+
+
+def test_markdown_twin_and_pngs(report_out):
+    out, _ = report_out
+    md = (out / "report.md").read_text()
+    images = [line[line.rindex("](") + 2:-1] for line in md.splitlines() if line.startswith("![")]
+    assert len(images) == 8
+    for name in images:
+        assert (out / name).read_bytes().startswith(b"\x89PNG")
+    for line in md.splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            cells = [c.strip() for c in line.strip("|").split(" | ")]
+            assert all(cells), line
+    assert NOT_AVAILABLE in md and "https://" not in md
+
+
+def test_same_runs_same_bytes(run_dirs, tmp_path):
+    root, _, _ = run_dirs
+    write_report(root / "random", tmp_path / "a")
+    write_report(root / "random", tmp_path / "b")
+    assert (tmp_path / "a" / "report.html").read_bytes() == \
+        (tmp_path / "b" / "report.html").read_bytes()
+
+
+def test_refuses_to_overwrite_without_force(tmp_path):
+    run = bare_run(tmp_path / "bare")
+    out = tmp_path / "out"
+    write_report(run, out)
+    with pytest.raises(FileExistsError):
+        write_report(run, out)
+    keep = out / "mine.txt"
+    keep.write_text("user file")
+    write_report(run, out, force=True)
+    assert keep.read_text() == "user file"
+
+
+def test_duplicate_labels_are_told_apart(tmp_path):
+    a = bare_run(tmp_path / "a", "same")
+    b = bare_run(tmp_path / "b", "same")
+    write_report([a, b], tmp_path / "out")
+    text = (tmp_path / "out" / "report.html").read_text()
+    assert "same (a)" in text and "same (b)" in text
+
+
+def test_bad_run_folders(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such run folder"):
+        write_report(tmp_path / "missing", tmp_path / "out")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="report.json"):
+        write_report(tmp_path / "empty", tmp_path / "out")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "report.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="JSON object"):
+        write_report(bad, tmp_path / "out")
+    with pytest.raises(ValueError, match="run_dirs"):
+        write_report([], tmp_path / "out")
+
+
+def test_minimal_run_reports_everything_missing(tmp_path):
+    run = bare_run(tmp_path / "bare")
+    np.savez(run / "run.npz", spikes=np.array([1, 2, 3]))   # wrong shape: reported, not fatal
+    assert load_run(run).problems
+    write_report(run, tmp_path / "out")
+    text = (tmp_path / "out" / "report.html").read_text()
+    parser = _Collector()
+    parser.feed(text)
+    assert not parser.images
+    assert all(parser.cells)
+    for what in ("Energy per profile", "SOP ratio", "Pruning history", "Lyapunov spectra",
+                 "Spike raster", "Time-constant distributions"):
+        assert f"{what} of bare: {NOT_AVAILABLE}" in text
+    assert "spikes should be 2-D" in text
+
+
+def test_pickled_arrays_are_refused(tmp_path):
+    run = tmp_path / "pickled"
+    run.mkdir()
+    (run / "report.json").write_text(json.dumps({"label": "p"}))
+    np.savez(run / "run.npz", spikes=np.array([[{"a": 1}]], dtype=object))
+    data = load_run(run)
+    assert "spikes" not in data.arrays and data.problems
