@@ -104,9 +104,10 @@ DENSE_EIG_MAX_N = 3000
 
 #: Default schedule of :func:`delocalize`: rounds = max(MIN_ROUNDS, ROUND_WORK // (2 nnz)).
 #: A round costs a few passes over the (undirected) synapse list, so ROUND_WORK bounds
-#: the total work to about 2e7 synapse visits plus MIN_ROUNDS rounds.
+#: the total work to about 2e6 synapse visits plus MIN_ROUNDS rounds (a round also
+#: builds pool x N dense arrays, ~50 ms at N = 1000, so more rounds cost seconds).
 MIN_ROUNDS = 8
-ROUND_WORK = 20_000_000
+ROUND_WORK = 2_000_000
 
 WeightSampler = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 
