@@ -1,0 +1,218 @@
+"""lnp-deploy end to end: every target, the report contract, determinism, bad inputs."""
+
+import json
+
+import nir
+import numpy as np
+import pytest
+
+from lnp_neuro.cli import main
+from lnp_neuro.models import hrsnn
+from lnp_neuro.nir_io import read_nir, write_nir
+from lnp_neuro.simulator import simulate
+
+REQUIRED_KEYS = {"target", "backend", "mode", "steps", "neurons_before", "neurons_after",
+                 "synapses_before", "synapses_after", "sops_dense", "sops_pruned", "sop_ratio",
+                 "energy_joules", "cores_used", "parity", "seconds"}
+SMALL = ["--neurons", "60", "--steps", "60", "--iterations", "1", "--quiet"]
+
+
+def deploy(tmp_path, name, *args):
+    out = tmp_path / name
+    code = main(["--out", str(out), *SMALL, *args])
+    return code, out
+
+
+def load_report(out):
+    return json.loads((out / "report.json").read_text())
+
+
+@pytest.mark.parametrize("target", ["cpu", "loihi-sim", "lava-float", "norse"])
+def test_every_target_writes_the_full_report(tmp_path, target):
+    code, out = deploy(tmp_path, target, "--target", target)
+    assert code == 0
+    assert {p.name for p in out.iterdir()} >= {"network.nir", "run.npz", "report.json",
+                                               "report.html", "report.md"}
+    report = load_report(out)
+    assert REQUIRED_KEYS <= set(report)
+    assert report["target"] == target and report["steps"] == 60
+    assert report["neurons_after"] <= report["neurons_before"] == 60
+    assert report["synapses_after"] < report["synapses_before"]
+    assert report["cores_used"] >= 1 and report["energy_joules"] > 0
+    with np.load(out / "run.npz", allow_pickle=False) as run:
+        spikes, inputs = run["spikes"], run["input_spikes"]
+    assert spikes.shape == (60, 60) and inputs.shape == (60, 6)
+    assert spikes.dtype == bool and inputs.any()
+    # The pruned neurons never spike, and the report counts what the raster holds.
+    deployed = read_nir(out / "network.nir")
+    assert not spikes[:, ~deployed.neuron_active].any()
+    assert report["spikes_after"] == int(spikes.sum())
+    if report["backend"] in ("native", "lava"):
+        # Native and Lava targets agree spike for spike with the native simulator, and the
+        # deployed file reproduces the raster that was run.
+        assert report["parity"] == 0
+        mode = "fixed" if report["mode"] == "fixed" else "float"
+        np.testing.assert_array_equal(simulate(deployed, inputs, mode=mode).spikes, spikes)
+    else:
+        # norse integrates in float32 (docs: discretisation differences); spike counts
+        # still agree closely with the native float simulation.
+        ref = simulate(deployed, inputs, mode="float").spikes
+        assert report["parity"] == int(np.count_nonzero(ref != spikes))
+        counts, ref_counts = spikes.sum(0), ref.sum(0)
+        if ref_counts.std() > 0:
+            assert np.corrcoef(counts, ref_counts)[0, 1] > 0.9
+
+
+def test_same_seed_same_outputs(tmp_path):
+    _, a = deploy(tmp_path, "a", "--target", "cpu", "--seed", "3")
+    _, b = deploy(tmp_path, "b", "--target", "cpu", "--seed", "3")
+    _, c = deploy(tmp_path, "c", "--target", "cpu", "--seed", "4")
+    with np.load(a / "run.npz") as ra, np.load(b / "run.npz") as rb, \
+            np.load(c / "run.npz") as rc:
+        np.testing.assert_array_equal(ra["spikes"], rb["spikes"])
+        np.testing.assert_array_equal(ra["input_spikes"], rb["input_spikes"])
+        assert not np.array_equal(ra["spikes"], rc["spikes"])
+    ja, jb = load_report(a), load_report(b)
+    for key in ("sops_dense", "sops_pruned", "energy_joules", "synapses_after", "history"):
+        if key == "history":
+            strip = [{k: v for k, v in h.items() if "seconds" not in k} for h in ja[key]]
+            assert strip == [{k: v for k, v in h.items() if "seconds" not in k}
+                             for h in jb[key]]
+        else:
+            assert ja[key] == jb[key]
+
+
+@pytest.mark.parametrize("method", ["ap", "random", "none"])
+def test_baseline_prunings(tmp_path, method):
+    code, out = deploy(tmp_path, method, "--target", "cpu", "--prune", method)
+    assert code == 0
+    report = load_report(out)
+    if method == "none":
+        assert report["synapses_after"] == report["synapses_before"]
+        assert report["sop_ratio"] == pytest.approx(1.0)
+    elif method == "ap":
+        assert report["neurons_after"] < report["neurons_before"]
+    else:
+        lnp_out = deploy(tmp_path, "lnp", "--target", "cpu")[1]
+        lnp_report = load_report(lnp_out)
+        assert report["neurons_after"] == lnp_report["neurons_after"]
+        assert report["synapses_after"] == lnp_report["synapses_after"]
+
+
+def test_deploying_a_nir_file_runs_that_network(tmp_path, capsys):
+    net = hrsnn(40, 0.2, seed=5, n_inputs=6)
+    path = tmp_path / "mine.nir"
+    write_nir(net, path)
+    code = main(["--target", "cpu", "--network", str(path), "--prune", "none",
+                 "--steps", "50", "--out", str(tmp_path / "run"), "--json"])
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["neurons_before"] == 40 and printed["synapses_after"] == net.n_synapses
+    back = read_nir(tmp_path / "run" / "network.nir")
+    np.testing.assert_array_equal(back.weights.toarray(), net.weights.toarray())
+    np.testing.assert_array_equal(back.tau_mem, net.tau_mem)
+
+
+def test_lava_parity_through_the_nir_path(tmp_path):
+    """A network that went through a .nir file runs on Lava exactly as natively."""
+    pytest.importorskip("lava")
+    from lnp_neuro.backends.lava_backend import run_lava
+    from lnp_neuro.prune.pipeline import lnp
+
+    net, _ = lnp(hrsnn(50, 0.2, seed=2, n_inputs=4), n_iter=1, seed=0, progress=False,
+                 ipr_k=None, bo_budget=2)
+    write_nir(net, tmp_path / "p.nir")
+    back = read_nir(tmp_path / "p.nir")
+    inputs = np.random.default_rng(0).random((120, 4)) < 0.2
+    for mode in ("fixed", "float"):
+        native = simulate(back, inputs, mode=mode).spikes
+        assert native.any()
+        np.testing.assert_array_equal(run_lava(back, inputs, mode=mode), native)
+
+
+# ------------------------------------------------------------------------ bad inputs
+def test_existing_output_folder_is_never_overwritten(tmp_path, capsys):
+    out = tmp_path / "keep"
+    out.mkdir()
+    (out / "precious.txt").write_text("user data")
+    code = main(["--target", "cpu", "--out", str(out), *SMALL])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "not empty" in err and "--force" in err
+    assert [p.name for p in out.iterdir()] == ["precious.txt"]
+    code = main(["--target", "cpu", "--out", str(out), "--force", *SMALL])
+    assert code == 0 and (out / "precious.txt").read_text() == "user data"
+    assert (out / "report.json").exists()
+
+
+def test_unknown_target_and_real_chip(tmp_path, capsys):
+    assert main(["--target", "loihi9", "--out", str(tmp_path / "x"), *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "loihi9" in err and "loihi-sim" in err
+    from lnp_neuro.targets_registry import load_target
+    if load_target("loihi2").availability() is not None:
+        assert main(["--target", "loihi2", "--out", str(tmp_path / "y"), *SMALL]) == 3
+        assert "lava-loihi" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_bad_network_files_are_named(tmp_path, capsys):
+    missing = tmp_path / "nothere.nir"
+    assert main(["--target", "cpu", "--network", str(missing), "--out", str(tmp_path / "a"),
+                 *SMALL]) == 2
+    assert "nothere.nir" in capsys.readouterr().err
+    corrupt = tmp_path / "corrupt.nir"
+    corrupt.write_bytes(b"not an hdf5 file at all" * 20)
+    assert main(["--target", "cpu", "--network", str(corrupt), "--out", str(tmp_path / "b"),
+                 *SMALL]) == 2
+    assert "corrupt.nir" in capsys.readouterr().err
+    # A well-formed NIR graph (it reads fine) with a node our network model cannot hold.
+    conv = nir.Conv2d(input_shape=(4, 4), weight=np.ones((1, 1, 2, 2)), stride=1, padding=0,
+                      dilation=1, groups=1, bias=np.zeros(1))
+    cuba = nir.CubaLIF(tau_syn=np.full(3, 5e-3), tau_mem=np.full(3, 1e-2), r=np.full(3, 10.0),
+                       v_leak=np.zeros(3), v_threshold=np.ones(3), w_in=np.full(3, 5.0))
+    graph = nir.NIRGraph(
+        nodes={"input": nir.Input(input_type=np.array([1, 4, 4])), "conv1": conv,
+               "flat": nir.Flatten(input_type={"input": np.array([1, 3, 3])}, start_dim=0),
+               "fc": nir.Linear(weight=np.ones((3, 9))), "lif": cuba,
+               "output": nir.Output(output_type=np.array([3]))},
+        edges=[("input", "conv1"), ("conv1", "flat"), ("flat", "fc"), ("fc", "lif"),
+               ("lif", "output")])
+    nir.write(tmp_path / "conv.nir", graph)
+    assert main(["--target", "cpu", "--network", str(tmp_path / "conv.nir"),
+                 "--out", str(tmp_path / "c"), *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "conv1" in err and "Conv2d" in err
+    wrong = tmp_path / "net.txt"
+    wrong.write_text("x")
+    assert main(["--target", "cpu", "--network", str(wrong), "--out", str(tmp_path / "d"),
+                 *SMALL]) == 2
+    assert ".nir or .npz" in capsys.readouterr().err
+    for name in "abcd":
+        assert not (tmp_path / name).exists()
+
+
+def test_flags_are_validated(capsys):
+    for argv in (["--target", "cpu", "--neurons", "0"], ["--target", "cpu", "--density", "2"],
+                 ["--target", "cpu", "--prune", "magic"], ["--steps", "10"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--neurons" in err and "--density" in err and "--prune" in err and "--target" in err
+
+
+def test_list_targets(capsys):
+    assert main(["--list-targets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("loihi-sim", "lava-float", "cpu", "norse", "loihi2"):
+        assert name in out
+
+
+def test_report_subcommand_compares_runs(tmp_path):
+    _, a = deploy(tmp_path, "lnp", "--target", "cpu")
+    _, b = deploy(tmp_path, "none", "--target", "cpu", "--prune", "none")
+    assert main(["report", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    html = (tmp_path / "cmp" / "report.html").read_text()
+    assert "LNP" in html and "Unpruned" in html
+    assert main(["report", str(a), "--out", str(tmp_path / "cmp")]) == 2
