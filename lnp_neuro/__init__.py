@@ -3,11 +3,24 @@
 Framework-neutral core (network model, pruning, energy accounting) plus back ends that
 run a pruned network: a native CPU simulator exact to Lava's arithmetic, Lava itself
 (Loihi 2 semantics on the CPU) and norse, with NIR as the interchange.
+
+``simulate`` and ``lnp`` are imported on first use: the simulator compiles numba kernels
+and the pruning pulls in networkx/igraph, which a plain ``import lnp_neuro`` should not pay.
 """
 
-from .network import SpikingNetwork
 from . import models
+from .network import SpikingNetwork
 
 __version__ = "0.1.0"
 
-__all__ = ["SpikingNetwork", "models", "__version__"]
+__all__ = ["SpikingNetwork", "models", "simulate", "lnp", "__version__"]
+
+
+def __getattr__(name: str):
+    if name == "simulate":
+        from .simulator import simulate
+        return simulate
+    if name == "lnp":
+        from .prune.pipeline import lnp
+        return lnp
+    raise AttributeError(f"module 'lnp_neuro' has no attribute {name!r}")

@@ -227,3 +227,12 @@ def test_validation_names_the_parameter():
         simulate(net, x, initial_state={"w": np.zeros(20)})
     with pytest.raises(ValueError, match="net"):
         simulate("net", x)
+
+
+def test_package_exports_simulate_and_lnp():
+    import lnp_neuro
+    from lnp_neuro.prune.pipeline import lnp
+    from lnp_neuro.simulator import simulate
+    assert lnp_neuro.simulate is simulate and lnp_neuro.lnp is lnp
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        lnp_neuro.no_such_thing
