@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "summary_text"]
 
 
 def _positive_int(text: str) -> int:
@@ -138,8 +138,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     elif not args.quiet:
+        print(summary_text(report))
         print(f"wrote {options.out}/ (report.html, report.md, report.json, run.npz, network.nir)")
     return 0
+
+
+def summary_text(report: dict) -> str:
+    """The few numbers a user wants on screen after a deployment."""
+    energy = report["energy_joules"]
+    lines = [
+        f"target     {report['target']} ({report['backend']}, {report['mode']}), "
+        f"{report['steps']} steps of {report['dt'] * 1e3:g} ms",
+        f"neurons    {report['neurons_before']} -> {report['neurons_after']}",
+        f"synapses   {report['synapses_before']} -> {report['synapses_after']}",
+        f"SOPs       {report['sops_dense']} unpruned -> {report['sops_pruned']} pruned "
+        f"(ratio {report['sop_ratio']:.2f}x)",
+        f"energy     {energy:.3g} J on {report['profile']}, {report['cores_used']} core(s)",
+        f"lambda_max {report['lambda_max_before']:.3g} -> {report['lambda_max_after']:.3g} /s "
+        f"(rate surrogate)",
+        f"parity     {report['parity']} spike mismatch(es) against the native simulator",
+        f"time       {report['seconds']:.1f} s",
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -216,3 +216,13 @@ def test_report_subcommand_compares_runs(tmp_path):
     html = (tmp_path / "cmp" / "report.html").read_text()
     assert "LNP" in html and "Unpruned" in html
     assert main(["report", str(a), "--out", str(tmp_path / "cmp")]) == 2
+
+
+def test_summary_is_printed(tmp_path, capsys):
+    code = main(["--target", "cpu", "--out", str(tmp_path / "s"), "--neurons", "40",
+                 "--steps", "40", "--iterations", "1"])
+    assert code == 0
+    out = capsys.readouterr().out
+    report = load_report(tmp_path / "s")
+    assert f"{report['synapses_before']} -> {report['synapses_after']}" in out
+    assert "parity     0 spike mismatch" in out and "wrote" in out
