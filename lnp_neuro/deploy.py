@@ -29,7 +29,7 @@ from typing import Callable
 
 import numpy as np
 
-from .io_utils import atomic_write
+from .io_utils import atomic_write, json_default as _json_default
 from .network import SpikingNetwork
 
 __all__ = ["DeployOptions", "run_deploy", "DEFAULT_SPECTRUM"]
@@ -219,18 +219,6 @@ def _spectrum(net: SpikingNetwork, seed: int) -> np.ndarray:
     k = min(DEFAULT_SPECTRUM["k"], net.n_neurons)
     return network_spectrum(net, DEFAULT_SPECTRUM["n_steps"], k, seed=seed,
                             progress=False).exponents
-
-
-def _json_default(obj):
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
 
 
 def _check_output_dir(path: Path, force: bool) -> None:

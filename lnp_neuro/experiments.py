@@ -72,6 +72,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .io_utils import json_default as _json_default
+
 __all__ = ["PRUNINGS", "MODELS", "TRAININGS", "TASKS", "SNR_DB", "RunSpec",
            "ExperimentConfig", "population_rate_code", "grid", "run_one", "run_grid", "summarize",
            "format_table2", "format_noise_table", "write_outputs", "code_fingerprint", "main"]
@@ -521,16 +523,6 @@ def run_one(spec: RunSpec, config: ExperimentConfig | None = None, *,
         row["traceback"] = traceback.format_exc()
     row["seconds"] = time.perf_counter() - t_start
     return json.loads(json.dumps(row, default=_json_default))
-
-
-def _json_default(obj):
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.floating,)):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
 
 
 def _run(spec: RunSpec, cfg: ExperimentConfig, cache_dir: Path | None, progress: bool) -> dict:

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_write", "prepare_output_dir"]
+__all__ = ["atomic_write", "prepare_output_dir", "json_default"]
 
 
 @contextlib.contextmanager
@@ -42,3 +42,20 @@ def prepare_output_dir(path: str | Path, force: bool = False) -> Path:
             f"(files of the same name are replaced) or choose another --out")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def json_default(obj):
+    """``json.dumps(default=...)`` for numpy scalars and arrays and paths in reports."""
+    import numpy as np
+
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")

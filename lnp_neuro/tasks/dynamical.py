@@ -36,6 +36,7 @@ from typing import Callable
 
 import numpy as np
 
+from ._checks import count as _check_count, positive as _check_positive
 from .series import TimeSeriesDataset, split_series
 
 __all__ = [
@@ -50,16 +51,6 @@ __all__ = [
 
 #: Largest Lyapunov exponent of Lorenz-63 at (10, 28, 8/3), per unit time (SPEC section 2).
 LORENZ63_LAMBDA_MAX = 0.906
-
-
-def _check_positive(name: str, value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value}")
-    return value
 
 
 def lorenz63_rhs(state, sigma: float = 10.0, rho: float = 28.0, beta: float = 8.0 / 3.0
@@ -159,12 +150,6 @@ def _initial_state(initial_state, seed, low, high, name: str) -> tuple[np.ndarra
     return rng.uniform(low, high), f"uniform{tuple(low)}..{tuple(high)} seed={seed!r}"
 
 
-def _check_count(name: str, value, low: int = 0) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def lorenz63(n_samples: int = 20000, dt: float = 0.01, split=(11250, 3750, 5000), *,
              seed=0, initial_state=None, n_transient: int = 1000, sigma: float = 10.0,
              rho: float = 28.0, beta: float = 8.0 / 3.0, progress: bool = False
@@ -176,7 +161,7 @@ def lorenz63(n_samples: int = 20000, dt: float = 0.01, split=(11250, 3750, 5000)
     x, y in [-10, 10], z in [10, 40] with ``seed``), split ``(11250, 3750, 5000)``.
     """
     n_samples = _check_count("n_samples", n_samples, 1)
-    n_transient = _check_count("n_transient", n_transient)
+    n_transient = _check_count("n_transient", n_transient, 0)
     dt = _check_positive("dt", dt)
     sigma, rho, beta = (_check_positive(k, v) for k, v in
                         (("sigma", sigma), ("rho", rho), ("beta", beta)))
@@ -208,7 +193,7 @@ def rossler(n_samples: int = 12700, dt: float = 0.03, split=(3000, 1000, 1000), 
     state), discards the first ``n_discard`` and splits the rest ``(3000, 1000, 1000)``.
     """
     n_samples = _check_count("n_samples", n_samples, 1)
-    n_discard = _check_count("n_discard", n_discard)
+    n_discard = _check_count("n_discard", n_discard, 0)
     if n_discard >= n_samples:
         raise ValueError(f"n_discard ({n_discard}) must be smaller than n_samples ({n_samples})")
     dt = _check_positive("dt", dt)

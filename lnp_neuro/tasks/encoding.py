@@ -53,6 +53,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import count as _count, positive as _positive
+
 __all__ = [
     "SignalScaling",
     "channel_intensities",
@@ -69,22 +71,6 @@ __all__ = [
 _METHODS = ("poisson", "deterministic")
 _SERIES_METHODS = ("poisson", "deterministic", "staggered")
 _SCRATCH_VALUES = 1 << 22  # float scratch values per block in ImageEncoder.transform
-
-
-def _positive(name: str, value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value}")
-    return value
-
-
-def _count(name: str, value, low: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _matrix(name: str, values) -> np.ndarray:

@@ -32,6 +32,7 @@ import numpy as np
 import scipy.linalg
 
 from ..network import SpikingNetwork
+from ._checks import count as _count, positive as _positive
 
 __all__ = [
     "select_readout_neurons",
@@ -43,22 +44,6 @@ __all__ = [
 ]
 
 _TASKS = ("regression", "classification")
-
-
-def _positive(name: str, value) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be positive and finite, got {value}")
-    return value
-
-
-def _count(name: str, value, low: int = 1) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 # -------------------------------------------------------------- neuron selection
