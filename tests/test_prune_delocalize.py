@@ -237,3 +237,19 @@ def test_zero_new_edges_and_validation():
     full = sp.csr_matrix(np.ones((3, 3)) - np.eye(3))
     with pytest.raises(ValueError, match="n_new"):
         delocalize(full, 1)
+
+
+def test_allow_fewer_adds_what_fits_instead_of_raising():
+    # Complete directed graph on 3 neurons minus the synapse 0 -> 2: one free pair left.
+    dense = np.ones((3, 3)) * 0.5
+    np.fill_diagonal(dense, 0.0)
+    dense[2, 0] = 0.0                       # W[post, pre]: no synapse 0 -> 2
+    w = sp.csr_matrix(dense)
+    with pytest.raises(ValueError, match="only 1 new synapses fit"):
+        delocalize(w, 2, seed=0)
+    new_w, edges = delocalize(w, 2, seed=0, allow_fewer=True)
+    assert edges.tolist() == [[0, 2]]
+    assert new_w.nnz == 6 and new_w[2, 0] == 0.5
+    full = sp.csr_matrix(np.ones((3, 3)) - np.eye(3))
+    same, none = delocalize(full, 3, seed=0, allow_fewer=True)
+    assert none.shape == (0, 2) and (same != full).nnz == 0

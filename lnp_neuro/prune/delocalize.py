@@ -281,7 +281,7 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
                weight_sampler: WeightSampler | None = None, *,
                excitatory=None, pool_size: int | None = 64,
                batch_size: int | None = None, n_rounds: int | None = None,
-               return_objective: bool = False):
+               allow_fewer: bool = False, return_objective: bool = False):
     """Add ``n_new`` synapses inside 2-hop neighbourhoods, greedily maximising the local
     degree variance (Chakraborty et al., ICLR 2024, Sec. 3.1 step III, Eq. (5); objective,
     exact gain and the batched greedy are defined in the module docstring).
@@ -313,6 +313,9 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
         Rounds when ``batch_size`` is None. None: ``max(MIN_ROUNDS, ROUND_WORK // (2 *
         synapses))``, i.e. one edge per round when the network is small or sparse
         enough, 8 rounds at N = 5000 with 2.5 M synapses.
+    allow_fewer : bool
+        When fewer than ``n_new`` candidate pairs remain (a very sparse network whose 2-hop
+        neighbourhoods are full), add those that fit instead of raising ValueError.
     return_objective : bool
         Also return the objective ``F`` before and after, as a third value ``(F0, F1)``.
 
@@ -385,6 +388,8 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
             if found >= want:
                 break
         keys = np.concatenate(keys_list)
+        if keys.size == 0 and allow_fewer:
+            break
         if keys.size == 0:
             raise ValueError(
                 f"n_new={n_new} synapses cannot be placed: only {placed} new synapses fit "
@@ -409,8 +414,8 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
         directed.sort_indices()
         stats = _LocalStats(directed, active)
 
-    pre = np.concatenate(pre_all).astype(np.int64)
-    post = np.concatenate(post_all).astype(np.int64)
+    pre = np.concatenate(pre_all or [np.zeros(0)]).astype(np.int64)
+    post = np.concatenate(post_all or [np.zeros(0)]).astype(np.int64)
     values = np.asarray(sampler(pre, post, rng), dtype=np.float64)
     if values.shape != (pre.size,):
         raise ValueError(f"weight_sampler returned shape {values.shape}, expected ({pre.size},)")

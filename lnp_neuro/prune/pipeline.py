@@ -311,9 +311,10 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
                 n_new = int(round(delocalize_fraction * entry["synapses_removed"]))
                 if n_new > 0:
                     eff = current.effective_weights()
+                    # Late in a long run the 2-hop neighbourhoods can be full: add what fits.
                     new_w, added = delocalize(eff, n_new, seed=_child_seed(seqs[2]),
                                               neuron_active=current.neuron_active,
-                                              excitatory=current.excitatory)
+                                              excitatory=current.excitatory, allow_fewer=True)
                     current = _replace_active_weights(current, new_w)
                     entry["synapses_added"] += int(added.shape[0])
             elif step == "timescales":
