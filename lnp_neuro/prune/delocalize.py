@@ -92,6 +92,7 @@ from ..network import canonical_csr
 
 __all__ = [
     "delocalize",
+    "dale_weight_sampler",
     "local_degree_variance",
     "inverse_participation_ratio",
     "mean_ipr",
@@ -242,6 +243,18 @@ def local_degree_variance(weights, neuron_active=None) -> float:
 
 
 # -------------------------------------------------------------------- weight sampling
+def dale_weight_sampler(weights, neuron_active=None, excitatory=None) -> WeightSampler:
+    """A ``weight_sampler`` that resamples the stored weights of ``weights`` (between active
+    neurons) whose sign is that of the presynaptic neuron (Dale's law); the default of
+    :func:`delocalize`. Pass the *original* network's weights to draw new synapses from
+    the original weight distribution (SPEC step III), as :func:`lnp` does."""
+    weights = _square_csr(weights)
+    active = _active_mask(neuron_active, weights.shape[0])
+    if excitatory is not None:
+        excitatory = np.asarray(excitatory, dtype=bool)
+    return _default_sampler(weights, active, excitatory)
+
+
 def _default_sampler(weights: sp.csr_matrix, active: np.ndarray,
                      excitatory: np.ndarray | None) -> WeightSampler:
     """Resample stored weights whose sign is that of the presynaptic neuron (Dale's law)."""
