@@ -36,33 +36,40 @@ def main(argv=None) -> int:
                     help="networkx betweenness sources timed (scaled to all)")
     ap.add_argument("--iters-small", type=int, default=3,
                     help="LNP iterations timed at --ref-n neurons (100 = the full target)")
+    ap.add_argument("--target-density", type=float, default=0.02,
+                    help="density the N=--ref-n run reaches after --iters-small iterations "
+                         "(the default synapse_keep=0.9 per iteration would empty the "
+                         "network long before 100 iterations)")
+    ap.add_argument("--skip-large", action="store_true",
+                    help="only the N=--ref-n part (naive references and iterations)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
     from lnp_neuro.models import hrsnn
     from lnp_neuro.prune import lnp
 
-    t = time.perf_counter()
-    net = hrsnn(args.n, args.density, seed=args.seed)
-    print(f"HRSNN N={args.n} density={args.density}: {net.n_synapses} synapses "
-          f"(built in {time.perf_counter() - t:.1f} s)")
-    t = time.perf_counter()
-    pruned, history = lnp(net, n_iter=1, seed=args.seed, bo_budget=args.bo_budget, progress=False)
-    total = time.perf_counter() - t
-    h = history[1]
-    print(f"\none LNP iteration at N={args.n}: {total:.1f} s total "
-          f"(start measurement {history[0]['seconds']:.1f} s: spectrum + IPR), "
-          f"peak RSS {peak_rss_gib():.2f} GiB")
-    for step, sec in h["step_seconds"].items():
-        print(f"  {step:12s} {sec:7.1f} s")
-    print(f"  neurons {history[0]['neurons']} -> {h['neurons']}, synapses "
-          f"{history[0]['synapses']} -> {h['synapses']} (+{h['synapses_added']} delocalisation), "
-          f"lambda_max {history[0]['lambda_max']:.3g} -> {h['lambda_max']:.3g} /s, "
-          f"covariance {h['noise'].get('covariance_method')}, leak shift "
-          f"{h['noise'].get('leak_shift', 0):.3g} /s")
-    print(f"  target: <= 120 s and <= 4 GiB -> "
-          f"{'MET' if h['seconds'] <= 120 and peak_rss_gib() <= 4 else 'NOT MET'} "
-          f"(iteration {h['seconds']:.1f} s)")
+    if not args.skip_large:
+        t = time.perf_counter()
+        net = hrsnn(args.n, args.density, seed=args.seed)
+        print(f"HRSNN N={args.n} density={args.density}: {net.n_synapses} synapses "
+              f"(built in {time.perf_counter() - t:.1f} s)")
+        t = time.perf_counter()
+        pruned, history = lnp(net, n_iter=1, seed=args.seed, bo_budget=args.bo_budget, progress=False)
+        total = time.perf_counter() - t
+        h = history[1]
+        print(f"\none LNP iteration at N={args.n}: {total:.1f} s total "
+              f"(start measurement {history[0]['seconds']:.1f} s: spectrum + IPR), "
+              f"peak RSS {peak_rss_gib():.2f} GiB")
+        for step, sec in h["step_seconds"].items():
+            print(f"  {step:12s} {sec:7.1f} s")
+        print(f"  neurons {history[0]['neurons']} -> {h['neurons']}, synapses "
+              f"{history[0]['synapses']} -> {h['synapses']} (+{h['synapses_added']} delocalisation), "
+              f"lambda_max {history[0]['lambda_max']:.3g} -> {h['lambda_max']:.3g} /s, "
+              f"covariance {h['noise'].get('covariance_method')}, leak shift "
+              f"{h['noise'].get('leak_shift', 0):.3g} /s")
+        print(f"  target: <= 120 s and <= 4 GiB -> "
+              f"{'MET' if h['seconds'] <= 120 and peak_rss_gib() <= 4 else 'NOT MET'} "
+              f"(iteration {h['seconds']:.1f} s)")
 
     # ---------------------------------------------------------- naive references
     import networkx as nx
@@ -83,19 +90,20 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     nx.betweenness_centrality(g, k=args.ref_sources, seed=0)
     t_bc = (time.perf_counter() - t) * args.ref_n / args.ref_sources
-    scale3 = (args.n / args.ref_n) ** 3
-    scale_ne = (args.n * net.n_synapses) / (args.ref_n * ref.n_synapses)
-    print(f"\nnaive references (timed at N={args.ref_n}, extrapolated to N={args.n}):")
-    print(f"  dense Lyapunov solve     {t_lyap:8.1f} s  x (N ratio)^3 = {scale3:7.0f} -> "
-          f"{t_lyap * scale3:9.0f} s   (LNP step I: {h['step_seconds'].get('noise', 0):.1f} s)")
-    print(f"  networkx betweenness     {t_bc:8.1f} s  x N*E ratio    = {scale_ne:7.0f} -> "
-          f"{t_bc * scale_ne:9.0f} s   (LNP step II: {h['step_seconds'].get('nodes', 0):.1f} s)")
-    print(f"  dense memory of A and C at N={args.n}: {2 * args.n ** 2 * 8 / 2 ** 30:.2f} GiB")
+    if not args.skip_large:
+        scale3 = (args.n / args.ref_n) ** 3
+        scale_ne = (args.n * net.n_synapses) / (args.ref_n * ref.n_synapses)
+        print(f"\nnaive references (timed at N={args.ref_n}, extrapolated to N={args.n}):")
+        print(f"  dense Lyapunov solve     {t_lyap:8.1f} s  x (N ratio)^3 = {scale3:7.0f} -> "
+              f"{t_lyap * scale3:9.0f} s   (LNP step I: {h['step_seconds'].get('noise', 0):.1f} s)")
+        print(f"  networkx betweenness     {t_bc:8.1f} s  x N*E ratio    = {scale_ne:7.0f} -> "
+              f"{t_bc * scale_ne:9.0f} s   (LNP step II: {h['step_seconds'].get('nodes', 0):.1f} s)")
+        print(f"  dense memory of A and C at N={args.n}: {2 * args.n ** 2 * 8 / 2 ** 30:.2f} GiB")
 
     # ---------------------------------------------------------- 100 iterations at ref N
     t = time.perf_counter()
     _, hist_small = lnp(ref, n_iter=args.iters_small, seed=args.seed, bo_budget=args.bo_budget,
-                        progress=False)
+                        target_density=args.target_density, progress=False)
     t_small = time.perf_counter() - t
     per_iter = t_small / max(args.iters_small, 1)
     projected = per_iter * 100
