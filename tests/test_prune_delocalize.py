@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from lnp_neuro.prune.delocalize import (
+    dale_weight_sampler,
     delocalize,
     inverse_participation_ratio,
     local_degree_variance,
@@ -253,3 +254,19 @@ def test_allow_fewer_adds_what_fits_instead_of_raising():
     full = sp.csr_matrix(np.ones((3, 3)) - np.eye(3))
     same, none = delocalize(full, 3, seed=0, allow_fewer=True)
     assert none.shape == (0, 2) and (same != full).nnz == 0
+
+
+def test_dale_sampler_falls_back_for_an_emptied_sign():
+    # Neuron 0 is inhibitory but every inhibitory weight has been pruned from `now`.
+    start = sp.csr_matrix(np.array([[0.0, 0.3, 0.0], [-0.7, 0.0, 0.2], [-0.9, 0.4, 0.0]]))
+    now = sp.csr_matrix(np.array([[0.0, 0.3, 0.0], [0.0, 0.0, 0.2], [0.0, 0.4, 0.0]]))
+    excitatory = np.array([False, True, True])
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="sign"):
+        dale_weight_sampler(now, excitatory=excitatory)(np.array([0]), np.array([1]), rng)
+    sample = dale_weight_sampler(now, excitatory=excitatory, fallback_weights=start)
+    drawn = sample(np.array([0, 0, 0, 1, 2]), np.array([1, 2, 1, 0, 0]), rng)
+    assert set(drawn[:3]) <= {-0.7, -0.9}          # from the start network's inhibitory pool
+    assert set(drawn[3:]) <= {0.3, 0.2, 0.4}        # the current excitatory pool, unchanged
+    with pytest.raises(ValueError, match="fallback_weights must have shape"):
+        dale_weight_sampler(now, fallback_weights=sp.csr_matrix((2, 2)))

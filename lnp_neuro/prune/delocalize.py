@@ -243,28 +243,53 @@ def local_degree_variance(weights, neuron_active=None) -> float:
 
 
 # -------------------------------------------------------------------- weight sampling
-def dale_weight_sampler(weights, neuron_active=None, excitatory=None) -> WeightSampler:
+def dale_weight_sampler(weights, neuron_active=None, excitatory=None, *,
+                        fallback_weights=None) -> WeightSampler:
     """A ``weight_sampler`` that resamples the stored weights of ``weights`` (between active
     neurons) whose sign is that of the presynaptic neuron (Dale's law); the default of
-    :func:`delocalize`. Pass the *original* network's weights to draw new synapses from
-    the original weight distribution (SPEC step III), as :func:`lnp` does."""
+    :func:`delocalize`.
+
+    ``fallback_weights`` (same shape, e.g. the unpruned network's weights): a sign that has
+    no stored weight left in ``weights`` is drawn from the fallback's weights of that sign
+    instead of raising; :func:`lnp` passes its starting network (SPEC step III: "the
+    original weight distribution").
+    """
     weights = _square_csr(weights)
     active = _active_mask(neuron_active, weights.shape[0])
     if excitatory is not None:
         excitatory = np.asarray(excitatory, dtype=bool)
-    return _default_sampler(weights, active, excitatory)
+    fallback = None
+    if fallback_weights is not None:
+        fallback = _square_csr(fallback_weights, "fallback_weights")
+        if fallback.shape != weights.shape:
+            raise ValueError(f"fallback_weights must have shape {weights.shape}, got "
+                             f"{fallback.shape}")
+    return _default_sampler(weights, active, excitatory, fallback)
 
 
-def _default_sampler(weights: sp.csr_matrix, active: np.ndarray,
-                     excitatory: np.ndarray | None) -> WeightSampler:
-    """Resample stored weights whose sign is that of the presynaptic neuron (Dale's law)."""
+def _sign_pools(weights: sp.csr_matrix, active: np.ndarray):
+    """Nonzero stored weights between active neurons: (w restricted, all, positive, negative)."""
     pat = _pattern(weights, active)
     w = weights.multiply(pat).tocsr() if pat.nnz != weights.nnz else weights
     values = w.data[w.data != 0]
+    return w, values, values[values > 0], values[values < 0]
+
+
+def _default_sampler(weights: sp.csr_matrix, active: np.ndarray,
+                     excitatory: np.ndarray | None,
+                     fallback: sp.csr_matrix | None = None) -> WeightSampler:
+    """Resample stored weights whose sign is that of the presynaptic neuron (Dale's law);
+    an empty pool is taken from ``fallback`` (all its neurons count) when given."""
+    w, values, positive, negative = _sign_pools(weights, active)
+    if fallback is not None:
+        _, fb_values, fb_positive, fb_negative = _sign_pools(fallback,
+                                                             np.ones(fallback.shape[0], bool))
+        positive = positive if positive.size else fb_positive
+        negative = negative if negative.size else fb_negative
+        values = values if values.size else fb_values
     if values.size == 0:
         raise ValueError("weights has no nonzero synapse to resample new weights from; "
                          "pass weight_sampler")
-    positive, negative = values[values > 0], values[values < 0]
     if excitatory is None:
         # Dale's law: the sign of a neuron is the sign of its outgoing weights.
         out_sum = np.asarray(w.sum(axis=0)).ravel()
@@ -282,7 +307,7 @@ def _default_sampler(weights: sp.csr_matrix, active: np.ndarray,
                 # No stored weight of that sign: the original distribution has none to give.
                 raise ValueError(
                     "no stored weight of the presynaptic neuron's sign to resample; "
-                    "pass excitatory= or weight_sampler")
+                    "pass excitatory=, fallback_weights= or weight_sampler")
             out[mask] = pool[rng.integers(0, pool.size, int(mask.sum()))]
         return out
 

@@ -254,13 +254,7 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
     iter_seqs = root.spawn(n_iter + 1)
     start_seqs = iter_seqs[0].spawn(2)
     current = net.copy()
-    if "delocalize" in steps:
-        from .delocalize import dale_weight_sampler
-        # Step III resamples the current weights of the presynaptic sign (the distribution
-        # the tests were measured with); when pruning has removed every weight of a sign,
-        # it falls back to the starting network's weights of that sign.
-        original_weights = dale_weight_sampler(net.effective_weights(), net.neuron_active,
-                                               net.excitatory)
+    start_weights = net.effective_weights() if "delocalize" in steps else None
     t0 = time.perf_counter()
     spectrum = _spectrum(current, spectrum_options, _child_seed(start_seqs[0]))
     history = [{
@@ -314,21 +308,15 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
                 entry["neurons_removed"] += before_n - current.n_neurons
                 entry["synapses_removed"] += before_s - current.n_synapses
             elif step == "delocalize":
-                from .delocalize import delocalize
+                from .delocalize import dale_weight_sampler, delocalize
                 n_new = int(round(delocalize_fraction * entry["synapses_removed"]))
                 if n_new > 0:
                     eff = current.effective_weights()
-                    try:
-                        current_weights = dale_weight_sampler(eff, current.neuron_active,
-                                                              current.excitatory)
-                    except ValueError:           # no nonzero weight left at all
-                        current_weights = original_weights
-
-                    def sampler(pre, post, rng, _current=current_weights):
-                        try:
-                            return _current(pre, post, rng)
-                        except ValueError:   # a sign with no stored weight left
-                            return original_weights(pre, post, rng)
+                    # New weights: the current ones of the presynaptic sign; a sign pruning
+                    # has emptied is drawn from the starting network (SPEC: "original").
+                    sampler = dale_weight_sampler(eff, current.neuron_active,
+                                                  current.excitatory,
+                                                  fallback_weights=start_weights)
                     # Late in a long run the 2-hop neighbourhoods can be full: add what fits.
                     new_w, added = delocalize(eff, n_new, seed=_child_seed(seqs[2]),
                                               neuron_active=current.neuron_active,
