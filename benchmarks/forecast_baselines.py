@@ -6,7 +6,7 @@ map on the same protocol windows (one per seed, 500 train / 100 test samples) th
 """
 import numpy as np
 from lnp_neuro.tasks import lorenz63, rossler, prediction_windows
-from lnp_neuro.tasks.metrics import nrmse, valid_prediction_time
+from lnp_neuro.tasks.metrics import nrmse
 for name, fn in (("lorenz63", lorenz63), ("rossler", rossler)):
     per, lin = [], []
     for seed in (0, 1, 2):
@@ -16,6 +16,7 @@ for name, fn in (("lorenz63", lorenz63), ("rossler", rossler)):
         per.append(nrmse(w.test_inputs, w.test_targets, sigma))
         x = np.c_[w.train_inputs, np.ones(len(w.train_inputs))]
         coef = np.linalg.lstsq(x, w.train_targets, rcond=None)[0]
-        lin.append(nrmse(np.c_[w.test_inputs, np.ones(len(w.test_inputs))] @ coef, w.test_targets, sigma))
+        y_lin = np.c_[w.test_inputs, np.ones(len(w.test_inputs))] @ coef
+        lin.append(nrmse(y_lin, w.test_targets, sigma))
     print(name, "persistence NRMSE %.4f +- %.4f" % (np.mean(per), np.std(per)),
           "linear one-step NRMSE %.5f +- %.5f" % (np.mean(lin), np.std(lin)))
