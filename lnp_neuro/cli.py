@@ -66,8 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pruning method")
     p.add_argument("--iterations", type=_positive_int, default=d.iterations,
                    help="pruning iterations (LNP steps I-IV repeated; AP rounds)")
-    p.add_argument("--input", choices=("lorenz", "poisson"), default=d.input,
-                   help="drive: rate-encoded Lorenz-63, or Poisson spikes at --rate")
+    p.add_argument("--target-density", type=_probability, default=d.target_density,
+                   help="synapse density LNP reaches after --iterations iterations")
+    p.add_argument("--input", default=d.input, metavar="lorenz|rossler|poisson|FILE.csv",
+                   help="drive and task: rate-encoded Lorenz-63 or Rossler, a CSV series of "
+                        "your own (one column per dimension, header row), or Poisson spikes "
+                        "at --rate (no task score)")
+    p.add_argument("--copies", type=_positive_int, default=d.copies,
+                   help="phase-staggered copies of each ON/OFF input channel (resolution)")
+    p.add_argument("--steps-per-sample", type=_positive_int, default=d.steps_per_sample,
+                   help="time steps each sample of the series is held for")
+    p.add_argument("--task-samples", type=_positive_int, default=d.task_samples,
+                   help="samples of the series used to score the one-step forecast "
+                        "(native engine, target arithmetic)")
     p.add_argument("--rate", type=_probability, default=d.rate,
                    help="spike probability per step of each input channel for --input poisson")
     p.add_argument("--steps", type=_positive_int, default=d.steps, help="time steps to run")
@@ -119,15 +130,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from .deploy import DeployOptions, run_deploy
 
-    options = DeployOptions(
-        target=args.target, network=args.network, model=args.model, neurons=args.neurons,
-        density=args.density, clusters=args.clusters, prune=args.prune,
-        iterations=args.iterations, input=args.input, rate=args.rate, steps=args.steps,
-        seed=args.seed, out=args.out, force=args.force,
-        progress=not (args.quiet or args.json))
     log = (lambda *a: None) if (args.quiet or args.json) else \
         (lambda *a: print(*a, file=sys.stderr, flush=True))
     try:
+        options = DeployOptions(
+            target=args.target, network=args.network, model=args.model, neurons=args.neurons,
+            density=args.density, clusters=args.clusters, prune=args.prune,
+            iterations=args.iterations, target_density=args.target_density,
+            input=args.input, rate=args.rate, steps=args.steps,
+            copies=args.copies, steps_per_sample=args.steps_per_sample,
+            task_samples=args.task_samples, seed=args.seed, out=args.out, force=args.force,
+            progress=not (args.quiet or args.json))
         report = run_deploy(options, log=log)
     except TargetUnavailable as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)
@@ -146,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
 def summary_text(report: dict) -> str:
     """The few numbers a user wants on screen after a deployment."""
     energy = report["energy_joules"]
+    act = report["activity"]
+    task = report.get("task")
+    accuracy = ("accuracy   no task (Poisson drive)" if not task else
+                f"accuracy   one-step NRMSE {task['unpruned']:.3g} unpruned -> "
+                f"{task['pruned']:.3g} pruned ({task['name']}, {task['readout']} readout; "
+                f"persistence {task['persistence']:.3g})")
     lines = [
         f"target     {report['target']} ({report['backend']}, {report['mode']}), "
         f"{report['steps']} steps of {report['dt'] * 1e3:g} ms",
@@ -154,8 +173,13 @@ def summary_text(report: dict) -> str:
         f"SOPs       {report['sops_dense']} unpruned -> {report['sops_pruned']} pruned "
         f"(ratio {report['sop_ratio']:.2f}x)",
         f"energy     {energy:.3g} J on {report['profile']}, {report['cores_used']} core(s)",
-        f"lambda_max {report['lambda_max_before']:.3g} -> {report['lambda_max_after']:.3g} /s "
-        f"(rate surrogate)",
+        f"lambda_max {report['lambda_max_before']:.3g} +- {report['lambda_max_stderr_before']:.2g}"
+        f" -> {report['lambda_max_after']:.3g} +- {report['lambda_max_stderr_after']:.2g} /s "
+        f"(linear rate dynamics at the operating point)",
+        f"activity   {100 * act['fraction_firing_before']:.0f} % -> "
+        f"{100 * act['fraction_firing_after']:.0f} % of neurons fire, "
+        f"{act['rate_hz_before']:.3g} -> {act['rate_hz_after']:.3g} Hz",
+        accuracy,
         f"parity     {report['parity']} spike mismatch(es) against the native simulator",
         f"time       {report['seconds']:.1f} s",
     ]

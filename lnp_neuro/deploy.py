@@ -34,9 +34,10 @@ from .network import SpikingNetwork
 
 __all__ = ["DeployOptions", "run_deploy", "DEFAULT_SPECTRUM"]
 
-# Lyapunov spectra shown in the report (paper A.7): leading exponents of the rate surrogate.
-DEFAULT_SPECTRUM = {"n_steps": 300, "k": 20}
-_LORENZ_CHANNELS = 6  # x, y, z as on/off pairs (signed z-score scaling)
+# Lyapunov spectra shown in the report (paper A.7): leading exponents of the linear rate
+# dynamics at the operating point (lnp_neuro.operating_point), over four Poisson drives.
+DEFAULT_SPECTRUM = {"n_drives": 4, "n_steps": 1000, "k": 20}
+_SERIES_INPUTS = ("lorenz", "rossler")
 
 
 @dataclass
@@ -51,10 +52,13 @@ class DeployOptions:
     clusters: int = 4
     prune: str = "lnp"
     iterations: int = 4
-    target_density: float = 0.02
+    target_density: float = 0.01
     input: str = "lorenz"
     rate: float = 0.05
     steps: int = 500
+    copies: int = 8
+    steps_per_sample: int = 20
+    task_samples: int = 3000
     seed: int = 0
     out: Path = Path("lnp-out")
     force: bool = False
@@ -65,9 +69,14 @@ class DeployOptions:
             raise ValueError(f"model must be 'hrsnn' or 'chrsnn', got {self.model!r}")
         if self.prune not in ("lnp", "ap", "random", "none"):
             raise ValueError(f"prune must be one of lnp, ap, random, none; got {self.prune!r}")
-        if self.input not in ("lorenz", "poisson"):
-            raise ValueError(f"input must be 'lorenz' or 'poisson', got {self.input!r}")
-        for name in ("neurons", "clusters", "iterations", "steps"):
+        self.input = str(self.input)
+        if self.input not in _SERIES_INPUTS + ("poisson",) and not self.input.endswith(".csv"):
+            raise ValueError(f"input must be 'lorenz', 'rossler', 'poisson' or a .csv file, "
+                             f"got {self.input!r}")
+        if self.input.endswith(".csv") and not Path(self.input).is_file():
+            raise ValueError(f"input {self.input}: no such CSV file")
+        for name in ("neurons", "clusters", "iterations", "steps", "copies",
+                     "steps_per_sample", "task_samples"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -100,30 +109,49 @@ def build_network(options: DeployOptions, n_inputs: int) -> SpikingNetwork:
     return chrsnn(options.neurons, options.clusters, seed=options.seed, n_inputs=n_inputs)
 
 
-def make_input(options: DeployOptions, n_inputs: int, dt: float) -> tuple[np.ndarray, dict]:
-    """The drive ``[steps, n_inputs]`` and a description of it for the report."""
-    rng_seed = np.random.SeedSequence([options.seed, 1])
+def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None, dict]:
+    """The task series ``[task_samples, D]`` of ``--input`` (None for a Poisson drive)."""
     if options.input == "poisson":
-        rng = np.random.default_rng(rng_seed)
-        spikes = rng.random((options.steps, n_inputs)) < options.rate
-        return spikes, {"kind": "poisson", "rate_per_step": options.rate, "channels": n_inputs}
-    if n_inputs != _LORENZ_CHANNELS:
-        raise ValueError(f"the network has {n_inputs} inputs but rate-encoded Lorenz-63 has "
-                         f"{_LORENZ_CHANNELS} channels (x, y, z as on/off pairs); use "
-                         f"--input poisson for this network")
-    from .tasks.dynamical import lorenz63
-    from .tasks.encoding import RateEncoder
+        return None, {"kind": "poisson", "rate_per_step": options.rate}
+    n = options.task_samples
+    if options.input in _SERIES_INPUTS:
+        from .tasks import dynamical
+        if options.input == "lorenz":
+            data = dynamical.lorenz63(n_samples=n + 2, split=(n, 1, 1), seed=options.seed)
+        else:
+            data = dynamical.rossler(n_samples=7700 + n + 2, split=(n, 1, 1),
+                                     seed=options.seed)
+        return data.train[:n], {"kind": options.input, "source": "RK4 (SPEC section 4)",
+                                "dt_model": data.dt}
+    from .tasks.series import read_csv_columns
+    values, columns = read_csv_columns(options.input, min_rows=200)
+    values = values[:n]
+    return values, {"kind": "csv", "source": str(options.input), "columns": list(columns)}
 
-    steps_per_sample = 10
-    n_samples = -(-options.steps // steps_per_sample)
-    data = lorenz63(n_samples=n_samples + 1, split=(n_samples, 0, 1), seed=options.seed)
-    encoder = RateEncoder(max_rate=200.0, dt=dt, steps_per_sample=steps_per_sample,
-                          method="poisson", scaling="zscore",
-                          seed=int(rng_seed.generate_state(1)[0]))
-    spikes = encoder.fit_transform(data.train)[: options.steps]
-    return spikes, {"kind": "lorenz63", "encoding": "poisson rate, z-score, on/off pairs",
-                    "max_rate_hz": 200.0, "steps_per_sample": steps_per_sample,
-                    "channels": _LORENZ_CHANNELS}
+
+def series_inputs(series: np.ndarray | None, options: DeployOptions) -> int:
+    """Input channels a built network needs for the drive (ON/OFF pairs x copies)."""
+    return 6 if series is None else 2 * series.shape[1] * options.copies
+
+
+def make_input(options: DeployOptions, net: SpikingNetwork, series: np.ndarray | None,
+               info: dict):
+    """The target's drive ``[steps, n_inputs]``, the encoded series (or None), and the
+    drive's description for the report."""
+    if series is None:
+        rng = np.random.default_rng(np.random.SeedSequence([options.seed, 1]))
+        spikes = rng.random((options.steps, net.n_inputs)) < options.rate
+        return spikes, None, {**info, "channels": net.n_inputs}
+    from .tasks.forecast import encode_series
+
+    fit = max(2, int(0.7 * series.shape[0]))
+    encoded = encode_series(series, net.n_inputs, dt=net.dt,
+                            steps_per_sample=options.steps_per_sample, fit_samples=fit)
+    if encoded.spikes.shape[0] < options.steps:
+        raise ValueError(f"--steps {options.steps} is longer than the encoded series "
+                         f"({encoded.spikes.shape[0]} steps = --task-samples x "
+                         f"--steps-per-sample)")
+    return encoded.spikes[: options.steps], encoded, {**info, **encoded.describe()}
 
 
 # --------------------------------------------------------------------------- pruning
@@ -214,11 +242,49 @@ def _core_limits(profile):
                       max_fan_in=cap["max_fan_in"], max_fan_out=cap["max_fan_out"])
 
 
-def _spectrum(net: SpikingNetwork, seed: int) -> np.ndarray:
-    from .lyapunov import network_spectrum
-    k = min(DEFAULT_SPECTRUM["k"], net.n_neurons)
-    return network_spectrum(net, DEFAULT_SPECTRUM["n_steps"], k, seed=seed,
-                            progress=False).exponents
+def _stability(net: SpikingNetwork, seed: int):
+    """``lambda_max`` (mean, standard error over drives) and the spectrum of the first drive."""
+    from .operating_point import operating_lambda_max
+    opts = dict(DEFAULT_SPECTRUM)
+    opts["k"] = min(opts["k"], net.n_neurons)
+    return operating_lambda_max(net, seed=seed, **opts)
+
+
+def activity(spikes: np.ndarray, net: SpikingNetwork) -> dict:
+    """Fraction of the deployed (active) neurons that fire, and their mean rate (Hz)."""
+    s = np.asarray(spikes)[:, net.neuron_active]
+    if s.size == 0:
+        return {"fraction_firing": 0.0, "rate_hz": 0.0}
+    return {"fraction_firing": float(np.mean(s.any(axis=0))),
+            "rate_hz": float(s.mean() / net.dt)}
+
+
+def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
+               input_info: dict, log: Callable[..., None]) -> dict:
+    """One-step forecast NRMSE of the unpruned and the deployed network on the whole
+    encoded series (:mod:`lnp_neuro.tasks.forecast`), run on the native engine in the
+    target's arithmetic, with the references on the same split."""
+    from .simulator import simulate
+    from .tasks.forecast import (ForecastSplit, one_step_nrmse, reference_forecasts,
+                                 select_trace_tau)
+
+    series, k = encoded.series, encoded.steps_per_sample
+    split = ForecastSplit(series.shape[0])
+    log(f"scoring the one-step forecast on {series.shape[0]} samples "
+        f"({encoded.spikes.shape[0]} steps, native engine, {mode})")
+    out = {"name": input_info["kind"], "metric": "nrmse", "readout": "ridge",
+           **split.as_dict(), "engine": f"native {mode}"}
+    for label, net in (("unpruned", net0), ("pruned", net1)):
+        spikes = simulate(net, encoded.spikes, mode=mode).spikes
+        tau, states = select_trace_tau(spikes, k, net.dt, series, split,
+                                       neurons=np.flatnonzero(net.neuron_active))
+        out[f"{label}_trace_tau"] = tau
+        out[label] = one_step_nrmse(states, series, split, "ridge")
+        out[f"{label}_paper_readout"] = one_step_nrmse(states, series, split, "paper", net=net)
+    refs = reference_forecasts(series, split, esn_units=net0.n_neurons, seed=0)
+    out["persistence"] = refs["persistence"]
+    out["references"] = refs
+    return out
 
 
 def _check_output_dir(path: Path, force: bool) -> None:
@@ -251,15 +317,16 @@ def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict
         timings[name] = round(time.perf_counter() - t, 3)
         return result
 
+    series, series_info = timed("series", load_series, options)
     if options.network is not None:
         net0 = timed("load", load_network, options.network)
         log(f"loaded {options.network}: {net0}")
     else:
-        n_inputs = _LORENZ_CHANNELS if options.input == "lorenz" else 6
-        net0 = timed("build", build_network, options, n_inputs)
+        net0 = timed("build", build_network, options, series_inputs(series, options))
         log(f"built {options.model.upper()}: {net0.n_neurons} neurons, "
             f"{net0.n_synapses} synapses (seed {options.seed})")
-    inputs, input_info = timed("input", make_input, options, net0.n_inputs, net0.dt)
+    inputs, encoded, input_info = timed("input", make_input, options, net0, series,
+                                        series_info)
     log(f"drive: {input_info['kind']}, {inputs.shape[0]} steps x {inputs.shape[1]} channels")
 
     net1, history = timed("prune", prune_network, options, net0, inputs, log)
@@ -285,9 +352,13 @@ def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict
     energy = timed("energy", energy_report, net1, spikes1, None, (net0, spikes0),
                    input_spikes=inputs,
                    cores_used={profile.name: cores_used} if cores_used is not None else None)
-    log("computing Lyapunov spectra before and after pruning (rate surrogate)")
-    spectrum0 = timed("spectrum_before", _spectrum, net0, options.seed)
-    spectrum1 = timed("spectrum_after", _spectrum, net1, options.seed)
+    log("measuring stability at the operating point before and after pruning")
+    stability0 = timed("stability_before", _stability, net0, options.seed)
+    stability1 = timed("stability_after", _stability, net1, options.seed)
+    task = None
+    if encoded is not None:
+        task = timed("task", score_task, net0, net1, encoded, mode, input_info, log)
+    act0, act1 = activity(spikes0, net0), activity(spikes1, net1)
 
     sops_dense = energy["baseline"]["sops_dense"]
     sops_pruned = energy["sops_and_mask"]
@@ -306,7 +377,16 @@ def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict
         "parity": parity,
         "spikes_before": int(np.count_nonzero(spikes0)),
         "spikes_after": int(np.count_nonzero(spikes1)),
-        "lambda_max_before": float(spectrum0[0]), "lambda_max_after": float(spectrum1[0]),
+        "lambda_max_before": stability0.mean, "lambda_max_after": stability1.mean,
+        "lambda_max_stderr_before": stability0.stderr,
+        "lambda_max_stderr_after": stability1.stderr,
+        "stability": {"measure": "linear rate dynamics at the operating point "
+                                 "(lnp_neuro.operating_point)",
+                      "before": stability0.as_dict(), "after": stability1.as_dict()},
+        "activity": {"fraction_firing_before": act0["fraction_firing"],
+                     "fraction_firing_after": act1["fraction_firing"],
+                     "rate_hz_before": act0["rate_hz"], "rate_hz_after": act1["rate_hz"]},
+        "task": task,
         "history": history,
         "energy": energy,
         "input": input_info,
@@ -322,10 +402,14 @@ def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict
     from .nir_io import write_nir
     write_nir(net1, out / "network.nir", overwrite=True)
     with atomic_write(out / "run.npz") as tmp, open(tmp, "wb") as fh:
+        extra = {} if encoded is None else {
+            "series": encoded.series[: -(-inputs.shape[0] // encoded.steps_per_sample)],
+            "steps_per_sample": np.int64(encoded.steps_per_sample)}
         np.savez_compressed(fh, input_spikes=inputs.astype(bool), spikes=spikes1.astype(bool),
-                            spikes_unpruned=spikes0.astype(bool))
+                            spikes_unpruned=spikes0.astype(bool), **extra)
     with atomic_write(out / "analysis.npz") as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, lyapunov_before=spectrum0, lyapunov_after=spectrum1,
+        np.savez_compressed(fh, lyapunov_before=stability0.spectra[0].exponents,
+                            lyapunov_after=stability1.spectra[0].exponents,
                             tau_mem_before=net0.tau_mem[net0.neuron_active],
                             tau_mem_after=net1.tau_mem[net1.neuron_active])
     report["seconds"] = round(time.perf_counter() - t_start, 3)

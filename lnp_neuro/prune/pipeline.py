@@ -83,15 +83,22 @@ def _active_weights(net: SpikingNetwork) -> tuple[np.ndarray, sp.csr_matrix]:
 def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
                         rho: float | None = None, neuron_exponents=None,
                         stability_margin: float = 0.1, covariance: str = "auto",
-                        sigma: float = 1.0, seed=None, covariance_options: dict | None = None
+                        sigma: float = 1.0, seed=None, covariance_options: dict | None = None,
+                        rescale: str = "variance", row_gain=None
                         ) -> tuple[SpikingNetwork, dict]:
     """LNP step I on a :class:`SpikingNetwork` (linearisation in the module docstring).
 
     ``n_keep``: expected number of active synapses kept (or give ``rho``).
     ``neuron_exponents``: per-neuron Lyapunov exponents (1/s) of the *active* neurons in
     index order, or None for the plain Moore-Chaudhuri rule (Lambda = 1).
+    ``rescale``: how kept weights are rescaled (``RESCALES``, see :func:`lnp`).
+    ``row_gain``: per active neuron, the coupling per unit presynaptic rate of row i of
+    ``W`` in the linearised network (default ``net.rate_gain``, the autonomous rate
+    surrogate's; :func:`lnp` passes the operating point's ``kappa / (du v_th)``).
     Returns the pruned network (new weights, synapse_active reset) and an info dict.
     """
+    if rescale not in RESCALES:
+        raise ValueError(f"rescale must be one of {RESCALES}, got {rescale!r}")
     if not isinstance(net, SpikingNetwork):
         raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
     margin_frac = float(stability_margin)
@@ -105,7 +112,13 @@ def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
     rows = np.repeat(np.arange(active.size), np.diff(w_act.indptr))
     # The surrogate's coupling is G = diag(rate_gain) W (SpikingNetwork.rate_coupling);
     # its continuous-time linearisation couples with D G.
-    row_scale = leak * net.rate_gain[active]
+    if row_gain is None:
+        row_gain = net.rate_gain[active]
+    row_gain = np.asarray(row_gain, dtype=np.float64)
+    if row_gain.shape != (active.size,) or not np.all(np.isfinite(row_gain)):
+        raise ValueError(f"row_gain must hold one finite value per active neuron "
+                         f"({active.size},), got shape {row_gain.shape}")
+    row_scale = leak * row_gain
     w_lin = w_act.copy()
     w_lin.data = w_lin.data * row_scale[rows]
     abscissa = spectral_abscissa(w_lin, leak, seed=0)
@@ -124,6 +137,7 @@ def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
     kept = info["kept"]
     # Undo the row scale: kept w_ij / p_ij.
     new_data = w_act.data[kept] / info["keep_probability"][kept]
+    new_data = _rescale_kept(w_act.data, rows, kept, new_data, rescale)
     post_act = active[rows[kept]]
     pre_act = active[w_act.indices[kept]]
     # Stored synapses touching an already-masked neuron stay as they are.
@@ -145,6 +159,42 @@ def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
     return out, summary
 
 
+RESCALES = ("unbiased", "variance", "none")
+
+
+def _rescale_kept(old: np.ndarray, rows: np.ndarray, kept: np.ndarray, new: np.ndarray,
+                  rescale: str) -> np.ndarray:
+    """Weights of the kept synapses under the chosen rescaling rule (see ``lnp``)."""
+    if rescale == "unbiased":
+        return new
+    if rescale == "none":
+        return old[kept]
+    return new * input_power_factors(old, rows, new, rows[kept])
+
+
+def input_power_factors(reference: np.ndarray, reference_rows: np.ndarray,
+                        weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per-synapse factors that give ``weights`` the input power of ``reference``.
+
+    For every postsynaptic neuron (``rows``) and presynaptic sign, the factor makes the
+    sum of squared weights equal to that of ``reference`` (synapses ``reference_rows``),
+    so each neuron keeps the variance of its excitatory and of its inhibitory input. A
+    neuron/sign with no synapse left, or none before, keeps factor 1.
+    """
+    n_rows = int(max(reference_rows.max(initial=-1), rows.max(initial=-1))) + 1
+    factor = np.ones(weights.size)
+    for positive in (True, False):
+        ref = (reference > 0) if positive else (reference < 0)
+        cur = (weights > 0) if positive else (weights < 0)
+        before = np.bincount(reference_rows[ref], reference[ref] ** 2, minlength=n_rows)
+        after = np.bincount(rows[cur], weights[cur] ** 2, minlength=n_rows)
+        scale = np.ones(n_rows)
+        ok = (after > 0) & (before > 0)
+        scale[ok] = np.sqrt(before[ok] / after[ok])
+        factor[cur] = scale[rows[cur]]
+    return factor
+
+
 def _mean_ipr(net: SpikingNetwork, ipr_k: int | None, seed: int) -> float:
     from .delocalize import mean_ipr
     n = net.n_neurons
@@ -154,12 +204,49 @@ def _mean_ipr(net: SpikingNetwork, ipr_k: int | None, seed: int) -> float:
     return float(mean_ipr(net.effective_weights(), k, neuron_active=net.neuron_active, seed=seed))
 
 
-def _spectrum(net: SpikingNetwork, options: dict, seed: int):
-    from ..lyapunov import network_spectrum
-    opts = dict(n_steps=200, k=8, progress=False)
+MEASURES = ("operating_point", "rate_surrogate")
+
+
+class _Stability:
+    """What one stability measurement of the current network gives the pipeline."""
+
+    def __init__(self, lambda_max, stderr, neuron_exponents, active, row_gain):
+        self.lambda_max = float(lambda_max)
+        self.stderr = float(stderr)
+        self.neuron_exponents = neuron_exponents
+        self.active = active
+        # Row scale of W in the linearised network of step I (coupling per unit rate).
+        self.row_gain = row_gain
+
+
+def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str) -> _Stability:
+    if measure == "rate_surrogate":
+        from ..lyapunov import network_spectrum
+        opts = dict(n_steps=200, k=8, progress=False)
+        opts.update(options)
+        opts["k"] = min(int(opts["k"]), net.n_neurons)
+        spec = network_spectrum(net, seed=seed, **opts)
+        return _Stability(spec.lambda_max, float("nan"), spec.neuron_exponents, spec.active,
+                          net.rate_gain[spec.active])
+    from ..operating_point import operating_lambda_max
+    opts = dict(n_drives=2, n_steps=1000, k=8)
     opts.update(options)
     opts["k"] = min(int(opts["k"]), net.n_neurons)
-    return network_spectrum(net, seed=seed, **opts)
+    est = operating_lambda_max(net, seed=seed, **opts)
+    first = est.spectra[0]
+    op_gain = (est.operating_points[0].gains
+               / (net.du[first.active] * net.v_threshold[first.active]))
+    return _Stability(est.mean, est.stderr, first.neuron_exponents, first.active, op_gain)
+
+
+def _step_iv_objective(measure: str, seed: int, spectrum_options: dict):
+    """Step IV's objective on the same measure and drives as the history."""
+    from .timescales import LyapunovObjective
+    opts = {k: v for k, v in spectrum_options.items()
+            if k in ("n_drives", "n_steps", "n_transient")}
+    if measure == "rate_surrogate":
+        opts = {"n_steps": 100, "n_transient": 100, "n_drives": 1, **opts}
+    return LyapunovObjective(measure=measure, seed=int(seed), **opts)
 
 
 def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
@@ -170,7 +257,8 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
         stability_margin: float = 0.1, covariance: str = "auto",
         covariance_options: dict | None = None, spectrum_options: dict | None = None,
         betweenness_options: dict | None = None, timescale_options: dict | None = None,
-        ipr_k: int | None = 20, min_neurons: int = 10, progress: bool = True
+        ipr_k: int | None = 20, min_neurons: int = 10, progress: bool = True,
+        rescale: str = "variance", measure: str = "operating_point"
         ) -> tuple[SpikingNetwork, list[dict]]:
     """Run ``n_iter`` LNP iterations on ``net`` (see the module docstring).
 
@@ -191,12 +279,24 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
     steps : the steps of one iteration, in order (any subset of STEPS).
     use_lyapunov_matrix : False gives plain Moore-Chaudhuri noise pruning in step I.
     stability_margin, covariance, covariance_options : step I linearisation/covariance.
-    spectrum_options : passed to ``network_spectrum`` (default ``n_steps=200, k=8``).
+    spectrum_options : options of the stability measure: for ``"operating_point"``
+        :func:`lnp_neuro.operating_point.operating_lambda_max` (default ``n_drives=2,
+        n_steps=1000, k=8``), for ``"rate_surrogate"`` ``network_spectrum`` (default
+        ``n_steps=200, k=8``).
     betweenness_options : passed to ``betweenness_prune`` (``exact``, ``n_pivots``).
     timescale_options : passed to ``optimize_timescales``.
     ipr_k : eigenvectors for the mean IPR of the history (None: all, dense).
     min_neurons : step II never leaves fewer active neurons.
     progress : tqdm bar over iterations.
+    rescale : how step I rescales a kept weight: ``"variance"`` (default; ``w/p``, then each
+        neuron's excitatory and inhibitory inputs scaled so that their sums of squared
+        weights equal those before pruning), ``"unbiased"`` (``w/p``, the paper's and
+        Moore & Chaudhuri's rule) or ``"none"`` (kept as they are). docs/design.md gives
+        the measurement behind the default.
+    measure : stability measure used for the history, the Lyapunov matrix, step I's
+        linearisation and step IV: ``"operating_point"`` (default; the linear rate dynamics
+        at the spiking network's measured rates and gains, :mod:`lnp_neuro.operating_point`)
+        or ``"rate_surrogate"`` (the autonomous tanh surrogate of ``network_spectrum``).
 
     Returns
     -------
@@ -213,6 +313,10 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
         raise ValueError(f"steps must be taken from {STEPS}, got unknown {unknown}")
+    if rescale not in RESCALES:
+        raise ValueError(f"rescale must be one of {RESCALES}, got {rescale!r}")
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
 
     def schedule(value, name, check):
         if value is None:
@@ -256,10 +360,13 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
     current = net.copy()
     start_weights = net.effective_weights() if "delocalize" in steps else None
     t0 = time.perf_counter()
-    spectrum = _spectrum(current, spectrum_options, _child_seed(start_seqs[0]))
+    # Every measurement uses the same seed: with the operating-point measure, the same
+    # drives (common random numbers), so the history's changes are not drive noise.
+    measure_seed = _child_seed(start_seqs[0])
+    spectrum = _spectrum(current, spectrum_options, measure_seed, measure)
     history = [{
         "iteration": 0, "neurons": current.n_neurons, "synapses": current.n_synapses,
-        "lambda_max": spectrum.lambda_max,
+        "lambda_max": spectrum.lambda_max, "lambda_max_stderr": spectrum.stderr,
         "mean_ipr": _mean_ipr(current, ipr_k, _child_seed(start_seqs[1])),
         "seconds": time.perf_counter() - t0, "step_seconds": {},
         "synapses_removed": 0, "synapses_added": 0, "neurons_removed": 0,
@@ -271,6 +378,7 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
         t_iter = time.perf_counter()
         entry = {"iteration": it, "step_seconds": {}, "synapses_removed": 0,
                  "synapses_added": 0, "neurons_removed": 0}
+        spectrum_current = True
         for step in steps:
             t_step = time.perf_counter()
             if step == "noise":
@@ -289,16 +397,15 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
                 if before == 0 or (n_keep is not None and n_keep >= before):
                     entry["noise"] = {"n_before": before, "n_kept": before, "skipped": True}
                 else:
+                    if not spectrum_current:
+                        # The network changed since the last measurement (reordered steps).
+                        spectrum = _spectrum(current, spectrum_options, measure_seed, measure)
                     exps = spectrum.neuron_exponents if use_lyapunov_matrix else None
-                    if exps is not None and not np.array_equal(spectrum.active,
-                                                               np.flatnonzero(current.neuron_active)):
-                        # The network changed since the last spectrum (reordered steps).
-                        spectrum = _spectrum(current, spectrum_options, _child_seed(seqs[5]))
-                        exps = spectrum.neuron_exponents
                     current, info = noise_prune_network(
                         current, n_keep, rho=r, neuron_exponents=exps,
                         stability_margin=stability_margin, covariance=covariance,
-                        seed=_child_seed(seqs[0]), covariance_options=covariance_options)
+                        seed=_child_seed(seqs[0]), covariance_options=covariance_options,
+                        rescale=rescale, row_gain=spectrum.row_gain)
                     entry["noise"] = info
                 entry["synapses_removed"] += before - current.n_synapses
             elif step == "nodes":
@@ -322,19 +429,30 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
                                               neuron_active=current.neuron_active,
                                               weight_sampler=sampler,
                                               allow_fewer=True)
+                    if rescale == "variance":
+                        # The new synapses change the wiring, not each neuron's input power.
+                        new_w = _with_input_power_of(eff, new_w)
                     current = _replace_active_weights(current, new_w)
                     entry["synapses_added"] += int(added.shape[0])
             elif step == "timescales":
                 from .timescales import optimize_timescales
+                opts = dict(timescale_options)
+                opts.setdefault("objective", _step_iv_objective(measure, measure_seed,
+                                                                spectrum_options))
                 current, result = optimize_timescales(current, budget=int(bo_budget),
                                                       seed=_child_seed(seqs[3]), progress=False,
-                                                      **timescale_options)
-                entry["timescales"] = {"best_value": float(result.best_value),
-                                       "best_params": np.asarray(result.best_params).tolist()}
+                                                      **opts)
+                entry["timescales"] = {
+                    "best_value": float(result.best_value), "accepted": result.accepted,
+                    "current_value": float(result.current_value),
+                    "best_params": np.asarray(result.best_params).tolist(),
+                    "lambda_before": result.lambda_before, "lambda_after": result.lambda_after}
             entry["step_seconds"][step] = time.perf_counter() - t_step
+            spectrum_current = False
         t_step = time.perf_counter()
-        spectrum = _spectrum(current, spectrum_options, _child_seed(seqs[4]))
+        spectrum = _spectrum(current, spectrum_options, measure_seed, measure)
         entry["lambda_max"] = spectrum.lambda_max
+        entry["lambda_max_stderr"] = spectrum.stderr
         entry["mean_ipr"] = _mean_ipr(current, ipr_k, _child_seed(seqs[5]))
         entry["step_seconds"]["measure"] = time.perf_counter() - t_step
         entry["neurons"] = current.n_neurons
@@ -359,6 +477,15 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
         "seconds": [float(h["seconds"]) for h in history],
     }
     return current.copy(metadata=metadata), history
+
+
+def _with_input_power_of(reference: sp.csr_matrix, weights: sp.csr_matrix) -> sp.csr_matrix:
+    """``weights`` rescaled row- and sign-wise to the input power of ``reference``."""
+    ref_rows = np.repeat(np.arange(reference.shape[0]), np.diff(reference.indptr))
+    rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
+    out = weights.copy()
+    out.data = out.data * input_power_factors(reference.data, ref_rows, weights.data, rows)
+    return out
 
 
 def _replace_active_weights(net: SpikingNetwork, new_effective: sp.csr_matrix) -> SpikingNetwork:

@@ -1,0 +1,125 @@
+"""What the deployed network does after LNP, per seed and model, next to the targets.
+
+    .venv/bin/python benchmarks/lnp_quality.py                       # seeds 0-4, HRSNN + CHRSNN
+    .venv/bin/python benchmarks/lnp_quality.py --seeds 0 --models hrsnn --baselines
+
+Each row is one ``lnp-deploy --target cpu`` run (the default deployment: N = 1000, the
+default drive, LNP to the default density), read from the report it writes, so the figures
+are the ones a user gets:
+
+- lambda_max before and after (linear rate dynamics at the operating point, mean and
+  standard error over four Poisson drives; ``lnp_neuro.operating_point``);
+- fraction of the deployed neurons that fire on the default drive, and the rate ratio
+  (pruned / unpruned mean rate);
+- one-step NRMSE on the test split: unpruned, LNP (and AP and random with
+  ``--baselines``: ``lnp-deploy --prune ap|random``), persistence, linear map, ESN;
+- SOP ratio (AND-mask SOPs, unpruned / pruned, same drive).
+
+Targets (issue "LNP that does what the paper claims"): lambda_max after < before and
+<= +0.5 /s; >= 50 % of deployed neurons fire; rate within a factor 3; unpruned NRMSE <=
+0.5 x persistence; pruned NRMSE <= 1.5 x unpruned at SOP ratio >= 10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def deploy(model: str, seed: int, prune: str, out: Path, extra: dict) -> dict:
+    from lnp_neuro.deploy import DeployOptions, run_deploy
+    options = DeployOptions(target="cpu", model=model, seed=seed, prune=prune, out=out,
+                            force=True, progress=False, **extra)
+    return run_deploy(options, log=lambda *a: None)
+
+
+def row(report: dict, baselines: dict) -> dict:
+    act, task = report["activity"], report["task"]
+    out = {
+        "lam0": report["lambda_max_before"], "se0": report["lambda_max_stderr_before"],
+        "lam1": report["lambda_max_after"], "se1": report["lambda_max_stderr_after"],
+        "firing": act["fraction_firing_after"],
+        "rate_ratio": act["rate_hz_after"] / act["rate_hz_before"] if act["rate_hz_before"]
+        else float("nan"),
+        "nrmse_unpruned": task["unpruned"], "nrmse_lnp": task["pruned"],
+        "persistence": task["persistence"], "linear": task["references"]["linear"],
+        "esn": task["references"].get("esn", float("nan")), "sop_ratio": report["sop_ratio"],
+    }
+    for name, rep in baselines.items():
+        out[f"nrmse_{name}"] = rep["task"]["pruned"]
+        out[f"sop_{name}"] = rep["sop_ratio"]
+    return out
+
+
+def checks(r: dict) -> list[str]:
+    fails = []
+    if not (r["lam1"] < r["lam0"] and r["lam1"] <= 0.5):
+        fails.append("lambda")
+    if r["firing"] < 0.5:
+        fails.append("firing")
+    if not (1 / 3 <= r["rate_ratio"] <= 3):
+        fails.append("rate")
+    if r["nrmse_unpruned"] > 0.5 * r["persistence"]:
+        fails.append("unpruned<=0.5xpers")
+    if not (r["nrmse_lnp"] <= 1.5 * r["nrmse_unpruned"] and r["sop_ratio"] >= 10):
+        fails.append("pruned<=1.5x@SOP10")
+    return fails
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", default="0,1,2,3,4")
+    ap.add_argument("--models", default="hrsnn,chrsnn")
+    ap.add_argument("--baselines", action="store_true", help="also run AP and random")
+    ap.add_argument("--task-samples", type=int, default=None,
+                    help="samples scored (default: lnp-deploy's)")
+    args = ap.parse_args(argv)
+    extra = {} if args.task_samples is None else {"task_samples": args.task_samples}
+    seeds = [int(s) for s in args.seeds.split(",")]
+    header = ("model  seed  lambda_before      lambda_after       firing  rate_x  "
+              "NRMSE unpruned  LNP     persist  linear  ESN     SOPx   " +
+              ("AP (SOPx)        random (SOPx)    " if args.baselines else "") + "fails")
+    print(header, flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in args.models.split(","):
+            for seed in seeds:
+                rep = deploy(model, seed, "lnp", Path(tmp) / f"{model}{seed}", extra)
+                base = {}
+                if args.baselines:
+                    for method in ("ap", "random"):
+                        base[method] = deploy(model, seed, method,
+                                              Path(tmp) / f"{model}{seed}{method}", extra)
+                r = row(rep, base)
+                rows.append((model, r))
+                line = (f"{model:6s} {seed:4d}  {r['lam0']:+7.2f} +- {r['se0']:.2f}  "
+                        f"{r['lam1']:+7.2f} +- {r['se1']:.2f}  {r['firing']:6.2f}  "
+                        f"{r['rate_ratio']:6.2f}  {r['nrmse_unpruned']:14.4f}  "
+                        f"{r['nrmse_lnp']:.4f}  {r['persistence']:.4f}  {r['linear']:.4f}  "
+                        f"{r['esn']:.4f}  {r['sop_ratio']:5.2f}  ")
+                if args.baselines:
+                    line += (f"{r['nrmse_ap']:.4f} ({r['sop_ap']:5.2f})  "
+                             f"{r['nrmse_random']:.4f} ({r['sop_random']:5.2f})  ")
+                print(line + (",".join(checks(r)) or "-"), flush=True)
+    for model in args.models.split(","):
+        rs = [r for m, r in rows if m == model]
+        if not rs:
+            continue
+        mean = {k: float(np.mean([r[k] for r in rs])) for k in rs[0]}
+        print(f"{model} mean over {len(rs)} seed(s): lambda {mean['lam0']:+.2f} -> "
+              f"{mean['lam1']:+.2f} /s, firing {mean['firing']:.2f}, rate x "
+              f"{mean['rate_ratio']:.2f}, NRMSE unpruned {mean['nrmse_unpruned']:.4f} "
+              f"(persistence {mean['persistence']:.4f}, ratio "
+              f"{mean['nrmse_unpruned'] / mean['persistence']:.2f}; target <= 0.50), LNP "
+              f"{mean['nrmse_lnp']:.4f} (x{mean['nrmse_lnp'] / mean['nrmse_unpruned']:.2f} of "
+              f"unpruned; target <= 1.5) at SOP ratio {mean['sop_ratio']:.2f} (target >= 10)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""The spiking network's operating point and the linear rate dynamics around it.
+
+LNP reads the stability of a spiking network off a rate model linearised "around
+criticality" (Chakraborty et al., ICLR 2024, Sec. 3.1 Eq. 2 and Suppl. A.2, after Sadeh &
+Rotter 2014: a linear theory based on firing rates approximates spiking networks). Suppl.
+A.2 says the firing rates are "approximated by the spike frequency of the untrained SNN".
+This module takes that literally: it runs the spiking network on a task-agnostic drive,
+measures every neuron's rate and gain there, and builds the linear rate dynamics of that
+operating point. It replaces, as LNP's default, the autonomous tanh surrogate of
+:func:`lnp_neuro.lyapunov.network_spectrum`, whose slope-1 neurons at rate 0 are not the
+network that is deployed (docs/design.md, "Operating point").
+
+Gain (linear response of one neuron at its own input, "frozen input")
+--------------------------------------------------------------------
+The native simulator's float mode (Lava's LIF, :mod:`lnp_neuro.simulator`) gives each
+neuron's synaptic current ``u_i(t)`` on the drive. The membrane is then re-run alone on
+that same current with an extra constant input ``+-h`` thresholds per step::
+
+    v_i(t) = v_i(t-1) (1 - dv_i) + u_i(t) + bias_i +- h v_th,i,   spike and reset as usual
+
+and ``kappa_i = (n_i(+h) - n_i(-h)) / (2 h T)`` (spikes per step per threshold per step) is
+the slope of the neuron's transfer function at its real input statistics, the quantity
+mean-field theory calls ``phi'`` (e.g. Ostojic, Nat. Neurosci. 2014, Eq. 5). Common random
+numbers: both runs see the same current, so the difference is not sampling noise.
+
+Linear rate dynamics
+--------------------
+A presynaptic rate change ``dr_j`` (spikes per step) changes neuron i's current by
+``w_ij dr_j / du_i`` at steady state, i.e. its drive by ``w_ij dr_j / (du_i v_th,i)``
+thresholds per step. The effective (rate-to-rate, dimensionless) coupling is::
+
+    M = diag(kappa / (du v_th)) W                       (active neurons, W[post, pre])
+
+and the rate dynamics of SPEC section 2, linearised at the operating point, are the
+time-invariant map::
+
+    dr_{t+1} = J dr_t,      J = diag(1 - a) + diag(a) M,      a = dt / tau_mem
+
+whose Lyapunov exponents are ``log|mu_k(J)| / dt`` (for a constant Jacobian the QR method
+of :mod:`lnp_neuro.lyapunov` converges to the log-moduli of its eigenvalues), computed by
+ARPACK. The continuous-time form ``A = diag(1/tau_mem) (M - I)`` is step I's linearised
+network (Eq. 2). ``lambda_max < 0`` iff the asynchronous state is linearly stable; its
+sign is set by ``M`` (the classical criterion: leading eigenvalue of the effective
+connectivity below 1), the time constants set its magnitude.
+
+The estimate is deterministic for a given drive; its spread over independent drives is
+reported as the standard error (:func:`operating_lambda_max`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from .network import SpikingNetwork
+
+__all__ = [
+    "OperatingPoint",
+    "poisson_drive",
+    "operating_point",
+    "effective_coupling",
+    "LinearSpectrum",
+    "linear_response_spectrum",
+    "LambdaEstimate",
+    "operating_lambda_max",
+    "DEFAULT_DRIVE_RATE",
+]
+
+#: Per-step spike probability of each input channel of the task-agnostic drive (50 Hz at
+#: dt = 1 ms): the drive every LNP estimate uses, the same for every network compared.
+DEFAULT_DRIVE_RATE = 0.05
+
+_DENSE_MAX = 400  # below this many neurons a dense eigendecomposition is exact and fast
+_DENSE_FALLBACK_MAX = 6000  # a dense fallback when ARPACK does not converge (~1 GB at most)
+
+
+@dataclass(eq=False)
+class OperatingPoint:
+    """Rates and gains of the active neurons of a network on one drive.
+
+    Attributes
+    ----------
+    active : int array (n,), indices of the active neurons.
+    rates : array (n,), spikes per step, averaged after the transient.
+    gains : array (n,), ``kappa``: spikes per step per threshold per step of extra input.
+    n_steps : steps averaged.
+    """
+
+    active: np.ndarray
+    rates: np.ndarray
+    gains: np.ndarray
+    n_steps: int
+
+    def __post_init__(self) -> None:
+        self.active = np.asarray(self.active, dtype=np.int64)
+        self.rates = np.asarray(self.rates, dtype=np.float64)
+        self.gains = np.asarray(self.gains, dtype=np.float64)
+        n = self.active.size
+        if self.rates.shape != (n,) or self.gains.shape != (n,):
+            raise ValueError(f"rates and gains must have shape ({n},), got "
+                             f"{self.rates.shape} and {self.gains.shape}")
+        if int(self.n_steps) < 1:
+            raise ValueError(f"n_steps must be >= 1, got {self.n_steps}")
+
+    @property
+    def fraction_firing(self) -> float:
+        return float(np.mean(self.rates > 0)) if self.rates.size else 0.0
+
+
+def poisson_drive(net: SpikingNetwork, n_steps: int, seed, rate: float = DEFAULT_DRIVE_RATE
+                  ) -> np.ndarray:
+    """Independent Poisson spikes ``[n_steps, n_inputs]`` with per-step probability ``rate``."""
+    if not 0 < float(rate) <= 1:
+        raise ValueError(f"rate must be in (0, 1], got {rate}")
+    if int(n_steps) < 1:
+        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+    return np.random.default_rng(seed).random((int(n_steps), net.n_inputs)) < float(rate)
+
+
+def operating_point(net: SpikingNetwork, input_spikes, *, n_transient: int = 200,
+                    step: float = 0.02) -> OperatingPoint:
+    """Rates and frozen-input gains of ``net`` on ``input_spikes`` (module docstring).
+
+    ``step`` is ``h`` in thresholds per step; ``n_transient`` first steps are discarded.
+    """
+    from .simulator import simulate
+
+    if not isinstance(net, SpikingNetwork):
+        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
+    x = np.asarray(input_spikes)
+    if x.ndim != 2 or x.shape[0] <= n_transient:
+        raise ValueError(f"input_spikes must be (T, n_inputs) with T > n_transient="
+                         f"{n_transient}, got shape {x.shape}")
+    if not (np.isfinite(step) and step > 0):
+        raise ValueError(f"step must be a positive number, got {step}")
+    active = np.flatnonzero(net.neuron_active)
+    res = simulate(net, x, mode="float", record_state=True)
+    u = res.u[n_transient:, active]
+    spikes = res.spikes[n_transient:, active]
+    keep = 1.0 - net.dv[active]
+    vth = net.v_threshold[active]
+    drive = net.bias[active]
+    v0 = res.v[n_transient - 1, active] if n_transient > 0 else np.zeros(active.size)
+    counts = []
+    for sign in (-1.0, 1.0):
+        v = v0.copy()
+        extra = drive + sign * step * vth
+        n = np.zeros(active.size)
+        for u_t in u:
+            v = v * keep + u_t + extra
+            fired = v > vth
+            n += fired
+            v[fired] = 0.0
+        counts.append(n)
+    t = u.shape[0]
+    gains = (counts[1] - counts[0]) / (2.0 * step * t)
+    return OperatingPoint(active=active, rates=spikes.mean(axis=0), gains=gains, n_steps=t)
+
+
+def effective_coupling(net: SpikingNetwork, op: OperatingPoint) -> sp.csr_matrix:
+    """``M = diag(kappa / (du v_th)) W`` between the active neurons (module docstring)."""
+    active = op.active
+    if not np.array_equal(active, np.flatnonzero(net.neuron_active)):
+        raise ValueError("the operating point was measured on other active neurons than net's")
+    w = sp.csr_matrix(net.effective_weights()[active][:, active])
+    w.sort_indices()
+    scale = op.gains / (net.du[active] * net.v_threshold[active])
+    return sp.csr_matrix(sp.diags(scale) @ w)
+
+
+@dataclass(eq=False)
+class LinearSpectrum:
+    """Leading exponents of the linear rate map at an operating point.
+
+    ``exponents`` (1/s, descending), ``vectors`` (n, k) eigenvector moduli squared
+    (normalised columns), ``neuron_exponents`` per active neuron (SPEC section 2's loading
+    rule on these vectors), ``active`` their indices.
+    """
+
+    exponents: np.ndarray
+    vectors: np.ndarray
+    neuron_exponents: np.ndarray
+    active: np.ndarray
+
+    @property
+    def lambda_max(self) -> float:
+        return float(self.exponents[0])
+
+
+def linear_response_spectrum(net: SpikingNetwork, op: OperatingPoint, k: int = 8
+                             ) -> LinearSpectrum:
+    """The ``k`` leading exponents ``log|mu(J)| / dt`` of ``J = diag(1-a) + diag(a) M``."""
+    from .lyapunov import per_neuron_exponents
+
+    n = op.active.size
+    if n == 0:
+        raise ValueError("net has no active neuron")
+    k = int(k)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in [1, {n}], got {k}")
+    a = net.dv[op.active]
+    jac = sp.diags(1.0 - a) + sp.diags(a) @ effective_coupling(net, op)
+    values = vecs = None
+    if n > _DENSE_MAX and k < n - 1:
+        # v0 fixed: ARPACK's default start vector is random, which would break determinism.
+        # Leaks of similar neurons cluster the leading moduli, hence the wide Krylov space.
+        try:
+            values, vecs = spla.eigs(jac.tocsc(), k=k, which="LM", v0=np.ones(n), tol=1e-9,
+                                     ncv=min(n - 1, max(4 * k, 64)), maxiter=50 * n)
+        except spla.ArpackNoConvergence:
+            if n > _DENSE_FALLBACK_MAX:
+                raise
+    if values is None:
+        values, vecs = np.linalg.eig(jac.toarray())
+    modulus = np.abs(values)
+    order = np.lexsort((np.arange(modulus.size), -modulus))[:k]
+    with np.errstate(divide="ignore"):
+        exponents = np.log(modulus[order]) / net.dt
+    weight = np.abs(vecs[:, order]) ** 2
+    weight /= np.maximum(weight.sum(axis=0, keepdims=True), 1e-300)
+    loading = np.sqrt(weight)
+    neuron = per_neuron_exponents(exponents, loading)
+    return LinearSpectrum(exponents=exponents, vectors=weight, neuron_exponents=neuron,
+                          active=op.active.copy())
+
+
+@dataclass(eq=False)
+class LambdaEstimate:
+    """``lambda_max`` of the operating-point linearisation over independent drives.
+
+    ``values`` one per drive (1/s), ``mean``, ``stderr`` (standard error of the mean; 0
+    with one drive), ``fraction_firing`` and ``rate_hz`` averaged over the drives;
+    ``spectra`` and ``operating_points`` one per drive.
+    """
+
+    values: np.ndarray
+    mean: float
+    stderr: float
+    fraction_firing: float
+    rate_hz: float
+    spectra: list
+    operating_points: list
+
+    def as_dict(self) -> dict:
+        return {"mean": self.mean, "stderr": self.stderr,
+                "values": [float(v) for v in self.values],
+                "fraction_firing": self.fraction_firing, "rate_hz": self.rate_hz}
+
+
+def operating_lambda_max(net: SpikingNetwork, *, n_drives: int = 4, n_steps: int = 1000,
+                         seed: int = 0, rate: float = DEFAULT_DRIVE_RATE, k: int = 4,
+                         n_transient: int = 200) -> LambdaEstimate:
+    """``lambda_max`` at the operating point on ``n_drives`` Poisson drives.
+
+    Drive ``i`` is :func:`poisson_drive` with seed ``(seed, i)``, so two networks estimated
+    with the same ``seed`` see the same drives (common random numbers), and the difference
+    of their estimates is not drive noise.
+    """
+    if int(n_drives) < 1:
+        raise ValueError(f"n_drives must be >= 1, got {n_drives}")
+    values, fractions, rates, spectra, points = [], [], [], [], []
+    for i in range(int(n_drives)):
+        x = poisson_drive(net, n_transient + int(n_steps), [int(seed), i], rate)
+        op = operating_point(net, x, n_transient=n_transient)
+        spec = linear_response_spectrum(net, op, min(int(k), op.active.size))
+        spectra.append(spec)
+        points.append(op)
+        values.append(spec.lambda_max)
+        fractions.append(op.fraction_firing)
+        rates.append(float(op.rates.mean()) / net.dt)
+    values = np.asarray(values)
+    stderr = float(values.std(ddof=1) / np.sqrt(values.size)) if values.size > 1 else 0.0
+    return LambdaEstimate(values=values, mean=float(values.mean()), stderr=stderr,
+                          fraction_firing=float(np.mean(fractions)),
+                          rate_hz=float(np.mean(rates)), spectra=spectra,
+                          operating_points=points)
