@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --quiet --no-deps --ignore-requires-python "lava-nc==0.10.0"
 	# norse declares torchvision, which drags a CUDA torch; it runs without it.
 	$(PIP) install --quiet --no-deps "norse==1.1.0"
-	$(PIP) install --quiet -e ".[test]"
+	$(PIP) install --quiet -e ".[test,bench]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -5,7 +5,14 @@ inputs: ~20 % of the neurons fire per step, ~90 % of them are active) runs in
 
 - Lava ``Loihi2SimCfg(select_tag="fixed_pt")`` (the reference; optionally also
   ``floating_pt`` with ``--lava-modes fixed,float``),
-- ``lnp_neuro.simulator.simulate`` in ``mode="fixed"`` and ``mode="float"``.
+- ``lnp_neuro.simulator.simulate`` in ``mode="fixed"`` and ``mode="float"``,
+- Brian2 (Stimberg, Brette & Goodman, eLife 8:e47314, 2019) on the same network with the
+  same update equations and one-step synaptic delay: C++ standalone (``brian2 cpp``)
+  where a C++ compiler exists, else the cython runtime (``brian2 cython``); skipped with a
+  note when brian2 is not installed (``make install`` installs it, the ``bench`` extra),
+- ``accumulate limit``: a bare numba loop that only adds the same synaptic events (the
+  fixed-point run's spikes and inputs, the same quantised integer weights) into a dense
+  int32 array: the cost of the events alone on this machine, with nothing else done.
 
 Prints steps/s and synaptic events/s of each side by side with the ratio to Lava, and
 exits with status 1 if a raster differs from Lava's in the same mode. Lava's one-off
@@ -22,7 +29,9 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
+import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -59,6 +68,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--input-rate", type=_density, default=0.05,
                    help="probability of an input spike per channel and step")
+    p.add_argument("--brian2", choices=("auto", "cpp", "cython", "off"), default="auto",
+                   help="Brian2 row: C++ standalone if a compiler exists (auto), the "
+                        "cython runtime, or none")
     args = p.parse_args(argv)
     modes = [m.strip() for m in args.lava_modes.split(",") if m.strip()]
     if not modes or any(m not in ("fixed", "float") for m in modes):
@@ -118,6 +130,149 @@ def time_lava(net, x, mode, quantization):
     return raster, stepping, startup
 
 
+@numba.njit(cache=True)
+def _accumulate(r_ptr, r_rows, r_vals, spk_ptr, spk_idx, i_ptr, i_rows, i_vals, in_ptr,
+                in_idx, acc):
+    # Only the synaptic adds of the run: each step's spiking neurons' and inputs' columns
+    # added into int32 accumulators (unsigned indices spare numba's negative-index check).
+    events = 0
+    for t in range(spk_ptr.shape[0] - 1):
+        for k in range(spk_ptr[t], spk_ptr[t + 1]):
+            j = spk_idx[k]
+            for p in range(r_ptr[j], r_ptr[j + 1]):
+                acc[np.uint64(r_rows[p])] += r_vals[p]
+            events += r_ptr[j + 1] - r_ptr[j]
+        for k in range(in_ptr[t], in_ptr[t + 1]):
+            j = in_idx[k]
+            for p in range(i_ptr[j], i_ptr[j + 1]):
+                acc[np.uint64(i_rows[p])] += i_vals[p]
+            events += i_ptr[j + 1] - i_ptr[j]
+    return events
+
+
+def _event_lists(raster):
+    steps, idx = np.nonzero(raster)
+    ptr = np.zeros(raster.shape[0] + 1, np.int64)
+    np.cumsum(np.bincount(steps, minlength=raster.shape[0]), out=ptr[1:])
+    return ptr, idx.astype(np.int32)
+
+
+def time_accumulate_limit(q, x, spikes, repeats):
+    """Best time of the bare event-accumulate loop over the fixed run's events."""
+    parts = []
+    for mat in (q.weights, q.input_weights):
+        csc = sp.csc_matrix(mat)
+        csc.sort_indices()
+        parts += [csc.indptr.astype(np.int64), csc.indices.astype(np.int32),
+                  csc.data.astype(np.int32)]
+    spk_ptr, spk_idx = _event_lists(spikes)
+    in_ptr, in_idx = _event_lists(x)
+    acc = np.zeros(spikes.shape[1], np.int32)
+    args = (*parts[:3], spk_ptr, spk_idx, *parts[3:], in_ptr, in_idx, acc)
+    t0 = time.perf_counter()
+    _accumulate(*parts[:3], spk_ptr[:2], spk_idx, *parts[3:], in_ptr[:2], in_idx, acc)
+    warm = time.perf_counter() - t0  # compilation (or cache load) and one step
+    best, events = np.inf, 0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        events = _accumulate(*args)
+        best = min(best, time.perf_counter() - t0)
+    return events, best, warm
+
+
+def brian2_target(choice: str) -> str | None:
+    """'cpp' (C++ standalone) where a C++ compiler exists, else 'cython'; None: no brian2."""
+    if choice == "off":
+        return None
+    try:
+        import brian2  # noqa: F401
+    except ImportError:
+        return None
+    if choice != "auto":
+        return choice
+    import shutil
+    return "cpp" if shutil.which("g++") or shutil.which("c++") else "cython"
+
+
+def time_brian2(net, x, target):
+    """Run the float model in Brian2; returns (raster, seconds of the run, start-up).
+
+    Same equations and order as Lava's floating_pt LIF (lnp_neuro.simulator module doc):
+    the synapses of the spikes of step t (recurrent and input) are added into ``a_rec`` and
+    ``a_in`` in Brian2's ``synapses`` slot, which comes after ``groups`` (the update) and
+    ``thresholds`` of the same step, so they reach u at t + 1 like Lava's Sparse delay.
+    With C++ standalone the seconds are Brian2's own measure of the simulation loop
+    (``device._last_run_time``), the start-up is code generation plus compilation.
+    """
+    import tempfile
+
+    import brian2 as b2
+    b2.start_scope()
+    b2.prefs.logging.console_log_level = "ERROR"
+    steps, n = x.shape[0], net.size
+    out_dir = None
+    if target == "cpp":
+        out_dir = tempfile.mkdtemp(prefix="brian2_bench_")
+        b2.set_device("cpp_standalone", directory=out_dir, build_on_run=True)
+    else:
+        b2.set_device("runtime")
+        b2.prefs.codegen.target = "cython"
+    b2.defaultclock.dt = net.dt * b2.second
+    group = b2.NeuronGroup(n, """u : 1
+                                 v : 1
+                                 a_rec : 1
+                                 a_in : 1
+                                 omdu : 1 (constant)
+                                 omdv : 1 (constant)
+                                 vth : 1 (constant)
+                                 bias : 1 (constant)""",
+                           threshold="v > vth", reset="v = 0", method="exact")
+    group.omdu = 1 - net.du
+    group.omdv = 1 - net.dv
+    group.vth = net.v_threshold
+    group.bias = net.bias
+    group.run_regularly("""u = u * omdu + (a_rec + a_in)
+                           v = v * omdv + u + bias
+                           a_rec = 0
+                           a_in = 0""", when="groups")
+    w = sp.coo_matrix(net.effective_weights())
+    rec = b2.Synapses(group, group, "w : 1 (constant)", on_pre="a_rec_post += w")
+    rec.connect(i=w.col.astype(np.int64), j=w.row.astype(np.int64))
+    rec.w = w.data
+    t_idx, in_idx = np.nonzero(x)
+    source = b2.SpikeGeneratorGroup(net.n_inputs, in_idx, t_idx * net.dt * b2.second)
+    w_in = sp.coo_matrix(net.effective_input_weights())
+    inp = b2.Synapses(source, group, "w : 1 (constant)", on_pre="a_in_post += w")
+    inp.connect(i=w_in.col.astype(np.int64), j=w_in.row.astype(np.int64))
+    inp.w = w_in.data
+    monitor = b2.SpikeMonitor(group)
+    network = b2.Network(group, rec, source, inp, monitor)
+    try:
+        if target == "cpp":
+            t0 = time.perf_counter()
+            network.run(steps * net.dt * b2.second)
+            total = time.perf_counter() - t0
+            seconds = float(b2.device._last_run_time)
+            startup = total - seconds
+        else:
+            t0 = time.perf_counter()
+            network.run(net.dt * b2.second)          # code generation + compilation
+            startup = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            network.run((steps - 1) * net.dt * b2.second)
+            seconds = time.perf_counter() - t0
+        raster = np.zeros((steps, n), bool)
+        step_of = np.round(np.asarray(monitor.t / b2.second) / net.dt).astype(np.int64)
+        raster[step_of, np.asarray(monitor.i)] = True
+    finally:
+        if target == "cpp":
+            b2.device.reinit()
+            b2.device.activate()
+            b2.set_device("runtime")
+    timed_steps = steps if target == "cpp" else steps - 1
+    return raster, seconds, startup, timed_steps
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     net, x = build(args)
@@ -138,6 +293,34 @@ def main(argv=None) -> int:
     fired = native["fixed"].spikes
     print(f"activity (fixed): {fired.mean():.3f} spikes per neuron and step, "
           f"{fired.any(axis=0).mean():.2f} of the neurons fire")
+
+    events, secs, warm = time_accumulate_limit(q, x, fired, args.repeats)
+    if events != native["fixed"].synaptic_events:
+        print(f"EVENT COUNT MISMATCH: accumulate limit {events}, lnp_neuro fixed "
+              f"{native['fixed'].synaptic_events}")
+        failed = True
+    rows.append(("accumulate limit", args.steps, secs, events, warm))
+
+    target = brian2_target(args.brian2)
+    if target is None:
+        print("brian2 row skipped: " + ("--brian2 off" if args.brian2 == "off" else
+                                        "brian2 is not installed (make install)"))
+    else:
+        b_raster, secs, startup, b_steps = time_brian2(net, x, target)
+        fan_out = np.diff(sp.csc_matrix(net.effective_weights()).indptr)
+        fan_in = np.diff(sp.csc_matrix(net.effective_input_weights()).indptr)
+        first = args.steps - b_steps      # the cython row leaves its first step untimed
+        b_events = int((b_raster[first:] @ fan_out).sum() + (x[first:] @ fan_in).sum())
+        rows.append((f"brian2 {target}", b_steps, secs, b_events, startup))
+        ours = native["float"].spikes
+        differ = np.argwhere(b_raster != ours)
+        if differ.size == 0:
+            print(f"raster check: brian2 {target} == lnp_neuro float on {args.steps} steps")
+        else:
+            print(f"raster note: brian2 {target} differs from lnp_neuro float in "
+                  f"{len(differ)} of {ours.size} entries, first at step {differ[0, 0]} "
+                  f"(Brian2 sums the synaptic inputs in its own order, not numpy's "
+                  f"pairwise order that Lava's float Sparse uses)")
 
     lava_rows = {}
     for mode in args.lava_modes:
@@ -176,8 +359,20 @@ def main(argv=None) -> int:
         eps = events / secs if secs > 0 else float("inf")
         print(f"{name:<18}{steps:>7}{secs:>10.3f}{sps:>12.4g}{eps:>12.4g}"
               f"{sps / ref_sps:>14.1f}{startup:>11.2f}")
-    print("\nstartup: numba kernel load/compile for lnp_neuro, compile + runtime start + "
-          "first step for Lava (not in the timed columns)")
+    by_name = {name: (steps / secs if secs > 0 else float("inf"), events / secs)
+               for name, steps, secs, events, _ in rows}
+    limit_eps = by_name["accumulate limit"][1]
+    peer = next((name for name in by_name if name.startswith("brian2")), None)
+    print()
+    for mode in ("fixed", "float"):
+        eps = by_name[f"lnp_neuro {mode}"][1]
+        line = f"lnp_neuro {mode}: {eps / limit_eps:.0%} of the accumulate limit"
+        if peer is not None:
+            line += f", {eps / by_name[peer][1]:.2f}x {peer} (events/s)"
+        print(line)
+    print("\nstartup: numba kernel load/compile for lnp_neuro and the accumulate limit, "
+          "compile + runtime start + first step for Lava, code generation + compilation "
+          "for Brian2 (not in the timed columns)")
     return 1 if failed else 0
 
 
