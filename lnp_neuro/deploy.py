@@ -184,8 +184,8 @@ def prune_network(options: DeployOptions, net: SpikingNetwork, inputs: np.ndarra
             "kind": "lnp-counts", "target": {"neurons": reference.n_neurons,
                                              "synapses": reference.n_synapses},
             "rule": "the starting network's neurons (E/I split kept) rewired as an "
-                    "Erdos-Renyi G(n, m) graph with LNP's neuron and synapse counts, weights "
-                    "drawn from the starting network's per presynaptic type"}
+                    "Erdos-Renyi G(n, m) graph with LNP's neuron and synapse counts, couplings "
+                    "drawn from the starting network's per presynaptic type (Dale's law)"}
         # The random network copies LNP's counts, not its dynamics: keep only the counts.
         counts = [{"iteration": h["iteration"], "neurons": h["neurons"],
                    "synapses": h["synapses"]} for h in history if isinstance(h, dict)]

@@ -20,8 +20,9 @@ A run directory (written by ``lnp-deploy``) holds
 as tables; energy per hardware profile (bars) and the SOP ratio (paper Sec. 4 / A.5);
 task error against energy, one point per run (a run without ``task`` is skipped with a
 note); synapses and neurons against pruning iteration (paper Fig. 3a/b; every run has its
-own colour, marker, line style and marker size, and a curve identical to an earlier one
-says so in the legend); the Lyapunov spectrum
+own colour, hollow marker and line style, a curve lying on earlier ones is drawn smaller
+and thinner inside them, and one identical to an earlier one says so in the
+legend); the Lyapunov spectrum
 before and after pruning (paper Suppl. A.7); spike raster and firing-rate histogram; the
 membrane time-constant distribution before and after (LNP step IV). A section whose data
 a run does not have says "not available in this run" instead of staying blank.
@@ -328,19 +329,28 @@ def _history_series(run: RunData, key: str) -> tuple[np.ndarray, np.ndarray] | N
     return np.asarray(xs), np.asarray(ys)
 
 
-def _run_style(i: int, n_runs: int) -> dict:
-    """matplotlib keywords of run ``i``: its own colour, marker and line style; earlier
-    runs get larger hollow markers and wider lines, so where curves coincide every run's
-    marker shows as a ring around the next one's."""
+def _run_style(i: int, overlaps: int = 0) -> dict:
+    """matplotlib keywords of run ``i``: its own colour, hollow marker and line style.
+    A curve lying on ``overlaps`` curves drawn before it, or they on it (:func:`_lies_on`),
+    gets smaller markers and a thinner line, so it shows inside the earlier ones instead
+    of covering them (two hollow markers of different shape and size read as two runs)."""
     return {"color": _COLOURS[i % len(_COLOURS)], "marker": _MARKERS[i % len(_MARKERS)],
             "linestyle": _LINESTYLES[i % len(_LINESTYLES)],
-            "markersize": 4.0 + 3.0 * (n_runs - 1 - i), "markerfacecolor": "none",
-            "markeredgewidth": 1.3, "linewidth": 1.0 + 0.8 * (n_runs - 1 - i),
+            "markersize": max(3.0, 8.0 - 2.5 * overlaps), "markerfacecolor": "none",
+            "markeredgewidth": 1.3, "linewidth": max(0.8, 2.2 - 0.6 * overlaps),
             "zorder": 2 + i}
 
 
 def _same_series(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
     return a[0].shape == b[0].shape and bool(np.all(a[0] == b[0]) and np.all(a[1] == b[1]))
+
+
+def _lies_on(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Whether at least half of curve ``a``'s points are points of ``b`` (a shared start
+    alone, which every pruning history has, does not count)."""
+    points = list(zip(a[0].tolist(), a[1].tolist()))
+    shared = set(points) & set(zip(b[0].tolist(), b[1].tolist()))
+    return 2 * sum(p in shared for p in points) >= len(points) > 1
 
 
 def _history_figure(runs: Sequence[RunData], keys: Sequence[tuple[str, str]], name: str,
@@ -360,7 +370,8 @@ def _history_figure(runs: Sequence[RunData], keys: Sequence[tuple[str, str]], na
             # counts): the reader then knows the ring markers are two runs, not one.
             same = [other for other, t in drawn if _same_series(s, t)]
             legend = run.label + (f" (= {', '.join(same)})" if same else "")
-            ax.plot(s[0], s[1], label=legend, **_run_style(j, len(runs)))
+            overlaps = sum(_lies_on(s, t) or _lies_on(t, s) for _, t in drawn)
+            ax.plot(s[0], s[1], label=legend, **_run_style(j, overlaps))
             drawn.append((run.label, s))
         if drawn:
             ax.legend(fontsize=7)
@@ -418,7 +429,9 @@ def _task_figure(runs: Sequence[RunData]) -> _Figure | None:
     ax = fig.add_subplot(1, 1, 1)
     energies = [float(r.report["energy_joules"]) for _, r, _ in points]
     for i, run, task in points:
-        style = {k: v for k, v in _run_style(i, len(runs)).items()
+        earlier = sum(1 for j, r, t in points if j < i and t["pruned"] == task["pruned"]
+                      and r.report["energy_joules"] == run.report["energy_joules"])
+        style = {k: v for k, v in _run_style(i, earlier).items()
                  if k not in ("linestyle", "linewidth")}
         ax.plot([float(run.report["energy_joules"])], [float(task["pruned"])], linestyle="none",
                 label=f"{run.label}: {_fmt(float(task['pruned']))}", **style)
@@ -544,6 +557,17 @@ def _nested(report: dict, group: str, key: str) -> Any:
     return value.get(key) if isinstance(value, dict) else None
 
 
+def _mean_rate_after(report: dict) -> float | None:
+    """``spikes_after / (neurons_after * steps * dt)``: the pruned network's mean firing
+    rate (Hz) from report.json's counts, for runs with or without an ``activity`` key."""
+    spikes, neurons = _number(report.get("spikes_after")), _positive_float(
+        report.get("neurons_after"))
+    steps, dt = _positive_float(report.get("steps")), _run_dt(report)
+    if spikes is None or None in (neurons, steps, dt):
+        return None
+    return spikes / (neurons * steps * dt)
+
+
 def _budget_cell(budget: Any) -> str:
     """``kind = target (stopped)`` of a report's baseline_budget, or n/a."""
     if not isinstance(budget, dict):
@@ -563,6 +587,8 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
 
     summary = _Section("Runs side by side")
     rows = [[title] + [_fmt(r.report.get(key)) for r in runs] for key, title in _SUMMARY_FIELDS]
+    rows.append(["spikes per active neuron per second, pruned"]
+                + [_fmt(_mean_rate_after(r.report)) for r in runs])
     rows.append(["baseline budget"] + [_budget_cell(r.report.get("baseline_budget"))
                                        for r in runs])
     for group, fields in (("activity", _ACTIVITY_FIELDS), ("task", _TASK_FIELDS)):

@@ -293,15 +293,16 @@ def task_runs(run_dirs, tmp_path_factory):
     specs = [("Unpruned", 2.0e-5, 0.40), ("AP", 1.4e-5, 0.43), ("LNP", 1.2e-5, 0.41),
              ("Random", 1.1e-5, 0.55)]
     runs = [_variant(root / "lnp", base / label.lower(), label=label, energy_joules=energy,
-                     task=_task(nrmse),
+                     task=_task(nrmse), spikes_after=1000 + 37 * i,
                      activity={"fraction_firing_before": 0.95, "fraction_firing_after": 0.61,
                                "rate_hz_before": 49.5, "rate_hz_after": 7.875},
                      baseline_budget={"kind": "neurons", "target": 368,
                                       "rule": "prune to LNP's count",
                                       "stopped": "budget reached"}
                      if label == "AP" else None)
-            for label, energy, nrmse in specs]
-    runs.append(_variant(root / "random", base / "old", label="Old run", task=None))
+            for i, (label, energy, nrmse) in enumerate(specs)]
+    runs.append(_variant(root / "random", base / "old", label="Old run", task=None,
+                         spikes_after=4885))
     return runs, specs
 
 
@@ -324,6 +325,14 @@ def test_task_against_energy_one_point_per_run(task_runs, tmp_path):
         assert cell in parser.cells, cell
     md = (out / "report.md").read_text()
     assert "AP budget (neurons): prune to LNP's count." in md
+    # Every run's firing beside the others', from its own counts (the old run has no
+    # activity key but still gets a rate).
+    from lnp_neuro.report import _fmt
+    for run in runs:
+        rep = json.loads((run / "report.json").read_text())
+        dt = rep["dt"] if "dt" in rep else rep["energy"]["dt"]
+        rate = rep["spikes_after"] / (rep["neurons_after"] * rep["steps"] * dt)
+        assert _fmt(rate) in parser.cells
     assert "![Task NRMSE against energy, one point per run](task_vs_energy.png)" in md
 
 
@@ -359,10 +368,12 @@ def test_history_curves_are_distinct_and_coincident_ones_say_so(run_dirs, tmp_pa
     (ax,) = figures[0].axes
     lines = ax.get_lines()
     assert [line.get_label() for line in lines] == ["AP", "LNP", "Random (= LNP)"]
-    for attr in ("get_marker", "get_linestyle", "get_color", "get_markersize"):
+    for attr in ("get_marker", "get_linestyle", "get_color"):
         values = [getattr(line, attr)() for line in lines]
         assert len(set(values)) == 3, attr
-    # Hollow markers, larger for earlier runs: a later identical curve shows inside.
+    # Hollow markers; a curve on top of an earlier one is drawn smaller and thinner, so
+    # it shows inside it.
     assert all(line.get_markerfacecolor() == "none" for line in lines)
     np.testing.assert_array_equal(lines[1].get_ydata(), lines[2].get_ydata())
     assert lines[1].get_markersize() > lines[2].get_markersize()
+    assert lines[1].get_linewidth() > lines[2].get_linewidth()
