@@ -200,7 +200,7 @@ def activity_prune_on_input(net: SpikingNetwork, inputs: np.ndarray, options: De
     """AP (Rust et al. 1997) on this run's drive, through the one implementation
     :func:`lnp_neuro.prune.baselines.activity_prune_on_task`.
 
-    Task: :func:`drive_targets` (the drive's channel rates 10 steps ahead), scored by the
+    Task: :func:`drive_targets` (each drive channel's rate over the next 10 steps), scored by the
     held-out NRMSE of a ridge readout (fitted on the first half of the steps, scored on
     the second). Activity and SOPs come from the native simulator in the target's
     arithmetic, so a matched SOP budget matches the SOPs the report counts. Budget
@@ -233,8 +233,8 @@ def activity_prune_on_input(net: SpikingNetwork, inputs: np.ndarray, options: De
     pruned.metadata["baseline_budget"] = dict(
         budget.as_dict(), stopped=info["stopped"],
         min_performance_ratio=info["min_performance_ratio"],
-        performance="NRMSE of a ridge readout predicting the drive's channel rates "
-                    f"{_TARGET_HORIZON} steps ahead (lower is better)")
+        performance="NRMSE of a ridge readout predicting each drive channel's rate over "
+                    f"the next {_TARGET_HORIZON} steps (lower is better)")
     return pruned, history
 
 
