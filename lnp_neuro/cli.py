@@ -44,6 +44,7 @@ def _probability(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     from .deploy import DeployOptions
+    from .prune.baselines import AP_BUDGETS
 
     d = DeployOptions()
     p = argparse.ArgumentParser(
@@ -64,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clusters", type=_positive_int, default=d.clusters, help="CHRSNN clusters")
     p.add_argument("--prune", choices=("lnp", "ap", "random", "none"), default=d.prune,
                    help="pruning method")
+    p.add_argument("--ap-budget", choices=AP_BUDGETS, default=d.ap_budget,
+                   help="what ends AP (--prune ap): the paper's rule (--iterations rounds of "
+                        "10 %%, stop when performance < 90 %% of the unpruned model's), LNP's "
+                        "neuron count, or LNP's SOPs on the same drive (both run LNP first)")
     p.add_argument("--iterations", type=_positive_int, default=d.iterations,
                    help="pruning iterations (LNP steps I-IV repeated; AP rounds)")
     p.add_argument("--target-density", type=_probability, default=d.target_density,
@@ -136,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         options = DeployOptions(
             target=args.target, network=args.network, model=args.model, neurons=args.neurons,
             density=args.density, clusters=args.clusters, prune=args.prune,
+            ap_budget=args.ap_budget,
             iterations=args.iterations, target_density=args.target_density,
             input=args.input, rate=args.rate, steps=args.steps,
             copies=args.copies, steps_per_sample=args.steps_per_sample,

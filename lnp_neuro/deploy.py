@@ -8,8 +8,10 @@ Steps (each logged, long ones with a progress bar):
    (HRSNN / CHRSNN, SPEC section 1);
 3. build the drive: rate-encoded Lorenz-63 (SPEC section 4, the on/off channel pair per
    dimension) or Poisson spikes;
-4. prune: LNP (task-agnostic), AP (activity pruning, uses the drive), random (an
-   Erdos-Renyi graph with the counts LNP reaches), or none;
+4. prune: LNP (task-agnostic), AP (activity pruning on the drive, budget ``ap_budget``:
+   the paper's rule, LNP's neuron count or LNP's SOPs), random (the starting network
+   rewired as an Erdos-Renyi graph with the counts LNP reaches), or none; one
+   implementation of each baseline (:mod:`lnp_neuro.prune.baselines`);
 5. run the unpruned network on the native simulator (the SOP baseline, same input) and the
    pruned one on the target; run the pruned one on the native simulator too and count the
    spike mismatches (``parity``: 0 expected for the native and Lava targets);
@@ -51,6 +53,7 @@ class DeployOptions:
     density: float = 0.1
     clusters: int = 4
     prune: str = "lnp"
+    ap_budget: str = "paper"
     iterations: int = 4
     target_density: float = 0.01
     input: str = "lorenz"
@@ -69,6 +72,10 @@ class DeployOptions:
             raise ValueError(f"model must be 'hrsnn' or 'chrsnn', got {self.model!r}")
         if self.prune not in ("lnp", "ap", "random", "none"):
             raise ValueError(f"prune must be one of lnp, ap, random, none; got {self.prune!r}")
+        from .prune.baselines import AP_BUDGETS
+        if self.ap_budget not in AP_BUDGETS:
+            raise ValueError(f"ap_budget must be one of {', '.join(AP_BUDGETS)}; got "
+                             f"{self.ap_budget!r}")
         self.input = str(self.input)
         if self.input not in _SERIES_INPUTS + ("poisson",) and not self.input.endswith(".csv"):
             raise ValueError(f"input must be 'lorenz', 'rossler', 'poisson' or a .csv file, "
@@ -155,8 +162,34 @@ def make_input(options: DeployOptions, net: SpikingNetwork, series: np.ndarray |
 
 
 # --------------------------------------------------------------------------- pruning
+#: The drive-defined task AP retrains on (see :func:`drive_targets`): each channel's spike
+#: rate over the next ``_TARGET_HORIZON`` steps (one Lorenz sample of 10 steps).
+_TARGET_HORIZON = 10
+_AP_FRACTION = 0.1
+
+
+def drive_targets(inputs: np.ndarray, horizon: int = _TARGET_HORIZON) -> np.ndarray:
+    """The task AP is scored on when the drive is all there is: ``y[t, c]`` = channel
+    ``c``'s mean spike count over the next ``horizon`` steps, ``(t, t + horizon]``, a
+    window wholly in the future of the network state at ``t``; NaN where it runs off the
+    end. Defined for any drive: a Lorenz drive is predictable from the network's memory of
+    it, a Poisson one is not (its NRMSE stays near 1 and AP is judged on how little it
+    loses).
+    """
+    x = np.asarray(inputs, dtype=np.float64)
+    if x.ndim != 2 or not 0 < horizon < x.shape[0]:
+        raise ValueError(f"inputs must be [T, C] with T > horizon={horizon}, got {x.shape}")
+    csum = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(x, axis=0)])
+    y = np.full(x.shape, np.nan)
+    t = np.arange(x.shape[0] - horizon)
+    y[t] = (csum[t + 1 + horizon] - csum[t + 1]) / horizon
+    return y
+
+
 def prune_network(options: DeployOptions, net: SpikingNetwork, inputs: np.ndarray,
                   log: Callable[..., None]) -> tuple[SpikingNetwork, list[dict]]:
+    """The pruned network and its history. For the baselines, ``metadata["baseline_budget"]``
+    of the result says what they were matched to (written to report.json)."""
     from .prune.pipeline import lnp
 
     def run_lnp() -> tuple[SpikingNetwork, list[dict]]:
@@ -170,49 +203,67 @@ def prune_network(options: DeployOptions, net: SpikingNetwork, inputs: np.ndarra
         return run_lnp()
     if options.prune == "random":
         from .prune.baselines import random_network_like
-        log(f"random baseline: LNP ({options.iterations} iteration(s)) for the counts, then an "
-            f"Erdos-Renyi network with the same neuron and synapse counts")
+        log(f"random baseline: LNP ({options.iterations} iteration(s)) for the counts, then the "
+            f"starting network rewired at random (G(n, m), Dale's law, its weight distribution)")
         reference, history = run_lnp()
-        return random_network_like(reference, seed=options.seed), history
-    log(f"activity pruning (AP): up to {options.iterations} round(s) on the drive")
-    return activity_prune_on_input(net, inputs, options)
+        pruned = random_network_like(net, reference.n_neurons, reference.n_synapses,
+                                     seed=options.seed)
+        pruned.metadata["baseline_budget"] = {
+            "kind": "lnp-counts", "target": {"neurons": reference.n_neurons,
+                                             "synapses": reference.n_synapses},
+            "rule": "the starting network's neurons (E/I split kept) rewired as an "
+                    "Erdos-Renyi G(n, m) graph with LNP's neuron and synapse counts, couplings "
+                    "drawn from the starting network's per presynaptic type (Dale's law)"}
+        # The random network copies LNP's counts, not its dynamics: keep only the counts.
+        counts = [{"iteration": h["iteration"], "neurons": h["neurons"],
+                   "synapses": h["synapses"]} for h in history if isinstance(h, dict)]
+        return pruned, counts
+    return activity_prune_on_input(net, inputs, options, log, lnp_reference=run_lnp)
 
 
-def activity_prune_on_input(net: SpikingNetwork, inputs: np.ndarray,
-                            options: DeployOptions) -> tuple[SpikingNetwork, list[dict]]:
-    """AP (Rust et al. 1997) driven by this run's input.
+def activity_prune_on_input(net: SpikingNetwork, inputs: np.ndarray, options: DeployOptions,
+                            log: Callable[..., None] = print, *,
+                            lnp_reference: Callable[[], tuple] | None = None
+                            ) -> tuple[SpikingNetwork, list[dict]]:
+    """AP (Rust et al. 1997) on this run's drive, through the one implementation
+    :func:`lnp_neuro.prune.baselines.activity_prune_on_task`.
 
-    Activity is the spike count on the drive; the retrained readout is a ridge regression
-    from the neurons' filtered spike trains to the drive's channel rates one step ahead
-    (the task the encoded input defines), scored by its R^2 on the second half.
+    Task: :func:`drive_targets` (each drive channel's rate over the next 10 steps), scored by the
+    held-out NRMSE of a ridge readout (fitted on the first half of the steps, scored on
+    the second). Activity and SOPs come from the native simulator in the target's
+    arithmetic, so a matched SOP budget matches the SOPs the report counts. Budget
+    (``options.ap_budget``): ``paper`` -- ``options.iterations`` rounds of 10 % or until
+    the NRMSE exceeds the unpruned model's / 0.9; ``neurons`` -- prune to the neuron count
+    LNP reaches on this network; ``sops`` -- prune until the SOPs on the drive are at most
+    LNP's on the same drive. The matched budgets run LNP first (``lnp_reference``).
     """
-    from .prune.baselines import activity_prune
-    from .simulator import simulate
+    from .prune.baselines import APBudget, activity_prune_on_task, drive_sops
+    from .targets_registry import load_target
 
-    def activity(candidate: SpikingNetwork) -> np.ndarray:
-        return simulate(candidate, inputs, mode="float").spikes.sum(axis=0).astype(float)
-
-    def retrain(candidate: SpikingNetwork) -> float:
-        spikes = simulate(candidate, inputs, mode="float").spikes[:, candidate.neuron_active]
-        trace = np.zeros(spikes.shape[1])
-        feats = np.empty(spikes.shape, dtype=float)
-        decay = np.exp(-1.0 / 20.0)
-        for t, s in enumerate(spikes):
-            trace = decay * trace + s
-            feats[t] = trace
-        target = np.zeros(inputs.shape, dtype=float)
-        kernel = np.ones(20) / 20.0
-        for c in range(inputs.shape[1]):
-            target[:, c] = np.convolve(inputs[:, c].astype(float), kernel, mode="same")
-        x, y = feats[:-1], target[1:]
-        half = len(x) // 2
-        a = x[:half]
-        coef = np.linalg.solve(a.T @ a + 1e-2 * np.eye(a.shape[1]), a.T @ y[:half])
-        resid = y[half:] - x[half:] @ coef
-        denom = ((y[half:] - y[half:].mean(axis=0)) ** 2).sum()
-        return float(1.0 - (resid ** 2).sum() / denom) if denom > 0 else 0.0
-
-    return activity_prune(net, activity, retrain, fraction=0.1, n_iter=options.iterations)
+    mode = "fixed" if load_target(options.target).mode == "fixed" else "float"
+    if options.ap_budget == "paper":
+        budget = APBudget()
+        log(f"activity pruning (AP): up to {options.iterations} round(s) of "
+            f"{_AP_FRACTION:.0%} on the drive, stop below 90 % of the unpruned performance")
+    else:
+        if lnp_reference is None:
+            raise ValueError(f"ap_budget={options.ap_budget!r} needs LNP's result to match")
+        log(f"activity pruning (AP) matched to LNP's {options.ap_budget}: running LNP first")
+        reference, _ = lnp_reference()
+        target = reference.n_neurons if options.ap_budget == "neurons" else \
+            drive_sops(reference, inputs, mode)
+        budget = APBudget(options.ap_budget, target)
+        log(f"AP budget: {options.ap_budget} <= {target} (LNP's)")
+    pruned, history = activity_prune_on_task(
+        net, inputs, drive_targets(inputs), task="regression", fraction=_AP_FRACTION,
+        n_iter=options.iterations, budget=budget, mode=mode)
+    info = pruned.metadata["activity_pruning"]
+    pruned.metadata["baseline_budget"] = dict(
+        budget.as_dict(), stopped=info["stopped"],
+        min_performance_ratio=info["min_performance_ratio"],
+        performance="NRMSE of a ridge readout predicting each drive channel's rate over "
+                    f"the next {_TARGET_HORIZON} steps (lower is better)")
+    return pruned, history
 
 
 # --------------------------------------------------------------------------- running
@@ -388,6 +439,7 @@ def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict
                      "rate_hz_before": act0["rate_hz"], "rate_hz_after": act1["rate_hz"]},
         "task": task,
         "history": history,
+        "baseline_budget": net1.metadata.get("baseline_budget"),
         "energy": energy,
         "input": input_info,
         "options": {k: v for k, v in asdict(options).items() if k not in ("progress",)},

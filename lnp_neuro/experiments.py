@@ -26,10 +26,12 @@ One run (``run_one``), for a prediction task (Lorenz-63, Rossler; SPEC section 4
 3. Network: ``models.hrsnn`` / ``models.chrsnn`` with the run seed (the same network for
    every pruning method of one seed, so comparisons are paired), then pruning:
    ``unpruned``; ``lnp`` (:func:`lnp_neuro.prune.pipeline.lnp`, task-agnostic);
-   ``random`` (an Erdos-Renyi network with the LNP result's neuron and synapse counts,
-   :func:`lnp_neuro.prune.baselines.random_network_like`); ``ap`` (activity pruning,
-   Rust et al. 1997, :func:`lnp_neuro.prune.baselines.activity_prune`, driven by the
-   task's training input and retrained (readout only, for speed) after every step).
+   ``random`` (the start network rewired as an Erdos-Renyi graph with the LNP result's
+   neuron and synapse counts, :func:`lnp_neuro.prune.baselines.random_network_like`);
+   ``ap`` (activity pruning, Rust et al. 1997,
+   :func:`lnp_neuro.prune.baselines.activity_prune_on_task`, the implementation
+   ``lnp-deploy`` uses: driven by the task's training input, a ridge readout refitted
+   after every round).
 4. Training: ``bp`` (:class:`~lnp_neuro.training.bp.SurrogateGradientBP`: recurrent,
    input and readout weights) or ``stdp`` (:class:`~lnp_neuro.training.stdp.STDPTrainer`:
    STDP on the recurrent layer, then the readout). The 500 training samples are cut into
@@ -123,7 +125,7 @@ class ExperimentConfig:
     Training: ``bp_epochs``, ``readout_epochs``, ``stdp_epochs``, ``learning_rate``,
     ``batch_size``, ``patience``, ``stdp_a_plus``.
     Pruning: ``lnp_iter`` and ``lnp_kwargs`` (passed to ``lnp``), ``ap_iter``,
-    ``ap_fraction``, ``ap_readout_epochs``.
+    ``ap_fraction``.
     Noise: ``snr_db``. Images: ``image_train``, ``image_test``, ``image_t_input``,
     ``image_t_silence``, ``image_max_rate``, ``image_input_scale`` (64 pixel channels
     need a smaller input weight than the 24 series channels for a similar firing rate).
@@ -161,7 +163,6 @@ class ExperimentConfig:
                                                       "node_quantile": 0.1})
     ap_iter: int = 5
     ap_fraction: float = 0.1
-    ap_readout_epochs: int = 20
     snr_db: tuple = SNR_DB
     image_train: int = 200
     image_test: int = 100
@@ -174,7 +175,7 @@ class ExperimentConfig:
         ints = ("n_neurons", "n_clusters", "n_train", "n_predict", "steps_per_sample",
                 "input_copies",
                 "window", "washout", "warmup", "bp_epochs", "readout_epochs", "stdp_epochs",
-                "batch_size", "patience", "lnp_iter", "ap_iter", "ap_readout_epochs",
+                "batch_size", "patience", "lnp_iter", "ap_iter",
                 "image_train", "image_test")
         for name in ints:
             val = getattr(self, name)
@@ -463,39 +464,16 @@ def _trainer(training: str, task_kind: str, cfg: ExperimentConfig, seed: int, pr
                        seed=seed, progress=progress)
 
 
-def _readout_only(task_kind: str, cfg: ExperimentConfig, seed: int):
-    from .training import SurrogateGradientBP
-    return SurrogateGradientBP(task_kind, train_recurrent=False, train_input=False,
-                               epochs=cfg.ap_readout_epochs, batch_size=cfg.batch_size,
-                               learning_rate=1e-2, patience=cfg.patience, seed=seed,
-                               progress=False)
-
-
-def _activity_pruned(net, x_train, y_train, task_kind: str, cfg: ExperimentConfig,
-                     seed: int):
-    """AP baseline (Rust et al. 1997; SPEC 3): least active neurons on the task input
-    removed step by step, readout retrained each time, stop below 90 % of the unpruned
-    performance. Performance: accuracy, or 1 / (1 + validation MSE) for prediction."""
-    from .prune.baselines import activity_prune
-
-    def activity(current):
-        return _raster(current, x_train).reshape(-1, current.size).sum(0).astype(np.float64)
-
-    def retrain(current):
-        fit = _readout_only(task_kind, cfg, seed).fit(current, x_train, y_train)
-        if task_kind == "classification":
-            return float(np.exp(-fit.best_score_))  # best val cross-entropy -> (0, 1]
-        return 1.0 / (1.0 + fit.best_score_)
-
-    return activity_prune(net, activity, retrain, fraction=cfg.ap_fraction,
-                          n_iter=cfg.ap_iter, min_performance_ratio=0.9)
-
-
-def _unpack_prune_result(result):
-    """activity_prune returns (network, history); a bare network is accepted too."""
-    if isinstance(result, tuple):
-        return result[0], (result[1] if len(result) > 1 else [])
-    return result, []
+def _activity_pruned(net, x_train, y_train, task_kind: str, cfg: ExperimentConfig):
+    """AP baseline (Rust et al. 1997; SPEC 3) through the implementation lnp-deploy uses,
+    :func:`lnp_neuro.prune.baselines.activity_prune_on_task`: activity = spike counts on
+    the task's training input, a ridge readout refitted after every round on the first
+    half of the training windows and scored on the second (NRMSE for prediction, accuracy
+    for images), stop after ``ap_iter`` rounds or when performance falls below 90 % of the
+    unpruned model's."""
+    from .prune.baselines import activity_prune_on_task
+    return activity_prune_on_task(net, x_train, y_train, task=task_kind,
+                                  fraction=cfg.ap_fraction, n_iter=cfg.ap_iter)
 
 
 # ------------------------------------------------------------------------ one run
@@ -560,12 +538,12 @@ def _run(spec: RunSpec, cfg: ExperimentConfig, cache_dir: Path | None, progress:
     elif spec.pruning == "random":
         from .prune.baselines import random_network_like
         lnp_net, _ = _lnp_pruned(net0, spec.model, spec.seed, cfg, cache_dir)
-        net = random_network_like(lnp_net, seed=_derive_seed(spec.seed, spec.model, "random"))
+        net = random_network_like(net0, lnp_net.n_neurons, lnp_net.n_synapses,
+                                  seed=_derive_seed(spec.seed, spec.model, "random"))
     else:
         net, out["prune_history"] = _cached_prune(
             f"ap-{spec.task}", net0, spec.model, spec.seed, cfg, cache_dir,
-            lambda: _unpack_prune_result(_activity_pruned(
-                net0, x_train, y_train, task_kind, cfg, _derive_seed(spec.seed, "ap"))))
+            lambda: _activity_pruned(net0, x_train, y_train, task_kind, cfg))
     out["prune_seconds"] = time.perf_counter() - t0
     out["neurons"], out["synapses"] = net.n_neurons, net.n_synapses
 

@@ -7,14 +7,22 @@ A run directory (written by ``lnp-deploy``) holds
   ``sop_ratio``, ``energy_joules``, ``energy_by_profile`` ({profile: J}), ``cores_used``,
   ``parity``, ``seconds``, ``history`` (per LNP iteration: ``iteration``, ``neurons``,
   ``synapses``, ``lambda_max``, ``mean_ipr``, ``seconds``), optional ``quantisation``,
-  optional ``dt`` (seconds, for firing rates in Hz);
+  optional ``dt`` (seconds, for firing rates in Hz); optional ``baseline_budget`` (what a
+  baseline was matched to: ``kind``, ``target``, ``rule``, and for AP ``stopped``);
+  optional ``task`` (``name``, ``metric`` = "nrmse", ``horizon``, ``readout``,
+  ``unpruned``, ``pruned``, ``persistence``, ``n_train``, ``n_test``: lower NRMSE is
+  better) and ``activity`` (``fraction_firing_before/after``, ``rate_hz_before/after``);
 - ``run.npz``: ``input_spikes`` [T, n_in], ``spikes`` [T, N];
 - ``analysis.npz`` (optional keys): ``lyapunov_before``, ``lyapunov_after`` (spectra, 1/s),
   ``tau_mem_before``, ``tau_mem_after`` (s).
 
 :func:`write_report` renders, for one or more runs side by side: the report.json numbers
 as tables; energy per hardware profile (bars) and the SOP ratio (paper Sec. 4 / A.5);
-synapses and neurons against pruning iteration (paper Fig. 3a/b); the Lyapunov spectrum
+task error against energy, one point per run (a run without ``task`` is skipped with a
+note); synapses and neurons against pruning iteration (paper Fig. 3a/b; every run has its
+own colour, hollow marker and line style, a curve lying on earlier ones is drawn smaller
+and thinner inside them, and one identical to an earlier one says so in the
+legend); the Lyapunov spectrum
 before and after pruning (paper Suppl. A.7); spike raster and firing-rate histogram; the
 membrane time-constant distribution before and after (LNP step IV). A section whose data
 a run does not have says "not available in this run" instead of staying blank.
@@ -60,6 +68,27 @@ _SUMMARY_FIELDS = [
     ("lambda_max_after", "lambda_max after (1/s)"),
     ("cores_used", "cores used"), ("parity", "parity"), ("seconds", "wall time (s)"),
 ]
+
+# Nested report.json fields shown as extra summary rows when any run has them.
+_ACTIVITY_FIELDS = [
+    ("fraction_firing_before", "fraction of neurons firing, unpruned"),
+    ("fraction_firing_after", "fraction of neurons firing, pruned"),
+    ("rate_hz_before", "firing rate, unpruned (Hz)"),
+    ("rate_hz_after", "firing rate, pruned (Hz)"),
+]
+_TASK_FIELDS = [
+    ("name", "task"), ("unpruned", "task error, unpruned"), ("pruned", "task error, pruned"),
+    ("persistence", "task error, persistence forecast"),
+]
+_TASK_REQUIRED = {"name": str, "metric": str, "unpruned": float, "pruned": float,
+                  "persistence": float}
+
+# One style per run (cycled), so no two runs share colour, marker and line style, and a
+# hollow marker drawn larger for earlier runs stays visible around a later identical one.
+_COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
+            "tab:pink", "tab:olive"]
+_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+_LINESTYLES = ["-", "--", "-.", ":"]
 
 
 def _run_dt(report: dict[str, Any]) -> float | None:
@@ -300,31 +329,127 @@ def _history_series(run: RunData, key: str) -> tuple[np.ndarray, np.ndarray] | N
     return np.asarray(xs), np.asarray(ys)
 
 
+def _run_style(i: int, overlaps: int = 0) -> dict:
+    """matplotlib keywords of run ``i``: its own colour, hollow marker and line style.
+    A curve lying on ``overlaps`` curves drawn before it, or they on it (:func:`_lies_on`),
+    gets smaller markers and a thinner line, so it shows inside the earlier ones instead
+    of covering them (two hollow markers of different shape and size read as two runs)."""
+    return {"color": _COLOURS[i % len(_COLOURS)], "marker": _MARKERS[i % len(_MARKERS)],
+            "linestyle": _LINESTYLES[i % len(_LINESTYLES)],
+            "markersize": max(3.0, 8.0 - 2.5 * overlaps), "markerfacecolor": "none",
+            "markeredgewidth": 1.3, "linewidth": max(0.8, 2.2 - 0.6 * overlaps),
+            "zorder": 2 + i}
+
+
+def _same_series(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
+    return a[0].shape == b[0].shape and bool(np.all(a[0] == b[0]) and np.all(a[1] == b[1]))
+
+
+def _lies_on(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
+    """Whether at least half of curve ``a``'s points are points of ``b`` (a shared start
+    alone, which every pruning history has, does not count)."""
+    points = list(zip(a[0].tolist(), a[1].tolist()))
+    shared = set(points) & set(zip(b[0].tolist(), b[1].tolist()))
+    return 2 * sum(p in shared for p in points) >= len(points) > 1
+
+
 def _history_figure(runs: Sequence[RunData], keys: Sequence[tuple[str, str]], name: str,
                     title: str) -> _Figure | None:
     series = {key: [(run, _history_series(run, key)) for run in runs] for key, _ in keys}
     if all(s is None for items in series.values() for _, s in items):
         return None
-    fig = _new_figure(4.2 * len(keys), 3.4)
+    from matplotlib.ticker import MaxNLocator
+    fig = _new_figure(4.2 * len(keys), 3.6)
     for i, (key, label) in enumerate(keys):
         ax = fig.add_subplot(1, len(keys), i + 1)
-        drawn = False
-        for run, s in series[key]:
-            if s is not None:
-                ax.plot(s[0], s[1], marker="o", ms=3, label=run.label)
-                drawn = True
+        drawn: list[tuple[str, tuple[np.ndarray, np.ndarray]]] = []
+        for j, (run, s) in enumerate(series[key]):
+            if s is None:
+                continue
+            # Say so when a curve lies exactly on an earlier one (e.g. Random copies LNP's
+            # counts): the reader then knows the ring markers are two runs, not one.
+            same = [other for other, t in drawn if _same_series(s, t)]
+            legend = run.label + (f" (= {', '.join(same)})" if same else "")
+            overlaps = sum(_lies_on(s, t) or _lies_on(t, s) for _, t in drawn)
+            ax.plot(s[0], s[1], label=legend, **_run_style(j, overlaps))
+            drawn.append((run.label, s))
         if drawn:
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=7)
         else:
             ax.text(0.5, 0.5, NOT_AVAILABLE, ha="center", va="center", transform=ax.transAxes)
         if key == "lambda_max" and drawn:
             ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-        from matplotlib.ticker import MaxNLocator
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("pruning iteration")
         ax.set_ylabel(label)
     fig.suptitle(title)
     return _Figure(name, title, _png(fig))
+
+
+def _task_of(run: RunData) -> tuple[dict | None, str | None]:
+    """``(task, None)`` when the run's ``task`` can be plotted, else ``(None, why not)``."""
+    task = run.report.get("task")
+    if task is None:
+        return None, "report.json has no task (a run written before task scoring existed)"
+    if not isinstance(task, dict):
+        return None, f"report.json field task must be an object, got {type(task).__name__}"
+    for key, kind in _TASK_REQUIRED.items():
+        value = task.get(key)
+        if kind is str and not (isinstance(value, str) and value):
+            return None, f"report.json field task.{key} must be non-empty text, got {value!r}"
+        if kind is float and (_number(value) is None or value < 0):
+            return None, f"report.json field task.{key} must be a number >= 0, got {value!r}"
+    if task["metric"] != "nrmse":
+        return None, f"task.metric is {task['metric']!r}; this plot compares NRMSE only"
+    if _positive_float(run.report.get("energy_joules")) is None:
+        return None, "report.json has no positive energy_joules"
+    return task, None
+
+
+def _reference_lines(ax, values: list[tuple[str, float]], style: dict, what: str) -> None:
+    """One horizontal line per distinct reference value, labelled with its runs."""
+    groups: dict[float, list[str]] = {}
+    for label, value in values:
+        groups.setdefault(float(value), []).append(label)
+    for value, labels in groups.items():
+        which = "all runs" if len(groups) == 1 else ", ".join(labels)
+        ax.axhline(value, label=f"{what} ({which})", **style)
+
+
+def _task_points(runs: Sequence[RunData]) -> list[tuple[int, RunData, dict]]:
+    """``(index, run, task)`` of the runs the task plot shows (:func:`_task_of`)."""
+    return [(i, r, t) for i, r in enumerate(runs) for t in [_task_of(r)[0]] if t is not None]
+
+
+def _task_figure(runs: Sequence[RunData]) -> _Figure | None:
+    points = _task_points(runs)
+    if not points:
+        return None
+    fig = _new_figure(7.0, 4.2)
+    ax = fig.add_subplot(1, 1, 1)
+    energies = [float(r.report["energy_joules"]) for _, r, _ in points]
+    for i, run, task in points:
+        earlier = sum(1 for j, r, t in points if j < i and t["pruned"] == task["pruned"]
+                      and r.report["energy_joules"] == run.report["energy_joules"])
+        style = {k: v for k, v in _run_style(i, earlier).items()
+                 if k not in ("linestyle", "linewidth")}
+        ax.plot([float(run.report["energy_joules"])], [float(task["pruned"])], linestyle="none",
+                label=f"{run.label}: {_fmt(float(task['pruned']))}", **style)
+    _reference_lines(ax, [(r.label, t["unpruned"]) for _, r, t in points],
+                     {"color": "0.35", "linestyle": ":", "linewidth": 1.2},
+                     "unpruned network")
+    _reference_lines(ax, [(r.label, t["persistence"]) for _, r, t in points],
+                     {"color": "0.6", "linestyle": "--", "linewidth": 1.2},
+                     "persistence forecast")
+    if max(energies) > 20 * min(energies):
+        ax.set_xscale("log")
+    names = sorted({t["name"] for _, _, t in points})
+    ax.set_xlabel("energy of the run on its target profile (J)")
+    ax.set_ylabel("NRMSE (lower is better)")
+    ax.set_title(f"Task error against energy ({', '.join(names)})")
+    ax.legend(fontsize=7)
+    return _Figure("task_vs_energy.png", "Task NRMSE against energy, one point per run",
+                   _png(fig))
 
 
 def _spectrum_figure(run: RunData, slug: str) -> _Figure | None:
@@ -415,13 +540,68 @@ def _profile_estimates() -> dict[str, bool]:
     return flags
 
 
+_HISTORY_KEYS = ["iteration", "neurons", "synapses", "lambda_max", "mean_ipr", "performance",
+                 "performance_ratio", "meets_rule", "accepted", "sops", "seconds"]
+
+
+def _history_keys(entries: list) -> list[str]:
+    """The columns of a history table: the known keys any entry has, in a fixed order
+    (LNP rows carry lambda_max and mean_ipr, AP rows performance and acceptance)."""
+    present = {k for e in entries if isinstance(e, dict) for k in e}
+    keys = [k for k in _HISTORY_KEYS if k in present]
+    return keys if keys and keys[0] == "iteration" else ["iteration"] + keys
+
+
+def _nested(report: dict, group: str, key: str) -> Any:
+    value = report.get(group)
+    return value.get(key) if isinstance(value, dict) else None
+
+
+def _mean_rate_after(report: dict) -> float | None:
+    """``spikes_after / (neurons_after * steps * dt)``: the pruned network's mean firing
+    rate (Hz) from report.json's counts, for runs with or without an ``activity`` key."""
+    spikes, neurons = _number(report.get("spikes_after")), _positive_float(
+        report.get("neurons_after"))
+    steps, dt = _positive_float(report.get("steps")), _run_dt(report)
+    if spikes is None or None in (neurons, steps, dt):
+        return None
+    return spikes / (neurons * steps * dt)
+
+
+def _budget_cell(budget: Any) -> str:
+    """``kind = target (stopped)`` of a report's baseline_budget, or n/a."""
+    if not isinstance(budget, dict):
+        return _MISSING_CELL
+    target = budget.get("target")
+    text = _fmt(budget.get("kind"))
+    if target is not None:
+        text += f" = {_fmt(target)}"
+    if budget.get("stopped"):
+        text += f" ({_fmt(budget['stopped'])})"
+    return text
+
+
 def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
     labels = [r.label for r in runs]
     sections: list[_Section] = []
 
     summary = _Section("Runs side by side")
     rows = [[title] + [_fmt(r.report.get(key)) for r in runs] for key, title in _SUMMARY_FIELDS]
+    rows.append(["spikes per active neuron per second, pruned"]
+                + [_fmt(_mean_rate_after(r.report)) for r in runs])
+    rows.append(["baseline budget"] + [_budget_cell(r.report.get("baseline_budget"))
+                                       for r in runs])
+    for group, fields in (("activity", _ACTIVITY_FIELDS), ("task", _TASK_FIELDS)):
+        if any(isinstance(r.report.get(group), dict) for r in runs):
+            rows += [[title] + [_fmt(_nested(r.report, group, key)) for r in runs]
+                     for key, title in fields]
     summary.table(["quantity"] + labels, rows)
+    for r in runs:
+        budget = r.report.get("baseline_budget")
+        if isinstance(budget, dict) and isinstance(budget.get("rule"), str):
+            summary.text(f"{r.label} budget ({budget.get('kind', 'n/a')}): {budget['rule']}"
+                         + (f"; {budget['performance']}" if isinstance(
+                             budget.get("performance"), str) else "") + ".")
     summary.text("SOPs follow the paper's energy model (Chakraborty et al., ICLR 2024, Sec. 4 "
                  "and Suppl. A.5): dense SOPs = sum_i s_i f_i over the unpruned network, pruned "
                  "SOPs count only synapses whose presynaptic neuron, synapse and postsynaptic "
@@ -494,6 +674,30 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
             energy.unavailable(f"SOP ratio of {r.label}")
     sections.append(energy)
 
+    task_section = _Section("Task error against energy")
+    fig = _task_figure(runs)
+    task_rows = []
+    for r in runs:
+        task, why = _task_of(r)
+        if task is None:
+            task_section.text(f"{r.label}: skipped in this plot: {why}.")
+            continue
+        task_rows.append([r.label] + [_fmt(task.get(k)) for k in
+                                      ("name", "horizon", "readout", "n_train", "n_test",
+                                       "unpruned", "pruned", "persistence")]
+                         + [_fmt(r.report.get("energy_joules"))])
+    if fig is not None:
+        task_section.figure(fig)
+        task_section.table(["run", "task", "horizon", "readout", "train samples",
+                            "test samples", "NRMSE unpruned", "NRMSE pruned",
+                            "NRMSE persistence", "energy (J)"], task_rows)
+        task_section.text("One point per run: the pruned network's NRMSE on the task (lower "
+                          "is better) against the run's energy on its target profile. "
+                          "Dotted: the unpruned network's NRMSE; dashed: the persistence "
+                          "forecast's (next value = current value), the error a network "
+                          "must beat to have learnt anything.")
+    sections.append(task_section)
+
     history = _Section("Pruning history (paper Fig. 3a/b)")
     fig = _history_figure(runs, [("synapses", "synapses"), ("neurons", "neurons")],
                           "history_size.png", "Synapses and neurons against pruning iteration")
@@ -509,7 +713,7 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
         if not isinstance(entries, list) or not entries:
             history.unavailable(f"Pruning history of {r.label}")
             continue
-        keys = ["iteration", "neurons", "synapses", "lambda_max", "mean_ipr", "seconds"]
+        keys = _history_keys(entries)
         history.table([f"{r.label}: " + keys[0]] + keys[1:],
                       [[_fmt(e.get(k)) if isinstance(e, dict) else _MISSING_CELL for k in keys]
                        for e in entries])

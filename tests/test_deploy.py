@@ -14,7 +14,10 @@ from lnp_neuro.simulator import simulate
 REQUIRED_KEYS = {"target", "backend", "mode", "steps", "neurons_before", "neurons_after",
                  "synapses_before", "synapses_after", "sops_dense", "sops_pruned", "sop_ratio",
                  "energy_joules", "cores_used", "parity", "seconds"}
-SMALL = ["--neurons", "60", "--steps", "60", "--iterations", "1", "--quiet"]
+# --task-samples 300: the one-step forecast is scored on 300 samples (6000 steps), enough
+# for the split (100 washout, 139 train, 60 test) and fast.
+SMALL = ["--neurons", "60", "--steps", "60", "--iterations", "1", "--task-samples", "300",
+         "--quiet"]
 
 
 def deploy(tmp_path, name, *args):
@@ -41,7 +44,8 @@ def test_every_target_writes_the_full_report(tmp_path, target):
     assert report["cores_used"] >= 1 and report["energy_joules"] > 0
     with np.load(out / "run.npz", allow_pickle=False) as run:
         spikes, inputs = run["spikes"], run["input_spikes"]
-    assert spikes.shape == (60, 60) and inputs.shape == (60, 6)
+    # Lorenz-63: x, y, z as ON/OFF pairs, 8 staggered copies each (the default --copies).
+    assert spikes.shape == (60, 60) and inputs.shape == (60, 48)
     assert spikes.dtype == bool and inputs.any()
     # The pruned neurons never spike, and the report counts what the raster holds.
     deployed = read_nir(out / "network.nir")
@@ -82,21 +86,64 @@ def test_same_seed_same_outputs(tmp_path):
             assert ja[key] == jb[key]
 
 
+@pytest.fixture(scope="module")
+def lnp_small(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lnp") / "run"
+    assert main(["--out", str(out), *SMALL, "--target", "cpu"]) == 0
+    return load_report(out)
+
+
 @pytest.mark.parametrize("method", ["ap", "random", "none"])
-def test_baseline_prunings(tmp_path, method):
+def test_baseline_prunings(tmp_path, method, lnp_small):
     code, out = deploy(tmp_path, method, "--target", "cpu", "--prune", method)
     assert code == 0
     report = load_report(out)
     if method == "none":
         assert report["synapses_after"] == report["synapses_before"]
         assert report["sop_ratio"] == pytest.approx(1.0)
+        assert report["baseline_budget"] is None
     elif method == "ap":
         assert report["neurons_after"] < report["neurons_before"]
+        budget = report["baseline_budget"]
+        assert budget["kind"] == "paper" and budget["stopped"] in ("n_iter", "performance")
+        assert budget["min_performance_ratio"] == 0.9 and budget["rule"]
+        assert report["history"][0]["iteration"] == 0
+        assert all(h["performance"] >= 0 for h in report["history"])
     else:
-        lnp_out = deploy(tmp_path, "lnp", "--target", "cpu")[1]
-        lnp_report = load_report(lnp_out)
-        assert report["neurons_after"] == lnp_report["neurons_after"]
-        assert report["synapses_after"] == lnp_report["synapses_after"]
+        assert report["neurons_after"] == lnp_small["neurons_after"]
+        assert report["synapses_after"] == lnp_small["synapses_after"]
+        assert report["baseline_budget"]["target"] == {
+            "neurons": lnp_small["neurons_after"], "synapses": lnp_small["synapses_after"]}
+        # Random copies LNP's counts only, not its Lyapunov history.
+        assert all(set(h) == {"iteration", "neurons", "synapses"} for h in report["history"])
+
+
+@pytest.mark.parametrize("budget", ["neurons", "sops"])
+def test_ap_budget_matched_to_lnp(tmp_path, budget, lnp_small):
+    code, out = deploy(tmp_path, budget, "--target", "cpu", "--prune", "ap",
+                       "--ap-budget", budget)
+    assert code == 0
+    report = load_report(out)
+    assert report["options"]["ap_budget"] == budget
+    assert report["baseline_budget"]["kind"] == budget
+    if budget == "neurons":
+        assert report["neurons_after"] == lnp_small["neurons_after"]
+        assert report["baseline_budget"]["target"] == lnp_small["neurons_after"]
+    else:
+        # SOPs are counted in the target's arithmetic on the same drive, so the budget
+        # is what the report measures.
+        assert report["baseline_budget"]["target"] == lnp_small["sops_pruned"]
+        assert report["sops_pruned"] <= lnp_small["sops_pruned"]
+        assert report["sops_pruned"] == report["history"][-1]["sops"]
+    assert "budget" in (out / "report.html").read_text()
+
+
+def test_bad_ap_budget_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--target", "cpu", "--prune", "ap", "--ap-budget", "synapses",
+              "--out", str(tmp_path / "x")])
+    assert exc.value.code == 2
+    assert "--ap-budget" in capsys.readouterr().err
 
 
 def test_deploying_a_nir_file_runs_that_network(tmp_path, capsys):

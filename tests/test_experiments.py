@@ -11,7 +11,7 @@ from lnp_neuro.experiments import (ExperimentConfig, RunSpec, format_noise_table
 
 TINY = dict(n_neurons=40, n_train=60, n_predict=20, window=20, washout=5, warmup=10,
             steps_per_sample=5, input_copies=4, bp_epochs=1, readout_epochs=3, patience=2,
-            lnp_iter=1, ap_iter=1, ap_readout_epochs=2, image_train=20, image_test=10,
+            lnp_iter=1, ap_iter=1, image_train=20, image_test=10,
             image_t_input=0.01, image_t_silence=0.0, snr_db=(40, 10))
 
 

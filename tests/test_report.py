@@ -262,3 +262,118 @@ def test_pickled_arrays_are_refused(tmp_path):
     np.savez(run / "run.npz", spikes=np.array([[{"a": 1}]], dtype=object))
     data = load_run(run)
     assert "spikes" not in data.arrays and data.problems
+
+
+# ------------------------------------------------- task against energy, activity, budgets
+def _variant(src: Path, dst: Path, **changes) -> Path:
+    """A copy of run folder ``src`` whose report.json has ``changes`` applied (None drops)."""
+    dst.mkdir()
+    report = json.loads((src / "report.json").read_text())
+    for key, value in changes.items():
+        if value is None:
+            report.pop(key, None)
+        else:
+            report[key] = value
+    (dst / "report.json").write_text(json.dumps(report, allow_nan=False))
+    return dst
+
+
+def _task(pruned: float, unpruned: float = 0.4, persistence: float = 0.9) -> dict:
+    return {"name": "lorenz63", "metric": "nrmse", "horizon": 1, "readout": "ridge",
+            "unpruned": unpruned, "pruned": pruned, "persistence": persistence,
+            "n_train": 400, "n_test": 100}
+
+
+@pytest.fixture(scope="module")
+def task_runs(run_dirs, tmp_path_factory):
+    """Four runs with task and activity keys, as lnp-deploy writes them now, and one
+    older run without them."""
+    root, _, _ = run_dirs
+    base = tmp_path_factory.mktemp("task")
+    specs = [("Unpruned", 2.0e-5, 0.40), ("AP", 1.4e-5, 0.43), ("LNP", 1.2e-5, 0.41),
+             ("Random", 1.1e-5, 0.55)]
+    runs = [_variant(root / "lnp", base / label.lower(), label=label, energy_joules=energy,
+                     task=_task(nrmse), spikes_after=1000 + 37 * i,
+                     activity={"fraction_firing_before": 0.95, "fraction_firing_after": 0.61,
+                               "rate_hz_before": 49.5, "rate_hz_after": 7.875},
+                     baseline_budget={"kind": "neurons", "target": 368,
+                                      "rule": "prune to LNP's count",
+                                      "stopped": "budget reached"}
+                     if label == "AP" else None)
+            for i, (label, energy, nrmse) in enumerate(specs)]
+    runs.append(_variant(root / "random", base / "old", label="Old run", task=None,
+                         spikes_after=4885))
+    return runs, specs
+
+
+def test_task_against_energy_one_point_per_run(task_runs, tmp_path):
+    from lnp_neuro.report import _task_points
+    runs, specs = task_runs
+    points = _task_points([load_run(r) for r in runs])
+    assert [(r.label, r.report["energy_joules"], t["pruned"]) for _, r, t in points] == specs
+    write_report(runs, tmp_path / "out")
+    out = tmp_path / "out"
+    assert (out / "task_vs_energy.png").read_bytes().startswith(b"\x89PNG")
+    html_text = (out / "report.html").read_text()
+    parser = _Collector()
+    parser.feed(html_text)
+    # The old run is skipped with a note saying why, not a failure.
+    assert "Old run: skipped in this plot: report.json has no task" in html_text
+    # The task table carries every run's numbers; the summary its activity and budget.
+    for cell in ("0.43", "0.55", "0.9", "ridge", "7.875", "0.61",
+                 "neurons = 368 (budget reached)"):
+        assert cell in parser.cells, cell
+    md = (out / "report.md").read_text()
+    assert "AP budget (neurons): prune to LNP's count." in md
+    # Every run's firing beside the others', from its own counts (the old run has no
+    # activity key but still gets a rate).
+    from lnp_neuro.report import _fmt
+    for run in runs:
+        rep = json.loads((run / "report.json").read_text())
+        dt = rep["dt"] if "dt" in rep else rep["energy"]["dt"]
+        rate = rep["spikes_after"] / (rep["neurons_after"] * rep["steps"] * dt)
+        assert _fmt(rate) in parser.cells
+    assert "![Task NRMSE against energy, one point per run](task_vs_energy.png)" in md
+
+
+def test_malformed_task_is_named_and_skipped(run_dirs, tmp_path):
+    root, _, _ = run_dirs
+    bad = _variant(root / "lnp", tmp_path / "bad", label="Bad", task=dict(_task(0.4),
+                                                                          pruned="low"))
+    other = _variant(root / "lnp", tmp_path / "acc", label="Acc",
+                     task=dict(_task(0.4), metric="accuracy"))
+    write_report([bad, other], tmp_path / "out")
+    text = (tmp_path / "out" / "report.html").read_text()
+    assert "Bad: skipped in this plot: report.json field task.pruned must be a number" in text
+    assert "Acc: skipped in this plot: task.metric is &#x27;accuracy&#x27;" in text
+    assert not (tmp_path / "out" / "task_vs_energy.png").exists()
+
+
+def test_history_curves_are_distinct_and_coincident_ones_say_so(run_dirs, tmp_path,
+                                                                monkeypatch):
+    """Random copies LNP's counts: its curve lies on LNP's. Every run still gets its own
+    colour, marker, line style and marker size, and the legend names the coincidence."""
+    import lnp_neuro.report as report_module
+    root, _, _ = run_dirs
+    history = json.loads((root / "lnp" / "report.json").read_text())["history"]
+    counts = [{k: h[k] for k in ("iteration", "neurons", "synapses")} for h in history]
+    ap_rows = [dict(c, neurons=c["neurons"] - 5 * c["iteration"]) for c in counts]
+    lnp = _variant(root / "lnp", tmp_path / "lnp", label="LNP")
+    rnd = _variant(root / "lnp", tmp_path / "rnd", label="Random", history=counts)
+    ap = _variant(root / "lnp", tmp_path / "ap", label="AP", history=ap_rows)
+    figures = []
+    monkeypatch.setattr(report_module, "_png", lambda fig: figures.append(fig) or b"")
+    report_module._history_figure([load_run(p) for p in (ap, lnp, rnd)],
+                                  [("neurons", "neurons")], "h.png", "history")
+    (ax,) = figures[0].axes
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ["AP", "LNP", "Random (= LNP)"]
+    for attr in ("get_marker", "get_linestyle", "get_color"):
+        values = [getattr(line, attr)() for line in lines]
+        assert len(set(values)) == 3, attr
+    # Hollow markers; a curve on top of an earlier one is drawn smaller and thinner, so
+    # it shows inside it.
+    assert all(line.get_markerfacecolor() == "none" for line in lines)
+    np.testing.assert_array_equal(lines[1].get_ydata(), lines[2].get_ydata())
+    assert lines[1].get_markersize() > lines[2].get_markersize()
+    assert lines[1].get_linewidth() > lines[2].get_linewidth()

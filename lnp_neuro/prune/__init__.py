@@ -5,12 +5,13 @@ Step II  node pruning by betweenness ...... :mod:`.betweenness`
 Step III eigenvector delocalisation ....... :mod:`.delocalize`
 Step IV  timescale optimisation (BO) ...... :mod:`.timescales`
 Pipeline (steps I-IV, ablations) .......... :mod:`.pipeline`
-Baselines (activity pruning, random ER) ... :mod:`.baselines`
+Baselines (activity pruning, random) ..... :mod:`.baselines`
 
 See ``docs/algorithm.md`` for the map from every function to the paper.
 """
 
-from .baselines import activity_prune, random_network_like
+from .baselines import (AP_BUDGETS, APBudget, activity_prune, activity_prune_on_task,
+                        drive_sops, keeps_performance, random_network_like)
 from .betweenness import betweenness_centrality, betweenness_prune, lowest_quantile
 from .covariance import (CovarianceEstimate, UnstableNetworkError, covariance_at_edges,
                          spectral_abscissa, stationary_covariance)
@@ -22,7 +23,8 @@ from .pipeline import STEPS, lnp, noise_prune_network
 from .timescales import lyapunov_objective, optimize_timescales, wasserstein_gamma
 
 __all__ = [
-    "activity_prune", "random_network_like",
+    "AP_BUDGETS", "APBudget", "activity_prune", "activity_prune_on_task", "drive_sops",
+    "keeps_performance", "random_network_like",
     "betweenness_centrality", "betweenness_prune", "lowest_quantile",
     "CovarianceEstimate", "UnstableNetworkError", "covariance_at_edges", "spectral_abscissa",
     "stationary_covariance",
