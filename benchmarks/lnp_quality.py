@@ -8,7 +8,8 @@ default drive, LNP to the default density), read from the report it writes, so t
 are the ones a user gets:
 
 - lambda_max before and after (linear rate dynamics at the operating point, mean and
-  standard error over four Poisson drives; ``lnp_neuro.operating_point``);
+  standard error over four Poisson drives; ``lnp_neuro.operating_point``), and rho(M),
+  the leading real part of the effective coupling (instability at 1);
 - fraction of the deployed neurons that fire on the default drive, and the rate ratio
   (pruned / unpruned mean rate);
 - one-step NRMSE on the test split: unpruned, LNP (and AP and random with
@@ -42,6 +43,8 @@ def row(report: dict, baselines: dict) -> dict:
     out = {
         "lam0": report["lambda_max_before"], "se0": report["lambda_max_stderr_before"],
         "lam1": report["lambda_max_after"], "se1": report["lambda_max_stderr_after"],
+        "rho0": report["stability"]["before"]["coupling_abscissa"],
+        "rho1": report["stability"]["after"]["coupling_abscissa"],
         "firing": act["fraction_firing_after"],
         "rate_ratio": act["rate_hz_after"] / act["rate_hz_before"] if act["rate_hz_before"]
         else float("nan"),
@@ -81,7 +84,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     extra = {} if args.task_samples is None else {"task_samples": args.task_samples}
     seeds = [int(s) for s in args.seeds.split(",")]
-    header = ("model  seed  lambda_before      lambda_after       firing  rate_x  "
+    header = ("model  seed  lambda_before      lambda_after       rho(M)       firing  rate_x  "
               "NRMSE unpruned  LNP     persist  linear  ESN     SOPx   " +
               ("AP (SOPx)        random (SOPx)    " if args.baselines else "") + "fails")
     print(header, flush=True)
@@ -98,7 +101,8 @@ def main(argv=None) -> int:
                 r = row(rep, base)
                 rows.append((model, r))
                 line = (f"{model:6s} {seed:4d}  {r['lam0']:+7.2f} +- {r['se0']:.2f}  "
-                        f"{r['lam1']:+7.2f} +- {r['se1']:.2f}  {r['firing']:6.2f}  "
+                        f"{r['lam1']:+7.2f} +- {r['se1']:.2f}  "
+                        f"{r['rho0']:.2f}->{r['rho1']:.2f}  {r['firing']:6.2f}  "
                         f"{r['rate_ratio']:6.2f}  {r['nrmse_unpruned']:14.4f}  "
                         f"{r['nrmse_lnp']:.4f}  {r['persistence']:.4f}  {r['linear']:.4f}  "
                         f"{r['esn']:.4f}  {r['sop_ratio']:5.2f}  ")
@@ -112,7 +116,7 @@ def main(argv=None) -> int:
             continue
         mean = {k: float(np.mean([r[k] for r in rs])) for k in rs[0]}
         print(f"{model} mean over {len(rs)} seed(s): lambda {mean['lam0']:+.2f} -> "
-              f"{mean['lam1']:+.2f} /s, firing {mean['firing']:.2f}, rate x "
+              f"{mean['lam1']:+.2f} /s, rho(M) {mean['rho0']:.3f} -> {mean['rho1']:.3f}, firing {mean['firing']:.2f}, rate x "
               f"{mean['rate_ratio']:.2f}, NRMSE unpruned {mean['nrmse_unpruned']:.4f} "
               f"(persistence {mean['persistence']:.4f}, ratio "
               f"{mean['nrmse_unpruned'] / mean['persistence']:.2f}; target <= 0.50), LNP "

@@ -177,13 +177,17 @@ class LinearSpectrum:
 
     ``exponents`` (1/s, descending), ``vectors`` (n, k) eigenvector moduli squared
     (normalised columns), ``neuron_exponents`` per active neuron (SPEC section 2's loading
-    rule on these vectors), ``active`` their indices.
+    rule on these vectors), ``active`` their indices, ``coupling_abscissa`` the largest
+    real part of an eigenvalue of ``M`` (1 is the instability threshold of the rate
+    dynamics, whatever the time constants; ``lambda_max`` of a stable network is mostly
+    the leak of its slowest neuron, this is the network's own distance from instability).
     """
 
     exponents: np.ndarray
     vectors: np.ndarray
     neuron_exponents: np.ndarray
     active: np.ndarray
+    coupling_abscissa: float = float("nan")
 
     @property
     def lambda_max(self) -> float:
@@ -202,7 +206,8 @@ def linear_response_spectrum(net: SpikingNetwork, op: OperatingPoint, k: int = 8
     if not 1 <= k <= n:
         raise ValueError(f"k must be in [1, {n}], got {k}")
     a = net.dv[op.active]
-    jac = sp.diags(1.0 - a) + sp.diags(a) @ effective_coupling(net, op)
+    coupling = effective_coupling(net, op)
+    jac = sp.diags(1.0 - a) + sp.diags(a) @ coupling
     values = vecs = None
     if n > _DENSE_MAX and k < n - 1:
         # v0 fixed: ARPACK's default start vector is random, which would break determinism.
@@ -224,7 +229,23 @@ def linear_response_spectrum(net: SpikingNetwork, op: OperatingPoint, k: int = 8
     loading = np.sqrt(weight)
     neuron = per_neuron_exponents(exponents, loading)
     return LinearSpectrum(exponents=exponents, vectors=weight, neuron_exponents=neuron,
-                          active=op.active.copy())
+                          active=op.active.copy(),
+                          coupling_abscissa=_leading_real_part(coupling))
+
+
+def _leading_real_part(matrix: sp.csr_matrix) -> float:
+    n = matrix.shape[0]
+    if matrix.nnz == 0:
+        return 0.0
+    if n > _DENSE_MAX:
+        try:
+            vals = spla.eigs(matrix.tocsc(), k=1, which="LR", v0=np.ones(n), tol=1e-9,
+                             ncv=min(n - 1, 64), maxiter=50 * n, return_eigenvectors=False)
+            return float(vals.real.max())
+        except spla.ArpackNoConvergence:
+            if n > _DENSE_FALLBACK_MAX:
+                return float("nan")
+    return float(np.linalg.eigvals(matrix.toarray()).real.max())
 
 
 @dataclass(eq=False)
@@ -244,9 +265,15 @@ class LambdaEstimate:
     spectra: list
     operating_points: list
 
+    @property
+    def coupling_abscissa(self) -> float:
+        """Mean over drives of the largest real part of an eigenvalue of ``M``."""
+        return float(np.mean([s.coupling_abscissa for s in self.spectra]))
+
     def as_dict(self) -> dict:
         return {"mean": self.mean, "stderr": self.stderr,
                 "values": [float(v) for v in self.values],
+                "coupling_abscissa": self.coupling_abscissa,
                 "fraction_firing": self.fraction_firing, "rate_hz": self.rate_hz}
 
 

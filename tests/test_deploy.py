@@ -273,3 +273,51 @@ def test_summary_is_printed(tmp_path, capsys):
     report = load_report(tmp_path / "s")
     assert f"{report['synapses_before']} -> {report['synapses_after']}" in out
     assert "parity     0 spike mismatch" in out and "wrote" in out
+
+
+# ------------------------------------------------------------ accuracy beside energy
+def test_report_sets_accuracy_and_activity_beside_energy(tmp_path):
+    code, out = deploy(tmp_path, "acc", "--target", "cpu")
+    assert code == 0
+    r = load_report(out)
+    task = r["task"]
+    assert task["name"] == "lorenz" and task["metric"] == "nrmse" and task["horizon"] == 1
+    assert task["readout"] == "ridge" and task["n_train"] == 139 and task["n_test"] == 60
+    for key in ("unpruned", "pruned", "persistence", "unpruned_paper_readout"):
+        assert np.isfinite(task[key]) and task[key] > 0
+    assert task["references"]["persistence"] == task["persistence"]
+    assert r["lambda_max_stderr_before"] >= 0 and r["lambda_max_stderr_after"] >= 0
+    with np.load(out / "run.npz", allow_pickle=False) as run:
+        spikes, spikes0 = run["spikes"], run["spikes_unpruned"]
+        assert int(run["steps_per_sample"]) == 20
+        assert run["series"].shape == (3, 3)          # 60 steps of 20 per sample, x y z
+    deployed = read_nir(out / "network.nir")
+    act = r["activity"]
+    assert act["fraction_firing_after"] == pytest.approx(
+        spikes[:, deployed.neuron_active].any(axis=0).mean())
+    assert act["fraction_firing_before"] == pytest.approx(spikes0.any(axis=0).mean())
+    assert act["rate_hz_after"] == pytest.approx(
+        spikes[:, deployed.neuron_active].mean() / deployed.dt)
+
+
+def test_user_csv_series_drives_and_scores(tmp_path):
+    t = np.arange(400) * 0.05
+    csv = tmp_path / "series.csv"
+    csv.write_text("a,b\n" + "\n".join(f"{np.sin(v):.6f},{np.cos(1.3 * v):.6f}" for v in t))
+    code, out = deploy(tmp_path, "csv", "--target", "cpu", "--input", str(csv))
+    assert code == 0
+    r = load_report(out)
+    assert r["task"]["name"] == "csv" and r["input"]["columns"] == ["a", "b"]
+    with np.load(out / "run.npz", allow_pickle=False) as run:
+        assert run["input_spikes"].shape == (60, 2 * 2 * 8)
+    # A persistence forecast of a smooth series is good, and the readout is scored.
+    assert r["task"]["persistence"] < 0.2 and np.isfinite(r["task"]["pruned"])
+
+
+def test_bad_input_series_exits_2(tmp_path, capsys):
+    code, _ = deploy(tmp_path, "nocsv", "--target", "cpu", "--input", str(tmp_path / "x.csv"))
+    assert code == 2
+    assert "x.csv" in capsys.readouterr().err
+    code, _ = deploy(tmp_path, "badinput", "--target", "cpu", "--input", "sunspots")
+    assert code == 2
+    assert "sunspots" in capsys.readouterr().err

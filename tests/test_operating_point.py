@@ -111,3 +111,14 @@ def test_validation():
     pruned = net.copy(neuron_active=np.r_[False, np.ones(net.size - 1, bool)])
     with pytest.raises(ValueError, match="active"):
         effective_coupling(pruned, op)
+
+
+def test_coupling_abscissa_is_the_leading_real_part_of_m():
+    net = hrsnn(120, 0.1, seed=4)
+    op = operating_point(net, poisson_drive(net, 500, 4))
+    spec = linear_response_spectrum(net, op, k=2)
+    m = effective_coupling(net, op).toarray()
+    assert spec.coupling_abscissa == pytest.approx(np.linalg.eigvals(m).real.max(), abs=1e-9)
+    uncoupled = net.copy(weights=net.weights * 0.0)
+    op0 = operating_point(uncoupled, poisson_drive(net, 500, 4))
+    assert linear_response_spectrum(uncoupled, op0, k=1).coupling_abscissa == 0.0
