@@ -13,7 +13,8 @@ are the ones a user gets:
 - fraction of the deployed neurons that fire on the default drive, and the rate ratio
   (pruned / unpruned mean rate);
 - one-step NRMSE on the test split: unpruned, LNP (and AP and random with
-  ``--baselines``: ``lnp-deploy --prune ap|random``), persistence, linear map, ESN;
+  ``--baselines``: ``lnp-deploy --prune ap --ap-budget sops`` at LNP's SOPs, and
+  ``--prune random`` with LNP's counts), persistence, linear map, ESN;
 - SOP ratio (AND-mask SOPs, unpruned / pruned, same drive).
 
 Targets (issue "LNP that does what the paper claims"): lambda_max after < before and
@@ -95,9 +96,12 @@ def main(argv=None) -> int:
                 rep = deploy(model, seed, "lnp", Path(tmp) / f"{model}{seed}", extra)
                 base = {}
                 if args.baselines:
-                    for method in ("ap", "random"):
-                        base[method] = deploy(model, seed, method,
-                                              Path(tmp) / f"{model}{seed}{method}", extra)
+                    # AP pruned until its SOPs on the drive match LNP's; random has
+                    # LNP's neuron and synapse counts.
+                    base["ap"] = deploy(model, seed, "ap", Path(tmp) / f"{model}{seed}ap",
+                                        {**extra, "ap_budget": "sops"})
+                    base["random"] = deploy(model, seed, "random",
+                                            Path(tmp) / f"{model}{seed}random", extra)
                 r = row(rep, base)
                 rows.append((model, r))
                 line = (f"{model:6s} {seed:4d}  {r['lam0']:+7.2f} +- {r['se0']:.2f}  "
