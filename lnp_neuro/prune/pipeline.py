@@ -217,6 +217,7 @@ class _Stability:
         self.active = active
         # Row scale of W in the linearised network of step I (coupling per unit rate).
         self.row_gain = row_gain
+        self.silent_rows = 0
 
 
 def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str) -> _Stability:
@@ -234,9 +235,21 @@ def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str) -> _S
     opts["k"] = min(int(opts["k"]), net.n_neurons)
     est = operating_lambda_max(net, seed=seed, **opts)
     first = est.spectra[0]
-    op_gain = (est.operating_points[0].gains
-               / (net.du[first.active] * net.v_threshold[first.active]))
-    return _Stability(est.mean, est.stderr, first.neuron_exponents, first.active, op_gain)
+    gains = est.operating_points[0].gains.copy()
+    # A neuron that does not respond on the probe drive (silent, or saturated at one spike
+    # per step) has gain 0: its inputs do not move the network, so step I removes them
+    # first. A gain of exactly 0 would make them unsampleable, and a network with few
+    # responsive neurons could then not keep the synapse count asked for, so they get
+    # 1e-3 of the smallest measured gain (the surrogate's gain when none responds at all).
+    silent = gains <= 0
+    if silent.all():
+        row_gain = net.rate_gain[first.active]
+    else:
+        gains[silent] = 1e-3 * gains[~silent].min()
+        row_gain = gains / (net.du[first.active] * net.v_threshold[first.active])
+    stability = _Stability(est.mean, est.stderr, first.neuron_exponents, first.active, row_gain)
+    stability.silent_rows = int(silent.sum())
+    return stability
 
 
 def _step_iv_objective(measure: str, seed: int, spectrum_options: dict):
@@ -406,6 +419,7 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
                         stability_margin=stability_margin, covariance=covariance,
                         seed=_child_seed(seqs[0]), covariance_options=covariance_options,
                         rescale=rescale, row_gain=spectrum.row_gain)
+                    info["silent_neurons"] = spectrum.silent_rows
                     entry["noise"] = info
                 entry["synapses_removed"] += before - current.n_synapses
             elif step == "nodes":
