@@ -9,7 +9,9 @@ Usage::
     lnp-deploy report RUN_DIR [RUN_DIR ...] --out comparison/
 
 Exit status: 0 on success, 2 for bad input (unknown target, bad file, output folder that
-exists), 3 when the target cannot run on this machine, 1 for anything unexpected.
+exists, is busy or is not writable, a run too large for the memory), 3 when the target
+cannot run on this machine, 130 / 143 when stopped by SIGINT / SIGTERM (nothing written,
+no child process left), 1 for anything unexpected (a full disk: nothing left behind).
 """
 
 from __future__ import annotations
