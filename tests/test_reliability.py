@@ -534,3 +534,32 @@ def test_unpickler_checks_shared_references_in_linear_time():
     loop.append(loop)
     with pytest.raises(UnsafePickleError):
         safe_unpickle(pickle.dumps(loop, protocol=2))
+
+
+@pytest.mark.slow
+def test_sigterm_stops_an_experiment_grid(tmp_path):
+    out = tmp_path / "exp"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lnp_neuro.experiments", "--out", str(out), "--prunings",
+         "unpruned,lnp", "--models", "hrsnn", "--trainings", "stdp", "--seeds", "0,1",
+         "--workers", "2", "--no-progress"],
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(_children(proc.pid)) < 2:  # the pool's workers (and the resource tracker)
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the grid did not start: {proc.communicate()}")
+        time.sleep(0.1)
+    time.sleep(3.0)
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        _, stderr = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("no exit within 10 s of SIGTERM")
+    assert proc.returncode == 143, stderr
+    assert "interrupted by SIGTERM" in stderr and "Traceback" not in stderr
+    assert _wait_group_empty(proc.pid, 10) == []
+    assert not out.exists() and _leftovers(tmp_path, "exp") == []
