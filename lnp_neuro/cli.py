@@ -116,8 +116,9 @@ def _report_main(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .interrupts import Interrupted, exit_code, signals_raise
+    from .interrupts import Interrupted, exit_code, exit_within, signals_raise
 
+    console = argv is None  # the console script (not a caller's process)
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = "lnp-deploy report" if argv[:1] == ["report"] else "lnp-deploy"
     try:
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:  # Interrupted (SIGINT / SIGTERM) or a plain Ctrl-C
         name = signal.Signals(exc.signum if isinstance(exc, Interrupted) else signal.SIGINT).name
         print(f"{prog}: interrupted by {name}; nothing was written", file=sys.stderr)
+        if console:
+            exit_within(exit_code(exc))
         return exit_code(exc)
 
 

@@ -908,7 +908,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopped by SIGINT / SIGTERM. The output folder is a transaction
     (:class:`lnp_neuro.io_utils.OutputFolder`): it appears only when the grid completed.
     """
-    from .interrupts import Interrupted, exit_code, signals_raise
+    from .interrupts import Interrupted, exit_code, exit_within, signals_raise
     try:
         with signals_raise():
             return _main(argv)
@@ -917,6 +917,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = signal.Signals(exc.signum if isinstance(exc, Interrupted)
                               else signal.SIGINT).name
         print(f"lnp-experiment: interrupted by {name}; nothing was written", file=sys.stderr)
+        if argv is None:  # the console script, not a caller's process: see exit_within
+            exit_within(exit_code(exc))
         return exit_code(exc)
 
 

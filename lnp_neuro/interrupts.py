@@ -29,7 +29,7 @@ import threading
 from typing import Iterable, Iterator
 
 __all__ = ["Interrupted", "signals_raise", "children_die_with_parent", "die_with_parent",
-           "kill_children", "exit_code"]
+           "kill_children", "exit_code", "exit_within"]
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -150,3 +150,23 @@ def kill_children(children: Iterable[multiprocessing.process.BaseProcess],
     for child in children:
         with contextlib.suppress(Exception):
             child.join(timeout)
+
+
+def exit_within(code: int, seconds: float = 3.0) -> None:
+    """Make sure the process ends with ``code`` at most ``seconds`` from now.
+
+    For the console scripts after an interrupt, once their clean-up has run: a library
+    may leave a non-daemon thread blocked on a channel whose other end was killed (Lava's
+    runtime can), and the interpreter would wait for it at exit for ever. A daemon timer
+    ends the process with ``os._exit`` if normal shutdown has not finished in time. Never
+    call this from code running inside someone else's process (a test, a notebook).
+    """
+    def force_exit() -> None:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+    timer = threading.Timer(seconds, force_exit)
+    timer.daemon = True
+    timer.start()
