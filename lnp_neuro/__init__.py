@@ -8,8 +8,12 @@ run a pruned network: a native CPU simulator exact to Lava's arithmetic, Lava it
 and the pruning pulls in networkx/igraph, which a plain ``import lnp_neuro`` should not pay.
 """
 
-from . import models
-from .network import SpikingNetwork
+from ._numba_cache import ensure_cache_dir as _ensure_numba_cache_dir
+
+_ensure_numba_cache_dir()  # before any numba kernel is defined (runs without a writable HOME)
+
+from . import models  # noqa: E402
+from .network import SpikingNetwork  # noqa: E402
 
 __version__ = "0.1.0"
 

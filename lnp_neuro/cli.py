@@ -9,13 +9,16 @@ Usage::
     lnp-deploy report RUN_DIR [RUN_DIR ...] --out comparison/
 
 Exit status: 0 on success, 2 for bad input (unknown target, bad file, output folder that
-exists), 3 when the target cannot run on this machine, 1 for anything unexpected.
+exists, is busy or is not writable, a run too large for the memory), 3 when the target
+cannot run on this machine, 130 / 143 when stopped by SIGINT / SIGTERM (nothing written,
+no child process left), 1 for anything unexpected (a full disk: nothing left behind).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -103,22 +106,51 @@ def _report_main(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, default=Path("lnp-report"), help="output folder")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
     args = p.parse_args(argv)
-    from .report import write_report
+    from .io_utils import OutputFolder
+    from .report import load_run, write_report
+    from .report_fields import check_report_fields
 
+    # The run folders' own files are inputs: --force into one of them must not replace
+    # or remove them.
+    inputs = [run / name for run in args.runs for name in ("report.json", "run.npz",
+                                                            "analysis.npz")]
     try:
-        paths = write_report(args.runs, args.out, force=args.force)
+        for run in args.runs:
+            check_report_fields(load_run(run).report, run / "report.json")
+        with OutputFolder(args.out, force=args.force, expected=("report.html", "report.md"),
+                          protect=inputs) as staging:
+            paths = write_report(args.runs, staging, force=True)
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"lnp-deploy report: error: {exc}", file=sys.stderr)
         return 2
-    for path in paths if isinstance(paths, (list, tuple)) else [paths]:
-        print(path)
+    except OSError as exc:
+        print(f"lnp-deploy report: error: cannot write {args.out}: {exc}", file=sys.stderr)
+        return 1
+    for path in paths:
+        print(args.out / path.name)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .interrupts import Interrupted, exit_code, exit_within, signals_raise
+
+    console = argv is None  # the console script (not a caller's process)
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["report"]:
-        return _report_main(argv[1:])
+    prog = "lnp-deploy report" if argv[:1] == ["report"] else "lnp-deploy"
+    try:
+        with signals_raise():
+            if argv[:1] == ["report"]:
+                return _report_main(argv[1:])
+            return _deploy_main(argv)
+    except KeyboardInterrupt as exc:  # Interrupted (SIGINT / SIGTERM) or a plain Ctrl-C
+        name = signal.Signals(exc.signum if isinstance(exc, Interrupted) else signal.SIGINT).name
+        print(f"{prog}: interrupted by {name}; nothing was written", file=sys.stderr)
+        if console:
+            exit_within(exit_code(exc))
+        return exit_code(exc)
+
+
+def _deploy_main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from .targets_registry import TargetUnavailable, list_targets
@@ -154,8 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("lnp-deploy: error: out of memory; lower --neurons or --steps",
+              file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk, a folder removed under the run, ...
+        print(f"lnp-deploy: error: {exc}; nothing was written to {options.out}",
+              file=sys.stderr)
+        return 1
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2, allow_nan=False))
     elif not args.quiet:
         print(summary_text(report))
         print(f"wrote {options.out}/ (report.html, report.md, report.json, run.npz, network.nir)")

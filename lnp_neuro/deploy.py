@@ -31,10 +31,11 @@ from typing import Callable
 
 import numpy as np
 
-from .io_utils import atomic_write, json_default as _json_default
+from .io_utils import atomic_write, strict_json
 from .network import SpikingNetwork
 
-__all__ = ["DeployOptions", "run_deploy", "DEFAULT_SPECTRUM"]
+__all__ = ["DeployOptions", "run_deploy", "DEFAULT_SPECTRUM", "OUTPUT_FILES",
+           "check_build_size"]
 
 # Lyapunov spectra shown in the report (paper A.7): leading exponents of the linear rate
 # dynamics at the operating point (lnp_neuro.operating_point), over four Poisson drives.
@@ -338,17 +339,50 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     return out
 
 
-def _check_output_dir(path: Path, force: bool) -> None:
-    if path.exists() and not path.is_dir():
-        raise FileExistsError(f"{path} exists and is not a folder")
-    if path.is_dir() and any(path.iterdir()) and not force:
-        raise FileExistsError(f"output folder {path} exists and is not empty; pass --force to "
-                              f"write into it (files of the same name are replaced) or choose "
-                              f"another --out")
+#: Files every deployment writes (the report adds its PNG plots).
+OUTPUT_FILES = ("network.nir", "run.npz", "analysis.npz", "report.json", "report.html",
+                "report.md")
 
 
 def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict:
-    """Run one deployment (module docstring) and return the report dict it wrote."""
+    """Run one deployment (module docstring) and return the report dict it wrote.
+
+    The output is a transaction (:class:`lnp_neuro.io_utils.OutputFolder`): files are
+    written into a staging folder beside ``options.out`` and moved into place only when
+    the run is complete; the folder is locked for the whole run and checked for
+    writability, and the run's size against the memory it needs, before any computation.
+    BLAS thread pools are pinned to one thread (:mod:`lnp_neuro.threads`) so that the
+    same seed gives the same bits whatever thread counts are set.
+    """
+    from .io_utils import OutputFolder
+    from .targets_registry import load_target
+    from .threads import deterministic_threads
+
+    if not isinstance(options, DeployOptions):
+        raise ValueError(f"options must be DeployOptions, got {type(options).__name__}")
+    target = load_target(options.target)
+    target.require_available()
+    if options.network is None:
+        check_build_size(options)
+    with OutputFolder(options.out, force=options.force, expected=OUTPUT_FILES,
+                      protect=[options.network]) as staging, deterministic_threads():
+        return _run_deploy(options, log, staging)
+
+
+def check_build_size(options: DeployOptions) -> None:
+    """Refuse a network to build, or a run, that cannot fit in memory (before allocating)."""
+    from ._limits import check_memory, deploy_memory_estimate, expected_synapses
+
+    n_inputs = _LORENZ_CHANNELS if options.input == "lorenz" else 6
+    synapses = expected_synapses(options.model, options.neurons, options.density,
+                                 options.clusters)
+    check_memory(deploy_memory_estimate(options.neurons, synapses, options.steps, n_inputs),
+                 f"--neurons {options.neurons}, --steps {options.steps}",
+                 neurons=options.neurons)
+
+
+def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> dict:
+    """The deployment itself; every file goes into ``out`` (the staging folder)."""
     from .energy import energy_report
     from .mapping import map_to_cores
     from .profiles import load_profile
@@ -357,9 +391,7 @@ def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict
 
     t_start = time.perf_counter()
     target = load_target(options.target)
-    target.require_available()
     profile = load_profile(target.profile)
-    _check_output_dir(options.out, options.force)
     timings: dict[str, float] = {}
 
     def timed(name: str, fn, *args, **kwargs):
@@ -372,6 +404,11 @@ def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict
     if options.network is not None:
         net0 = timed("load", load_network, options.network)
         log(f"loaded {options.network}: {net0}")
+        from ._limits import check_memory, deploy_memory_estimate
+        check_memory(deploy_memory_estimate(net0.size, net0.n_synapses, options.steps,
+                                            net0.n_inputs),
+                     f"--network {options.network} ({net0.size} neurons), "
+                     f"--steps {options.steps}")
     else:
         net0 = timed("build", build_network, options, series_inputs(series, options))
         log(f"built {options.model.upper()}: {net0.n_neurons} neurons, "
@@ -449,8 +486,6 @@ def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict
         from .fixed_point import quantize
         report["quantisation"] = quantize(net1).error.as_dict()
 
-    out = options.out
-    out.mkdir(parents=True, exist_ok=True)
     from .nir_io import write_nir
     write_nir(net1, out / "network.nir", overwrite=True)
     with atomic_write(out / "run.npz") as tmp, open(tmp, "wb") as fh:
@@ -465,8 +500,12 @@ def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict
                             tau_mem_before=net0.tau_mem[net0.neuron_active],
                             tau_mem_after=net1.tau_mem[net1.neuron_active])
     report["seconds"] = round(time.perf_counter() - t_start, 3)
+    null_reasons: dict[str, str] = {}
+    report = strict_json(report, null_reasons)
+    if null_reasons:
+        report["null_reasons"] = null_reasons
     with atomic_write(out / "report.json") as tmp:
-        tmp.write_text(json.dumps(report, indent=2, default=_json_default), encoding="utf-8")
+        tmp.write_text(json.dumps(report, indent=2, allow_nan=False), encoding="utf-8")
     from .report import write_report
     write_report([out], out, force=True)
-    return json.loads(json.dumps(report, default=_json_default))
+    return report

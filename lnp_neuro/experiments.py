@@ -74,7 +74,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .io_utils import json_default as _json_default
+from .io_utils import json_default as _json_default, strict_json
+from .threads import deterministic_threads
 
 __all__ = ["PRUNINGS", "MODELS", "TRAININGS", "TASKS", "SNR_DB", "RunSpec",
            "ExperimentConfig", "population_rate_code", "grid", "run_one", "run_grid", "summarize",
@@ -495,12 +496,18 @@ def run_one(spec: RunSpec, config: ExperimentConfig | None = None, *,
            "neurons": None, "synapses": None, "sops": None, "nrmse": None, "vpt": None,
            "accuracy": None, "error": None}
     try:
-        row.update(_run(spec, cfg, None if cache_dir is None else Path(cache_dir), progress))
+        with deterministic_threads():
+            row.update(_run(spec, cfg, None if cache_dir is None else Path(cache_dir),
+                            progress))
     except Exception as exc:  # reported in the row, never swallowed silently
         row["error"] = f"{type(exc).__name__}: {exc}"
         row["traceback"] = traceback.format_exc()
     row["seconds"] = time.perf_counter() - t_start
-    return json.loads(json.dumps(row, default=_json_default))
+    null_reasons: dict[str, str] = {}
+    row = strict_json(row, null_reasons)
+    if null_reasons:
+        row["null_reasons"] = null_reasons
+    return row
 
 
 def _run(spec: RunSpec, cfg: ExperimentConfig, cache_dir: Path | None, progress: bool) -> dict:
@@ -572,6 +579,11 @@ def _run(spec: RunSpec, cfg: ExperimentConfig, cache_dir: Path | None, progress:
 def _worker_init() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    # A pool worker is spawned (fork + exec), so the fork hook of lnp_neuro.interrupts
+    # does not reach it: it asks the kernel itself to end it with its parent, and leaves
+    # SIGINT / SIGTERM to the parent, which stops the pool.
+    from .interrupts import die_with_parent
+    die_with_parent()
 
 
 def _run_star(args):
@@ -618,10 +630,19 @@ def run_grid(specs: Iterable[RunSpec], config: ExperimentConfig | None = None, *
             from concurrent.futures import ProcessPoolExecutor, as_completed
             with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                      initializer=_worker_init) as pool:
-                futures = {pool.submit(run_one, spec, cfg, cache_dir=cache): i
-                           for i, spec in enumerate(specs)}
-                for fut in as_completed(futures):
-                    done(futures[fut], fut.result())
+                try:
+                    futures = {pool.submit(run_one, spec, cfg, cache_dir=cache): i
+                               for i, spec in enumerate(specs)}
+                    for fut in as_completed(futures):
+                        done(futures[fut], fut.result())
+                except BaseException:
+                    # shutdown(wait=True) on leaving the block would wait for the running
+                    # runs to finish (minutes): end the workers first.
+                    from .interrupts import kill_children
+                    workers_alive = list((getattr(pool, "_processes", None) or {}).values())
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    kill_children(workers_alive)
+                    raise
         else:
             from dask.distributed import Client, LocalCluster, as_completed as dask_completed
             cluster = None
@@ -758,11 +779,13 @@ def write_outputs(out_dir: str | Path, rows: list[dict], config: ExperimentConfi
     out_dir = Path(out_dir)
     summary = summarize(rows)
     files = {
-        "summary.json": json.dumps(_with_sop_ratio(rows), indent=1, default=_json_default),
-        "summary_groups.json": json.dumps(summary, indent=1, default=_json_default),
+        "summary.json": json.dumps(strict_json(_with_sop_ratio(rows)), indent=1,
+                                   allow_nan=False),
+        "summary_groups.json": json.dumps(strict_json(summary), indent=1, allow_nan=False),
         "table2.md": format_table2(summary),
         "noise.md": format_noise_table(summary),
-        "config.json": json.dumps({"config": config.to_dict(), **(extra or {})}, indent=1),
+        "config.json": json.dumps(strict_json({"config": config.to_dict(), **(extra or {})}),
+                                  indent=1, allow_nan=False),
     }
     for name, text in files.items():
         with atomic_write(out_dir / name) as tmp:
@@ -798,6 +821,35 @@ def _csv(kind: str, allowed: Sequence[str] | None):
     return parse
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value}")
+    return value
+
+
+def _check_scheduler(address: str, timeout: float = 5.0) -> None:
+    """Refuse a Dask scheduler address that does not accept connections (before any work)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise ValueError(f"--scheduler {address!r}: not a host:port address ({exc})") from None
+    if parts.scheme not in ("tcp", "tls") or not host or port is None:
+        raise ValueError(f"--scheduler {address!r}: expected tcp://HOST:PORT")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise ValueError(f"--scheduler {address!r}: cannot connect "
+                         f"({exc.strerror or type(exc).__name__})") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lnp-experiment",
@@ -816,7 +868,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="JSON file of ExperimentConfig settings (overridden by --neurons)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
                    help="one ExperimentConfig setting, e.g. --set bp_epochs=4")
-    p.add_argument("--workers", type=int, default=2, help="parallel runs (local cores)")
+    p.add_argument("--workers", type=_positive_int, default=2,
+                   help="parallel runs (local cores)")
     p.add_argument("--serial", action="store_true", help="run in this process")
     p.add_argument("--dask", action="store_true", help="run on Dask (local cluster by default)")
     p.add_argument("--scheduler", default=None,
@@ -826,9 +879,30 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``lnp-experiment`` console script; returns the exit status."""
+    """Entry point of the ``lnp-experiment`` console script; returns the exit status.
+
+    Exit status: 0 when every run succeeded, 1 when some run failed (its row says why),
+    2 for bad input (flags, ``--config``, ``--scheduler``, ``--out``), 130 / 143 when
+    stopped by SIGINT / SIGTERM. The output folder is a transaction
+    (:class:`lnp_neuro.io_utils.OutputFolder`): it appears only when the grid completed.
+    """
+    from .interrupts import Interrupted, exit_code, exit_within, signals_raise
+    try:
+        with signals_raise():
+            return _main(argv)
+    except KeyboardInterrupt as exc:
+        import signal
+        name = signal.Signals(exc.signum if isinstance(exc, Interrupted)
+                              else signal.SIGINT).name
+        print(f"lnp-experiment: interrupted by {name}; nothing was written", file=sys.stderr)
+        if argv is None:  # the console script, not a caller's process: see exit_within
+            exit_within(exit_code(exc))
+        return exit_code(exc)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    from .io_utils import prepare_output_dir
+    from .io_utils import OutputFolder
     try:
         seeds = [int(s) for s in args.seeds]
         if any(s < 0 for s in seeds):
@@ -840,20 +914,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings: dict = {}
     try:
         if args.config:
-            settings.update(json.loads(Path(args.config).read_text()))
+            try:
+                loaded = json.loads(Path(args.config).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ValueError(f"--config {args.config}: not a readable JSON file "
+                                 f"({exc})") from None
+            if not isinstance(loaded, dict):
+                raise ValueError(f"--config {args.config}: must hold a JSON object of "
+                                 f"ExperimentConfig settings, got {type(loaded).__name__}")
+            settings.update(loaded)
         for item in args.set:
             name, sep, value = item.partition("=")
             if not sep:
                 raise ValueError(f"--set expects NAME=JSON, got {item!r}")
-            settings[name.strip()] = json.loads(value)
+            try:
+                settings[name.strip()] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"--set {item!r}: the value is not JSON ({exc})") from None
         if args.neurons is not None:
             settings["n_neurons"] = args.neurons
         cfg = ExperimentConfig.from_dict(settings)
         specs = grid(args.prunings, args.models, args.trainings, args.tasks, seeds)
-        out_dir = prepare_output_dir(args.out, args.force)
-    except (ValueError, OSError, json.JSONDecodeError) as exc:
+        if args.scheduler:
+            _check_scheduler(args.scheduler)
+        folder = OutputFolder(args.out, force=args.force,
+                              expected=("runs", "cache", "summary.json", "summary_groups.json",
+                                        "table2.md", "noise.md", "config.json"))
+        out_dir = folder.open()
+    except (ValueError, TypeError, FileExistsError, FileNotFoundError) as exc:
         print(f"lnp-experiment: {exc}", file=sys.stderr)
         return 2
+    try:
+        status = _run_and_write(args, argv, cfg, specs, out_dir)
+    except BaseException:
+        folder.abort()
+        raise
+    folder.commit()
+    print(f"results in {args.out}", file=sys.stderr)
+    return status
+
+
+def _run_and_write(args, argv, cfg: ExperimentConfig, specs: list, out_dir: Path) -> int:
     executor = "dask" if (args.dask or args.scheduler) else (
         "serial" if args.serial else "process")
     runs_dir = out_dir / "runs"
@@ -863,7 +964,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def save_row(row: dict) -> None:
         with atomic_write(runs_dir / f"{row['key']}.json") as tmp:
-            tmp.write_text(json.dumps(row, indent=1))
+            tmp.write_text(json.dumps(row, indent=1, allow_nan=False))
         status = "FAILED: " + row["error"] if row.get("error") else (
             f"neurons={row['neurons']} synapses={row['synapses']} sops={row['sops']} "
             f"nrmse={row['nrmse']} vpt={row['vpt']} accuracy={row['accuracy']}")
@@ -885,7 +986,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "code_fingerprint_start": fingerprint_start, "code_fingerprint_end": fingerprint_end})
     print(format_table2(summary))
     print(format_noise_table(summary))
-    print(f"{len(rows)} runs in {wall:.0f} s; results in {out_dir}", file=sys.stderr)
+    print(f"{len(rows)} runs in {wall:.0f} s", file=sys.stderr)
     return 1 if summary["errors"] else 0
 
 

@@ -92,6 +92,57 @@ def _per_neuron(value: Any, n: int, name: str, dtype=np.float64) -> np.ndarray:
     return arr.copy()
 
 
+class _TooLarge(ValueError):
+    pass
+
+
+def _check_unpacked_size(path: Path, npz) -> None:
+    """Refuse an .npz whose members would unpack to more memory than is available.
+
+    The sizes come from the zip directory, before anything is decompressed (a few
+    compressed bytes can stand for gigabytes of zeros).
+    """
+    from ._limits import available_memory, format_bytes
+
+    total = sum(info.file_size for info in npz.zip.infolist())
+    available = available_memory()
+    if available is not None and total > available:
+        raise _TooLarge(f"{path}: its arrays unpack to {format_bytes(total)}, more than the "
+                         f"{format_bytes(available)} of memory available")
+
+
+def _checked_csr_parts(path: Path, key: str, data: dict):
+    """``(data, indices, indptr, shape)`` of a stored CSR matrix, checked before use.
+
+    The shape must be two non-negative integers matching ``indptr``; ``indptr`` must run
+    from 0 to ``len(indices)`` without decreasing, ``indices`` must lie in
+    ``[0, n_columns)``, and ``data`` must have one value per index. A file that claims
+    10^8 neurons but stores a handful of numbers fails here, not in an allocation.
+    """
+    values, indices, indptr, shape = (np.asarray(data[f"{key}_{part}"])
+                                      for part in ("data", "indices", "indptr", "shape"))
+    shape_name = f"{key}_shape"
+    if shape.shape != (2,) or shape.dtype.kind not in "iu" or np.any(shape < 0):
+        raise ValueError(f"{path}: {shape_name} must be two non-negative integers, got {shape!r}")
+    n_rows, n_cols = (int(v) for v in shape)
+    if indptr.ndim != 1 or indptr.dtype.kind not in "iu" or len(indptr) != n_rows + 1:
+        raise ValueError(f"{path}: {key}_indptr must hold {shape_name}[0] + 1 = {n_rows + 1} "
+                         f"integers, has shape {indptr.shape} (dtype {indptr.dtype})")
+    if indices.ndim != 1 or indices.dtype.kind not in "iu" or values.shape != indices.shape:
+        raise ValueError(f"{path}: {key}_indices and {key}_data must be 1-D of equal length "
+                         f"(integers and numbers), got {indices.shape} {indices.dtype} and "
+                         f"{values.shape} {values.dtype}")
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: {key}_data must be numbers, got dtype {values.dtype}")
+    if indptr[0] != 0 or indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0):
+        raise ValueError(f"{path}: {key}_indptr must rise from 0 to {len(indices)} "
+                         f"(the number of stored entries) without decreasing")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n_cols):
+        raise ValueError(f"{path}: {key}_indices has column indices outside [0, {n_cols}) "
+                         f"(found {int(indices.min())}..{int(indices.max())})")
+    return values, indices, indptr, (n_rows, n_cols)
+
+
 @dataclass(eq=False)
 class SpikingNetwork:
     """A recurrent layer of current-based LIF neurons with sparse synapses.
@@ -354,7 +405,10 @@ class SpikingNetwork:
             raise FileNotFoundError(f"{path}: no such network file")
         try:
             with np.load(path, allow_pickle=False) as z:
+                _check_unpacked_size(path, z)
                 data = {k: z[k] for k in z.files}
+        except _TooLarge:
+            raise
         except Exception as exc:  # zipfile.BadZipFile, ValueError (pickled arrays), OSError
             raise ValueError(f"{path}: not a readable lnp_neuro network file ({exc})") from None
         required = {"format_version", "dt", "tau_mem", "tau_syn", "v_threshold", "bias",
@@ -369,8 +423,14 @@ class SpikingNetwork:
                              f"reads ({_FORMAT_VERSION})")
 
         def mat(key: str) -> sp.csr_matrix:
-            return sp.csr_matrix((data[f"{key}_data"], data[f"{key}_indices"],
-                                  data[f"{key}_indptr"]), shape=tuple(data[f"{key}_shape"]))
+            parts = _checked_csr_parts(path, key, data)
+            return sp.csr_matrix(parts[:3], shape=parts[3])
+
+        n_rows = _checked_csr_parts(path, "w", data)[3][0]
+        for key in ("tau_mem", "tau_syn", "v_threshold", "bias"):
+            if np.ndim(data[key]) != 1 or len(data[key]) != n_rows:
+                raise ValueError(f"{path}: {key} has shape {np.shape(data[key])}, but w_shape "
+                                 f"declares {n_rows} neurons")
 
         try:
             return cls(

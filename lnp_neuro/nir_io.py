@@ -62,7 +62,9 @@ Foreign tools see exactly what runs: ``input_weights`` is the dense
 else lives in NIR metadata (key ``"lnp_neuro"``), which makes the round trip lossless:
 
 - graph: format version, ``dt``, the network metadata (incl. any LNP history summary)
-  as a JSON string, a one-line statement of the discretisation;
+  as a JSON string, a one-line statement of the discretisation; wall-clock durations
+  (keys in ``WALL_CLOCK_KEYS``, e.g. the LNP history's ``seconds``) are left out, so the
+  same network always gives the same bytes (they belong in a run's report);
 - ``neurons``: ``neuron_active``, ``excitatory``, ``cluster`` (when set) and the exact
   ``bias`` of every neuron (the visible ``v_leak`` of an active neuron is only equal to
   it up to rounding, a pruned one shows 0);
@@ -261,7 +263,8 @@ def to_nir(net: SpikingNetwork, readout: Readout | np.ndarray | None = None) -> 
     metadata = {METADATA_KEY: {
         "format_version": NIR_FORMAT_VERSION,
         "dt": float(dt),
-        "network_metadata_json": json.dumps(net.metadata, sort_keys=True),
+        "network_metadata_json": json.dumps(_without_wall_clock(net.metadata),
+                                            sort_keys=True),
         "discretisation": _DISCRETISATION,
     }}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
@@ -707,6 +710,18 @@ def from_nir(graph: nir.NIRGraph, *, dt: float | None = None, with_readout: bool
 def _check_nir_path(path: Path) -> None:
     if path.suffix != ".nir":
         raise ValueError(f"{path}: a NIR file must end in .nir")
+
+
+#: Metadata keys holding wall-clock durations, which are left out of exported files.
+WALL_CLOCK_KEYS = frozenset({"seconds", "step_seconds", "timings_seconds", "wall_seconds"})
+
+
+def _without_wall_clock(meta):
+    if isinstance(meta, dict):
+        return {k: _without_wall_clock(v) for k, v in meta.items() if k not in WALL_CLOCK_KEYS}
+    if isinstance(meta, (list, tuple)):
+        return [_without_wall_clock(v) for v in meta]
+    return meta
 
 
 def write_nir(net: SpikingNetwork, path: str | Path, overwrite: bool = False,

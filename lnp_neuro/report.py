@@ -40,6 +40,7 @@ import io
 import json
 import math
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -140,7 +141,7 @@ def _load_npz(path: Path, keys: dict[str, int], problems: list[str]) -> dict[str
                     problems.append(f"{path.name}: {key} is not numeric (dtype {arr.dtype})")
                     continue
                 out[key] = arr
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         problems.append(f"{path.name}: not a readable .npz file ({exc})")
     return out
 

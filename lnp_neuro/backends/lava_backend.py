@@ -23,17 +23,23 @@ time constants need; on Loihi hardware each distinct decay pair would need its o
 compartment profile.
 
 The runtime is always stopped, also when the run fails (then the run's error is raised).
+A run that does not finish (an error, SIGINT / SIGTERM turned into an exception by
+:func:`lnp_neuro.interrupts.signals_raise`) kills its worker processes and frees its
+shared memory instead of waiting for them; workers forked by the run are killed by the
+kernel if this process dies (:func:`lnp_neuro.interrupts.children_die_with_parent`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 from typing import Mapping
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..fixed_point import FixedPointNetwork, quantize
+from ..interrupts import children_die_with_parent, kill_children
 from ..lava_compat import ensure_lava
 from ..network import SpikingNetwork
 
@@ -150,6 +156,31 @@ def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str 
     return LavaNetwork(source, input_sparse, lif, recurrent, monitor, kept, n_steps, mode)
 
 
+def _abort_runtime(lif, children_before: set) -> None:
+    """End a Lava run that did not finish: kill its workers, free its shared memory.
+
+    The worker processes are SIGKILLed and reaped; the shared-memory manager is asked to
+    shut down (it unlinks the segments of ``/dev/shm`` the channels used) and killed when
+    it does not answer; the runtime is marked stopped so that its ``__del__`` does not
+    wait for the dead workers at interpreter exit.
+    """
+    runtime = getattr(lif, "_runtime", None)
+    infrastructure = getattr(runtime, "_messaging_infrastructure", None)
+    kill_children(getattr(infrastructure, "actors", None) or [])
+    smm = getattr(infrastructure, "_smm", None)
+    if smm is not None:
+        with contextlib.suppress(Exception):
+            smm.shutdown()
+    if runtime is not None:
+        runtime._is_started = False
+        runtime._is_running = False
+        watchdog = getattr(runtime, "_watchdog_manager", None)
+        if watchdog is not None:
+            with contextlib.suppress(Exception):
+                watchdog.stop()
+    kill_children(set(multiprocessing.active_children()) - children_before)
+
+
 def run_lava(net: SpikingNetwork, input_spikes, mode: str = "fixed", *,
              quantization: FixedPointNetwork | None = None,
              initial_state: Mapping | None = None) -> np.ndarray:
@@ -189,14 +220,17 @@ def run_lava(net: SpikingNetwork, input_spikes, mode: str = "fixed", *,
     from lava.magma.core.run_configs import Loihi2SimCfg
 
     lif = lava_net.lif
+    children_before = set(multiprocessing.active_children())
     try:
-        lif.run(condition=RunSteps(num_steps=n_steps),
-                run_cfg=Loihi2SimCfg(select_tag=_MODES[mode]))
-        data = lava_net.monitor.get_data()
+        with children_die_with_parent():
+            lif.run(condition=RunSteps(num_steps=n_steps),
+                    run_cfg=Loihi2SimCfg(select_tag=_MODES[mode]))
+            data = lava_net.monitor.get_data()
     except BaseException:
-        # Stop the runtime, but let the original error through, not a follow-up one.
-        with contextlib.suppress(Exception):
-            lif.stop()
+        # Lava's own stop() waits for every worker to answer, which never happens while
+        # they are mid-run (an interrupt) or dead (a failure): end them instead, and let
+        # the original error through, not a follow-up one.
+        _abort_runtime(lif, children_before)
         raise
     lif.stop()
     recorded = data[lif.name]["s_out"]

@@ -16,7 +16,9 @@ the Python ``pickle`` documentation): the only globals a stream may name are
   plain ``numpy.ndarray`` and numpy's empty ``(0,)`` placeholder -- how numpy pickles an
   array with protocols 2-4 (the data then come from the stream, so memory stays bounded
   by the file);
-* ``numpy.ndarray`` (the argument of the above) and ``numpy.dtype``, refusing dtypes that
+* ``numpy.ndarray`` (only as the argument of the above: it resolves to a token that cannot
+  be called, so a stream cannot allocate an array the file does not hold) and
+  ``numpy.dtype``, refusing sub-array, structured and wide dtypes and dtypes that
   hold Python objects;
 * ``_codecs.encode`` for ``(str, "latin1")`` only -- how Python 3 writes ``bytes`` with
   protocol 2.
@@ -176,8 +178,27 @@ def _numpy_reconstruct():
     return _reconstruct
 
 
+class _NdarrayName:
+    """What the global ``numpy.ndarray`` resolves to in a restricted stream.
+
+    A stream needs the name only as the first argument of ``_reconstruct``. Handing it
+    the real class would let it *call* ``numpy.ndarray((2**30,), "u1")`` and allocate a
+    gigabyte from a 64-byte file; calling this token is refused.
+    """
+
+    def __repr__(self) -> str:
+        return "numpy.ndarray (name only)"
+
+    def __call__(self, *args, **kwargs):
+        raise UnsafePickleError("a direct call of numpy.ndarray(...) is refused: it would "
+                                "allocate memory the file does not hold")
+
+
+_NDARRAY_NAME = _NdarrayName()
+
+
 def _safe_reconstruct(subtype, shape, typecode):
-    if subtype is not np.ndarray:
+    if subtype is not _NDARRAY_NAME:
         raise UnsafePickleError(f"array reconstruction of {subtype!r} refused: only plain "
                                 f"numpy.ndarray is allowed")
     # numpy always pickles an empty (0,) placeholder and fills it from the stream's bytes
@@ -196,6 +217,10 @@ def _safe_dtype(spec, align=False, copy=False):
     dtype = np.dtype(spec, align=bool(align), copy=bool(copy))
     if dtype.hasobject:
         raise UnsafePickleError(f"numpy dtype {dtype} holds Python objects; refused")
+    if dtype.subdtype is not None or dtype.fields is not None or dtype.itemsize > 16:
+        # Plain scalars only: a sub-array dtype such as "(1073741824,)u1" is one "element"
+        # of a gigabyte.
+        raise UnsafePickleError(f"numpy dtype {dtype} is not a plain scalar type; refused")
     return dtype
 
 
@@ -208,7 +233,7 @@ def _safe_encode(text, encoding="utf-8"):
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): _safe_reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _safe_reconstruct,
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): _NDARRAY_NAME,
     ("numpy", "dtype"): _safe_dtype,
     ("_codecs", "encode"): _safe_encode,
 }
@@ -228,7 +253,15 @@ class _RestrictedUnpickler(pickle.Unpickler):
 _PLAIN = (str, bytes, int, float, bool, type(None))
 
 
-def _check_plain(obj: Any, depth: int = 0) -> None:
+def _check_plain(obj: Any, depth: int = 0, seen: set[int] | None = None) -> None:
+    """Refuse anything but plain data, in time linear in the size of the stream.
+
+    Every container is visited once: the pickle memo lets a small stream reference one
+    list from many places (or from itself), and a naive walk would revisit it once per
+    path -- exponentially often. A container met a second time is refused: CIFAR files
+    share none, and a cycle is not plain data.
+    """
+    seen = set() if seen is None else seen
     if depth > 64:
         raise UnsafePickleError("nesting deeper than 64 levels")
     if isinstance(obj, _PLAIN):
@@ -237,16 +270,17 @@ def _check_plain(obj: Any, depth: int = 0) -> None:
         if obj.dtype.hasobject:
             raise UnsafePickleError(f"array of dtype {obj.dtype} holds Python objects")
         return
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            _check_plain(key, depth + 1)
-            _check_plain(value, depth + 1)
-        return
-    if isinstance(obj, (list, tuple)):
-        for value in obj:
-            _check_plain(value, depth + 1)
-        return
-    raise UnsafePickleError(f"value of type {type(obj).__name__} is not plain data")
+    if not isinstance(obj, (dict, list, tuple)):
+        raise UnsafePickleError(f"value of type {type(obj).__name__} is not plain data")
+    if len(obj) == 0:
+        return  # empty containers hold nothing (and CPython shares the empty tuple)
+    if id(obj) in seen:
+        raise UnsafePickleError(f"a {type(obj).__name__} is referenced more than once "
+                                f"(shared or self-referencing containers are refused)")
+    seen.add(id(obj))
+    items = (v for kv in obj.items() for v in kv) if isinstance(obj, dict) else obj
+    for value in items:
+        _check_plain(value, depth + 1, seen)
 
 
 def safe_unpickle(data: bytes | str | Path, *, source: str | None = None) -> Any:
