@@ -91,7 +91,7 @@ def available_memory() -> int | None:
 
 
 def expected_synapses(model: str, neurons: int, density: float, clusters: int) -> int:
-    """Expected recurrent synapse count of a built network (SPEC section 1).
+    """Expected recurrent synapse count of a built network (design section 1).
 
     HRSNN: Erdos-Renyi with ``density`` over the ``N (N - 1)`` ordered pairs; CHRSNN:
     :func:`lnp_neuro.models.chrsnn`'s default intra- (0.2) and inter-cluster (0.01)

@@ -5,8 +5,8 @@ Steps (each logged, long ones with a progress bar):
 1. resolve the target (``targets/``) and its hardware profile; refuse early when the target
    cannot run here or the output folder exists and ``force`` is not set;
 2. load the network (``.nir`` through :mod:`lnp_neuro.nir_io`, ``.npz``) or build one
-   (HRSNN / CHRSNN, SPEC section 1);
-3. build the drive: rate-encoded Lorenz-63 (SPEC section 4, the on/off channel pair per
+   (HRSNN / CHRSNN, design section 1);
+3. build the drive: rate-encoded Lorenz-63 (design section 4, the on/off channel pair per
    dimension) or Poisson spikes;
 4. prune: LNP (task-agnostic), AP (activity pruning on the drive, budget ``ap_budget``:
    the paper's rule, LNP's neuron count or LNP's SOPs), random (the starting network
@@ -129,7 +129,7 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
         else:
             data = dynamical.rossler(n_samples=7700 + n + 2, split=(n, 1, 1),
                                      seed=options.seed)
-        return data.train[:n], {"kind": options.input, "source": "RK4 (SPEC section 4)",
+        return data.train[:n], {"kind": options.input, "source": "RK4 (design section 4)",
                                 "dt_model": data.dt}
     from .tasks.series import read_csv_columns
     values, columns = read_csv_columns(options.input, min_rows=200)
@@ -373,11 +373,19 @@ def check_build_size(options: DeployOptions) -> None:
     """Refuse a network to build, or a run, that cannot fit in memory (before allocating)."""
     from ._limits import check_memory, deploy_memory_estimate, expected_synapses
 
-    n_inputs = _LORENZ_CHANNELS if options.input == "lorenz" else 6
+    series_drive = options.input != "poisson"
+    # A CSV's dimension count is not known before reading it; three (Lorenz, Rossler) is
+    # the estimate, the file is checked again once read.
+    n_inputs = 2 * 3 * options.copies if series_drive else 6
+    # The forecast is scored on the whole encoded series, usually longer than the drive.
+    steps = max(options.steps, options.task_samples * options.steps_per_sample
+                if series_drive else 0)
     synapses = expected_synapses(options.model, options.neurons, options.density,
                                  options.clusters)
-    check_memory(deploy_memory_estimate(options.neurons, synapses, options.steps, n_inputs),
-                 f"--neurons {options.neurons}, --steps {options.steps}",
+    check_memory(deploy_memory_estimate(options.neurons, synapses, steps, n_inputs),
+                 f"--neurons {options.neurons}, --steps {options.steps}"
+                 + (f", --task-samples {options.task_samples} x --steps-per-sample "
+                    f"{options.steps_per_sample}" if series_drive else ""),
                  neurons=options.neurons)
 
 

@@ -1,7 +1,7 @@
-"""Synaptic-operation (SOP) counting and the energy accountant (SPEC section 5).
+"""Synaptic-operation (SOP) counting and the energy accountant (design section 5).
 
 Energy model of the paper (Chakraborty et al., ICLR 2024, Sec. 4 "Energy Efficiency" and
-Suppl. A.5; its formulas were lost in extraction, SPEC section 5 fixes them)::
+Suppl. A.5; its formulas were lost in extraction, design section 5 fixes them)::
 
     E = E_sop * SOPs
 
@@ -15,7 +15,7 @@ Suppl. A.5; its formulas were lost in extraction, SPEC section 5 fixes them)::
                postsynaptic neuron j are all unpruned.
 
     SOP ratio = SOPs(dense model, unpruned network) / SOPs(AND-mask model, pruned network),
-               both driven by the same input (paper Sec. 4; SPEC section 5).
+               both driven by the same input (paper Sec. 4; design section 5).
 
 Both counts are one matrix-vector product: per-neuron spike counts ``c = spikes.sum(0)``
 times a per-neuron fan-out vector, so counting never touches the weights more than once.
@@ -143,7 +143,7 @@ def _spike_matrix(spikes: Any, n: int, name: str = "spikes") -> np.ndarray:
 
 def count_sops(spikes: Any, weights: Any, neuron_active: Any = None, synapse_active: Any = None,
                model: str = "and-mask") -> int:
-    """Total synaptic operations of a spike raster on a network (SPEC section 5).
+    """Total synaptic operations of a spike raster on a network (design section 5).
 
     Parameters
     ----------
@@ -183,7 +183,7 @@ def sop_ratio(unpruned: SpikingNetwork, unpruned_spikes: Any, pruned: SpikingNet
               pruned_spikes: Any) -> float | None:
     """SOPs of the unpruned network (dense model) / SOPs of the pruned one (AND-mask model).
 
-    Both rasters must come from the same input (paper Sec. 4, SPEC section 5). Returns
+    Both rasters must come from the same input (paper Sec. 4, design section 5). Returns
     None when the pruned network performs no SOP (the ratio is unbounded).
     """
     _check_network(unpruned, "unpruned")

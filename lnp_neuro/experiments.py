@@ -9,7 +9,7 @@ NRMSE and VPT per pruning / model / training, shaped like the paper's Table 2),
 ``DIR/noise.md`` (NRMSE at input SNR 50..10 dB, the paper's noise table) and
 ``DIR/config.json``.
 
-One run (``run_one``), for a prediction task (Lorenz-63, Rossler; SPEC section 4):
+One run (``run_one``), for a prediction task (Lorenz-63, Rossler; design section 4):
 
 1. Data: the task's series with the run seed; one protocol window of the training split
    (``n_train`` = 500 samples to fit, the next ``n_predict`` = 100 to predict,
@@ -466,7 +466,7 @@ def _trainer(training: str, task_kind: str, cfg: ExperimentConfig, seed: int, pr
 
 
 def _activity_pruned(net, x_train, y_train, task_kind: str, cfg: ExperimentConfig):
-    """AP baseline (Rust et al. 1997; SPEC 3) through the implementation lnp-deploy uses,
+    """AP baseline (Rust et al. 1997; design section 3) through the implementation lnp-deploy uses,
     :func:`lnp_neuro.prune.baselines.activity_prune_on_task`: activity = spike counts on
     the task's training input, a ridge readout refitted after every round on the first
     half of the training windows and scored on the second (NRMSE for prediction, accuracy
@@ -677,7 +677,7 @@ def _mean_std(values: list) -> dict | None:
 
 def _with_sop_ratio(rows: list[dict]) -> list[dict]:
     """Add ``sop_ratio`` = SOPs of the unpruned run of the same model, training, task and
-    seed / SOPs of this run (SPEC section 5), where both exist."""
+    seed / SOPs of this run (design section 5), where both exist."""
     base = {(r["model"], r["training"], r["task"], r["seed"]): r.get("sops")
             for r in rows if r["pruning"] == "unpruned" and r.get("error") is None}
     out = []

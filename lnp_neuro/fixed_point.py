@@ -3,7 +3,7 @@
 The integer format is the one of Lava's bit-accurate ``LIF`` (``PyLifModelBitAcc``) and
 ``Sparse`` (``PySparseModelBitAcc``) process models, lava-nc 0.10.0, which follow Loihi
 (Davies et al., IEEE Micro 38(1), 2018, "Loihi: a neuromorphic manycore processor with
-on-chip learning"; SPEC section 6). Per step, in integer units::
+on-chip learning"; design section 6). Per step, in integer units::
 
     a      = (sum_{pre spiked at t-1} w_int) << weight_exp      (>> -weight_exp if < 0;
                                                                   per Sparse process)

@@ -1,7 +1,7 @@
 """Make lava-nc 0.10.0 importable on Python 3.11 without editing the installed files.
 
 lava-nc 0.10.0 declares Python < 3.11. On 3.11 it fails at import time for one reason
-only (SPEC section 6): three dataclasses of ``lava/magma/compiler/var_model.py``
+only (design section 6): three dataclasses of ``lava/magma/compiler/var_model.py``
 (``CoreEncoder``, ``ChipEncoder``, ``AxonEncoder``) give their ``ByteEncoder`` fields an
 *instance* as default, ``x: ByteEncoder = ByteEncoder()``. Python 3.11 rejects any
 unhashable default (``dataclasses`` raises "mutable default ... use default_factory"),

@@ -1,4 +1,4 @@
-"""Lyapunov exponents of flows, maps and spiking networks (SPEC section 2).
+"""Lyapunov exponents of flows, maps and spiking networks (design section 2).
 
 Three estimators share one core, the QR (Gram-Schmidt) method of Benettin, Galgani,
 Giorgilli & Strelcyn (Meccanica 15, 1980) in the form used for recurrent networks by
@@ -6,7 +6,7 @@ Vogt et al. ("On Lyapunov exponents for RNNs", 2020, Sec. 2) and Engelken, Wolf 
 ("Lyapunov spectra of chaotic recurrent neural networks", Phys. Rev. Research 5, 2023,
 Sec. II and their Algorithm 1)::
 
-    Q_0 = k orthonormal columns          (SPEC: columns of the identity)
+    Q_0 = k orthonormal columns          (docs/design.md: columns of the identity)
     Y   = J_t Q_t                        tangent vectors pushed through the Jacobian
     Y   = Q_{t+1} R_{t+1}                QR, diag(R) >= 0 after a sign fix
     lambda_i = (1 / (T dt)) sum_t log R_{t, ii}
@@ -23,7 +23,7 @@ as the columns do not collapse onto the leading direction within ``m`` steps (th
   exact Jacobian of the RK4 step map, so the exponents are those of the discretised flow).
 - :func:`map_spectrum` — discrete maps ``h_{t+1} = F(h_t[, x_t])``; exponents per step.
 - :func:`network_spectrum` — the rate surrogate of a :class:`~lnp_neuro.network.SpikingNetwork`
-  (SPEC section 2; LNP paper, Chakraborty et al. ICLR 2024, appendix A.1, the discrete-time
+  (design section 2; LNP paper, Chakraborty et al. ICLR 2024, appendix A.1, the discrete-time
   firing-rate map of Engelken et al. 2023, Eq. 1 with a per-neuron step ``dt / tau``)::
 
       r_{t+1} = (1 - a) * r_t + a * phi(W r_t + b + x_t),     a = dt / tau_mem,  phi = tanh
@@ -32,7 +32,7 @@ as the columns do not collapse onto the leading direction within ``m`` steps (th
   with ``W`` the active recurrent coupling in rate units, ``net.rate_coupling()`` (the
   spiking weights scaled row-wise by each neuron's steady-state gain; see
   :class:`RateSurrogate` for units, bias and input), sparse: ``J_t Q`` is one sparse @
-  dense ``[N, k]`` product. The per-neuron exponent of SPEC section 2 is
+  dense ``[N, k]`` product. The per-neuron exponent of design section 2 is
   ``lambda_i = sum_k lambda_k Q_ik^2 / sum_k Q_ik^2``.
 - :func:`spiking_divergence` / :func:`spiking_lambda_max` — the direct estimate of the LNP
   paper's appendix A.1, steps 1-6: twin simulations of the spiking network, the second with
@@ -315,7 +315,7 @@ def map_spectrum(step: Callable[..., np.ndarray], jac: Callable[..., Any], h0: A
 # ------------------------------------------------------------ rate surrogate of an SNN
 @dataclass(eq=False)
 class RateSurrogate:
-    """Discrete-time firing-rate map of the active part of a spiking network (SPEC 2)::
+    """Discrete-time firing-rate map of the active part of a spiking network (design section 2)::
 
         r_{t+1} = (1 - a) * r_t + a * tanh(G r_t + b + G_in x_t),    a = dt / tau_mem
         J_t     = diag(1 - a) + diag(a * (1 - tanh^2(G r_t + b + G_in x_t))) G
@@ -328,7 +328,7 @@ class RateSurrogate:
 
     Units (those of :meth:`SpikingNetwork.rate_coupling`): rates ``r`` are in units of
     :data:`lnp_neuro.network.RATE_UNIT_HZ`, the preactivation is the steady-state drive in
-    thresholds. ``G = diag(rate_gain) W`` is the SPEC's ``W`` in these units (the spiking
+    thresholds. ``G = diag(rate_gain) W`` is the the design's ``W`` in these units (the spiking
     weights scaled by each neuron's steady-state gain); ``b = bias (tau_mem / dt) /
     v_threshold``, the membrane offset a constant bias holds, in thresholds;
     ``G_in = diag(rate_gain) W_in / (RATE_UNIT_HZ dt)``, so ``x_t`` is in input spikes
@@ -401,10 +401,10 @@ def rate_surrogate(net: SpikingNetwork) -> RateSurrogate:
 
 
 def per_neuron_exponents(exponents: Any, vectors: Any) -> np.ndarray:
-    """Spectrum attributed to each neuron by its loading on the Lyapunov vectors (SPEC 2).
+    """Spectrum attributed to each neuron by its loading on the Lyapunov vectors (design section 2).
 
     ``lambda_i = sum_k lambda_k Q_ik^2 / sum_k Q_ik^2`` (the LNP paper does not define a
-    per-neuron exponent; SPEC section 2 fixes this one). A neuron with no loading at all
+    per-neuron exponent; design section 2 fixes this one). A neuron with no loading at all
     on the k computed vectors lies in their orthogonal complement, whose exponents are at
     most ``lambda_k``; it gets ``min(exponents)``, the tightest bound known.
     """
@@ -509,7 +509,7 @@ def _initial_tangent_columns(weights: sp.csr_matrix, leak: np.ndarray, k: int) -
     """Q_0: k columns of the identity, of neurons with outgoing synapses first, then by
     slowest leak (largest tau_mem); ties keep neuron order.
 
-    SPEC says "the first K columns of I"; which K columns is free. The axis of a neuron
+    docs/design.md says "the first K columns of I"; which K columns is free. The axis of a neuron
     without outgoing synapses (a sink, common after pruning) is invariant under every
     ``J_t`` (``J e_i = (1 - a_i) e_i``), so a column started there would stay there and
     report that neuron's leak instead of a leading exponent; such axes come last. Among
@@ -531,7 +531,7 @@ def network_spectrum(net: SpikingNetwork, n_steps: int, k: int,
                      progress: bool | None = None) -> NetworkSpectrum:
     """The k leading Lyapunov exponents of the rate surrogate of ``net``, per second.
 
-    The map and Jacobian are those of :class:`RateSurrogate` (SPEC section 2, LNP paper
+    The map and Jacobian are those of :class:`RateSurrogate` (design section 2, LNP paper
     appendix A.1, Engelken et al. 2023 Eq. 1-2), iterated with the QR method of Benettin
     et al. (1980) as in Vogt et al. (2020). Only active neurons and active synapses
     between them take part. Each step costs one sparse matvec for the state and one
@@ -544,7 +544,7 @@ def network_spectrum(net: SpikingNetwork, n_steps: int, k: int,
     k : number of leading exponents, 1 <= k <= active neurons.
     inputs : optional array (T_in, n_inputs) of input spikes per step (bool / 0-1 spike
         trains, or per-step spike probabilities of a rate code), with ``T_in >=
-        n_transient + n_steps``; the drive is ``G_in @ inputs[t]`` (the SPEC's
+        n_transient + n_steps``; the drive is ``G_in @ inputs[t]`` (the the design's
         ``x_t = W_in @ inputs[t]`` in rate units, see :class:`RateSurrogate`). Without it
         the drive is 0 (plus the optional noise): the autonomous network.
     seed : seed (or Generator) of the random initial rates and of the noise drive; the same

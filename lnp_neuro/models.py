@@ -1,4 +1,4 @@
-"""Constructors of the paper's two starting networks (SPEC section 1).
+"""Constructors of the paper's two starting networks (design section 1).
 
 - :func:`hrsnn` — heterogeneous recurrent SNN (Chakraborty & Mukhopadhyay, Front.
   Neurosci. 2023; ICLR 2024 Sec. 3 "Models"): LIF neurons whose membrane time constants
@@ -8,7 +8,7 @@
   gamma distribution of time constants, wired as a stochastic block model that is dense
   inside a cluster and sparse between clusters. With ``inter_density << intra_density``
   that graph is small-world (high clustering, short paths through the inter-cluster
-  links); this is the interpretation SPEC section 1 allows in place of Watts-Strogatz.
+  links); this is the interpretation design section 1 allows in place of Watts-Strogatz.
 
 Weights are drawn as half-normal magnitudes with the sign of the presynaptic neuron
 (Dale's law); inhibitory magnitudes are ``inhibition_ratio`` times larger (4 balances an
@@ -16,7 +16,7 @@ Weights are drawn as half-normal magnitudes with the sign of the presynaptic neu
 coupling* ``G = diag(g) W`` (:meth:`SpikingNetwork.rate_coupling`, ``g_i = (tau_syn/dt)
 (tau_mem_i/dt) (RATE_UNIT_HZ dt) / v_threshold``: thresholds of drive per unit
 presynaptic rate, rates in units of 50 Hz), the coupling that both the spiking dynamics and the rate surrogate of
-SPEC section 2 see. ``G`` is scaled so that its bulk spectral radius
+design section 2 see. ``G`` is scaled so that its bulk spectral radius
 ``sqrt(N * density * E[G^2])`` equals ``gain`` (``gain > 1``: chaotic rate surrogate,
 Sompolinsky et al. 1988; ``gain < 1``: stable), and the spiking weights are
 ``W = diag(1/g) G``. Setting the gain on ``W`` itself would ignore that a neuron
@@ -163,7 +163,7 @@ def hrsnn(n_neurons: int = 1000, density: float = 0.1, seed: int | None = 0, *,
     density : probability p of each recurrent synapse (no autapses), in (0, 1].
     seed : seed of the numpy Generator; same seed, same network bit for bit.
     tau_mem_shape, tau_mem_scale : gamma shape k and scale theta (seconds) of tau_mem;
-        samples are clipped to >= 2*dt (SPEC section 1). Default mean 20 ms.
+        samples are clipped to >= 2*dt (design section 1). Default mean 20 ms.
     tau_syn : synaptic time constant (seconds), the same for every neuron.
     gain : bulk spectral radius of the rate coupling (see module docstring).
     input_scale : input coupling, in thresholds per unit input rate (rates in 50 Hz units).

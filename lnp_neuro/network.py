@@ -1,4 +1,4 @@
-"""The framework-neutral recurrent spiking network (SPEC section 1).
+"""The framework-neutral recurrent spiking network (design section 1).
 
 A :class:`SpikingNetwork` is data only: per-neuron current-based LIF parameters, sparse
 recurrent and input weights, identities (excitatory/inhibitory, cluster) and the
@@ -42,7 +42,7 @@ __all__ = ["SpikingNetwork", "canonical_csr", "RATE_UNIT_HZ"]
 
 _FORMAT_VERSION = 1
 
-#: The firing rate that counts as rate 1 in the rate surrogate (SPEC section 2). The
+#: The firing rate that counts as rate 1 in the rate surrogate (design section 2). The
 #: surrogate's tanh rates live in [-1, 1]; a spiking neuron's rate is a few tens of Hz,
 #: so measuring rates in units of 50 Hz puts the surrogate's transition to chaos (gain 1,
 #: Sompolinsky et al. 1988) where the spiking network turns from input-driven to
@@ -312,7 +312,7 @@ class SpikingNetwork:
         A constant presynaptic rate ``rho`` (spikes per step) through weight ``w`` holds
         ``u = w rho tau_syn / dt`` and ``v = u tau_mem / dt`` (the fixed points of the
         dynamics in the module docstring). With rates measured in units of
-        :data:`RATE_UNIT_HZ`, ``g * w`` is the coupling of the rate surrogate (SPEC section
+        :data:`RATE_UNIT_HZ`, ``g * w`` is the coupling of the rate surrogate (design section
         2): drive, in thresholds, per unit presynaptic rate.
         """
         return ((self.tau_syn / self.dt) * (self.tau_mem / self.dt)

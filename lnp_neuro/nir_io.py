@@ -1,4 +1,4 @@
-"""NIR export and import of a :class:`~lnp_neuro.network.SpikingNetwork` (SPEC section 6).
+"""NIR export and import of a :class:`~lnp_neuro.network.SpikingNetwork` (design section 6).
 
 NIR (Pedersen et al., "Neuromorphic intermediate representation: a unified instruction
 set for interoperable brain-inspired computing", Nature Communications 15, 8122, 2024)

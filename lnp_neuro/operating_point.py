@@ -31,7 +31,7 @@ thresholds per step. The effective (rate-to-rate, dimensionless) coupling is::
 
     M = diag(kappa / (du v_th)) W                       (active neurons, W[post, pre])
 
-and the rate dynamics of SPEC section 2, linearised at the operating point, are the
+and the rate dynamics of design section 2, linearised at the operating point, are the
 time-invariant map::
 
     dr_{t+1} = J dr_t,      J = diag(1 - a) + diag(a) M,      a = dt / tau_mem
@@ -176,7 +176,7 @@ class LinearSpectrum:
     """Leading exponents of the linear rate map at an operating point.
 
     ``exponents`` (1/s, descending), ``vectors`` (n, k) eigenvector moduli squared
-    (normalised columns), ``neuron_exponents`` per active neuron (SPEC section 2's loading
+    (normalised columns), ``neuron_exponents`` per active neuron (design section 2's loading
     rule on these vectors), ``active`` their indices, ``coupling_abscissa`` the largest
     real part of an eigenvalue of ``M`` (1 is the instability threshold of the rate
     dynamics, whatever the time constants; ``lambda_max`` of a stable network is mostly

@@ -1,4 +1,4 @@
-"""Hardware profiles: energy per operation and capacity of neuromorphic chips (SPEC section 5).
+"""Hardware profiles: energy per operation and capacity of neuromorphic chips (design section 5).
 
 One TOML file per chip lives in ``hardware_profiles/`` (shipped as the data package
 ``lnp_neuro.hardware_profiles``). Every number is a table with its unit and published

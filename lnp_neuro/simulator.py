@@ -2,7 +2,7 @@
 
 One step of the network, as Lava (lava-nc 0.10.0) executes a ``RingBuffer -> Sparse ->
 LIF`` input path with a recurrent ``LIF -> Sparse -> LIF`` loop under ``Loihi2SimCfg``
-(SPEC section 6). Both synaptic paths, input included, are delayed by one step, because
+(design section 6). Both synaptic paths, input included, are delayed by one step, because
 every ``Sparse`` process sends the activation it accumulated at the previous step before
 it receives this step's spikes (its ``a_buff``)::
 

@@ -7,7 +7,7 @@ the raster is expanded back; they never spike)::
                                                     ^      |
                                                     +------+  Sparse(W) (recurrent)
 
-run under ``Loihi2SimCfg(select_tag="floating_pt" | "fixed_pt")`` (SPEC section 6).
+run under ``Loihi2SimCfg(select_tag="floating_pt" | "fixed_pt")`` (design section 6).
 
 - ``floating_pt``: LIF ``du = dt/tau_syn``, ``dv = dt/tau_mem``, ``vth = v_threshold``,
   ``bias_mant = bias``; Sparse weights are the float effective weights.

@@ -1,4 +1,4 @@
-"""Run an exported NIR graph in norse on the CPU (SPEC section 6, interop check).
+"""Run an exported NIR graph in norse on the CPU (design section 6, interop check).
 
 How the graph gets into norse
 -----------------------------

@@ -1,5 +1,5 @@
 """Baselines of the LNP paper (Chakraborty et al., ICLR 2024, Sec. 4 "Baselines", Suppl. A.3
-Algorithm 4; SPEC section 3 "Baselines"). One implementation, used by ``lnp-deploy``
+Algorithm 4; design section 3 "Baselines"). One implementation, used by ``lnp-deploy``
 (:mod:`lnp_neuro.deploy`) and ``lnp-experiment`` (:mod:`lnp_neuro.experiments`).
 
 - :func:`activity_prune` — iterative activity pruning (AP, Rust et al. 1997): mask the
@@ -103,7 +103,7 @@ def performance_ratio(score: float, baseline: float, higher_is_better: bool) -> 
 
 def keeps_performance(score: float, baseline: float, min_ratio: float = 0.9,
                       higher_is_better: bool = True) -> bool:
-    """The paper's keep rule (Algorithm 4; SPEC 3: stop when performance < 90 % of the
+    """The paper's keep rule (Algorithm 4; design section 3: stop when performance < 90 % of the
     unpruned model's), for numbers on a ratio scale (>= 0).
 
     - performance ``P`` (higher is better, e.g. accuracy): keep iff ``P >= r * P0``;

@@ -1,4 +1,4 @@
-"""Stationary covariance of the noise-driven linearised network (LNP step I, SPEC section 3).
+"""Stationary covariance of the noise-driven linearised network (LNP step I, design section 3).
 
 The linearised rate network of Chakraborty et al. (ICLR 2024, Sec. 3.1 Eq. 2-4, Suppl. A.2
 Eq. 6-8), after Moore & Chaudhuri (NeurIPS 2020, "Using noise to probe and control

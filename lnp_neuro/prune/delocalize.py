@@ -1,11 +1,11 @@
-"""LNP step III: eigenvector delocalisation by adding synapses (SPEC section 3, step III).
+"""LNP step III: eigenvector delocalisation by adding synapses (design section 3, step III).
 
 Paper: Chakraborty et al., "Sparse Spiking Neural Network: Exploiting Heterogeneity in
 Timescales for Pruning Recurrent SNN", ICLR 2024 (arXiv 2403.03409), Sec. 3.1 "Step III:
 Delocalizing Eigenvectors", Eq. (5). After pruning, M new edges are added, not already in
 the edge set, chosen inside the neighbourhoods of the vertices, "to maximize the variance
 of the degree distribution within local neighbourhoods". Eq. (5) itself was lost in text
-extraction; this module fixes the following objective (SPEC step III).
+extraction; this module fixes the following objective (design section 3, step III).
 
 Objective (local degree variance)
 ---------------------------------
@@ -77,7 +77,7 @@ dimensional lattice; new couplings inside 2-hop neighbourhoods raise the number 
 between nearby neurons (the coordination number), which lengthens the localisation
 length. It is measured with the inverse participation ratio (:func:`mean_ipr`),
 ``IPR(v) = sum_i |v_i|^4 / (sum_i |v_i|^2)^2``: 1 for a vector on a single neuron, 1/N for a
-uniform one (SPEC step III).
+uniform one (design section 3, step III).
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def dale_weight_sampler(weights, neuron_active=None, excitatory=None, *,
 
     ``fallback_weights`` (same shape, e.g. the unpruned network's weights): a sign that has
     no stored weight left in ``weights`` is drawn from the fallback's weights of that sign
-    instead of raising; :func:`lnp` passes its starting network (SPEC step III: "the
+    instead of raising; :func:`lnp` passes its starting network (design section 3, step III: "the
     original weight distribution").
     """
     weights = _square_csr(weights)
@@ -542,7 +542,7 @@ def inverse_participation_ratio(weights, k: int | None = None, *, neuron_active=
                                 tol: float = 1e-5) -> np.ndarray:
     """IPR of the eigenvectors of ``weights``: ``IPR(v) = sum_i |v_i|^4 / (sum_i |v_i|^2)^2``.
 
-    SPEC section 3 step III's delocalisation measure (Chakraborty et al., ICLR 2024,
+    design section 3 step III's delocalisation measure (Chakraborty et al., ICLR 2024,
     Sec. 3.1 step III). ``1`` for a vector on one neuron, ``1/N`` for a uniform one.
 
     Parameters

@@ -6,7 +6,7 @@ postsynaptic partners, i.e. the undirected neighbourhood; i itself excluded)::
     Lambda_ij = |U| / sum_{k in U} 1 / mu_k,   U = N(i) U N(j),   mu_k = exp(lambda_k dt)
 
 the harmonic mean of the per-step multipliers ``mu_k`` of the neighbours' per-neuron
-Lyapunov exponents ``lambda_k`` (1/s). SPEC section 3 fixes multipliers instead of the
+Lyapunov exponents ``lambda_k`` (1/s). design section 3 fixes multipliers instead of the
 paper's raw exponents because a harmonic mean of signed numbers is undefined; ``mu > 1``
 marks a locally expanding (chaotic) neighbourhood, which then keeps its synapses less
 often in :func:`lnp_neuro.prune.noise.noise_prune`. Because the edge joins i and j,

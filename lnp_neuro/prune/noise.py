@@ -16,9 +16,9 @@ with ``+`` for an inhibitory weight ``Var(x_i + x_j)``), so every score is >= 0.
 ``sum_e min(1, rho s_e) = n_keep`` exactly (piecewise-linear in rho), so the *expected*
 number of kept synapses equals the target.
 
-Diagonal (paper Eq. 4 text; SPEC step I): by default ``D`` is kept. With
+Diagonal (paper Eq. 4 text; design section 3, step I): by default ``D`` is kept. With
 ``compensate_diagonal=True`` it becomes ``D_ii + sum_j (w'_ij - w_ij)``, the change of
-total input to neuron i; SPEC records that this signed compensation can make the network
+total input to neuron i; docs/design.md records that this signed compensation can make the network
 unstable, so the result's stability is then checked and an instability is reported
 (warning, or error with ``on_unstable="raise"``), never hidden.
 

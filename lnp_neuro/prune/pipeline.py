@@ -1,5 +1,5 @@
 """Lyapunov Noise Pruning, the whole iteration (Chakraborty et al., ICLR 2024, Sec. 3.1,
-Algorithm 1; SPEC section 3).
+Algorithm 1; design section 3).
 
 One LNP iteration runs, in the order given by ``steps`` (default the paper's I-IV)::
 
@@ -15,7 +15,7 @@ are ``steps=()``, ``("noise",)``, ``("noise", "nodes")``, ``("noise", "nodes",
 "timescales")``. The task is never consulted.
 
 Linearised network of step I (the interpretation this module fixes). The rate surrogate
-of SPEC section 2, ``r_{t+1} = (1 - dt/tau) r_t + (dt/tau) phi(G r_t + ...)`` with
+of design section 2, ``r_{t+1} = (1 - dt/tau) r_t + (dt/tau) phi(G r_t + ...)`` with
 ``G = diag(rate_gain) W`` the coupling in rate units (:meth:`SpikingNetwork.rate_coupling`,
 the one :mod:`lnp_neuro.lyapunov` uses), linearised with ``phi' = 1`` and taken to
 continuous time, is ``dr/dt = D (G - I) r`` with ``D = diag(1/tau_mem)``: leak ``D`` and
@@ -30,7 +30,7 @@ side of criticality. The shift and the instability are recorded in the history
 (``linear_abscissa``, ``leak_shift``), never hidden.
 
 The Lyapunov matrix uses per-neuron exponents of :func:`lnp_neuro.lyapunov.network_spectrum`
-(SPEC section 2). The spectrum computed at the end of an iteration (for its
+(design section 2). The spectrum computed at the end of an iteration (for its
 ``lambda_max``) is reused by the next iteration's step I, since the network is the same.
 
 Masks and indices: pruned neurons are masked (``neuron_active = False``), indices never
@@ -434,7 +434,7 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
                 if n_new > 0:
                     eff = current.effective_weights()
                     # New weights: the current ones of the presynaptic sign; a sign pruning
-                    # has emptied is drawn from the starting network (SPEC: "original").
+                    # has emptied is drawn from the starting network (docs/design.md: "original").
                     sampler = dale_weight_sampler(eff, current.neuron_active,
                                                   current.excitatory,
                                                   fallback_weights=start_weights)

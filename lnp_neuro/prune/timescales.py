@@ -1,4 +1,4 @@
-"""LNP step IV: Bayesian optimisation of the time-constant distributions (SPEC 3, step IV).
+"""LNP step IV: Bayesian optimisation of the time-constant distributions (design section 3).
 
 Paper: Chakraborty et al., ICLR 2024 (arXiv 2403.03409), Sec. 3.1 "Step IV: Neuronal
 Timescale Optimization" and Suppl. D.1 "Bayesian Optimization for Optimizing Timescales"
@@ -6,7 +6,7 @@ Timescale Optimization" and Suppl. D.1 "Bayesian Optimization for Optimizing Tim
 constants rather than over each neuron's value; a Gaussian process with a (modified)
 Matern kernel on the Wasserstein distance between candidate distributions is the
 surrogate, expected improvement (EI) the acquisition, and the time constants are finally
-sampled from the best distribution. The objective is task-agnostic (SPEC step IV): how far
+sampled from the best distribution. The objective is task-agnostic (design section 3): how far
 the Lyapunov spectrum of the rate surrogate is from a stable target just below 0.
 
 Search space
@@ -14,7 +14,7 @@ Search space
 One gamma distribution ``Gamma(shape, scale)`` of ``tau_mem`` per group: per cluster for a
 CHRSNN (``net.cluster``), one for an HRSNN. ``params`` is an array ``(n_groups, 2)`` of
 ``(shape, scale[s])``. Candidates are drawn log-uniformly inside ``bounds`` from the seed.
-``tau_syn`` is left unchanged: the rate surrogate that defines the objective (SPEC 2)
+``tau_syn`` is left unchanged: the rate surrogate that defines the objective (design section 2)
 depends on ``tau_mem`` only.
 
 Distance and kernel
@@ -430,7 +430,7 @@ class LyapunovObjective:
     ``mode="bound"`` (default): ``max(0, lambda_max - target)^2``: zero for every network
     at least as stable as ``target``, so step IV leaves a stable network alone and, on an
     unstable one, prefers the timescales that bring ``lambda_max`` down toward
-    ``target``. ``mode="point"``: ``(lambda_max - target)^2``, SPEC's "edge of chaos" point
+    ``target``. ``mode="point"``: ``(lambda_max - target)^2``, the design's "edge of chaos" point
     target, which also pulls a stable network *up* toward ``target``; measured on the
     default HRSNN (docs/design.md, step IV) it lengthens every time constant and raises
     ``lambda_max``, the opposite of the stabilisation the paper reports (Suppl. A.7), so it

@@ -1,4 +1,4 @@
-"""Tasks for a (pruned) recurrent spiking network (SPEC sections 1 and 4).
+"""Tasks for a (pruned) recurrent spiking network (design sections 1 and 4).
 
 - :mod:`.dynamical`: Lorenz-63 and Rossler series by RK4 (paper supplement A.4).
 - :mod:`.series`: the :class:`TimeSeriesDataset` container, a user's CSV series, real

@@ -1,7 +1,7 @@
 """Chaotic benchmark series: Lorenz-63 and Rossler, integrated with classical RK4.
 
 Setups follow the paper's supplement A.4 (Chakraborty et al., ICLR 2024; tables 3 and 5,
-after Xu et al. 2018) and SPEC section 4:
+after Xu et al. 2018) and design section 4:
 
 * Lorenz-63 (Lorenz 1963)::
 
@@ -49,7 +49,7 @@ __all__ = [
     "rossler",
 ]
 
-#: Largest Lyapunov exponent of Lorenz-63 at (10, 28, 8/3), per unit time (SPEC section 2).
+#: Largest Lyapunov exponent of Lorenz-63 at (10, 28, 8/3), per unit time (design section 2).
 LORENZ63_LAMBDA_MAX = 0.906
 
 

@@ -1,4 +1,4 @@
-"""Rate coding of real values and images into spike trains (SPEC section 1, "Input layer").
+"""Rate coding of real values and images into spike trains (design section 1, "Input layer").
 
 Pipeline for a real-valued series ``x [T, D]``:
 

@@ -27,7 +27,7 @@ Computer Science Review 3, 2009, Sec. 3-4):
 
    The readout sees neuron states only, never the input value itself, so its accuracy is
    what the reservoir carries.
-4. NRMSE (:func:`.metrics.nrmse`, SPEC section 4) on the test samples, normalised by the
+4. NRMSE (:func:`.metrics.nrmse`, design section 4) on the test samples, normalised by the
    standard deviation of the whole series per dimension.
 
 References on the same split (:func:`reference_forecasts`): persistence (``y[t+1] =

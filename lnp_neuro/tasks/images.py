@@ -1,4 +1,4 @@
-"""Image classification data (SPEC section 4): CIFAR-10/100 from disk, digits built in.
+"""Image classification data (design section 4): CIFAR-10/100 from disk, digits built in.
 
 CIFAR files and pickles
 -----------------------

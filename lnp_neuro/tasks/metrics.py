@@ -1,4 +1,4 @@
-"""Task metrics (SPEC section 4; paper section 4 "Evaluation metric").
+"""Task metrics (design section 4; paper section 4 "Evaluation metric").
 
 * NRMSE, normalised by the long-term standard deviation ``sigma_d`` of each dimension::
 

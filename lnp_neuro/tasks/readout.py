@@ -1,4 +1,4 @@
-"""Readout of a recurrent spiking layer (SPEC section 1; paper supplement "Readout Layer
+"""Readout of a recurrent spiking layer (design section 1; paper supplement "Readout Layer
 Pruning"): the top 10 % of recurrent neurons by betweenness centrality feed a hidden layer
 of 20 units and an output layer (classes, or one unit per predicted dimension).
 

@@ -1,4 +1,4 @@
-"""Time series for the prediction tasks (SPEC section 4): container, splits, loaders.
+"""Time series for the prediction tasks (design section 4): container, splits, loaders.
 
 * :class:`TimeSeriesDataset` holds train / validation / test arrays ``[T, D]`` and the
   long-term standard deviation per dimension that normalises the NRMSE.

@@ -2,7 +2,7 @@
 
 - :mod:`.torch_snn`: the network's exact discrete dynamics as a torch module with a
   SuperSpike surrogate gradient (Zenke & Ganguli 2018).
-- :mod:`.bp`: supervised BPTT through the SNN + betweenness-selected readout (SPEC 1, 4).
+- :mod:`.bp`: supervised BPTT through the SNN + betweenness-selected readout (design section 1, 4).
 - :mod:`.stdp`: pair-based STDP (Song, Miller & Abbott 2000) + supervised readout.
 """
 

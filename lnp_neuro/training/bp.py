@@ -1,12 +1,12 @@
 """Supervised surrogate-gradient back-propagation through the recurrent SNN and its readout.
 
-Model (SPEC section 1, paper Sec. 4 "Readout Layer"): the recurrent layer
+Model (design section 1, paper Sec. 4 "Readout Layer"): the recurrent layer
 (:class:`~lnp_neuro.training.torch_snn.TorchSNN`, exact network dynamics) feeds the top
 10 % of its ACTIVE neurons by betweenness centrality into a readout::
 
     r[t]   = r[t-1] exp(-dt / trace_tau) + s_sel[t]         (filtered spike trains)
     z[t]   = (r[t] - mean) / std                            (fixed, from the training data)
-    y[t]   = W2 tanh(W1 z[t] + b1) + b2                     (20 hidden units, SPEC)
+    y[t]   = W2 tanh(W1 z[t] + b1) + b2                     (20 hidden units, docs/design.md)
 
 For prediction (``task="regression"``) ``y[t]`` is compared with a per-step target by the
 mean squared error; steps whose target is NaN carry no loss (washout, or the SNN steps
@@ -52,7 +52,7 @@ def _progress(iterable, enabled: bool, **kwargs):
 def select_readout_neurons(net: SpikingNetwork, fraction: float = 0.1) -> np.ndarray:
     """Indices (sorted) of the top ``fraction`` of ACTIVE neurons by betweenness centrality.
 
-    SPEC section 1 / paper Sec. 4 ("we sample the top 10 % of neurons with the greatest
+    design section 1 / paper Sec. 4 ("we sample the top 10 % of neurons with the greatest
     betweenness centrality"); the project's one definition lives in
     :func:`lnp_neuro.tasks.readout.select_readout_neurons` (ties -> lower index).
     """
@@ -163,8 +163,8 @@ class SurrogateGradientBP:
     Parameters
     ----------
     task : "regression" | "classification"
-    hidden : readout hidden units (SPEC: 20).
-    readout_fraction : fraction of active neurons read out, by betweenness (SPEC: 0.1).
+    hidden : readout hidden units (docs/design.md: 20).
+    readout_fraction : fraction of active neurons read out, by betweenness (docs/design.md: 0.1).
     readout_neurons : explicit indices instead of the betweenness selection.
     train_recurrent, train_input : train the existing recurrent / input synapse values.
     epochs, batch_size, learning_rate : Adam on minibatches of sequences.

@@ -206,7 +206,7 @@ class PairSTDP:
 
 
 class STDPTrainer:
-    """STDP on the recurrent layer, then the supervised readout (SPEC section 4).
+    """STDP on the recurrent layer, then the supervised readout (design section 4).
 
     ``fit(net, X, y, X_val, y_val)``: :class:`PairSTDP` on ``X`` (unsupervised; labels are
     not seen), then :class:`SurrogateGradientBP` with the SNN frozen (readout only: the
