@@ -130,7 +130,7 @@ def time_lava(net, x, mode, quantization):
     return raster, stepping, startup
 
 
-@numba.njit(cache=True)
+@numba.njit  # not cached: loaded from a file path, the module has no stable name
 def _accumulate(r_ptr, r_rows, r_vals, spk_ptr, spk_idx, i_ptr, i_rows, i_vals, in_ptr,
                 in_idx, acc):
     # Only the synaptic adds of the run: each step's spiking neurons' and inputs' columns

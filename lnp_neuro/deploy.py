@@ -118,10 +118,13 @@ def build_network(options: DeployOptions, n_inputs: int) -> SpikingNetwork:
 
 
 def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None, dict]:
-    """The task series ``[task_samples, D]`` of ``--input`` (None for a Poisson drive)."""
+    """The task series of ``--input`` (None for a Poisson drive): ``max(task_samples,
+    steps / steps_per_sample)`` samples of Lorenz-63 or Rossler, or the CSV's rows (at
+    most that many)."""
     if options.input == "poisson":
         return None, {"kind": "poisson", "rate_per_step": options.rate}
-    n = options.task_samples
+    # As many samples as the drive needs, and at least the ones the forecast is scored on.
+    n = max(options.task_samples, -(-options.steps // options.steps_per_sample))
     if options.input in _SERIES_INPUTS:
         from .tasks import dynamical
         if options.input == "lorenz":
@@ -156,9 +159,9 @@ def make_input(options: DeployOptions, net: SpikingNetwork, series: np.ndarray |
     encoded = encode_series(series, net.n_inputs, dt=net.dt,
                             steps_per_sample=options.steps_per_sample, fit_samples=fit)
     if encoded.spikes.shape[0] < options.steps:
-        raise ValueError(f"--steps {options.steps} is longer than the encoded series "
-                         f"({encoded.spikes.shape[0]} steps = --task-samples x "
-                         f"--steps-per-sample)")
+        raise ValueError(f"--steps {options.steps} is longer than the series of --input "
+                         f"{options.input} ({series.shape[0]} samples x --steps-per-sample "
+                         f"{options.steps_per_sample} = {encoded.spikes.shape[0]} steps)")
     return encoded.spikes[: options.steps], encoded, {**info, **encoded.describe()}
 
 
