@@ -74,6 +74,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .cli import _positive_int  # the one argparse type of both console scripts
 from .io_utils import json_default as _json_default, strict_json
 from .threads import deterministic_threads
 
@@ -819,16 +820,6 @@ def _csv(kind: str, allowed: Sequence[str] | None):
                     f"{kind}: unknown {', '.join(bad)} (choose from {', '.join(allowed)})")
         return items
     return parse
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value}")
-    return value
 
 
 def _check_scheduler(address: str, timeout: float = 5.0) -> None:
