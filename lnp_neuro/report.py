@@ -465,7 +465,7 @@ def _spectrum_figure(run: RunData, slug: str) -> _Figure | None:
             ax.plot(np.arange(1, arr.size + 1), np.sort(arr)[::-1], style, ms=3, label=label)
     ax.axhline(0.0, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("exponent index")
-    ax.set_ylabel("Lyapunov exponent (1/s)")
+    ax.set_ylabel("exponent at the operating point (1/s)")
     ax.set_title(f"Lyapunov spectrum — {run.label}")
     ax.legend(fontsize=8)
     return _Figure(f"lyapunov_{slug}.png", f"Lyapunov spectrum before/after ({run.label})",
