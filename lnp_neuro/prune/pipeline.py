@@ -315,8 +315,11 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
     -------
     pruned : the pruned network, ``metadata["lnp"]`` holding a history summary.
     history : list of dicts, ``history[0]`` the starting network (iteration 0), then one per
-        iteration: iteration, neurons, synapses, lambda_max, mean_ipr, seconds,
-        step_seconds, synapses_removed, synapses_added, neurons_removed, and step details.
+        iteration: iteration, neurons, synapses, lambda_max and lambda_max_stderr (the
+        measure, on the same drives every time), mean_ipr, seconds, step_seconds,
+        synapses_removed, synapses_added, neurons_removed, and step details (``noise``:
+        rho, linear_abscissa, leak_shift, silent_neurons; ``timescales``: accepted,
+        current_value, best_value, lambda_before, lambda_after).
     """
     if not isinstance(net, SpikingNetwork):
         raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
