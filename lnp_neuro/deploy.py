@@ -331,10 +331,10 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
            **split.as_dict(), "engine": f"native {mode}"}
     for label, net in (("unpruned", net0), ("pruned", net1)):
         spikes = simulate(net, encoded.spikes, mode=mode).spikes
-        tau, states = select_trace_tau(spikes, k, net.dt, series, split,
-                                       neurons=np.flatnonzero(net.neuron_active))
+        tau, states, ridge = select_trace_tau(spikes, k, net.dt, series, split,
+                                              neurons=np.flatnonzero(net.neuron_active))
         out[f"{label}_trace_tau"] = tau
-        out[label] = one_step_nrmse(states, series, split, "ridge")
+        out[label] = one_step_nrmse(states, series, split, "ridge", model=ridge)
         out[f"{label}_paper_readout"] = one_step_nrmse(states, series, split, "paper", net=net)
     refs = reference_forecasts(series, split, esn_units=net0.n_neurons, seed=0)
     out["persistence"] = refs["persistence"]

@@ -185,31 +185,42 @@ def _sigma(series: np.ndarray) -> np.ndarray:
     return np.where(sd > 0, sd, 1.0)
 
 
-def select_trace_tau(spikes, steps_per_sample: int, dt: float, series, split: ForecastSplit,
-                     neurons=None, taus=TRACE_TAUS) -> tuple[float, np.ndarray]:
-    """The trace time constant whose ridge readout has the lowest generalised
-    cross-validation error on the training samples (test samples unseen), and its states."""
+_RIDGE_ALPHAS = np.logspace(-3, 5, 17)
+
+
+def _fit_ridge(states: np.ndarray, series: np.ndarray, split: ForecastSplit):
+    """Ridge from ``states[t]`` to ``series[t + 1]`` on the training samples, penalty by
+    generalised cross-validation. Traces share one unit (spikes), so they are centred but
+    not scaled: scaling would blow up a neuron that barely fires during training."""
     from sklearn.linear_model import RidgeCV
+    return RidgeCV(alphas=_RIDGE_ALPHAS).fit(states[split.train], series[split.train + 1])
+
+
+def select_trace_tau(spikes, steps_per_sample: int, dt: float, series, split: ForecastSplit,
+                     neurons=None, taus=TRACE_TAUS):
+    """The trace time constant whose ridge readout has the lowest generalised
+    cross-validation error on the training samples (test samples unseen).
+
+    Returns ``(tau, states, model)``: the states with that time constant and the ridge
+    readout fitted on them (pass it to :func:`one_step_nrmse` as ``model``)."""
     y = np.asarray(series, dtype=np.float64)
     best = None
     for tau in taus:
         states = reservoir_states(spikes, steps_per_sample, dt, tau, neurons)
-        model = RidgeCV(alphas=_RIDGE_ALPHAS).fit(states[split.train], y[split.train + 1])
-        if best is None or model.best_score_ > best[0]:
-            best = (model.best_score_, float(tau), states)
-    return best[1], best[2]
-
-
-_RIDGE_ALPHAS = np.logspace(-3, 5, 17)
+        model = _fit_ridge(states, y, split)
+        if best is None or model.best_score_ > best[2].best_score_:
+            best = (float(tau), states, model)
+    return best
 
 
 def one_step_nrmse(states: np.ndarray, series: np.ndarray, split: ForecastSplit,
                    readout: str = "ridge", *, net: SpikingNetwork | None = None,
-                   seed: int = 0) -> float:
+                   seed: int = 0, model=None) -> float:
     """Test NRMSE of a readout from ``states[t]`` to ``series[t + 1]`` (module docstring).
 
     ``states [n_samples, n_active]`` (active neurons in index order). The ``"paper"``
-    readout needs ``net`` (for betweenness) and uses its top 10 % neurons.
+    readout needs ``net`` (for betweenness) and uses its top 10 % neurons. ``model``: a
+    ridge readout already fitted on these states (:func:`select_trace_tau`), not refitted.
     """
     if readout not in READOUTS:
         raise ValueError(f"readout must be one of {READOUTS}, got {readout!r}")
@@ -219,10 +230,7 @@ def one_step_nrmse(states: np.ndarray, series: np.ndarray, split: ForecastSplit,
         raise ValueError(f"states has {x.shape[0]} samples, series {y.shape[0]}")
     sigma = _sigma(y)
     if readout == "ridge":
-        from sklearn.linear_model import RidgeCV
-        # Traces share one unit (spikes), so they are centred but not scaled: scaling
-        # would blow up a neuron that barely fires during training.
-        model = RidgeCV(alphas=_RIDGE_ALPHAS).fit(x[split.train], y[split.train + 1])
+        model = _fit_ridge(x, y, split) if model is None else model
         pred = model.predict(x[split.test])
     else:
         if net is None:
