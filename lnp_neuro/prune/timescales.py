@@ -636,20 +636,19 @@ def optimize_timescales(net: SpikingNetwork, budget: int = 20, seed=None,
     # Common random numbers: every candidate maps the same uniforms through its quantile.
     uniforms = rng.random(net.size)
     current = _current_params(net, groups)
-    measured: dict[int, tuple[float, float]] = {}
+    unmeasured = (float("nan"), float("nan"))
 
-    def score(candidate: SpikingNetwork, params) -> float:
+    def score(candidate: SpikingNetwork, params) -> tuple[float, tuple[float, float]]:
+        """Objective value and, for a LyapunovObjective, (lambda_max, its stderr)."""
         if isinstance(objective, LyapunovObjective):
             value, lam, se = objective.evaluate(candidate)
-            measured[id(candidate)] = (lam, se)
-            return value
-        return float(objective(candidate, params))
+            return value, (lam, se)
+        return float(objective(candidate, params)), unmeasured
 
     # The reference is the input network itself, not a resample of its distribution: step
     # IV must never move away from its target, so it changes the time constants only for
     # a candidate that is strictly better than what the network already has.
-    current_value = score(net, current)
-    before = measured.get(id(net), (float("nan"), float("nan")))
+    current_value, before = score(net, current)
     if isinstance(objective, LyapunovObjective) and objective.mode == "bound" \
             and current_value == 0.0:
         # Already within the bound: no candidate can be strictly better, so none is run.
@@ -660,12 +659,13 @@ def optimize_timescales(net: SpikingNetwork, budget: int = 20, seed=None,
             tau_after=net.tau_mem.copy(), current_value=0.0, accepted=False,
             lambda_before=before[0], lambda_stderr_before=before[1],
             lambda_after=before[0], lambda_stderr_after=before[1])
-    candidates: dict[int, SpikingNetwork] = {}
+    # (tau_mem, (lambda_max, stderr)) of every evaluation, in the order of runs.values.
+    evaluated: list[tuple[np.ndarray, tuple[float, float]]] = []
 
     def evaluate(params: np.ndarray) -> float:
-        candidate = net.copy(tau_mem=_sample_tau(params, groups, uniforms, net.dt))
-        value = score(candidate, params)
-        candidates[len(candidates)] = candidate
+        tau = _sample_tau(params, groups, uniforms, net.dt)
+        value, measured = score(net.copy(tau_mem=tau), params)
+        evaluated.append((tau, measured))
         return value
 
     runs = bo.run(evaluate, initial=[current] if include_current else None)
@@ -673,13 +673,11 @@ def optimize_timescales(net: SpikingNetwork, budget: int = 20, seed=None,
     accepted = bool(runs.values[best_index] < current_value)
     if accepted:
         best = runs.best_params
-        chosen = candidates[best_index]
-        tau_after = chosen.tau_mem
+        tau_after, after = evaluated[best_index]
         metadata = json.loads(json.dumps(net.metadata))
         metadata["tau_mem_dist"] = [{"shape": float(a), "scale": float(b)} for a, b in best]
         new_net = net.copy(tau_mem=tau_after, metadata=metadata)
         best_value = float(runs.values[best_index])
-        after = measured.get(id(chosen), (float("nan"), float("nan")))
     else:
         best, tau_after, new_net = current, net.tau_mem.copy(), net.copy()
         best_value, after = float(current_value), before
