@@ -291,12 +291,10 @@ class OutputFolder:
     def _check_replaceable(self, name: str) -> None:
         """Refuse to replace a protected input or a file no run wrote."""
         target = self.path / name
-        for p in self.protect:
-            with contextlib.suppress(OSError):
-                if target.exists() and os.path.samefile(p, target):
-                    raise self._fail(
-                        f"the input file {p} is {target}, which this run would replace; "
-                        f"choose another {self.flag} or move the input")
+        p = self._protected_input(target)
+        if p is not None:
+            raise self._fail(f"the input file {p} is {target}, which this run would replace; "
+                             f"choose another {self.flag} or move the input")
         if (target.exists() or target.is_symlink()) and name not in self._previous:
             raise self._fail(f"{target} was not written by an earlier run (it is not in "
                              f"{MANIFEST_NAME}); this run would replace it, so it stops "
@@ -305,14 +303,20 @@ class OutputFolder:
     def _check_protected_not_stale(self) -> None:
         """An input file that an earlier run wrote would be removed as stale."""
         for name in self._previous:
-            target = self.path / name
-            for p in self.protect:
-                with contextlib.suppress(OSError):
-                    if target.exists() and os.path.samefile(p, target):
-                        raise self._fail(
-                            f"the input file {p} was written by an earlier run into this "
-                            f"folder and --force would replace it; copy it elsewhere first "
-                            f"or choose another {self.flag}")
+            p = self._protected_input(self.path / name)
+            if p is not None:
+                raise self._fail(
+                    f"the input file {p} was written by an earlier run into this "
+                    f"folder and --force would replace it; copy it elsewhere first "
+                    f"or choose another {self.flag}")
+
+    def _protected_input(self, target: Path):
+        """The protected input file that ``target`` is (same file), or None."""
+        for p in self.protect:
+            with contextlib.suppress(OSError):
+                if target.exists() and os.path.samefile(p, target):
+                    return p
+        return None
 
     # ------------------------------------------------------------------- transaction
     def __enter__(self) -> Path:

@@ -14,24 +14,27 @@ are ``steps=()``, ``("noise",)``, ``("noise", "nodes")``, ``("noise", "nodes",
 "delocalize")``, the default, ``("noise", "delocalize", "timescales")`` and ``("noise",
 "timescales")``. The task is never consulted.
 
-Linearised network of step I (the interpretation this module fixes). The rate surrogate
-of design section 2, ``r_{t+1} = (1 - dt/tau) r_t + (dt/tau) phi(G r_t + ...)`` with
-``G = diag(rate_gain) W`` the coupling in rate units (:meth:`SpikingNetwork.rate_coupling`,
-the one :mod:`lnp_neuro.lyapunov` uses), linearised with ``phi' = 1`` and taken to
-continuous time, is ``dr/dt = D (G - I) r`` with ``D = diag(1/tau_mem)``: leak ``D`` and
-coupling ``W_lin = D G`` (row i of ``W`` scaled by ``rate_gain_i / tau_i``). Noise pruning
-acts on ``W_lin``; because a row scale does not change which synapses exist, a kept
-synapse of ``W`` is rescaled by the same ``1/p``. The paper
-linearises "around criticality": a chaotic network (``gain > 1``) has an unstable
-linearisation and no stationary covariance, so when the spectral abscissa ``alpha`` of
-``D (W - I)`` is not below ``-margin`` (``margin = stability_margin * median(D)``) the leak
-is shifted uniformly by ``alpha + margin``, placing the linear system just on the stable
-side of criticality. The shift and the instability are recorded in the history
-(``linear_abscissa``, ``leak_shift``), never hidden.
+Linearised network of step I (the interpretation this module fixes, design sections 2-3).
+With the default ``measure="operating_point"`` the network is linearised at its measured
+operating point (:mod:`lnp_neuro.operating_point`): row i of ``W`` is scaled by the
+neuron's gain ``kappa_i / (du_i v_th,i)``, giving the effective coupling ``M``, and the
+continuous-time network is ``dr/dt = D (M - I) r`` with ``D = diag(1/tau_mem)``: leak ``D``
+and coupling ``W_lin = D M``. With ``measure="rate_surrogate"`` the row scale is
+``rate_gain`` (the autonomous tanh surrogate's slope-1 gain, ``G = diag(rate_gain) W``).
+Noise pruning acts on ``W_lin``; a row scale does not change which synapses exist, so a
+kept synapse of ``W`` gets the same keep probability ``p`` and is then rescaled (``rescale``:
+by default to the input power each neuron had before). The paper linearises "around
+criticality": an unstable linearisation has no stationary covariance, so when the
+spectral abscissa ``alpha`` of ``D (M - I)`` is not below ``-margin`` (``margin =
+stability_margin * median(D)``) the leak is shifted uniformly by ``alpha + margin`` for the
+covariance, placing the linear system just on the stable side of criticality. The shift
+and the instability are recorded in the history (``linear_abscissa``, ``leak_shift``),
+never hidden.
 
-The Lyapunov matrix uses per-neuron exponents of :func:`lnp_neuro.lyapunov.network_spectrum`
-(design section 2). The spectrum computed at the end of an iteration (for its
-``lambda_max``) is reused by the next iteration's step I, since the network is the same.
+The Lyapunov matrix uses the per-neuron exponents of the same measurement (design section
+2). The measurement at the end of an iteration (for its ``lambda_max``) is reused by the
+next iteration's step I, since the network is the same; every measurement uses the same
+drives.
 
 Masks and indices: pruned neurons are masked (``neuron_active = False``), indices never
 change. Synapses removed by step I disappear from ``weights``; stored synapses of
@@ -210,14 +213,16 @@ MEASURES = ("operating_point", "rate_surrogate")
 class _Stability:
     """What one stability measurement of the current network gives the pipeline."""
 
-    def __init__(self, lambda_max, stderr, neuron_exponents, active, row_gain):
+    def __init__(self, lambda_max, stderr, neuron_exponents, active, row_gain,
+                 silent_rows=0):
         self.lambda_max = float(lambda_max)
         self.stderr = float(stderr)
         self.neuron_exponents = neuron_exponents
         self.active = active
         # Row scale of W in the linearised network of step I (coupling per unit rate).
         self.row_gain = row_gain
-        self.silent_rows = 0
+        # Neurons that did not respond on the probe drive (floored gain).
+        self.silent_rows = int(silent_rows)
 
 
 def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str) -> _Stability:
@@ -247,9 +252,8 @@ def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str) -> _S
     else:
         gains[silent] = 1e-3 * gains[~silent].min()
         row_gain = gains / (net.du[first.active] * net.v_threshold[first.active])
-    stability = _Stability(est.mean, est.stderr, first.neuron_exponents, first.active, row_gain)
-    stability.silent_rows = int(silent.sum())
-    return stability
+    return _Stability(est.mean, est.stderr, first.neuron_exponents, first.active, row_gain,
+                      silent_rows=silent.sum())
 
 
 def _step_iv_objective(measure: str, seed: int, spectrum_options: dict):
