@@ -35,6 +35,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
 def _probability(text: str) -> float:
     try:
         value = float(text)
@@ -87,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task-samples", type=_positive_int, default=d.task_samples,
                    help="samples of the series used to score the one-step forecast "
                         "(native engine, target arithmetic)")
+    p.add_argument("--vpt-starts", type=_nonnegative_int, default=d.vpt_starts,
+                   help="closed-loop forecasts scored for their valid prediction time, from "
+                        "this many test samples (0: none)")
     p.add_argument("--rate", type=_probability, default=d.rate,
                    help="spike probability per step of each input channel for --input poisson")
     p.add_argument("--steps", type=_positive_int, default=d.steps, help="time steps to run")
@@ -177,7 +190,8 @@ def _deploy_main(argv: list[str]) -> int:
             iterations=args.iterations, target_density=args.target_density,
             input=args.input, rate=args.rate, steps=args.steps,
             copies=args.copies, steps_per_sample=args.steps_per_sample,
-            task_samples=args.task_samples, seed=args.seed, out=args.out, force=args.force,
+            task_samples=args.task_samples, vpt_starts=args.vpt_starts, seed=args.seed,
+            out=args.out, force=args.force,
             progress=not (args.quiet or args.json))
         report = run_deploy(options, log=log)
     except TargetUnavailable as exc:

@@ -80,6 +80,11 @@ _ACTIVITY_FIELDS = [
 _TASK_FIELDS = [
     ("name", "task"), ("unpruned", "task error, unpruned"), ("pruned", "task error, pruned"),
     ("persistence", "task error, persistence forecast"),
+    ("closed_loop.unpruned.lyapunov_times", "closed-loop VPT, unpruned (Lyapunov times)"),
+    ("closed_loop.pruned.lyapunov_times", "closed-loop VPT, pruned (Lyapunov times)"),
+    ("closed_loop.esn.lyapunov_times", "closed-loop VPT, ESN (Lyapunov times)"),
+    ("closed_loop.persistence.lyapunov_times",
+     "closed-loop VPT, persistence (Lyapunov times)"),
 ]
 _TASK_REQUIRED = {"name": str, "metric": str, "unpruned": float, "pruned": float,
                   "persistence": float}
@@ -554,8 +559,13 @@ def _history_keys(entries: list) -> list[str]:
 
 
 def _nested(report: dict, group: str, key: str) -> Any:
+    """``report[group][k1][k2]...`` for ``key = "k1.k2..."``; None where a level is missing."""
     value = report.get(group)
-    return value.get(key) if isinstance(value, dict) else None
+    for part in key.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 def _mean_rate_after(report: dict) -> float | None:
