@@ -14,8 +14,11 @@ Two placements (``strategy``):
   cross the edge in the run's raster (+1, so that a silent synapse still ties its ends),
   into the fewest cores the capacity allows; the balance tolerance is set so that a part
   fits a core, and a greedy repair moves the cheapest boundary neurons out of any core
-  that still overflows (adding a core only when no move fits). METIS is seeded
-  (``options.seed``), so the same seed gives the same placement.
+  that still overflows (adding a core only when no move fits). METIS minimises the spikes
+  on cut *synapses*; the chip pays per spike and destination *core*, so a last greedy
+  pass (Fiduccia & Mattheyses, DAC 1982) moves single neurons while that lowers the true
+  message count. METIS is seeded (``options.seed``) and the passes run in index order, so
+  the same seed gives the same placement.
 
 Routing (:func:`route_spikes`): a spike of neuron i is sent once to every core that holds
 at least one of its active postsynaptic neurons (Loihi's per-core spike messages,

@@ -216,6 +216,19 @@ def _traffic_figure(run: RunData, traffic: np.ndarray) -> _Figure:
                    _png(fig))
 
 
+def _latency(run: RunData) -> dict | None:
+    """The target profile's spike latencies (energy.profiles[profile].routing.latency)."""
+    account = run.report.get("energy")
+    profiles = account.get("profiles") if isinstance(account, dict) else None
+    entry = profiles.get(run.report.get("profile")) if isinstance(profiles, dict) else None
+    routing = entry.get("routing") if isinstance(entry, dict) else None
+    latency = routing.get("latency") if isinstance(routing, dict) else None
+    if not isinstance(latency, dict) or not all(
+            isinstance(latency.get(k), (int, float)) for k in ("mean_seconds", "max_seconds")):
+        return None
+    return latency
+
+
 def _mapping_section(runs: Sequence[RunData]) -> _Section:
     section = _Section("Core mapping and spike traffic")
     keys = [("profile", "profile"), ("strategy", "placement"), ("cores_used", "cores used"),
@@ -224,9 +237,16 @@ def _mapping_section(runs: Sequence[RunData]) -> _Section:
             ("hops_ew", "hops E-W"), ("hops_ns", "hops N-S"), ("chip_hops", "chip crossings")]
     mapped = [r for r in runs if isinstance(r.report.get("mapping"), dict)]
     if mapped:
-        section.table(["quantity"] + [r.label for r in mapped],
-                      [[title] + [_fmt(r.report["mapping"].get(key)) for r in mapped]
-                       for key, title in keys])
+        rows = [[title] + [_fmt(r.report["mapping"].get(key)) for r in mapped]
+                for key, title in keys]
+        latencies = [_latency(r) for r in mapped]
+        rows += [["spike latency, mean (ns)"] + [_fmt(None if lat is None else
+                                                      lat.get("mean_seconds", 0) * 1e9)
+                                                 for lat in latencies],
+                 ["spike latency, max (ns)"] + [_fmt(None if lat is None else
+                                                     lat.get("max_seconds", 0) * 1e9)
+                                                for lat in latencies]]
+        section.table(["quantity"] + [r.label for r in mapped], rows)
         section.text("Placement of the deployed network on the target profile's cores "
                      "(lnp_neuro.mapping): 'partition' is METIS k-way partitioning of the "
                      "synapse graph weighted by the spikes each synapse carried, refined on the "

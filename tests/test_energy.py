@@ -402,3 +402,37 @@ def test_count_properties(n, steps, seed):
     cut = steps // 2
     assert masked == (count_sops(raster[:cut], w, n_act, s_act)
                       + count_sops(raster[cut:], w, n_act, s_act))
+
+
+def test_report_lists_every_term_and_draws_the_core_traffic(tmp_path):
+    """The HTML report: every term of every profile, and the traffic heat map."""
+    from lnp_neuro.mapping import core_limits, map_to_cores
+    from lnp_neuro.report import write_report
+    chip = _write_profile(tmp_path, MESHCHIP, "toy")
+    net, raster = star_network(), star_raster()
+    mapping = map_to_cores(net, core_limits(chip), "first-fit", spikes=raster)
+    acc = energy_report(net, raster, profiles=["loihi", "cpu-mac", "truenorth", chip],
+                        mapping_strategy="first-fit", mappings={"toy": mapping})
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "report.json").write_text(json.dumps({
+        "label": "star", "profile": "toy", "steps": 3, "dt": 1e-3,
+        "energy_joules": acc["profiles"]["toy"]["energy_joules"],
+        "energy_by_profile": {k: v["energy_joules"] for k, v in acc["profiles"].items()},
+        "energy": acc, "mapping": mapping.summary()}, allow_nan=False))
+    write_report(run, tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| star | ")]
+    # one term row per profile, the target marked; every cell filled
+    assert [r.split(" | ")[1] for r in rows] == ["loihi", "cpu-mac", "truenorth", "toy (target)"]
+    cells = {r.split(" | ")[1]: r.split(" | ")[2:] for r in rows}
+    assert cells["truenorth"][1:5] == ["included"] * 4
+    assert cells["cpu-mac"][2] == "included" and cells["cpu-mac"][4] == "not modelled"
+    assert cells["loihi"][4] == "not modelled" and cells["loihi"][3] == "included"
+    assert "routing term (J)" in md and "arithmetic only (J)" in md
+    assert "loihi, static: not modelled: " in md
+    assert "| inter-core spike messages | 4 |" in md and "| mesh hops | 6 |" in md
+    assert "| spike latency, max (ns) | n/a |" in md     # the toy has no latencies
+    heat = tmp_path / "out" / "core_traffic_star.png"
+    assert heat.read_bytes().startswith(b"\x89PNG")
+    assert "![Spike messages between cores, star (diagonal: within a core)]" in md
