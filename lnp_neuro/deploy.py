@@ -68,6 +68,7 @@ class DeployOptions:
     out: Path = Path("lnp-out")
     force: bool = False
     progress: bool = True
+    mapping: str = "partition"
 
     def __post_init__(self) -> None:
         if self.model not in ("hrsnn", "chrsnn"):
@@ -98,6 +99,10 @@ class DeployOptions:
             value = float(getattr(self, name))
             if not 0 < value <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
+        from .mapping import STRATEGIES
+        if self.mapping not in STRATEGIES:
+            raise ValueError(f"mapping must be one of {', '.join(STRATEGIES)}; got "
+                             f"{self.mapping!r}")
         self.out = Path(self.out)
         if self.network is not None:
             self.network = Path(self.network)
@@ -294,18 +299,6 @@ def run_on_target(target, net: SpikingNetwork, inputs: np.ndarray, progress: boo
     raise ValueError(f"target {target.name!r}: back end {target.backend!r} cannot run here")
 
 
-def _core_limits(profile):
-    from .mapping import CoreLimits
-    cap = profile.capacity()
-    if cap["neurons_per_core"] is None or cap["synapses_per_core"] is None \
-            or cap["cores_per_chip"] is None:
-        return None
-    return CoreLimits(profile.name, neurons_per_core=cap["neurons_per_core"],
-                      synapses_per_core=cap["synapses_per_core"],
-                      cores_per_chip=cap["cores_per_chip"],
-                      max_fan_in=cap["max_fan_in"], max_fan_out=cap["max_fan_out"])
-
-
 def _stability(net: SpikingNetwork, seed: int):
     """``lambda_max`` (mean, standard error over drives) and the spectrum of the first drive."""
     from .operating_point import operating_lambda_max
@@ -429,8 +422,8 @@ def check_build_size(options: DeployOptions) -> None:
 
 def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> dict:
     """The deployment itself; every file goes into ``out`` (the staging folder)."""
-    from .energy import energy_report
-    from .mapping import map_to_cores
+    from .energy import energy_report, profiles_for_target
+    from .mapping import core_limits, map_to_cores
     from .profiles import load_profile
     from .simulator import simulate
     from .targets_registry import load_target
@@ -480,12 +473,16 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         log(f"WARNING: {parity} spike mismatch(es) between {target.name} and the native "
             f"simulator; they are expected to agree exactly")
 
-    limits = _core_limits(profile)
-    mapping = timed("map", map_to_cores, net1, limits) if limits is not None else None
+    limits = core_limits(profile)
+    mapping = timed("map", map_to_cores, net1, limits, options.mapping, spikes1,
+                    options.seed) if limits is not None else None
     cores_used = mapping.cores_used if mapping is not None else None
-    energy = timed("energy", energy_report, net1, spikes1, None, (net0, spikes0),
-                   input_spikes=inputs,
-                   cores_used={profile.name: cores_used} if cores_used is not None else None)
+    energy = timed("energy", energy_report, net1, spikes1, profiles_for_target(profile),
+                   (net0, spikes0), input_spikes=inputs,
+                   cores_used={profile.name: cores_used} if cores_used is not None else None,
+                   mapping_strategy=options.mapping,
+                   mappings={profile.name: mapping} if mapping is not None else None,
+                   seed=options.seed)
     log("measuring stability at the operating point before and after pruning")
     stability0 = timed("stability_before", _stability, net0, options.seed)
     stability1 = timed("stability_after", _stability, net1, options.seed)
