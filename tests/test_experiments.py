@@ -26,15 +26,14 @@ def tiny_rows():
     return specs, run_grid(specs, cfg, executor="serial", progress=False), cfg
 
 
-def test_population_rate_code_counts_are_exact():
-    rng = np.random.default_rng(0)
-    inten = rng.random((30, 3))
+def test_population_rate_code_is_the_staggered_code_one_sample_a_row():
+    from lnp_neuro.tasks import staggered_population_spikes
+    inten = np.random.default_rng(0).random((30, 3))
     k, p_max, m = 10, 0.5, 8
     spikes = population_rate_code(inten, k, p_max, m)
     assert spikes.shape == (30, k, 3 * m) and spikes.dtype == bool
-    counts = spikes.sum(1).reshape(30, 3, m).sum(-1)
-    # Hermite's identity: sum_m floor(y + (m + 1/2)/M) = floor(M y + 1/2), y = K p
-    np.testing.assert_array_equal(counts, np.floor(m * k * p_max * inten + 0.5))
+    np.testing.assert_array_equal(spikes.reshape(30 * k, 3 * m),
+                                  staggered_population_spikes(inten, 500.0, 1e-3, k, m))
     with pytest.raises(ValueError, match="intensities"):
         population_rate_code(inten + 1, k, p_max, m)
 
@@ -143,6 +142,16 @@ def test_failed_run_is_reported_not_hidden():
     row = run_one(RunSpec("lnp", "hrsnn", "stdp", "lorenz63", 0), cfg)
     assert row["error"] is not None and "no_such_option" in row["error"]
     assert summarize([row])["errors"][0]["key"] == row["key"]
+
+
+def test_rows_say_why_a_number_is_missing():
+    from lnp_neuro.io_utils import strict_json_record
+    row = strict_json_record({"nrmse": float("nan"), "vpt": np.int64(3),
+                              "nrmse_snr": {"10": float("inf")}})
+    assert json.dumps(row, allow_nan=False)
+    assert (row["nrmse"], row["vpt"], row["nrmse_snr"]) == (None, 3, {"10": None})
+    assert set(row["null_reasons"]) == {"nrmse", "nrmse_snr.10"}
+    assert "null_reasons" not in strict_json_record({"nrmse": 0.5})
 
 
 def test_config_and_spec_validation():

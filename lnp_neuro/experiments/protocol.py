@@ -9,6 +9,8 @@ the trained network is scored (steps 1, 2, 4 and 5 of :mod:`lnp_neuro.experiment
 - :func:`task_data` — the one of the two a task needs.
 - :func:`make_trainer` — BP or STDP with the grid's settings.
 - :func:`recurrent_sops` — the synaptic operations of a raster, AND-mask and dense.
+- :func:`population_rate_code` — the series code one sample a row, for callers of the
+  earlier ``lnp_neuro.experiments`` API.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..io_utils import strict_json
+from ..io_utils import strict_json_record
 from ..threads import deterministic_threads
 from .config import ExperimentConfig, RunSpec, derive_seed
 from .protocol import make_trainer, recurrent_sops, task_data
@@ -54,11 +54,7 @@ def run_one(spec: RunSpec, config: ExperimentConfig | None = None, *,
         row["error"] = f"{type(exc).__name__}: {exc}"
         row["traceback"] = traceback.format_exc()
     row["seconds"] = time.perf_counter() - t_start
-    null_reasons: dict[str, str] = {}
-    row = strict_json(row, null_reasons)
-    if null_reasons:
-        row["null_reasons"] = null_reasons
-    return row
+    return strict_json_record(row)
 
 
 def _run(spec: RunSpec, cfg: ExperimentConfig, cache: PruneCache, progress: bool) -> dict:
