@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "at --rate (no task score)")
     p.add_argument("--copies", type=_positive_int, default=d.copies,
                    help="phase-staggered copies of each ON/OFF input channel (resolution)")
+    p.add_argument("--scaling", choices=("median", "zscore", "range"), default=d.scaling,
+                   help="how a series dimension maps onto its ON/OFF pair: median (each side "
+                        "of the median scaled to its training extreme), zscore (mean +- 3 "
+                        "std, clipped), range (training range about its midpoint)")
     p.add_argument("--steps-per-sample", type=_positive_int, default=d.steps_per_sample,
                    help="time steps each sample of the series is held for")
     p.add_argument("--task-samples", type=_positive_int, default=d.task_samples,
@@ -192,7 +196,7 @@ def _deploy_main(argv: list[str]) -> int:
             ap_budget=args.ap_budget,
             iterations=args.iterations, target_density=args.target_density,
             input=args.input, rate=args.rate, steps=args.steps,
-            copies=args.copies, steps_per_sample=args.steps_per_sample,
+            copies=args.copies, scaling=args.scaling, steps_per_sample=args.steps_per_sample,
             task_samples=args.task_samples, vpt_starts=args.vpt_starts, seed=args.seed,
             out=args.out, force=args.force,
             progress=not (args.quiet or args.json), mapping=args.mapping)

@@ -61,6 +61,7 @@ class DeployOptions:
     rate: float = 0.05
     steps: int = 500
     copies: int = 8
+    scaling: str = "median"
     steps_per_sample: int = 20
     task_samples: int = 3000
     vpt_starts: int = 5
@@ -79,6 +80,10 @@ class DeployOptions:
         if self.ap_budget not in AP_BUDGETS:
             raise ValueError(f"ap_budget must be one of {', '.join(AP_BUDGETS)}; got "
                              f"{self.ap_budget!r}")
+        from .tasks.encoding import SERIES_SCALINGS
+        if self.scaling not in SERIES_SCALINGS:
+            raise ValueError(f"scaling must be one of {', '.join(SERIES_SCALINGS)}; got "
+                             f"{self.scaling!r}")
         self.input = str(self.input)
         if self.input not in _SERIES_INPUTS + ("poisson",) and not self.input.endswith(".csv"):
             raise ValueError(f"input must be 'lorenz', 'rossler', 'poisson' or a .csv file, "
@@ -171,7 +176,8 @@ def make_input(options: DeployOptions, net: SpikingNetwork, series: np.ndarray |
 
     fit = max(2, int(0.7 * series.shape[0]))
     encoded = encode_series(series, net.n_inputs, dt=net.dt,
-                            steps_per_sample=options.steps_per_sample, fit_samples=fit)
+                            steps_per_sample=options.steps_per_sample, fit_samples=fit,
+                            scaling=options.scaling)
     if encoded.spikes.shape[0] < options.steps:
         raise ValueError(f"--steps {options.steps} is longer than the series of --input "
                          f"{options.input} ({series.shape[0]} samples x --steps-per-sample "

@@ -93,6 +93,10 @@ def _step_probability(max_rate: float, dt: float) -> float:
 
 
 # ------------------------------------------------------------------------- scaling
+#: Signed scalings a series can be coded with (ON/OFF pairs), see :meth:`SignalScaling.fit`.
+SERIES_SCALINGS = ("median", "zscore", "range")
+
+
 @dataclass(eq=False)
 class SignalScaling:
     """Per-dimension affine scaling ``u = clip((x - center) / scale, lo, 1)``.

@@ -5,7 +5,8 @@ The protocol behind the accuracy that ``lnp-deploy`` sets beside energy, and beh
 Computer Science Review 3, 2009, Sec. 3-4):
 
 1. The series ``y [n_samples, D]`` is rate-coded into ``n_inputs`` channels
-   (:func:`encode_series`): z-scored ON/OFF pairs per dimension (:mod:`.encoding`),
+   (:func:`encode_series`): ON/OFF pairs per dimension (:mod:`.encoding`; by default
+   each side of the training median scaled to its own training extreme, ``"median"``),
    ``copies = n_inputs / (2 D)`` phase-staggered error-diffusion copies per channel, each
    sample held ``steps_per_sample`` steps. Defaults (20 steps, 200 Hz, 8 copies) resolve
    a sample to 1/64 of the channel range; the issue that introduced them measured one-step
@@ -87,7 +88,9 @@ class EncodedSeries:
             raise ValueError("spikes must hold steps_per_sample steps per sample")
 
     def describe(self) -> dict:
-        return {"encoding": "z-score ON/OFF pairs, phase-staggered error-diffusion copies",
+        scaling = self.encoder.scaling if self.encoder is not None else "n/a"
+        return {"encoding": "ON/OFF pairs, phase-staggered error-diffusion copies",
+                "scaling": scaling,
                 "steps_per_sample": int(self.steps_per_sample), "copies": int(self.copies),
                 "max_rate_hz": float(self.max_rate), "channels": int(self.spikes.shape[1]),
                 "samples": int(self.series.shape[0])}
@@ -95,7 +98,7 @@ class EncodedSeries:
 
 def encode_series(series, n_inputs: int, *, dt: float = 1e-3, steps_per_sample: int = 20,
                   max_rate: float = 200.0, fit_samples: int | None = None,
-                  scaling: str = "zscore") -> EncodedSeries:
+                  scaling: str = "median") -> EncodedSeries:
     """Rate-code ``series [n, D]`` into ``n_inputs`` channels (module docstring, step 1).
 
     ``n_inputs`` must be a multiple of ``2 D`` (ON/OFF pair per dimension times copies).
