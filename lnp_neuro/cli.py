@@ -45,6 +45,18 @@ def _probability(text: str) -> float:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a time step in seconds, got {text!r}") \
+            from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive time step in seconds, got "
+                                         f"{value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .deploy import DeployOptions
     from .prune.baselines import AP_BUDGETS
@@ -60,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-targets", action="store_true", help="list the targets and exit")
     p.add_argument("--network", type=Path, help="start from this network (.nir or .npz) "
                    "instead of building one")
+    p.add_argument("--dt", type=_seconds, default=None, metavar="SECONDS",
+                   help="time step of a --network .nir graph that stores none (graphs of "
+                        "norse, of the NIR paper, with r = 1); default: the graph's own")
     p.add_argument("--model", choices=("hrsnn", "chrsnn"), default=d.model,
                    help="network to build when --network is not given")
     p.add_argument("--neurons", type=_positive_int, default=d.neurons, help="neurons to build")
@@ -178,7 +193,7 @@ def _deploy_main(argv: list[str]) -> int:
             input=args.input, rate=args.rate, steps=args.steps,
             copies=args.copies, steps_per_sample=args.steps_per_sample,
             task_samples=args.task_samples, seed=args.seed, out=args.out, force=args.force,
-            progress=not (args.quiet or args.json))
+            progress=not (args.quiet or args.json), dt=args.dt)
         report = run_deploy(options, log=log)
     except TargetUnavailable as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)
@@ -226,7 +241,8 @@ def summary_text(report: dict) -> str:
         f"{100 * act['fraction_firing_after']:.0f} % of neurons fire, "
         f"{act['rate_hz_before']:.3g} -> {act['rate_hz_after']:.3g} Hz",
         accuracy,
-        f"parity     {report['parity']} spike mismatch(es) against the native simulator",
+        f"parity     {report['parity']} spike mismatch(es) against the "
+        f"{report.get('parity_reference', 'native')} engine, same graph and input",
         f"time       {report['seconds']:.1f} s",
     ]
     return "\n".join(lines)
