@@ -345,6 +345,27 @@ def test_list_targets(capsys):
         assert name in out
 
 
+def test_cpu_parity_catches_a_numba_kernel_bug(tmp_path, monkeypatch):
+    """The cpu target (numba kernels) is compared with the numpy reference engine, a
+    separate implementation: a bug in the numba kernels (here: one spike flipped) shows
+    as a mismatch. Comparing one simulate() call with an identical second one, as the
+    cpu parity used to, reports 0 for this bug."""
+    import lnp_neuro.simulator as simulator
+    honest = simulator._run_numba
+
+    def buggy(net, x, mode, fixed, state, record, progress):
+        spikes, *rest = honest(net, x, mode, fixed, state, record, progress)
+        spikes = spikes.copy()
+        spikes[len(x) // 2, 0] ^= True
+        return (spikes, *rest)
+
+    monkeypatch.setattr(simulator, "_run_numba", buggy)
+    code, out = deploy(tmp_path, "bug", "--target", "cpu", "--input", "poisson")
+    assert code == 0
+    report = load_report(out)
+    assert report["parity"] == 1 and report["parity_reference"] == "numpy"
+
+
 class _Tables(HTMLParser):
     """The header cells and rows of every <table> of an HTML page."""
 
