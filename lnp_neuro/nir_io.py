@@ -3,15 +3,32 @@
 NIR (Pedersen et al., "Neuromorphic intermediate representation: a unified instruction
 set for interoperable brain-inspired computing", Nature Communications 15, 8122, 2024)
 is the interchange format between the project and other simulators (norse, snnTorch,
-Lava, ...). An exported network is the graph::
+Lava, ...) and the hand-over of ``lnp-deploy``: the deployed network is written as
+``network.nir``, read back, and the graph read from the file is what every engine runs
+(:mod:`lnp_neuro.engines`). An exported network is the graph::
 
-    input --> input_weights (Linear) --> neurons (CubaLIF) --> output
-                                          ^        |
-                                          |        v
-                                    recurrent_weights (Linear)
+    input --> input_delay (Delay, dt) --> input_weights (Linear) --> neurons (CubaLIF) --> output
+                                                                      ^        |
+                                                                      |        v
+                                                                recurrent_weights (Linear)
 
 with a ``readout`` Linear (or Affine, when it has a bias) between ``neurons`` and
-``output`` when one is given.
+``output`` when one is given. The code is split by concern: :mod:`lnp_neuro.nir_graph`
+builds the graph (export), :mod:`lnp_neuro.nir_import` converts a graph back, this module
+reads and writes files.
+
+Timing
+------
+Every synapse of the project, input included, delivers one step late (Lava's ``Sparse``
+``a_buff``; :mod:`lnp_neuro.network`). A NIR edge delivers in the same step, and the
+time-stepped NIR tools (nirtorch, norse, snnTorch) break the recurrent cycle with a
+one-step delay. The one thing the graph would not say is the input's delay, so it is a
+``Delay`` node of one ``dt`` per input channel (format version 2); a tool that follows
+NIR then reproduces the project's raster (norse, which drops Delay nodes, gets it applied
+by :mod:`lnp_neuro.backends.norse_backend`). On import, a one-step Delay right after
+the Input is accepted; a graph without one (other tools' graphs, whose input arrives in
+the same step) is imported with a warning, since the project's engines and Lava always
+delay the input by one step; any other Delay is refused naming the node.
 
 Parameter mapping
 -----------------
@@ -61,13 +78,15 @@ Foreign tools see exactly what runs: ``input_weights`` is the dense
 ``v_leak = 0``, so with no input it never reaches its (positive) threshold. Everything
 else lives in NIR metadata (key ``"lnp_neuro"``), which makes the round trip lossless:
 
-- graph: format version, ``dt``, the network metadata (incl. any LNP history summary)
+- graph: format version (2: with the input Delay node), ``dt``, the network metadata (incl. any LNP history summary)
   as a JSON string, a one-line statement of the discretisation; wall-clock durations
   (keys in ``WALL_CLOCK_KEYS``, e.g. the LNP history's ``seconds``) are left out, so the
   same network always gives the same bytes (they belong in a run's report);
-- ``neurons``: ``neuron_active``, ``excitatory``, ``cluster`` (when set) and the exact
+- ``neurons``: ``neuron_active``, ``excitatory``, ``cluster`` (when set), the exact
   ``bias`` of every neuron (the visible ``v_leak`` of an active neuron is only equal to
-  it up to rounding, a pruned one shows 0);
+  it up to rounding, a pruned one shows 0) and, for a compacted network (what
+  ``lnp-deploy`` writes), ``neuron_ids``: each neuron's id in the network before
+  compaction (:func:`graph_neuron_ids`);
 - ``recurrent_weights`` / ``input_weights``: the stored entries a dense matrix cannot
   show (pruned synapses with their weights, synapses of pruned neurons, stored zeros)
   as coordinate lists, plus ``synapse_active`` for those entries. Visible non-zero

@@ -466,3 +466,25 @@ def test_bad_input_series_exits_2(tmp_path, capsys):
     code, _ = deploy(tmp_path, "badinput", "--target", "cpu", "--input", "sunspots")
     assert code == 2
     assert "sunspots" in capsys.readouterr().err
+
+
+def test_engine_registry_names_every_target_backend():
+    """Every target file names a registered engine; each engine's parity reference is
+    another registered engine; bad names and modes are refused with clear errors."""
+    from lnp_neuro.engines import ENGINES, DeployedNetwork, Engine, get_engine
+    from lnp_neuro.targets_registry import BACKENDS, list_targets
+    for target in list_targets():
+        engine = get_engine(target.backend)
+        assert target.mode in engine.modes
+        assert get_engine(engine.parity_reference).name != engine.name
+    assert set(BACKENDS) <= set(ENGINES)
+    with pytest.raises(ValueError, match="unknown engine 'fpga'; known engines: lava"):
+        get_engine("fpga")
+    with pytest.raises(ValueError, match="its own parity reference"):
+        Engine("x", "d", lambda *a: None, parity_reference="x")
+    net = hrsnn(10, seed=0, n_inputs=2)
+    deployed = DeployedNetwork(graph=None, network=net, neuron_ids=np.arange(10))
+    with pytest.raises(ValueError, match="runs in float mode, not 'fixed'"):
+        get_engine("norse").run(deployed, np.zeros((5, 2), bool), "fixed")
+    with pytest.raises(ValueError, match="one integer per neuron"):
+        DeployedNetwork(graph=None, network=net, neuron_ids=np.arange(9))
