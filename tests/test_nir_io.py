@@ -584,3 +584,18 @@ def test_type_check_failure_is_read_leniently_with_a_warning(tmp_path):
     with pytest.warns(UserWarning, match="loose.nir: fails nir's type check"):
         back = read_nir(tmp_path / "loose.nir")
     assert_networks_identical(net, back)
+
+
+def test_format_version_1_files_keep_the_one_step_convention():
+    """Files written before the Delay node (format version 1) said the input's one-step
+    delay in their metadata only; they read as before, without a timing warning."""
+    net = hrsnn(12, seed=3, n_inputs=3)
+    graph = to_nir(net)
+    meta = dict(graph.metadata[METADATA_KEY], format_version=1)
+    old = nir.NIRGraph(nodes={k: v for k, v in graph.nodes.items() if k != "input_delay"},
+                       edges=[e for e in graph.edges if "input_delay" not in e]
+                       + [("input", "input_weights")], metadata={METADATA_KEY: meta})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = from_nir(old)
+    assert_networks_identical(net, back)

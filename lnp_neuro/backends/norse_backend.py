@@ -47,8 +47,8 @@ near-threshold spike decorrelates the exact spike trains after some steps, while
 firing statistics stay the same. The interop criterion is therefore the Pearson
 correlation of per-neuron spike *counts* over the active neurons, required > 0.9 (a
 strong linear agreement that survives decorrelated spike timing). Measured on the
-default HRSNN/CHRSNN (200-1000 neurons, 1000 steps, 20 % Poisson input) with the input
-delay aligned, the rasters were in fact identical spike for spike (correlation 1.0).
+default HRSNN/CHRSNN (200-1000 neurons, 1000 steps, 20 % Poisson input) with the graph's input
+Delay applied, the rasters were in fact identical spike for spike (correlation 1.0).
 """
 
 from __future__ import annotations
