@@ -35,6 +35,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
 def _probability(text: str) -> float:
     try:
         value = float(text)
@@ -102,10 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task-samples", type=_positive_int, default=d.task_samples,
                    help="samples of the series used to score the one-step forecast "
                         "(native engine, target arithmetic)")
+    p.add_argument("--vpt-starts", type=_nonnegative_int, default=d.vpt_starts,
+                   help="closed-loop forecasts scored for their valid prediction time, from "
+                        "this many test samples (0: none)")
     p.add_argument("--rate", type=_probability, default=d.rate,
                    help="spike probability per step of each input channel for --input poisson")
     p.add_argument("--steps", type=_positive_int, default=d.steps, help="time steps to run")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of every random choice")
+    p.add_argument("--mapping", choices=("first-fit", "partition"), default=d.mapping,
+                   help="placement of neurons on cores: METIS graph partitioning of the spike "
+                        "traffic (fewest spikes between cores) or first-fit in neuron order")
     p.add_argument("--out", type=Path, default=Path(d.out), help="output folder")
     p.add_argument("--force", action="store_true",
                    help="write into an existing non-empty output folder")
@@ -192,8 +208,9 @@ def _deploy_main(argv: list[str]) -> int:
             iterations=args.iterations, target_density=args.target_density,
             input=args.input, rate=args.rate, steps=args.steps,
             copies=args.copies, steps_per_sample=args.steps_per_sample,
-            task_samples=args.task_samples, seed=args.seed, out=args.out, force=args.force,
-            progress=not (args.quiet or args.json), dt=args.dt)
+            task_samples=args.task_samples, vpt_starts=args.vpt_starts, seed=args.seed,
+            out=args.out, force=args.force,
+            progress=not (args.quiet or args.json), mapping=args.mapping, dt=args.dt)
         report = run_deploy(options, log=log)
     except TargetUnavailable as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)
@@ -217,6 +234,15 @@ def _deploy_main(argv: list[str]) -> int:
     return 0
 
 
+def _mapping_line(mapping) -> list[str]:
+    """``mapping ...`` line of the summary (none when the target has no core mapping)."""
+    if not isinstance(mapping, dict) or mapping.get("inter_core_spikes") is None:
+        return []
+    hops = mapping.get("hop_count")
+    return [f"mapping    {mapping.get('strategy')}: {mapping['inter_core_spikes']} inter-core "
+            f"spike message(s)" + ("" if hops is None else f", {hops} mesh hop(s)")]
+
+
 def summary_text(report: dict) -> str:
     """The few numbers a user wants on screen after a deployment."""
     energy = report["energy_joules"]
@@ -234,6 +260,7 @@ def summary_text(report: dict) -> str:
         f"SOPs       {report['sops_dense']} unpruned -> {report['sops_pruned']} pruned "
         f"(ratio {report['sop_ratio']:.2f}x)",
         f"energy     {energy:.3g} J on {report['profile']}, {report['cores_used']} core(s)",
+        *_mapping_line(report.get("mapping")),
         f"lambda_max {report['lambda_max_before']:.3g} +- {report['lambda_max_stderr_before']:.2g}"
         f" -> {report['lambda_max_after']:.3g} +- {report['lambda_max_stderr_after']:.2g} /s "
         f"(linear rate dynamics at the operating point)",

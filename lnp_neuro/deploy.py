@@ -67,10 +67,12 @@ class DeployOptions:
     copies: int = 8
     steps_per_sample: int = 20
     task_samples: int = 3000
+    vpt_starts: int = 5
     seed: int = 0
     out: Path = Path("lnp-out")
     force: bool = False
     progress: bool = True
+    mapping: str = "partition"
     #: Time step (s) for a --network graph that stores none (NIR graphs of other tools).
     dt: float | None = None
 
@@ -94,10 +96,19 @@ class DeployOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.vpt_starts, bool) or not isinstance(self.vpt_starts,
+                                                               (int, np.integer)) \
+                or self.vpt_starts < 0:
+            raise ValueError(f"vpt_starts must be a non-negative integer, got "
+                             f"{self.vpt_starts!r}")
         for name in ("density", "rate", "target_density"):
             value = float(getattr(self, name))
             if not 0 < value <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
+        from .mapping import STRATEGIES
+        if self.mapping not in STRATEGIES:
+            raise ValueError(f"mapping must be one of {', '.join(STRATEGIES)}; got "
+                             f"{self.mapping!r}")
         self.out = Path(self.out)
         if self.network is not None:
             self.network = Path(self.network)
@@ -147,7 +158,10 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
             data = dynamical.rossler(n_samples=7700 + n + 2, split=(n, 1, 1),
                                      seed=options.seed)
         return data.train[:n], {"kind": options.input, "source": "RK4 (design section 4)",
-                                "dt_model": data.dt}
+                                "dt_model": data.dt,
+                                "lambda_max": (dynamical.LORENZ63_LAMBDA_MAX
+                                               if options.input == "lorenz"
+                                               else dynamical.ROSSLER_LAMBDA_MAX)}
     from .tasks.series import read_csv_columns
     values, columns = read_csv_columns(options.input, min_rows=200)
     values = values[:n]
@@ -285,16 +299,6 @@ def activity_prune_on_input(net: SpikingNetwork, inputs: np.ndarray, options: De
 
 
 # --------------------------------------------------------------------------- running
-def _core_limits(profile):
-    from .mapping import CoreLimits
-    cap = profile.capacity()
-    if cap["neurons_per_core"] is None or cap["synapses_per_core"] is None \
-            or cap["cores_per_chip"] is None:
-        return None
-    return CoreLimits(profile.name, neurons_per_core=cap["neurons_per_core"],
-                      synapses_per_core=cap["synapses_per_core"],
-                      cores_per_chip=cap["cores_per_chip"],
-                      max_fan_in=cap["max_fan_in"], max_fan_out=cap["max_fan_out"])
 
 
 def _stability(net: SpikingNetwork, seed: int):
@@ -314,12 +318,21 @@ def activity(spikes: np.ndarray, net: SpikingNetwork) -> dict:
             "rate_hz": float(s.mean() / net.dt)}
 
 
+#: Samples each closed-loop forecast runs for (Lorenz-63: 3 model time units, 2.7
+#: Lyapunov times; a run that never leaves the tolerance gives a lower bound).
+VPT_HORIZON = 300
+
+
 def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
-               input_info: dict, log: Callable[..., None]) -> dict:
+               input_info: dict, log: Callable[..., None], vpt_starts: int = 0) -> dict:
     """One-step forecast NRMSE of the unpruned and the deployed network on the whole
     encoded series (:mod:`lnp_neuro.tasks.forecast`), run on the native engine in the
-    target's arithmetic, with the references on the same split."""
+    target's arithmetic, with the references on the same split; with ``vpt_starts``,
+    the valid prediction time of closed-loop forecasts from that many test samples
+    (:mod:`lnp_neuro.tasks.closed_loop`), for both networks, the ESN and persistence."""
     from .simulator import simulate
+    from .tasks.closed_loop import (ESNForecaster, PersistenceForecaster, SpikingForecaster,
+                                    closed_loop_vpt, vpt_starts as spread_starts)
     from .tasks.forecast import (ForecastSplit, one_step_nrmse, reference_forecasts,
                                  select_trace_tau)
 
@@ -329,6 +342,11 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
         f"({encoded.spikes.shape[0]} steps, native engine, {mode})")
     out = {"name": input_info["kind"], "metric": "nrmse", "readout": "ridge",
            **split.as_dict(), "engine": f"native {mode}"}
+    horizon = min(VPT_HORIZON, split.test.size - 1)
+    starts = spread_starts(split.test, series.shape[0], horizon, vpt_starts) \
+        if vpt_starts else None
+    vpt_args = {"dt": input_info.get("dt_model"), "lambda_max": input_info.get("lambda_max")}
+    closed = {}
     for label, net in (("unpruned", net0), ("pruned", net1)):
         spikes = simulate(net, encoded.spikes, mode=mode).spikes
         tau, states, ridge = select_trace_tau(spikes, k, net.dt, series, split,
@@ -336,9 +354,21 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
         out[f"{label}_trace_tau"] = tau
         out[label] = one_step_nrmse(states, series, split, "ridge", model=ridge)
         out[f"{label}_paper_readout"] = one_step_nrmse(states, series, split, "paper", net=net)
+        if starts is not None:
+            forecaster = SpikingForecaster(net, encoded, ridge, tau, mode)
+            closed[label] = closed_loop_vpt(forecaster, series, starts, horizon,
+                                            **vpt_args).as_dict()
     refs = reference_forecasts(series, split, esn_units=net0.n_neurons, seed=0)
     out["persistence"] = refs["persistence"]
     out["references"] = refs
+    if starts is not None:
+        log(f"closed-loop forecasts from {len(starts)} test samples, {horizon} samples each")
+        closed["esn"] = closed_loop_vpt(ESNForecaster(series, split.train, net0.n_neurons),
+                                        series, starts, horizon, **vpt_args).as_dict()
+        closed["persistence"] = closed_loop_vpt(PersistenceForecaster(), series, starts,
+                                                horizon, **vpt_args).as_dict()
+        out["closed_loop"] = {"metric": "vpt", "epsilon": 0.1, "horizon": horizon,
+                              "starts": [int(s) for s in starts], **closed}
     return out
 
 
@@ -408,8 +438,8 @@ def check_build_size(options: DeployOptions) -> None:
 
 def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> dict:
     """The deployment itself; every file goes into ``out`` (the staging folder)."""
-    from .energy import energy_report
-    from .mapping import map_to_cores
+    from .energy import energy_report, profiles_for_target
+    from .mapping import core_limits, map_to_cores
     from .profiles import load_profile
     from .simulator import simulate
     from .targets_registry import load_target
@@ -471,18 +501,23 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
             f"and the {reference_engine.name} engine on the same graph"
             + ("; they are expected to agree exactly" if engine.name != "norse" else ""))
 
-    limits = _core_limits(profile)
-    mapping = timed("map", map_to_cores, net_d, limits) if limits is not None else None
+    limits = core_limits(profile)
+    mapping = timed("map", map_to_cores, net_d, limits, options.mapping, spikes1,
+                    options.seed) if limits is not None else None
     cores_used = mapping.cores_used if mapping is not None else None
-    energy = timed("energy", energy_report, net_d, spikes1, None, (net0, spikes0),
-                   input_spikes=inputs,
-                   cores_used={profile.name: cores_used} if cores_used is not None else None)
+    energy = timed("energy", energy_report, net_d, spikes1, profiles_for_target(profile),
+                   (net0, spikes0), input_spikes=inputs,
+                   cores_used={profile.name: cores_used} if cores_used is not None else None,
+                   mapping_strategy=options.mapping,
+                   mappings={profile.name: mapping} if mapping is not None else None,
+                   seed=options.seed)
     log("measuring stability at the operating point before and after pruning")
     stability0 = timed("stability_before", _stability, net0, options.seed)
     stability1 = timed("stability_after", _stability, net_d, options.seed)
     task = None
     if encoded is not None:
-        task = timed("task", score_task, net0, net_d, encoded, mode, input_info, log)
+        task = timed("task", score_task, net0, net_d, encoded, mode, input_info, log,
+                     options.vpt_starts)
     act0, act1 = activity(spikes0, net0), activity(spikes1, net_d)
 
     quantisation = None

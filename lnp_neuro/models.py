@@ -9,6 +9,8 @@
   inside a cluster and sparse between clusters. With ``inter_density << intra_density``
   that graph is small-world (high clustering, short paths through the inter-cluster
   links); this is the interpretation design section 1 allows in place of Watts-Strogatz.
+- :func:`build_network` — either of the two by name (:data:`MODELS`), from one set of
+  settings that describes both; what ``lnp-deploy`` and ``lnp-experiment`` build.
 
 Weights are drawn as half-normal magnitudes with the sign of the presynaptic neuron
 (Dale's law); inhibitory magnitudes are ``inhibition_ratio`` times larger (4 balances an
@@ -35,7 +37,10 @@ import scipy.sparse as sp
 
 from .network import RATE_UNIT_HZ, SpikingNetwork
 
-__all__ = ["hrsnn", "chrsnn", "random_sparse_mask"]
+__all__ = ["MODELS", "build_network", "hrsnn", "chrsnn", "random_sparse_mask"]
+
+#: Names of the starting networks :func:`build_network` builds.
+MODELS = ("hrsnn", "chrsnn")
 
 
 def _check_int(value, name: str, minimum: int = 1) -> int:
@@ -260,3 +265,26 @@ def chrsnn(n_neurons: int = 1000, n_clusters: int = 4, seed: int | None = 0, *,
                   "tau_mem_dist": [{"shape": float(a), "scale": float(b)}
                                    for a, b in zip(shapes, scales)]},
     )
+
+
+#: Settings only one of the two models has (:func:`build_network` drops the other's).
+_MODEL_ONLY = {"hrsnn": ("density",),
+               "chrsnn": ("n_clusters", "intra_density", "inter_density")}
+
+
+def build_network(model: str, n_neurons: int, seed: int | None = 0, **settings
+                  ) -> SpikingNetwork:
+    """The starting network ``model`` (``"hrsnn"`` or ``"chrsnn"``) of ``n_neurons``.
+
+    ``settings`` are keyword arguments of :func:`hrsnn` / :func:`chrsnn`. A comparison
+    across both models describes them with one set of settings, so the settings only the
+    other model has are dropped: ``density`` when building a CHRSNN; ``n_clusters``,
+    ``intra_density`` and ``inter_density`` when building an HRSNN. A setting given as
+    None takes the constructor's default.
+    """
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
+    other = _MODEL_ONLY["chrsnn" if model == "hrsnn" else "hrsnn"]
+    kwargs = {k: v for k, v in settings.items() if k not in other and v is not None}
+    constructor = hrsnn if model == "hrsnn" else chrsnn
+    return constructor(n_neurons, seed=seed, **kwargs)

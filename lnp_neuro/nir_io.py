@@ -68,7 +68,20 @@ Known differences of other tools (documented, not corrected here):
   norse's exporter writes ``tau = dt / tau_inv`` (a factor ``dt^2`` off), ``r = 1`` and
   ``w_in = 1`` although its own ``LIFCell`` jumps the current by the full weight (NIR
   Euler would need ``w_in = tau_syn/dt``); such graphs are imported as written and
-  usually fail ``tau >= dt`` with an error naming the node.
+  usually fail ``tau >= dt`` with an error naming the node. norse 1.1.0 drops a
+  ``Delay`` node without a word (``_import_norse_module`` has no branch for it); the
+  norse back end applies it.
+- snnTorch 1.0.0's importer (``snntorch/import_nir.py``) hard-codes ``dt = 1e-4`` for a
+  CubaLIF and asserts ``r == tau_mem / 1e-4`` ("r not supported in CubaLIF"), so graphs
+  at any other step are refused; its recurrent rewrite
+  (``_replace_rnn_subgraph_with_nirgraph``) feeds ``input + previous spikes`` into the
+  recurrent weights, so the external input reaches the neurons only through ``W_rec``.
+- rockpool 3.1.0's importer (``rockpool/nn/modules/torch/nir.py``,
+  ``_convert_nir_to_rockpool``) has no ``Delay``, derives ``dt = min(tau_mem / (1 + r))``
+  (its exporter's convention, not NIR's), ignores ``w_in`` and takes ``v_leak`` as an
+  unscaled bias.
+
+``tests/test_nir_interop_matrix.py`` checks each of these against the peers' code.
 
 What is stored where
 --------------------

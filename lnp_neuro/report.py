@@ -18,7 +18,9 @@ A run directory (written by ``lnp-deploy``) holds
   ``tau_mem_before``, ``tau_mem_after`` (s).
 
 :func:`write_report` renders, for one or more runs side by side: the report.json numbers
-as tables; energy per hardware profile (bars) and the SOP ratio (paper Sec. 4 / A.5);
+as tables; energy per hardware profile (bars), every energy term of every profile, the SOP
+ratio (paper Sec. 4 / A.5) and the core mapping with its spike-traffic heat map (these in
+:mod:`lnp_neuro.report_energy`);
 task error against energy, one point per run (a run without ``task`` is skipped with a
 note); synapses and neurons against pruning iteration (paper Fig. 3a/b; every run has its
 own colour, hollow marker and line style, a curve lying on earlier ones is drawn smaller
@@ -82,6 +84,11 @@ _ACTIVITY_FIELDS = [
 _TASK_FIELDS = [
     ("name", "task"), ("unpruned", "task error, unpruned"), ("pruned", "task error, pruned"),
     ("persistence", "task error, persistence forecast"),
+    ("closed_loop.unpruned.lyapunov_times", "closed-loop VPT, unpruned (Lyapunov times)"),
+    ("closed_loop.pruned.lyapunov_times", "closed-loop VPT, pruned (Lyapunov times)"),
+    ("closed_loop.esn.lyapunov_times", "closed-loop VPT, ESN (Lyapunov times)"),
+    ("closed_loop.persistence.lyapunov_times",
+     "closed-loop VPT, persistence (Lyapunov times)"),
 ]
 _TASK_REQUIRED = {"name": str, "metric": str, "unpruned": float, "pruned": float,
                   "persistence": float}
@@ -269,56 +276,6 @@ def _number(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def _energy_figure(runs: Sequence[RunData]) -> _Figure | None:
-    profiles: list[str] = []
-    for run in runs:
-        for name in (run.report.get("energy_by_profile") or {}):
-            if name not in profiles:
-                profiles.append(name)
-    if not profiles:
-        return None
-    fig = _new_figure(max(6.0, 0.9 * len(profiles) * max(1, len(runs)) + 2), 3.8)
-    ax = fig.add_subplot(1, 1, 1)
-    width = 0.8 / len(runs)
-    x = np.arange(len(profiles))
-    any_bar = False
-    for i, run in enumerate(runs):
-        energies = run.report.get("energy_by_profile") or {}
-        values = [_positive_float(energies.get(p)) for p in profiles]
-        heights = [v if v is not None else 0.0 for v in values]
-        if any(v is not None for v in values):
-            any_bar = True
-        ax.bar(x + (i - (len(runs) - 1) / 2) * width, heights, width, label=run.label)
-    if not any_bar:
-        return None
-    ax.set_yscale("log")
-    ax.set_xticks(x)
-    ax.set_xticklabels(profiles, rotation=20, ha="right")
-    ax.set_ylabel("energy of the run (J)")
-    ax.set_title("Energy per hardware profile")
-    ax.legend(fontsize=8)
-    return _Figure("energy_by_profile.png", "Energy per hardware profile (log scale)", _png(fig))
-
-
-def _sop_figure(runs: Sequence[RunData]) -> _Figure | None:
-    ratios = [_positive_float(r.report.get("sop_ratio")) for r in runs]
-    if all(v is None for v in ratios):
-        return None
-    fig = _new_figure(max(4.0, 1.2 * len(runs) + 2), 3.2)
-    ax = fig.add_subplot(1, 1, 1)
-    x = np.arange(len(runs))
-    ax.bar(x, [v or 0.0 for v in ratios], 0.6, color="tab:green")
-    for xi, v in zip(x, ratios):
-        ax.annotate(_fmt(v) if v is not None else _MISSING_CELL, (xi, v or 0.0),
-                    ha="center", va="bottom", fontsize=8)
-    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-    ax.set_xticks(x)
-    ax.set_xticklabels([r.label for r in runs], rotation=15, ha="right")
-    ax.set_ylabel("SOP ratio (unpruned dense / pruned)")
-    ax.set_title("SOP ratio (higher = fewer synaptic operations)")
-    return _Figure("sop_ratio.png", "SOP ratio per run", _png(fig))
 
 
 def _history_series(run: RunData, key: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -538,19 +495,6 @@ def _tau_figure(run: RunData, slug: str) -> _Figure | None:
 
 
 # ------------------------------------------------------------------ sections
-def _profile_estimates() -> dict[str, bool]:
-    """Which shipped profiles carry estimated numbers (marked in the energy table)."""
-    from .profiles import list_profiles, load_profile
-
-    flags = {}
-    for name in list_profiles():
-        try:
-            flags[name] = load_profile(name).has_estimates()
-        except (ValueError, OSError):
-            continue
-    return flags
-
-
 _HISTORY_KEYS = ["iteration", "neurons", "synapses", "lambda_max", "mean_ipr", "performance",
                  "performance_ratio", "meets_rule", "accepted", "sops", "seconds"]
 
@@ -564,8 +508,13 @@ def _history_keys(entries: list) -> list[str]:
 
 
 def _nested(report: dict, group: str, key: str) -> Any:
+    """``report[group][k1][k2]...`` for ``key = "k1.k2..."``; None where a level is missing."""
     value = report.get(group)
-    return value.get(key) if isinstance(value, dict) else None
+    for part in key.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 def _mean_rate_after(report: dict) -> float | None:
@@ -639,51 +588,9 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
             quant.unavailable(f"Quantisation report of {r.label}")
     sections.append(quant)
 
-    energy = _Section("Energy per hardware profile")
-    profiles: list[str] = []
-    for r in runs:
-        for name in (r.report.get("energy_by_profile") or {}):
-            if name not in profiles:
-                profiles.append(name)
-    if profiles:
-        estimates = _profile_estimates()
-        energy.table(["profile"] + [f"{l} (J)" for l in labels],
-                     [[p + (" (estimate)" if estimates.get(p) else "")]
-                      + [_fmt((r.report.get("energy_by_profile") or {}).get(p)) for r in runs]
-                      for p in profiles])
-        energy.text("Energy per profile from lnp_neuro.energy.energy_report; each profile's "
-                    "numbers and their published sources are listed in hardware_profiles/"
-                    "README.md. Profiles marked (estimate) contain numbers that are not "
-                    "published and were estimated.")
-        fig = _energy_figure(runs)
-        if fig is not None:
-            energy.figure(fig)
-    for r in runs:
-        if not r.report.get("energy_by_profile"):
-            energy.unavailable(f"Energy per profile of {r.label}")
-    term_rows = []
-    for r in runs:
-        account = r.report.get("energy")
-        profile = r.report.get("profile")
-        entry = (account.get("profiles") or {}).get(profile) if isinstance(account, dict) else None
-        if isinstance(entry, dict) and isinstance(entry.get("terms"), dict):
-            terms = entry["terms"]
-            term_rows.append([r.label, _fmt(profile)] + [_fmt(terms.get(k)) for k in
-                             ("sop", "neuron_update", "spike", "static")]
-                             + [_fmt(entry.get("energy_joules"))])
-    if term_rows:
-        energy.table(["run", "profile", "SOP term (J)", "neuron-update term (J)",
-                      "spike term (J)", "static term (J)", "total (J)"], term_rows)
-        energy.text("Terms of the target profile (lnp_neuro.energy): E_sop x SOPs + "
-                    "E_neuron_update x active neurons x steps + E_spike x spikes + static "
-                    "power x chips x duration; n/a where the profile has no such figure.")
-    fig = _sop_figure(runs)
-    if fig is not None:
-        energy.figure(fig)
-    for r in runs:
-        if _positive_float(r.report.get("sop_ratio")) is None:
-            energy.unavailable(f"SOP ratio of {r.label}")
-    sections.append(energy)
+    # Energy terms per profile and the core mapping (lnp_neuro.report_energy).
+    from .report_energy import energy_sections
+    sections.extend(energy_sections(runs))
 
     task_section = _Section("Task error against energy")
     fig = _task_figure(runs)

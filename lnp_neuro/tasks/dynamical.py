@@ -41,6 +41,7 @@ from .series import TimeSeriesDataset, split_series
 
 __all__ = [
     "LORENZ63_LAMBDA_MAX",
+    "ROSSLER_LAMBDA_MAX",
     "lorenz63_rhs",
     "rossler_rhs",
     "rk4_step",
@@ -51,6 +52,10 @@ __all__ = [
 
 #: Largest Lyapunov exponent of Lorenz-63 at (10, 28, 8/3), per unit time (design section 2).
 LORENZ63_LAMBDA_MAX = 0.906
+#: Largest Lyapunov exponent of the Rossler system at a = b = 0.2, c = 5.7, per unit time
+#: (J. C. Sprott, Chaos and Time-Series Analysis, Oxford University Press 2003, Appendix A:
+#: exponents 0.0714, 0, -5.3943).
+ROSSLER_LAMBDA_MAX = 0.0714
 
 
 def lorenz63_rhs(state, sigma: float = 10.0, rho: float = 28.0, beta: float = 8.0 / 3.0

@@ -98,12 +98,15 @@ class SignalScaling:
     """Per-dimension affine scaling ``u = clip((x - center) / scale, lo, 1)``.
 
     ``signed`` False: ``lo = 0`` (one channel per dimension); True: ``lo = -1`` (an
-    ON/OFF channel pair per dimension). Build with :meth:`fit` on training data.
+    ON/OFF channel pair per dimension), and values below ``center`` are divided by
+    ``scale_low`` when it is given (a skewed dimension then uses the whole OFF channel
+    too). Build with :meth:`fit` on training data.
     """
 
     center: np.ndarray
     scale: np.ndarray
     signed: bool
+    scale_low: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.center = np.asarray(self.center, dtype=np.float64).reshape(-1)
@@ -116,6 +119,14 @@ class SignalScaling:
         if not np.all(np.isfinite(self.scale)) or np.any(self.scale <= 0):
             raise ValueError(f"scale must be positive and finite, got {self.scale}")
         self.signed = bool(self.signed)
+        if self.scale_low is not None:
+            self.scale_low = np.asarray(self.scale_low, dtype=np.float64).reshape(-1)
+            if self.scale_low.shape != self.scale.shape or not self.signed:
+                raise ValueError("scale_low needs a signed scaling with one value per "
+                                 "dimension")
+            if not np.all(np.isfinite(self.scale_low)) or np.any(self.scale_low <= 0):
+                raise ValueError(f"scale_low must be positive and finite, got "
+                                 f"{self.scale_low}")
 
     @property
     def n_dims(self) -> int:
@@ -123,9 +134,14 @@ class SignalScaling:
 
     @classmethod
     def fit(cls, train, method: str = "minmax", n_std: float = 3.0) -> "SignalScaling":
-        """Fit on ``train [T, D]``: ``"minmax"`` (unsigned), ``"maxabs"`` or ``"zscore"``
-        (signed; ``n_std`` standard deviations map to +-1). A constant training dimension
-        gets scale 1 (it then encodes as its offset from the constant)."""
+        """Fit on ``train [T, D]``: ``"minmax"`` (unsigned), ``"maxabs"``, ``"zscore"``
+        (signed; ``n_std`` standard deviations map to +-1) or ``"range"`` (signed; the
+        training range maps onto [-1, 1] around its midpoint, so a heavy-tailed dimension
+        is neither clipped nor coarsely resolved). A constant training dimension gets
+        scale 1 (it then encodes as its offset from the constant). ``"median"`` (signed):
+        centred on the median, the part above it scaled to the training maximum and the
+        part below to the minimum, so each of the ON and OFF channels spans its own side
+        of a skewed dimension (Rossler's z sits near its minimum and spikes rarely)."""
         x = _matrix("train", train)
         if method == "minmax":
             center, span, signed = x.min(axis=0), np.ptp(x, axis=0), False
@@ -134,8 +150,17 @@ class SignalScaling:
         elif method == "zscore":
             n_std = _positive("n_std", n_std)
             center, span, signed = x.mean(axis=0), n_std * x.std(axis=0), True
+        elif method == "range":
+            lo, hi = x.min(axis=0), x.max(axis=0)
+            center, span, signed = (lo + hi) / 2, (hi - lo) / 2, True
+        elif method == "median":
+            center = np.median(x, axis=0)
+            up, down = x.max(axis=0) - center, center - x.min(axis=0)
+            return cls(center=center, scale=np.where(up > 0, up, 1.0), signed=True,
+                       scale_low=np.where(down > 0, down, 1.0))
         else:
-            raise ValueError(f"method must be 'minmax', 'maxabs' or 'zscore', got {method!r}")
+            raise ValueError(f"method must be 'minmax', 'maxabs', 'zscore', 'range' or "
+                             f"'median', got {method!r}")
         span = np.where(span > 0, span, 1.0)
         return cls(center=center, scale=span, signed=signed)
 
@@ -144,12 +169,17 @@ class SignalScaling:
         if arr.shape[1] != self.n_dims:
             raise ValueError(f"x has {arr.shape[1]} dimensions, the scaling was fitted on "
                              f"{self.n_dims}")
-        return np.clip((arr - self.center) / self.scale, -1.0 if self.signed else 0.0, 1.0)
+        d = arr - self.center
+        if self.scale_low is not None:
+            return np.clip(np.where(d < 0, d / self.scale_low, d / self.scale), -1.0, 1.0)
+        return np.clip(d / self.scale, -1.0 if self.signed else 0.0, 1.0)
 
     def inverse_transform(self, u) -> np.ndarray:
         arr = _matrix("u", u)
         if arr.shape[1] != self.n_dims:
             raise ValueError(f"u has {arr.shape[1]} dimensions, the scaling has {self.n_dims}")
+        if self.scale_low is not None:
+            return np.where(arr < 0, arr * self.scale_low, arr * self.scale) + self.center
         return arr * self.scale + self.center
 
 

@@ -67,7 +67,9 @@ class EncodedSeries:
     """A series and its spike code.
 
     ``series [n_samples, D]``, ``spikes bool [n_samples * steps_per_sample, n_inputs]``,
-    ``steps_per_sample``, ``copies`` (per ON/OFF channel), ``max_rate`` (Hz).
+    ``steps_per_sample``, ``copies`` (per ON/OFF channel), ``max_rate`` (Hz), and the
+    fitted ``encoder`` that made the spikes (a closed-loop forecast encodes its
+    predictions with it).
     """
 
     series: np.ndarray
@@ -75,6 +77,7 @@ class EncodedSeries:
     steps_per_sample: int
     copies: int
     max_rate: float
+    encoder: RateEncoder | None = None
 
     def __post_init__(self) -> None:
         self.series = np.asarray(self.series, dtype=np.float64)
@@ -91,7 +94,8 @@ class EncodedSeries:
 
 
 def encode_series(series, n_inputs: int, *, dt: float = 1e-3, steps_per_sample: int = 20,
-                  max_rate: float = 200.0, fit_samples: int | None = None) -> EncodedSeries:
+                  max_rate: float = 200.0, fit_samples: int | None = None,
+                  scaling: str = "zscore") -> EncodedSeries:
     """Rate-code ``series [n, D]`` into ``n_inputs`` channels (module docstring, step 1).
 
     ``n_inputs`` must be a multiple of ``2 D`` (ON/OFF pair per dimension times copies).
@@ -112,11 +116,11 @@ def encode_series(series, n_inputs: int, *, dt: float = 1e-3, steps_per_sample: 
                          f"dimensions (an ON/OFF pair per dimension, times copies)")
     fit_n = y.shape[0] if fit_samples is None else _count("fit_samples", fit_samples)
     encoder = RateEncoder(max_rate=max_rate, dt=dt, steps_per_sample=steps_per_sample,
-                          method="staggered", scaling="zscore", copies=n_inputs // pairs)
+                          method="staggered", scaling=scaling, copies=n_inputs // pairs)
     encoder.fit(y[:fit_n])
     return EncodedSeries(series=y, spikes=encoder.transform(y),
                          steps_per_sample=int(steps_per_sample), copies=n_inputs // pairs,
-                         max_rate=float(max_rate))
+                         max_rate=float(max_rate), encoder=encoder)
 
 
 #: Trace time constants among which :func:`one_step_nrmse` chooses on training data.
