@@ -219,10 +219,11 @@ def _input_delay_steps(delay: tuple | None, dt: float, own_format: int) -> int:
             return 1  # written by lnp_neuro before the Delay node: one step by convention
         return 0
     name, values = delay
-    steps = values / dt
-    if values.size and np.allclose(steps, 1.0, rtol=_ROUNDING_RTOL, atol=0):
+    if values.size == 0:
+        return 1  # no input channel: nothing arrives early or late
+    if np.allclose(values / dt, 1.0, rtol=_ROUNDING_RTOL, atol=0):
         return 1
-    if values.size == 0 or np.all(values == 0):
+    if np.all(values == 0):
         return 0
     raise ValueError(f"node {name!r} (Delay): lnp_neuro's engines delay every input by "
                      f"exactly one step (dt={dt:g} s), got delays of "

@@ -599,3 +599,15 @@ def test_format_version_1_files_keep_the_one_step_convention():
         warnings.simplefilter("error")
         back = from_nir(old)
     assert_networks_identical(net, back)
+
+
+def test_network_without_inputs_round_trips_without_a_timing_warning():
+    """An empty input Delay node (no channels) says nothing about timing."""
+    net = SpikingNetwork(weights=sp.random(5, 5, 0.5, random_state=0),
+                         input_weights=np.zeros((5, 0)), tau_mem=0.01, tau_syn=0.005,
+                         v_threshold=1.0, bias=0.0)
+    graph = to_nir(net)
+    assert graph.nodes["input_delay"].delay.shape == (0,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_networks_identical(net, from_nir(graph))
