@@ -2,11 +2,14 @@
 
 A run directory (written by ``lnp-deploy``) holds
 
-- ``report.json``: ``label``, ``target``, ``backend``, ``mode``, ``profile``, ``steps``,
-  ``neurons_before/after``, ``synapses_before/after``, ``sops_dense``, ``sops_pruned``,
-  ``sop_ratio``, ``energy_joules``, ``energy_by_profile`` ({profile: J}), ``cores_used``,
-  ``parity``, ``seconds``, ``history`` (per LNP iteration: ``iteration``, ``neurons``,
-  ``synapses``, ``lambda_max``, ``mean_ipr``, ``seconds``), optional ``quantisation``,
+- ``report.json`` (a :class:`~lnp_neuro.run_record.RunRecord` when it has
+  ``record_version``; older unversioned files are read as they are): ``label``,
+  ``target``, ``backend``, ``mode``, ``profile``, ``steps``, ``neurons_before/after``,
+  ``synapses_before/after``, ``sops_dense``, ``sops_pruned``, ``sop_ratio``,
+  ``energy_joules``, ``energy_by_profile`` ({profile: J}), ``cores_used``, ``parity``,
+  ``parity_reference``, ``seconds``, ``history`` (per LNP iteration: ``iteration``,
+  ``neurons``, ``synapses``, ``lambda_max``, ``mean_ipr``, ``seconds``), optional
+  ``quantisation``,
   optional ``dt`` (seconds, for firing rates in Hz); optional ``baseline_budget`` (what a
   baseline was matched to: ``kind``, ``target``, ``rule``, and for AP ``stopped``);
   optional ``task`` (``name``, ``metric`` = "nrmse", ``horizon``, ``readout``,
