@@ -12,26 +12,30 @@ Steps (each logged, long ones with a progress bar):
    the paper's rule, LNP's neuron count or LNP's SOPs), random (the starting network
    rewired as an Erdos-Renyi graph with the counts LNP reaches), or none; one
    implementation of each baseline (:mod:`lnp_neuro.prune.baselines`);
-5. run the unpruned network on the native simulator (the SOP baseline, same input) and the
-   pruned one on the target; run the pruned one on the native simulator too and count the
-   spike mismatches (``parity``: 0 expected for the native and Lava targets);
-6. place the pruned network on cores (:mod:`lnp_neuro.mapping`) and price the run on every
-   hardware profile (:mod:`lnp_neuro.energy`);
-7. write ``network.nir``, ``run.npz``, ``analysis.npz``, ``report.json``, ``report.html``
-   and ``report.md``.
+5. compact the pruned network to its active neurons and synapses and write it as
+   ``network.nir`` (the original neuron ids in its metadata); read that file back: the
+   graph read from it is the hand-over, and every engine runs it
+   (:class:`lnp_neuro.engines.DeployedNetwork`);
+6. run the unpruned network on the native simulator (the SOP baseline, same input) and
+   the deployed graph on the target's engine and on an independent reference engine
+   (:mod:`lnp_neuro.engines`: numba against numpy, Lava and norse against native), and
+   count the spike mismatches (``parity``, ``parity_reference``);
+7. place the deployed network on cores (:mod:`lnp_neuro.mapping`) and price the run on
+   every hardware profile (:mod:`lnp_neuro.energy`);
+8. write ``run.npz``, ``analysis.npz``, ``report.json`` (a
+   :class:`lnp_neuro.run_record.RunRecord`), ``report.html`` and ``report.md``.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .io_utils import atomic_write, strict_json
+from .io_utils import atomic_write
 from .network import SpikingNetwork
 
 __all__ = ["DeployOptions", "run_deploy", "DEFAULT_SPECTRUM", "OUTPUT_FILES",
@@ -70,6 +74,8 @@ class DeployOptions:
     force: bool = False
     progress: bool = True
     mapping: str = "partition"
+    #: Time step (s) for a --network graph that stores none (NIR graphs of other tools).
+    dt: float | None = None
 
     def __post_init__(self) -> None:
         if self.model not in ("hrsnn", "chrsnn"):
@@ -111,16 +117,24 @@ class DeployOptions:
         self.out = Path(self.out)
         if self.network is not None:
             self.network = Path(self.network)
+        if self.dt is not None:
+            dt = float(self.dt)
+            if not np.isfinite(dt) or dt <= 0:
+                raise ValueError(f"dt (--dt) must be a positive number of seconds, got {self.dt!r}")
+            if self.network is None or self.network.suffix != ".nir":
+                raise ValueError("--dt applies only to a --network .nir graph (one that stores no dt)")
+            self.dt = dt
 
 
 # ----------------------------------------------------------------- network and input
-def load_network(path: Path) -> SpikingNetwork:
-    """A network from ``.nir`` (HDF5, via NIR) or ``.npz`` (lnp_neuro's own format)."""
+def load_network(path: Path, dt: float | None = None) -> SpikingNetwork:
+    """A network from ``.nir`` (HDF5, via NIR; ``dt`` for a graph that stores none) or
+    ``.npz`` (lnp_neuro's own format)."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such network file")
     if path.suffix == ".nir":
         from .nir_io import read_nir
-        return read_nir(path)
+        return read_nir(path, dt=dt)
     if path.suffix == ".npz":
         return SpikingNetwork.load(path)
     raise ValueError(f"{path}: a network file must end in .nir or .npz")
@@ -291,18 +305,6 @@ def activity_prune_on_input(net: SpikingNetwork, inputs: np.ndarray, options: De
 
 
 # --------------------------------------------------------------------------- running
-def run_on_target(target, net: SpikingNetwork, inputs: np.ndarray, progress: bool) -> np.ndarray:
-    if target.backend == "native":
-        from .simulator import simulate
-        return simulate(net, inputs, mode=target.mode, progress=progress).spikes
-    if target.backend == "lava":
-        from .backends.lava_backend import run_lava
-        return run_lava(net, inputs, mode=target.mode)
-    if target.backend == "norse":
-        from .backends.norse_backend import run_norse
-        # Lava and the native simulator deliver input one step late (Sparse delay).
-        return run_norse(net, inputs, input_delay=1)
-    raise ValueError(f"target {target.name!r}: back end {target.backend!r} cannot run here")
 
 
 def _stability(net: SpikingNetwork, seed: int):
@@ -376,6 +378,20 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     return out
 
 
+def hand_over(net: SpikingNetwork, path: Path):
+    """Compact ``net`` to its active neurons and synapses, write it to ``path`` as NIR
+    with the original neuron ids, and read it back: the
+    :class:`~lnp_neuro.engines.DeployedNetwork` every engine runs."""
+    from .engines import DeployedNetwork
+    from .nir_io import write_nir
+    compact, kept = net.compact()
+    write_nir(compact, path, overwrite=True, neuron_ids=kept)
+    deployed = DeployedNetwork.read(path)
+    if deployed.network.size != kept.size or not np.array_equal(deployed.neuron_ids, kept):
+        raise RuntimeError(f"{path}: the network read back is not the one written")
+    return deployed
+
+
 #: Files every deployment writes (the report adds its PNG plots).
 OUTPUT_FILES = ("network.nir", "run.npz", "analysis.npz", "report.json", "report.html",
                 "report.md")
@@ -447,7 +463,7 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
 
     series, series_info = timed("series", load_series, options)
     if options.network is not None:
-        net0 = timed("load", load_network, options.network)
+        net0 = timed("load", load_network, options.network, options.dt)
         log(f"loaded {options.network}: {net0}")
         from ._limits import check_memory, deploy_memory_estimate
         check_memory(deploy_memory_estimate(net0.size, net0.n_synapses, options.steps,
@@ -466,24 +482,36 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
     log(f"pruned ({options.prune}): {net0.n_neurons} -> {net1.n_neurons} neurons, "
         f"{net0.n_synapses} -> {net1.n_synapses} synapses")
 
+    # The hand-over: only the active neurons and synapses go into network.nir, with their
+    # original ids; the graph read back from the file is what every engine runs.
+    deployed = timed("hand_over", hand_over, net1, out / "network.nir")
+    net_d = deployed.network
+    log(f"wrote network.nir and read it back: {net_d.size} neurons, {net_d.n_synapses} "
+        f"synapses")
+
+    from .engines import get_engine, parity
     mode = "fixed" if target.mode == "fixed" else "float"
+    engine = get_engine(target.backend)
+    reference_engine = get_engine(engine.parity_reference)
     log("running the unpruned network on the native simulator (SOP baseline)")
     spikes0 = timed("run_unpruned", lambda: simulate(net0, inputs, mode=mode,
                                                      progress=options.progress).spikes)
-    log(f"running the pruned network on {target.name} ({target.description})")
-    spikes1 = timed("run_target", run_on_target, target, net1, inputs, options.progress)
-    reference = timed("run_reference",
-                      lambda: simulate(net1, inputs, mode=mode, progress=False).spikes)
-    parity = int(np.count_nonzero(spikes1 != reference))
-    if target.backend in ("native", "lava") and parity:
-        log(f"WARNING: {parity} spike mismatch(es) between {target.name} and the native "
-            f"simulator; they are expected to agree exactly")
+    log(f"running the deployed graph on {target.name} ({target.description})")
+    run = timed("run_target", engine.run, deployed, inputs, mode, options.progress)
+    log(f"running it on the {reference_engine.name} engine (parity reference)")
+    reference = timed("run_reference", reference_engine.run, deployed, inputs, mode)
+    mismatches = parity(run, reference)
+    spikes1 = run.spikes
+    if mismatches:
+        log(f"WARNING: {mismatches} spike mismatch(es) between {target.name} ({engine.name}) "
+            f"and the {reference_engine.name} engine on the same graph"
+            + ("; they are expected to agree exactly" if engine.name != "norse" else ""))
 
     limits = core_limits(profile)
-    mapping = timed("map", map_to_cores, net1, limits, options.mapping, spikes1,
+    mapping = timed("map", map_to_cores, net_d, limits, options.mapping, spikes1,
                     options.seed) if limits is not None else None
     cores_used = mapping.cores_used if mapping is not None else None
-    energy = timed("energy", energy_report, net1, spikes1, profiles_for_target(profile),
+    energy = timed("energy", energy_report, net_d, spikes1, profiles_for_target(profile),
                    (net0, spikes0), input_spikes=inputs,
                    cores_used={profile.name: cores_used} if cores_used is not None else None,
                    mapping_strategy=options.mapping,
@@ -491,71 +519,64 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
                    seed=options.seed)
     log("measuring stability at the operating point before and after pruning")
     stability0 = timed("stability_before", _stability, net0, options.seed)
-    stability1 = timed("stability_after", _stability, net1, options.seed)
+    stability1 = timed("stability_after", _stability, net_d, options.seed)
     task = None
     if encoded is not None:
-        task = timed("task", score_task, net0, net1, encoded, mode, input_info, log,
+        task = timed("task", score_task, net0, net_d, encoded, mode, input_info, log,
                      options.vpt_starts)
-    act0, act1 = activity(spikes0, net0), activity(spikes1, net1)
+    act0, act1 = activity(spikes0, net0), activity(spikes1, net_d)
 
-    sops_dense = energy["baseline"]["sops_dense"]
-    sops_pruned = energy["sops_and_mask"]
-    report = {
-        "label": {"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}[options.prune],
-        "target": target.name, "backend": target.backend, "mode": target.mode,
-        "profile": profile.name, "steps": int(inputs.shape[0]), "dt": net1.dt,
-        "neurons_before": net0.n_neurons, "neurons_after": net1.n_neurons,
-        "synapses_before": net0.n_synapses, "synapses_after": net1.n_synapses,
-        "sops_dense": sops_dense, "sops_pruned": sops_pruned,
-        "sop_ratio": energy["sop_ratio"],
-        "energy_joules": energy["profiles"][profile.name]["energy_joules"],
-        "energy_by_profile": {k: v["energy_joules"] for k, v in energy["profiles"].items()},
-        "cores_used": cores_used,
-        "mapping": mapping.summary() if mapping is not None else None,
-        "parity": parity,
-        "spikes_before": int(np.count_nonzero(spikes0)),
-        "spikes_after": int(np.count_nonzero(spikes1)),
-        "lambda_max_before": stability0.mean, "lambda_max_after": stability1.mean,
-        "lambda_max_stderr_before": stability0.stderr,
-        "lambda_max_stderr_after": stability1.stderr,
-        "stability": {"measure": "linear rate dynamics at the operating point "
-                                 "(lnp_neuro.operating_point)",
-                      "before": stability0.as_dict(), "after": stability1.as_dict()},
-        "activity": {"fraction_firing_before": act0["fraction_firing"],
-                     "fraction_firing_after": act1["fraction_firing"],
-                     "rate_hz_before": act0["rate_hz"], "rate_hz_after": act1["rate_hz"]},
-        "task": task,
-        "history": history,
-        "baseline_budget": net1.metadata.get("baseline_budget"),
-        "energy": energy,
-        "input": input_info,
-        "options": {k: v for k, v in asdict(options).items() if k not in ("progress",)},
-        "timings_seconds": timings,
-    }
+    quantisation = None
     if target.mode == "fixed":
         from .fixed_point import quantize
-        report["quantisation"] = quantize(net1).error.as_dict()
-
-    from .nir_io import write_nir
-    write_nir(net1, out / "network.nir", overwrite=True)
+        quantisation = quantize(net_d).error.as_dict()
     with atomic_write(out / "run.npz") as tmp, open(tmp, "wb") as fh:
         extra = {} if encoded is None else {
             "series": encoded.series[: -(-inputs.shape[0] // encoded.steps_per_sample)],
             "steps_per_sample": np.int64(encoded.steps_per_sample)}
         np.savez_compressed(fh, input_spikes=inputs.astype(bool), spikes=spikes1.astype(bool),
+                            neuron_ids=deployed.neuron_ids,
                             spikes_unpruned=spikes0.astype(bool), **extra)
     with atomic_write(out / "analysis.npz") as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, lyapunov_before=stability0.spectra[0].exponents,
                             lyapunov_after=stability1.spectra[0].exponents,
                             tau_mem_before=net0.tau_mem[net0.neuron_active],
-                            tau_mem_after=net1.tau_mem[net1.neuron_active])
-    report["seconds"] = round(time.perf_counter() - t_start, 3)
-    null_reasons: dict[str, str] = {}
-    report = strict_json(report, null_reasons)
-    if null_reasons:
-        report["null_reasons"] = null_reasons
-    with atomic_write(out / "report.json") as tmp:
-        tmp.write_text(json.dumps(report, indent=2, allow_nan=False), encoding="utf-8")
+                            tau_mem_after=net_d.tau_mem[net_d.neuron_active])
+
+    from .run_record import RunRecord
+    record = RunRecord(
+        label={"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}[options.prune],
+        target=target.name, backend=engine.name, mode=target.mode, profile=profile.name,
+        steps=int(inputs.shape[0]), dt=net_d.dt,
+        neurons_before=net0.n_neurons, neurons_after=net_d.n_neurons,
+        synapses_before=net0.n_synapses, synapses_after=net_d.n_synapses,
+        sops_dense=energy["baseline"]["sops_dense"], sops_pruned=energy["sops_and_mask"],
+        sop_ratio=energy["sop_ratio"],
+        energy_joules=energy["profiles"][profile.name]["energy_joules"],
+        energy_by_profile={k: v["energy_joules"] for k, v in energy["profiles"].items()},
+        cores_used=cores_used, mapping=mapping.summary() if mapping is not None else None,
+        parity=mismatches, parity_reference=reference_engine.name,
+        spikes_before=int(np.count_nonzero(spikes0)),
+        spikes_after=int(np.count_nonzero(spikes1)),
+        lambda_max_before=stability0.mean, lambda_max_after=stability1.mean,
+        lambda_max_stderr_before=stability0.stderr, lambda_max_stderr_after=stability1.stderr,
+        stability={"measure": "linear rate dynamics at the operating point "
+                              "(lnp_neuro.operating_point)",
+                   "before": stability0.as_dict(), "after": stability1.as_dict()},
+        activity={"fraction_firing_before": act0["fraction_firing"],
+                  "fraction_firing_after": act1["fraction_firing"],
+                  "rate_hz_before": act0["rate_hz"], "rate_hz_after": act1["rate_hz"]},
+        task=task, history=history, baseline_budget=net1.metadata.get("baseline_budget"),
+        energy=energy, input=input_info,
+        options={k: v for k, v in asdict(options).items() if k not in ("progress",)},
+        deployed={"network": "network.nir", "neurons": net_d.size,
+                  "synapses": net_d.n_synapses,
+                  "neuron_ids": "ids in the starting network: run.npz neuron_ids, and "
+                                "network.nir neurons metadata lnp_neuro.neuron_ids",
+                  "engine": engine.name, "engine_description": engine.description},
+        timings_seconds=timings, quantisation=quantisation,
+        seconds=round(time.perf_counter() - t_start, 3))
+    record.write(out / "report.json")
     from .report import write_report
     write_report([out], out, force=True)
-    return report
+    return record.json_object()

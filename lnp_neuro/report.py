@@ -2,17 +2,21 @@
 
 A run directory (written by ``lnp-deploy``) holds
 
-- ``report.json``: ``label``, ``target``, ``backend``, ``mode``, ``profile``, ``steps``,
-  ``neurons_before/after``, ``synapses_before/after``, ``sops_dense``, ``sops_pruned``,
-  ``sop_ratio``, ``energy_joules``, ``energy_by_profile`` ({profile: J}), ``cores_used``,
-  ``parity``, ``seconds``, ``history`` (per LNP iteration: ``iteration``, ``neurons``,
-  ``synapses``, ``lambda_max``, ``mean_ipr``, ``seconds``), optional ``quantisation``,
+- ``report.json`` (a :class:`~lnp_neuro.run_record.RunRecord` when it has
+  ``record_version``; older unversioned files are read as they are): ``label``,
+  ``target``, ``backend``, ``mode``, ``profile``, ``steps``, ``neurons_before/after``,
+  ``synapses_before/after``, ``sops_dense``, ``sops_pruned``, ``sop_ratio``,
+  ``energy_joules``, ``energy_by_profile`` ({profile: J}), ``cores_used``, ``parity``,
+  ``parity_reference``, ``seconds``, ``history`` (per LNP iteration: ``iteration``,
+  ``neurons``, ``synapses``, ``lambda_max``, ``mean_ipr``, ``seconds``), optional
+  ``quantisation``,
   optional ``dt`` (seconds, for firing rates in Hz); optional ``baseline_budget`` (what a
   baseline was matched to: ``kind``, ``target``, ``rule``, and for AP ``stopped``);
   optional ``task`` (``name``, ``metric`` = "nrmse", ``horizon``, ``readout``,
   ``unpruned``, ``pruned``, ``persistence``, ``n_train``, ``n_test``: lower NRMSE is
   better) and ``activity`` (``fraction_firing_before/after``, ``rate_hz_before/after``);
-- ``run.npz``: ``input_spikes`` [T, n_in], ``spikes`` [T, N];
+- ``run.npz``: ``input_spikes`` [T, n_in], ``spikes`` [T, N] (N: the deployed, compacted
+  network's neurons);
 - ``analysis.npz`` (optional keys): ``lyapunov_before``, ``lyapunov_after`` (spectra, 1/s),
   ``tau_mem_before``, ``tau_mem_after`` (s).
 
@@ -69,7 +73,8 @@ _SUMMARY_FIELDS = [
     ("spikes_before", "spikes, unpruned"), ("spikes_after", "spikes, pruned"),
     ("lambda_max_before", "lambda_max before (1/s)"),
     ("lambda_max_after", "lambda_max after (1/s)"),
-    ("cores_used", "cores used"), ("parity", "parity"), ("seconds", "wall time (s)"),
+    ("cores_used", "cores used"), ("parity", "parity (spike mismatches)"),
+    ("parity_reference", "parity compared with engine"), ("seconds", "wall time (s)"),
 ]
 
 # Nested report.json fields shown as extra summary rows when any run has them.
@@ -119,6 +124,7 @@ class RunData:
     report: dict[str, Any]
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    record: Any = None
 
     @property
     def label(self) -> str:
@@ -167,12 +173,19 @@ def load_run(run_dir: str | Path) -> RunData:
         raise ValueError(f"{report_path}: not valid JSON ({exc})") from None
     if not isinstance(report, dict):
         raise ValueError(f"{report_path}: must hold a JSON object, got {type(report).__name__}")
+    record = None
+    if "record_version" in report:
+        # A versioned run record: read through its typed structure (errors name the
+        # file and the field), so what deploy writes and what is drawn cannot drift.
+        from .run_record import RunRecord
+        record = RunRecord.from_dict(report, report_path)
+        report = record.to_dict()
     problems: list[str] = []
     arrays = _load_npz(path / "run.npz", {"input_spikes": 2, "spikes": 2}, problems)
     arrays.update(_load_npz(path / "analysis.npz",
                             {"lyapunov_before": 1, "lyapunov_after": 1,
                              "tau_mem_before": 1, "tau_mem_after": 1}, problems))
-    return RunData(path=path, report=report, arrays=arrays, problems=problems)
+    return RunData(path=path, report=report, arrays=arrays, problems=problems, record=record)
 
 
 # ------------------------------------------------------------------ formatting
