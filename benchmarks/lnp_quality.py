@@ -95,6 +95,7 @@ def main(argv=None) -> int:
     ap.add_argument("--task-samples", type=int, default=None,
                     help="samples scored (default: lnp-deploy's)")
     ap.add_argument("--input", default="lorenz", help="lnp-deploy --input (lorenz, rossler)")
+    ap.add_argument("--scaling", default=None, help="lnp-deploy --scaling (default: its own)")
     ap.add_argument("--vpt-starts", type=int, default=None,
                     help="closed-loop starts (default: lnp-deploy's)")
     args = ap.parse_args(argv)
@@ -103,6 +104,8 @@ def main(argv=None) -> int:
         extra["task_samples"] = args.task_samples
     if args.vpt_starts is not None:
         extra["vpt_starts"] = args.vpt_starts
+    if args.scaling is not None:
+        extra["scaling"] = args.scaling
     seeds = [int(s) for s in args.seeds.split(",")]
     header = ("model  seed  lambda_before      lambda_after       rho(M)       firing  rate_x  "
               "NRMSE unpruned  LNP     persist  linear  ESN     SOPx   VPT unpr/LNP/ESN  " +

@@ -107,10 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "at --rate (no task score)")
     p.add_argument("--copies", type=_positive_int, default=d.copies,
                    help="phase-staggered copies of each ON/OFF input channel (resolution)")
-    p.add_argument("--scaling", choices=("median", "zscore", "range"), default=d.scaling,
-                   help="how a series dimension maps onto its ON/OFF pair: median (each side "
-                        "of the median scaled to its training extreme), zscore (mean +- 3 "
-                        "std, clipped), range (training range about its midpoint)")
+    p.add_argument("--scaling", choices=("zscore", "median", "range"), default=d.scaling,
+                   help="how a series dimension maps onto its ON/OFF pair: zscore (mean +- 3 "
+                        "std, clipped beyond), median (each side of the median scaled to its "
+                        "training extreme: skewed series such as Rossler), range (training "
+                        "range about its midpoint)")
     p.add_argument("--steps-per-sample", type=_positive_int, default=d.steps_per_sample,
                    help="time steps each sample of the series is held for")
     p.add_argument("--task-samples", type=_positive_int, default=d.task_samples,

@@ -65,7 +65,7 @@ class DeployOptions:
     rate: float = 0.05
     steps: int = 500
     copies: int = 8
-    scaling: str = "median"
+    scaling: str = "zscore"
     steps_per_sample: int = 20
     task_samples: int = 3000
     vpt_starts: int = 5
@@ -78,8 +78,9 @@ class DeployOptions:
     dt: float | None = None
 
     def __post_init__(self) -> None:
-        if self.model not in ("hrsnn", "chrsnn"):
-            raise ValueError(f"model must be 'hrsnn' or 'chrsnn', got {self.model!r}")
+        from .models import MODELS
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
         if self.prune not in ("lnp", "ap", "random", "none"):
             raise ValueError(f"prune must be one of lnp, ap, random, none; got {self.prune!r}")
         from .prune.baselines import AP_BUDGETS
@@ -141,10 +142,10 @@ def load_network(path: Path, dt: float | None = None) -> SpikingNetwork:
 
 
 def build_network(options: DeployOptions, n_inputs: int) -> SpikingNetwork:
-    from .models import chrsnn, hrsnn
-    if options.model == "hrsnn":
-        return hrsnn(options.neurons, options.density, seed=options.seed, n_inputs=n_inputs)
-    return chrsnn(options.neurons, options.clusters, seed=options.seed, n_inputs=n_inputs)
+    """The starting network of ``--model`` (:func:`lnp_neuro.models.build_network`)."""
+    from .models import build_network as build
+    return build(options.model, options.neurons, seed=options.seed, n_inputs=n_inputs,
+                 density=options.density, n_clusters=options.clusters)
 
 
 def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None, dict]:
@@ -543,6 +544,7 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
                             tau_mem_before=net0.tau_mem[net0.neuron_active],
                             tau_mem_after=net_d.tau_mem[net_d.neuron_active])
 
+    from .neurobench_metrics import neurobench_metrics
     from .run_record import RunRecord
     record = RunRecord(
         label={"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}[options.prune],
@@ -575,6 +577,7 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
                                 "network.nir neurons metadata lnp_neuro.neuron_ids",
                   "engine": engine.name, "engine_description": engine.description},
         timings_seconds=timings, quantisation=quantisation,
+        neurobench=neurobench_metrics(net_d, spikes1, inputs),
         seconds=round(time.perf_counter() - t_start, 3))
     record.write(out / "report.json")
     from .report import write_report

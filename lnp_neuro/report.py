@@ -93,6 +93,13 @@ _TASK_FIELDS = [
     ("closed_loop.persistence.lyapunov_times",
      "closed-loop VPT, persistence (Lyapunov times)"),
 ]
+#: NeuroBench's names for the deployed run (lnp_neuro.neurobench_metrics).
+_NEUROBENCH_FIELDS = [
+    ("synaptic_operations.effective_acs", "NeuroBench synaptic operations (effective ACs)"),
+    ("activation_sparsity", "NeuroBench activation sparsity"),
+    ("connection_sparsity", "NeuroBench connection sparsity"),
+    ("footprint_bytes", "NeuroBench footprint of the PyTorch twin (bytes)"),
+]
 _TASK_REQUIRED = {"name": str, "metric": str, "unpruned": float, "pruned": float,
                   "persistence": float}
 
@@ -554,7 +561,8 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
                 + [_fmt(_mean_rate_after(r.report)) for r in runs])
     rows.append(["baseline budget"] + [_budget_cell(r.report.get("baseline_budget"))
                                        for r in runs])
-    for group, fields in (("activity", _ACTIVITY_FIELDS), ("task", _TASK_FIELDS)):
+    for group, fields in (("activity", _ACTIVITY_FIELDS), ("task", _TASK_FIELDS),
+                          ("neurobench", _NEUROBENCH_FIELDS)):
         if any(isinstance(r.report.get(group), dict) for r in runs):
             rows += [[title] + [_fmt(_nested(r.report, group, key)) for r in runs]
                      for key, title in fields]

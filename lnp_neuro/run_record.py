@@ -111,6 +111,8 @@ class RunRecord:
     timings_seconds: dict = _kind(_OBJECT)
     seconds: float | None = _kind(_NUMBER, nullable=True)
     quantisation: dict | None = _kind(_OBJECT, omit_if_none=True)
+    #: NeuroBench's metrics of the deployed run (lnp_neuro.neurobench_metrics).
+    neurobench: dict | None = _kind(_OBJECT, omit_if_none=True)
     null_reasons: dict | None = _kind(_OBJECT, omit_if_none=True)
     record_version: int = field(default=RUN_RECORD_VERSION, metadata={"kind": _INT})
     #: Keys of a newer record this version does not know, kept as read.

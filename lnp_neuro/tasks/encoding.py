@@ -94,7 +94,7 @@ def _step_probability(max_rate: float, dt: float) -> float:
 
 # ------------------------------------------------------------------------- scaling
 #: Signed scalings a series can be coded with (ON/OFF pairs), see :meth:`SignalScaling.fit`.
-SERIES_SCALINGS = ("median", "zscore", "range")
+SERIES_SCALINGS = ("zscore", "median", "range")
 
 
 @dataclass(eq=False)

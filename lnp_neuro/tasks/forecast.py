@@ -6,7 +6,7 @@ Computer Science Review 3, 2009, Sec. 3-4):
 
 1. The series ``y [n_samples, D]`` is rate-coded into ``n_inputs`` channels
    (:func:`encode_series`): ON/OFF pairs per dimension (:mod:`.encoding`; by default
-   each side of the training median scaled to its own training extreme, ``"median"``),
+   z-scored, mean +- 3 standard deviations onto the pair; ``"median"`` for skewed series),
    ``copies = n_inputs / (2 D)`` phase-staggered error-diffusion copies per channel, each
    sample held ``steps_per_sample`` steps. Defaults (20 steps, 200 Hz, 8 copies) resolve
    a sample to 1/64 of the channel range; the issue that introduced them measured one-step
@@ -98,7 +98,7 @@ class EncodedSeries:
 
 def encode_series(series, n_inputs: int, *, dt: float = 1e-3, steps_per_sample: int = 20,
                   max_rate: float = 200.0, fit_samples: int | None = None,
-                  scaling: str = "median") -> EncodedSeries:
+                  scaling: str = "zscore") -> EncodedSeries:
     """Rate-code ``series [n, D]`` into ``n_inputs`` channels (module docstring, step 1).
 
     ``n_inputs`` must be a multiple of ``2 D`` (ON/OFF pair per dimension times copies).
