@@ -39,6 +39,25 @@ def test_spiking_forecaster_fed_the_truth_reproduces_the_teacher_forced_states()
     np.testing.assert_allclose(f.state(), again.state(), rtol=0, atol=1e-9)
 
 
+def test_vpt_stops_early_without_changing_the_answer():
+    # The VPT of a run depends only on its first step outside the tolerance: stopping there
+    # must give what valid_prediction_time says of the whole forecast.
+    from lnp_neuro.tasks.metrics import valid_prediction_time
+    from lnp_neuro.tasks.series import closed_loop_forecast
+    y, net, enc, split, tau, states, ridge = _sine_task()
+    f = SpikingForecaster(net, enc, ridge, tau, "fixed")
+    starts = vpt_starts(split.test, y.shape[0], 60, 3)
+    fast = closed_loop_vpt(f, y, starts, 60, epsilon=0.05)
+    sigma = y.std(axis=0)
+    full = []
+    for s in starts:
+        f.reset(s - 1)
+        pred = closed_loop_forecast(f.consume, y[s - 1], 60)
+        full.append(valid_prediction_time(pred, y[s:s + 60], sigma, 0.05).steps)
+    assert fast.steps == tuple(full)
+    assert 0 < max(full) < 60        # the tolerance is left inside the horizon
+
+
 def test_spiking_forecaster_needs_the_fitted_encoder():
     y, net, enc, split, tau, states, ridge = _sine_task(n=200, n_neurons=40)
     enc.encoder = None

@@ -31,8 +31,8 @@ import numpy as np
 
 from ..network import SpikingNetwork
 from ._checks import count as _count, positive as _positive
+from .forecast import window_sums
 from .metrics import valid_prediction_time
-from .series import closed_loop_forecast
 
 __all__ = ["SpikingForecaster", "ESNForecaster", "PersistenceForecaster", "ClosedLoopVPT",
            "closed_loop_vpt", "vpt_starts"]
@@ -98,9 +98,7 @@ class SpikingForecaster:
         k = self._window.size
         res = self._simulate(spikes)
         self._state = res.final_state
-        s = res.spikes[:, self._active].astype(np.float64)
-        n = s.shape[0] // k
-        windows = np.tensordot(self._window, s.reshape(n, k, -1), axes=(0, 1))
+        windows = window_sums(res.spikes[:, self._active], k, self._window)
         for w in windows:
             self._trace = self._trace * self._carry + w
 
@@ -234,19 +232,36 @@ def vpt_starts(test: np.ndarray, n_samples: int, horizon: int, n_starts: int) ->
     return np.unique(np.linspace(first, last, n_starts).round().astype(np.int64))
 
 
+def _valid_steps(forecaster, last_true, truth: np.ndarray, sigma: np.ndarray,
+                 epsilon: float) -> int:
+    """Steps of the closed-loop forecast from ``last_true`` that stay within ``epsilon``
+    (:func:`.metrics.valid_prediction_time` of the forecast, which depends only on the
+    first step that leaves the tolerance: the forecast stops there)."""
+    x = np.asarray(last_true, dtype=np.float64)
+    for k, target in enumerate(truth):
+        x = np.asarray(forecaster.consume(x), dtype=np.float64).reshape(-1)
+        err = valid_prediction_time(x[None, :], target[None, :], sigma, epsilon).steps \
+            if np.all(np.isfinite(x)) else 0
+        if err == 0:
+            return k
+    return truth.shape[0]
+
+
 def closed_loop_vpt(forecaster, series, starts, horizon: int, *, epsilon: float = 0.1,
                     dt: float | None = None, lambda_max: float | None = None
                     ) -> ClosedLoopVPT:
     """VPT of ``forecaster`` run closed-loop from each start (module docstring).
 
     For start ``s`` the forecaster is reset to the true samples ``0 .. s - 2``
-    (``forecaster.reset(s - 1)``), shown the true
-    sample ``s - 1`` and then its own predictions; its ``horizon`` predictions are
+    (``forecaster.reset(s - 1)``), shown the true sample ``s - 1`` and then its own
+    predictions; its ``horizon`` predictions are
     compared with ``series[s : s + horizon]`` (sigma: the whole series' std per
-    dimension, as the one-step NRMSE).
+    dimension, as the one-step NRMSE). A run stops at the first prediction that leaves the
+    tolerance, which is all its VPT depends on.
     """
     y = np.asarray(series, dtype=np.float64)
     horizon = _count("horizon", horizon)
+    epsilon = float(epsilon)
     sd = y.std(axis=0)
     sigma = np.where(sd > 0, sd, 1.0)
     steps = []
@@ -255,8 +270,7 @@ def closed_loop_vpt(forecaster, series, starts, horizon: int, *, epsilon: float 
             raise ValueError(f"start {s} leaves no room for a {horizon}-sample forecast in "
                              f"{y.shape[0]} samples")
         forecaster.reset(s - 1)
-        pred = closed_loop_forecast(forecaster.consume, y[s - 1], horizon)
-        steps.append(valid_prediction_time(pred, y[s:s + horizon], sigma, epsilon).steps)
+        steps.append(_valid_steps(forecaster, y[s - 1], y[s:s + horizon], sigma, epsilon))
     return ClosedLoopVPT(starts=tuple(int(v) for v in starts), steps=tuple(steps),
                          horizon=horizon, epsilon=float(epsilon),
                          dt=None if dt is None else float(dt),
