@@ -59,6 +59,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .network import SpikingNetwork, canonical_csr
+from .validation import check_int
 
 __all__ = [
     "SOP_MODELS",
@@ -215,7 +216,7 @@ def ann_equivalent_macs(net: SpikingNetwork, n_steps: int) -> dict[str, int]:
     one MAC per stored input weight onto an active neuron.
     """
     _check_network(net, "net")
-    n_steps = _check_steps(n_steps, "n_steps")
+    n_steps = check_int(n_steps, "n_steps", 0)
     n_active = net.n_neurons
     win = net.input_weights
     rows_active = net.neuron_active[np.repeat(np.arange(win.shape[0]), np.diff(win.indptr))]
@@ -230,12 +231,6 @@ def ann_equivalent_macs(net: SpikingNetwork, n_steps: int) -> dict[str, int]:
 def _check_network(net: Any, name: str) -> None:
     if not isinstance(net, SpikingNetwork):
         raise ValueError(f"{name} must be a SpikingNetwork, got {type(net).__name__}")
-
-
-def _check_steps(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer number of steps, got {value!r}")
-    return int(value)
 
 
 def _input_sops(net: SpikingNetwork, input_spikes: Any) -> int:
@@ -527,7 +522,7 @@ def _price(profile, report: dict, sops: int, n_steps: int, seconds_per_step: flo
     if cores is None:
         cores = mapping.cores_used if mapping is not None else cores_bound
     if cores is not None:
-        cores = _check_steps(cores, "cores_used")
+        cores = check_int(cores, "cores_used", 0)
     chips = None
     if cores is not None and profile.cores_per_chip is not None:
         chips = max(1, math.ceil(cores / profile.cores_per_chip.si)) if cores else 0

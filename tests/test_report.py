@@ -320,7 +320,7 @@ def task_runs(run_dirs, tmp_path_factory):
 
 
 def test_task_against_energy_one_point_per_run(task_runs, tmp_path):
-    from lnp_neuro.report import _task_points
+    from lnp_neuro.report_figures import _task_points
     runs, specs = task_runs
     points = _task_points([load_run(r) for r in runs])
     assert [(r.label, r.report["energy_joules"], t["pruned"]) for _, r, t in points] == specs
@@ -366,7 +366,7 @@ def test_history_curves_are_distinct_and_coincident_ones_say_so(run_dirs, tmp_pa
                                                                 monkeypatch):
     """Random copies LNP's counts: its curve lies on LNP's. Every run still gets its own
     colour, marker, line style and marker size, and the legend names the coincidence."""
-    import lnp_neuro.report as report_module
+    import lnp_neuro.report_figures as report_module
     root, _, _ = run_dirs
     history = json.loads((root / "lnp" / "report.json").read_text())["history"]
     counts = [{k: h[k] for k in ("iteration", "neurons", "synapses")} for h in history]

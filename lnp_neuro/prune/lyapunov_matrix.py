@@ -22,7 +22,6 @@ and one ``block_rows x N`` block; it is the one bounded dense step of this modul
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..network import canonical_csr
 from .covariance import gram_at_pattern

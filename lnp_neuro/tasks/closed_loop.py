@@ -30,9 +30,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..network import SpikingNetwork
-from ._checks import count as _count, positive as _positive
 from .forecast import window_sums
 from .metrics import valid_prediction_time
+from ..validation import check_int, check_positive
 
 __all__ = ["SpikingForecaster", "ESNForecaster", "PersistenceForecaster", "ClosedLoopVPT",
            "closed_loop_vpt", "vpt_starts"]
@@ -70,7 +70,7 @@ class SpikingForecaster:
         self.net = net
         self.encoded = encoded
         self.model = model
-        self.tau_trace = _positive("tau_trace", tau_trace)
+        self.tau_trace = check_positive(tau_trace, "tau_trace")
         self.mode = mode
         self._active = np.flatnonzero(net.neuron_active)
         k = int(encoded.steps_per_sample)
@@ -104,7 +104,7 @@ class SpikingForecaster:
 
     def reset(self, n_samples: int) -> "SpikingForecaster":
         """Teacher-forced run of the first ``n_samples`` samples of the drive, from rest."""
-        n_samples = _count("n_samples", n_samples)
+        n_samples = check_int(n_samples, "n_samples")
         k = self._window.size
         x = self.encoded.spikes
         if x.shape[0] < n_samples * k:
@@ -147,14 +147,14 @@ class ESNForecaster:
         sd = y[train].std(axis=0)
         self._sd = np.where(sd > 0, sd, 1.0)
         u = (y - self._mean) / self._sd
-        self._reservoir = Reservoir(_count("units", units), sr=0.9, lr=0.3,
+        self._reservoir = Reservoir(check_int(units, "units"), sr=0.9, lr=0.3,
                                     input_scaling=0.5, seed=int(seed))
         self._states = self._reservoir.run(u)
         self._readout = Ridge(ridge=1e-6).fit(self._states[train], u[train + 1])
 
     def reset(self, n_samples: int) -> "ESNForecaster":
         """Reservoir state after the first ``n_samples`` true samples (teacher forced)."""
-        n = _count("n_samples", n_samples)
+        n = check_int(n_samples, "n_samples")
         # reservoirpy 0.4 keeps a node's state as {"out": vector}; states[t] is the state
         # after consuming sample t.
         self._reservoir.state = {"out": self._states[n - 1].copy()}
@@ -224,7 +224,7 @@ class ClosedLoopVPT:
 def vpt_starts(test: np.ndarray, n_samples: int, horizon: int, n_starts: int) -> np.ndarray:
     """``n_starts`` start samples spread evenly over the test samples ``test`` such that
     every run's ``horizon`` samples lie in the series (``n_samples`` long)."""
-    n_starts, horizon = _count("n_starts", n_starts), _count("horizon", horizon)
+    n_starts, horizon = check_int(n_starts, "n_starts"), check_int(horizon, "horizon")
     first, last = int(test[0]) + 1, int(n_samples) - horizon
     if last < first:
         raise ValueError(f"the test part ({test.size} samples) is shorter than the closed-loop "
@@ -260,7 +260,7 @@ def closed_loop_vpt(forecaster, series, starts, horizon: int, *, epsilon: float 
     tolerance, which is all its VPT depends on.
     """
     y = np.asarray(series, dtype=np.float64)
-    horizon = _count("horizon", horizon)
+    horizon = check_int(horizon, "horizon")
     epsilon = float(epsilon)
     sd = y.std(axis=0)
     sigma = np.where(sd > 0, sd, 1.0)

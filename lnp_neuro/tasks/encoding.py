@@ -48,12 +48,11 @@ by ``t_silence`` = 100 ms without input so currents and activity decay
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+from ..validation import check_int, check_positive
 
-from ._checks import count as _count, positive as _positive
 
 __all__ = [
     "SignalScaling",
@@ -85,7 +84,7 @@ def _matrix(name: str, values) -> np.ndarray:
 
 
 def _step_probability(max_rate: float, dt: float) -> float:
-    max_rate, dt = _positive("max_rate", max_rate), _positive("dt", dt)
+    max_rate, dt = check_positive(max_rate, "max_rate"), check_positive(dt, "dt")
     if max_rate * dt > 1 + 1e-12:
         raise ValueError(f"max_rate * dt = {max_rate * dt:g} exceeds 1 spike per step; lower "
                          f"max_rate (Hz) or dt (s)")
@@ -152,7 +151,7 @@ class SignalScaling:
         elif method == "maxabs":
             center, span, signed = np.zeros(x.shape[1]), np.abs(x).max(axis=0), True
         elif method == "zscore":
-            n_std = _positive("n_std", n_std)
+            n_std = check_positive(n_std, "n_std")
             center, span, signed = x.mean(axis=0), n_std * x.std(axis=0), True
         elif method == "range":
             lo, hi = x.min(axis=0), x.max(axis=0)
@@ -284,8 +283,8 @@ def staggered_population_spikes(intensities, max_rate: float, dt: float,
     """
     p_max = _step_probability(max_rate, dt)
     x = _intensity_matrix(intensities)
-    k_steps = _count("steps_per_sample", steps_per_sample)
-    m_copies = _count("copies", copies)
+    k_steps = check_int(steps_per_sample, "steps_per_sample")
+    m_copies = check_int(copies, "copies")
     if k_steps >= 1 << 30:
         raise ValueError(f"steps_per_sample must be below 2**30, got {k_steps}")
     units = np.rint(x * p_max * _FIXED_ONE).astype(np.int64)            # [n, C]
@@ -305,7 +304,7 @@ def spike_counts(spikes, steps_per_sample: int) -> np.ndarray:
     s = np.asarray(spikes)
     if s.ndim != 2:
         raise ValueError(f"spikes must be [T, C], got shape {s.shape}")
-    k = _count("steps_per_sample", steps_per_sample)
+    k = check_int(steps_per_sample, "steps_per_sample")
     if s.shape[0] % k:
         raise ValueError(f"spikes has {s.shape[0]} steps, not a multiple of steps_per_sample={k}")
     return s.reshape(s.shape[0] // k, k, s.shape[1]).sum(axis=1, dtype=np.int64)
@@ -313,7 +312,7 @@ def spike_counts(spikes, steps_per_sample: int) -> np.ndarray:
 
 def decode_rates(spikes, dt: float, steps_per_sample: int) -> np.ndarray:
     """Firing rate (Hz) per channel in windows of ``steps_per_sample`` steps."""
-    dt = _positive("dt", dt)
+    dt = check_positive(dt, "dt")
     return spike_counts(spikes, steps_per_sample) / (steps_per_sample * dt)
 
 
@@ -358,8 +357,8 @@ class RateEncoder:
 
     def _validate(self) -> None:
         _step_probability(self.max_rate, self.dt)
-        _count("steps_per_sample", self.steps_per_sample)
-        _count("copies", self.copies)
+        check_int(self.steps_per_sample, "steps_per_sample")
+        check_int(self.copies, "copies")
         if self.method not in _SERIES_METHODS:
             raise ValueError(f"method must be one of {_SERIES_METHODS}, got {self.method!r}")
 
@@ -447,7 +446,7 @@ class ImageEncoder:
         _step_probability(self.max_rate, self.dt)
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
-        n_in = self.t_input / _positive("dt", self.dt)
+        n_in = self.t_input / check_positive(self.dt, "dt")
         try:
             n_off = float(self.t_silence) / self.dt
         except (TypeError, ValueError):

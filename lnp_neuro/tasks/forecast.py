@@ -44,9 +44,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..network import SpikingNetwork
-from ._checks import count as _count, positive as _positive
 from .encoding import RateEncoder
 from .metrics import nrmse
+from ..validation import check_int, check_positive
 
 __all__ = [
     "EncodedSeries",
@@ -113,12 +113,12 @@ def encode_series(series, n_inputs: int, *, dt: float = 1e-3, steps_per_sample: 
         raise ValueError(f"series must be [n_samples >= 2, D], got shape {y.shape}")
     if not np.all(np.isfinite(y)):
         raise ValueError("series has non-finite values")
-    n_inputs = _count("n_inputs", n_inputs)
+    n_inputs = check_int(n_inputs, "n_inputs")
     pairs = 2 * y.shape[1]
     if n_inputs % pairs:
         raise ValueError(f"n_inputs={n_inputs} is not a multiple of 2 x {y.shape[1]} "
                          f"dimensions (an ON/OFF pair per dimension, times copies)")
-    fit_n = y.shape[0] if fit_samples is None else _count("fit_samples", fit_samples)
+    fit_n = y.shape[0] if fit_samples is None else check_int(fit_samples, "fit_samples")
     encoder = RateEncoder(max_rate=max_rate, dt=dt, steps_per_sample=steps_per_sample,
                           method="staggered", scaling=scaling, copies=n_inputs // pairs)
     encoder.fit(y[:fit_n])
@@ -150,8 +150,8 @@ def reservoir_states(spikes, steps_per_sample: int, dt: float, tau_trace: float 
     n_selected]`` (``neurons``: indices to keep, default all columns).
     """
     s = np.asarray(spikes)
-    k = _count("steps_per_sample", steps_per_sample)
-    _positive("tau_trace", tau_trace)
+    k = check_int(steps_per_sample, "steps_per_sample")
+    check_positive(tau_trace, "tau_trace")
     if s.ndim != 2 or s.shape[0] % k:
         raise ValueError(f"spikes must be [T, N] with T a multiple of {k}, got {s.shape}")
     decay = float(np.exp(-dt / tau_trace))
