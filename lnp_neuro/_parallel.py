@@ -1,0 +1,102 @@
+"""Multi-core building blocks whose results do not depend on the thread count.
+
+Same seed, same result, bit for bit, whatever the thread count (design section 3,
+"Schedule"; :mod:`lnp_neuro.threads`). Every routine here splits its work so that each
+output element is computed by exactly one thread, in the same order of operations as the
+serial code it replaces, so the number of threads changes who computes an element, never
+how:
+
+- :func:`map_blocks`: independent blocks of work (whole simulations, single-threaded BLAS
+  calls, numba kernels that release the GIL) on a thread pool; results are placed by
+  block index.
+- :func:`csr_matmul`: ``matrix @ x`` of a CSR matrix with a float64 vector or block of
+  vectors, one block of rows per thread. Each row is summed from 0.0 in storage order,
+  exactly as scipy's ``csr_matvec`` / ``csr_matvecs`` do, so the result equals
+  ``matrix @ x`` bit for bit (numba does not contract ``a * b + c`` into an FMA).
+
+Only coarse blocks are parallelised (milliseconds of work or more per block, threads meet
+once per call): on a machine shared with other jobs, fine-grained parallel loops that
+wait at a barrier for a descheduled thread were measured several times slower than
+serial code. The number of threads is numba's (``NUMBA_NUM_THREADS``, :func:`numba.set_num_threads`).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, Sequence
+
+import numba
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["csr_matmul", "map_blocks", "n_threads"]
+
+
+def n_threads() -> int:
+    """Threads the parallel routines may use (numba's current setting)."""
+    return max(1, int(numba.get_num_threads()))
+
+
+@numba.njit(cache=True, nogil=True)
+def _csr_matvec_rows(indptr, indices, data, x, out, r0, r1):
+    for i in range(r0, r1):
+        acc = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            acc += data[p] * x[np.uint64(indices[p])]   # unsigned: no wrap check
+        out[i] = acc
+
+
+@numba.njit(cache=True, nogil=True)
+def _csr_matvecs_rows(indptr, indices, data, x, out, r0, r1):
+    # scipy's csr_matvecs: y[i, :] starts at 0 and gets a * x[j, :] added per stored
+    # entry in storage order.
+    n_vecs = x.shape[1]
+    for i in range(r0, r1):
+        for k in range(n_vecs):
+            out[i, k] = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            a = data[p]
+            j = np.uint64(indices[p])
+            for k in range(n_vecs):
+                out[i, k] += a * x[j, k]
+
+
+def csr_matmul(matrix, x: np.ndarray, workers: int | None = None) -> np.ndarray:
+    """``matrix @ x``, bit-identical to scipy's, rows split over ``workers`` threads.
+
+    ``matrix`` is a scipy sparse matrix (anything but float64 CSR with a float64 ``x``
+    falls back to scipy), ``x`` a vector (n,) or a block (n, k). One block of rows per
+    thread, so the threads meet once per call: for products of milliseconds or more.
+    """
+    x = np.asarray(x)
+    if (not sp.isspmatrix_csr(matrix) or matrix.dtype != np.float64
+            or x.dtype != np.float64 or x.ndim not in (1, 2)
+            or x.shape[0] != matrix.shape[1]):
+        return matrix @ x
+    x = np.ascontiguousarray(x)
+    n = matrix.shape[0]
+    out = np.empty((n,) + x.shape[1:])
+    kernel = _csr_matvec_rows if x.ndim == 1 else _csr_matvecs_rows
+    workers = n_threads() if workers is None else max(1, int(workers))
+    # Row blocks of about equal stored entries.
+    bounds = np.searchsorted(matrix.indptr, np.linspace(0, matrix.nnz, workers + 1))
+    bounds = np.minimum(bounds, n)
+    bounds[0], bounds[-1] = 0, n
+    map_blocks(lambda b: kernel(matrix.indptr, matrix.indices, matrix.data, x, out,
+                                int(bounds[b]), int(bounds[b + 1])), workers, workers)
+    return out
+
+
+def map_blocks(fn: Callable[[int], object], n_blocks: int, workers: int | None = None
+               ) -> Sequence[object]:
+    """``[fn(0), ..., fn(n_blocks - 1)]`` computed on a thread pool, in block order.
+
+    For blocks whose work releases the GIL (numpy BLAS calls, numba ``nogil`` kernels).
+    ``fn`` must not depend on which thread runs it; with one worker or one block the
+    calls are made in order on the calling thread.
+    """
+    workers = n_threads() if workers is None else max(1, int(workers))
+    if workers == 1 or n_blocks <= 1:
+        return [fn(b) for b in range(n_blocks)]
+    with ThreadPoolExecutor(max_workers=min(workers, n_blocks)) as pool:
+        return list(pool.map(fn, range(n_blocks)))
