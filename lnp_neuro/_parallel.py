@@ -9,8 +9,8 @@ how:
 - :func:`map_blocks`: independent blocks of work (whole simulations, single-threaded BLAS
   calls, numba kernels that release the GIL) on a thread pool; results are placed by
   block index.
-- :func:`csr_matmul`: ``matrix @ x`` of a CSR matrix with a float64 vector or block of
-  vectors, one block of rows per thread. Each row is summed from 0.0 in storage order,
+- :func:`csr_matmul` (and :func:`csr_operator` for ARPACK): ``matrix @ x`` of a CSR
+  matrix with a float64 vector or block of vectors, one block of rows per thread. Each row is summed from 0.0 in storage order,
   exactly as scipy's ``csr_matvec`` / ``csr_matvecs`` do, so the result equals
   ``matrix @ x`` bit for bit (numba does not contract ``a * b + c`` into an FMA).
 
@@ -29,7 +29,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["csr_matmul", "map_blocks", "n_threads"]
+__all__ = ["csr_matmul", "csr_operator", "map_blocks", "n_threads"]
 
 
 def n_threads() -> int:
@@ -82,9 +82,46 @@ def csr_matmul(matrix, x: np.ndarray, workers: int | None = None) -> np.ndarray:
     bounds = np.searchsorted(matrix.indptr, np.linspace(0, matrix.nnz, workers + 1))
     bounds = np.minimum(bounds, n)
     bounds[0], bounds[-1] = 0, n
-    map_blocks(lambda b: kernel(matrix.indptr, matrix.indices, matrix.data, x, out,
-                                int(bounds[b]), int(bounds[b + 1])), workers, workers)
+
+    def rows(b: int) -> None:
+        kernel(matrix.indptr, matrix.indices, matrix.data, x, out,
+               int(bounds[b]), int(bounds[b + 1]))
+
+    if workers == 1:
+        rows(0)
+    else:
+        # A long-lived pool: a product is a leaf task (it never submits work itself), so
+        # sharing the pool cannot deadlock, and ARPACK's thousands of products do not
+        # each pay for starting threads.
+        for future in [_leaf_pool(workers).submit(rows, b) for b in range(workers)]:
+            future.result()
     return out
+
+
+_LEAF_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _leaf_pool(workers: int) -> ThreadPoolExecutor:
+    pool = _LEAF_POOLS.get(workers)
+    if pool is None:
+        pool = _LEAF_POOLS[workers] = ThreadPoolExecutor(max_workers=workers,
+                                                         thread_name_prefix="lnp-leaf")
+    return pool
+
+
+def csr_operator(matrix) -> "spla.LinearOperator":
+    """``LinearOperator`` of ``matrix`` whose products are :func:`csr_matmul`'s.
+
+    ARPACK sees exactly the vectors ``aslinearoperator(m)`` gives it when ``matrix`` is
+    ``m`` in CSR form with the same entry order (for a CSC ``m``: sorted CSR indices, each
+    row summed in ascending column order either way).
+    """
+    import scipy.sparse.linalg as spla
+
+    csr = matrix if sp.isspmatrix_csr(matrix) else sp.csr_matrix(matrix)
+    return spla.LinearOperator(csr.shape, matvec=lambda v: csr_matmul(csr, np.ravel(v)),
+                               matmat=lambda v: csr_matmul(csr, np.asarray(v)),
+                               rmatvec=lambda v: csr.T @ v, dtype=csr.dtype)
 
 
 def map_blocks(fn: Callable[[int], object], n_blocks: int, workers: int | None = None

@@ -56,6 +56,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ._parallel import csr_operator
 from .network import SpikingNetwork
 
 __all__ = [
@@ -245,10 +246,11 @@ def linear_response_spectrum(net: SpikingNetwork, op: OperatingPoint, k: int = 8
         # v0 fixed: ARPACK's default start vector is random, which would break determinism.
         # Leaks of similar neurons cluster the leading moduli, hence the wide Krylov space.
         # Sorted CSR: each row summed in ascending column order, the products of the
-        # former jac.tocsc() bit for bit, without CSC's scatter.
+        # former jac.tocsc() bit for bit, without CSC's scatter, rows split over the cores.
         try:
-            values, vecs = spla.eigs(_sorted_csr(jac), k=k, which="LM", v0=np.ones(n),
-                                     tol=1e-9, ncv=min(n - 1, max(4 * k, 64)), maxiter=50 * n)
+            values, vecs = spla.eigs(csr_operator(_sorted_csr(jac)), k=k, which="LM",
+                                     v0=np.ones(n), tol=1e-9,
+                                     ncv=min(n - 1, max(4 * k, 64)), maxiter=50 * n)
         except spla.ArpackNoConvergence:
             if n > _DENSE_FALLBACK_MAX:
                 raise
@@ -278,8 +280,9 @@ def _leading_real_part(matrix: sp.csr_matrix) -> float:
         return 0.0
     if n > _DENSE_MAX:
         try:
-            vals = spla.eigs(_sorted_csr(matrix), k=1, which="LR", v0=np.ones(n), tol=1e-9,
-                             ncv=min(n - 1, 64), maxiter=50 * n, return_eigenvectors=False)
+            vals = spla.eigs(csr_operator(_sorted_csr(matrix)), k=1, which="LR", v0=np.ones(n),
+                             tol=1e-9, ncv=min(n - 1, 64), maxiter=50 * n,
+                             return_eigenvectors=False)
             return float(vals.real.max())
         except spla.ArpackNoConvergence:
             if n > _DENSE_FALLBACK_MAX:
