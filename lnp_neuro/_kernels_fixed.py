@@ -160,7 +160,8 @@ def _not_at_rest(u, v, bias, awake):
 def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
               r_ptr, r_idx, r_dat, r_left, r_right, i_ptr, i_idx, i_dat, i_left, i_right,
               v, u, pend_in, pend_rec, acc_rec, acc_in, spikes, record, v_rec, u_rec):
-    """Steps ``t0 .. t0 + n_steps - 1``; returns (synaptic events, current wraps).
+    """Steps ``t0 .. t0 + n_steps - 1``; returns (synaptic events, current wraps, steps
+    that updated only the neurons not at rest).
 
     On entry the pending activations are in ``pend_rec``/``pend_in`` (after the exponent,
     as in :class:`~lnp_neuro.simulator.NetworkState`) and the accumulators are 0; on exit
@@ -182,6 +183,7 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
     events = 0
     wraps = 0
     sparse = False
+    sparse_steps = 0
     n_cand = 0
     next_rest_scan = 0
     for step in range(n_steps):
@@ -203,6 +205,7 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
                 row[i] = s
                 wraps += wr
         else:
+            sparse_steps += 1
             for k in range(n_cand):
                 i = cand[k]
                 listed[i] = 0
@@ -258,4 +261,4 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
         pend_in[i] = _shifted(acc_in[i], i_left[i], i_right[i])
         acc_rec[i] = 0
         acc_in[i] = 0
-    return events, wraps
+    return events, wraps, sparse_steps

@@ -10,14 +10,16 @@ how:
   calls, numba kernels that release the GIL) on a thread pool; results are placed by
   block index.
 - :func:`csr_matmul` (and :func:`csr_operator` for ARPACK): ``matrix @ x`` of a CSR
-  matrix with a float64 vector or block of vectors, one block of rows per thread. Each row is summed from 0.0 in storage order,
-  exactly as scipy's ``csr_matvec`` / ``csr_matvecs`` do, so the result equals
-  ``matrix @ x`` bit for bit (numba does not contract ``a * b + c`` into an FMA).
+  matrix with a float64 vector or block of vectors, one block of rows per thread. Each
+  row is summed from 0.0 in storage order, exactly as scipy's ``csr_matvec`` /
+  ``csr_matvecs`` do, so the result equals ``matrix @ x`` bit for bit (numba does not
+  contract ``a * b + c`` into an FMA). scipy's loops hold the GIL (measured: two threads
+  took as long as one), hence numba kernels that release it.
 
-Only coarse blocks are parallelised (milliseconds of work or more per block, threads meet
-once per call): on a machine shared with other jobs, fine-grained parallel loops that
-wait at a barrier for a descheduled thread were measured several times slower than
-serial code. The number of threads is numba's (``NUMBA_NUM_THREADS``, :func:`numba.set_num_threads`).
+Only coarse blocks are parallelised (milliseconds of work per block, threads meet once per
+call): on a machine shared with other jobs, fine-grained parallel loops that wait at a
+barrier for a descheduled thread were measured several times slower than serial code.
+The number of threads is numba's (``NUMBA_NUM_THREADS``, :func:`numba.set_num_threads`).
 """
 
 from __future__ import annotations
@@ -61,7 +63,17 @@ def _csr_matvecs_rows(indptr, indices, data, x, out, r0, r1):
                 out[i, k] += a * x[j, k]
 
 
-def csr_matmul(matrix, x: np.ndarray, workers: int | None = None) -> np.ndarray:
+def _row_blocks(matrix, workers: int) -> np.ndarray:
+    # Row blocks of about equal stored entries.
+    n = matrix.shape[0]
+    bounds = np.searchsorted(matrix.indptr, np.linspace(0, matrix.nnz, workers + 1))
+    bounds = np.minimum(bounds, n)
+    bounds[0], bounds[-1] = 0, n
+    return bounds
+
+
+def csr_matmul(matrix, x: np.ndarray, workers: int | None = None,
+               _bounds: np.ndarray | None = None) -> np.ndarray:
     """``matrix @ x``, bit-identical to scipy's, rows split over ``workers`` threads.
 
     ``matrix`` is a scipy sparse matrix (anything but float64 CSR with a float64 ``x``
@@ -73,28 +85,29 @@ def csr_matmul(matrix, x: np.ndarray, workers: int | None = None) -> np.ndarray:
             or x.dtype != np.float64 or x.ndim not in (1, 2)
             or x.shape[0] != matrix.shape[1]):
         return matrix @ x
+    workers = n_threads() if workers is None else max(1, int(workers))
+    if workers == 1 and x.ndim == 1:
+        # scipy's own loop: alone it is a little faster than the numba one (for a block
+        # of vectors numba's is the faster).
+        return matrix @ x
     x = np.ascontiguousarray(x)
     n = matrix.shape[0]
     out = np.empty((n,) + x.shape[1:])
     kernel = _csr_matvec_rows if x.ndim == 1 else _csr_matvecs_rows
-    workers = n_threads() if workers is None else max(1, int(workers))
-    # Row blocks of about equal stored entries.
-    bounds = np.searchsorted(matrix.indptr, np.linspace(0, matrix.nnz, workers + 1))
-    bounds = np.minimum(bounds, n)
-    bounds[0], bounds[-1] = 0, n
+    bounds = _bounds if _bounds is not None and _bounds.size == workers + 1 \
+        else _row_blocks(matrix, workers)
 
     def rows(b: int) -> None:
         kernel(matrix.indptr, matrix.indices, matrix.data, x, out,
                int(bounds[b]), int(bounds[b + 1]))
 
-    if workers == 1:
-        rows(0)
-    else:
-        # A long-lived pool: a product is a leaf task (it never submits work itself), so
-        # sharing the pool cannot deadlock, and ARPACK's thousands of products do not
-        # each pay for starting threads.
-        for future in [_leaf_pool(workers).submit(rows, b) for b in range(workers)]:
-            future.result()
+    # The calling thread computes the first block itself; the others go to a long-lived
+    # pool: a product is a leaf task (it never submits work itself), so sharing the pool
+    # cannot deadlock, and ARPACK's thousands of products do not each start threads.
+    others = [_leaf_pool(workers - 1).submit(rows, b) for b in range(1, workers)]
+    rows(0)
+    for future in others:
+        future.result()
     return out
 
 
@@ -119,9 +132,13 @@ def csr_operator(matrix) -> "spla.LinearOperator":
     import scipy.sparse.linalg as spla
 
     csr = matrix if sp.isspmatrix_csr(matrix) else sp.csr_matrix(matrix)
-    return spla.LinearOperator(csr.shape, matvec=lambda v: csr_matmul(csr, np.ravel(v)),
-                               matmat=lambda v: csr_matmul(csr, np.asarray(v)),
-                               rmatvec=lambda v: csr.T @ v, dtype=csr.dtype)
+    workers = n_threads()
+    bounds = _row_blocks(csr, workers)       # once, not per product
+    return spla.LinearOperator(
+        csr.shape, dtype=csr.dtype,
+        matvec=lambda v: csr_matmul(csr, np.ravel(v), workers, bounds),
+        matmat=lambda v: csr_matmul(csr, np.asarray(v), workers, bounds),
+        rmatvec=lambda v: csr.T @ v)
 
 
 def map_blocks(fn: Callable[[int], object], n_blocks: int, workers: int | None = None

@@ -269,16 +269,17 @@ def _fixed_matrix(mat: sp.spmatrix, exponents: np.ndarray):
     return parts, acc_dtype
 
 
-def _run_numba_fixed(net, x, fixed, state, record, progress):
-    from ._kernels_fixed import run_fixed
+def _fixed_kernel_args(net, x, fixed, state, record):
+    """Arguments of :func:`lnp_neuro._kernels_fixed.run_fixed` after its ``t0, n_steps``,
+    and by name the arrays it writes: ``v``, ``u`` (its own copies, written back to
+    ``state`` by the caller), ``spikes``, ``v_rec``, ``u_rec``."""
     n, steps = net.size, x.shape[0]
     spikes = np.zeros((steps, n), np.bool_)
     active = np.ascontiguousarray(net.neuron_active)
     # Pruned neurons: input masked to 0, no decay, no bias and a threshold v never reaches,
-    # so they stay at 0 without a branch in the kernel.
+    # so they stay at 0 without a branch in the kernel. All fit int32 (12-bit decays,
+    # 23-bit threshold, bias < 2**19), which keeps the data the update loop streams small.
     unity = 2 ** DECAY_BITS
-    # All fit int32 (12-bit decays, 23-bit threshold, bias < 2**19), which keeps the
-    # per-neuron data the update loop streams small.
     keep_u = np.where(active, unity - (fixed.du + 1), 0).astype(np.int32)
     keep_v = np.where(active, unity - fixed.dv, 0).astype(np.int32)
     vth = np.where(active, fixed.effective_vth, 2 ** 31 - 1).astype(np.int32)
@@ -293,21 +294,27 @@ def _run_numba_fixed(net, x, fixed, state, record, progress):
     v = state.v.astype(uv_dtype)
     u = state.u.astype(uv_dtype)
     rec_shape = (steps, n) if record else (0, n)
-    v_rec = np.zeros(rec_shape, uv_dtype)
-    u_rec = np.zeros(rec_shape, uv_dtype)
-    acc_rec = np.zeros(n, rec_acc)
-    acc_in = np.zeros(n, in_acc)
+    out = dict(v=v, u=u, spikes=spikes, v_rec=np.zeros(rec_shape, uv_dtype),
+               u_rec=np.zeros(rec_shape, uv_dtype))
     args = (x, active_mask, keep_u, keep_v, vth, bias, *rec_parts, *in_parts,
-            v, u, state.pending_input, state.pending_recurrent, acc_rec, acc_in,
-            spikes, record, v_rec, u_rec)
+            v, u, state.pending_input, state.pending_recurrent,
+            np.zeros(n, rec_acc), np.zeros(n, in_acc), spikes, record,
+            out["v_rec"], out["u_rec"])
+    return args, out
+
+
+def _run_numba_fixed(net, x, fixed, state, record, progress):
+    from ._kernels_fixed import run_fixed
+    args, out = _fixed_kernel_args(net, x, fixed, state, record)
     events = wraps = 0
-    for t0, length in _chunks(steps, progress):
-        ev, wr = run_fixed(t0, length, *args)
+    for t0, length in _chunks(x.shape[0], progress):
+        ev, wr, _ = run_fixed(t0, length, *args)
         events += ev
         wraps += wr
-    state.v[:] = v
-    state.u[:] = u
-    return spikes, (v_rec if record else None), (u_rec if record else None), events, wraps
+    state.v[:] = out["v"]
+    state.u[:] = out["u"]
+    return (out["spikes"], out["v_rec"] if record else None, out["u_rec"] if record else None,
+            events, wraps)
 
 
 def _sorted_csr(mat: sp.spmatrix) -> sp.csr_matrix:
