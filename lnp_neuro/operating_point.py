@@ -68,6 +68,7 @@ __all__ = [
     "linear_response_spectrum",
     "LambdaEstimate",
     "operating_lambda_max",
+    "OperatingPointMemo",
     "DEFAULT_DRIVE_RATE",
 ]
 
@@ -319,22 +320,67 @@ class LambdaEstimate:
                 "fraction_firing": self.fraction_firing, "rate_hz": self.rate_hz}
 
 
+class OperatingPointMemo:
+    """The operating points of the last few networks measured, by content.
+
+    An operating point is a deterministic function of the network's parameters and the
+    drive, so a network measured again on the same drive (LNP's step IV evaluates the
+    network it then hands to the closing measurement) reuses it, bit for bit. Networks
+    are recognised by a hash of every array the simulation reads, never by identity.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = int(size)
+        self._points: dict[tuple, OperatingPoint] = {}
+
+    @staticmethod
+    def fingerprint(net: SpikingNetwork) -> str:
+        import hashlib
+        h = hashlib.blake2b(digest_size=20)
+        for mat in (net.weights, net.input_weights):
+            h.update(repr((mat.shape, mat.format, mat.dtype.str)).encode())
+            for arr in (mat.indptr, mat.indices, mat.data):
+                h.update(np.ascontiguousarray(arr).tobytes())
+        for arr in (net.synapse_active, net.neuron_active, net.tau_mem, net.tau_syn,
+                    net.v_threshold, net.bias):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        h.update(repr(float(net.dt)).encode())
+        return h.hexdigest()
+
+    def get(self, key: tuple) -> OperatingPoint | None:
+        return self._points.get(key)
+
+    def put(self, key: tuple, point: OperatingPoint) -> None:
+        self._points[key] = point
+        while len(self._points) > self.size:
+            self._points.pop(next(iter(self._points)))
+
+
 def operating_lambda_max(net: SpikingNetwork, *, n_drives: int = 4, n_steps: int = 1000,
                          seed: int = 0, rate: float = DEFAULT_DRIVE_RATE, k: int = 4,
-                         n_transient: int = 200) -> LambdaEstimate:
+                         n_transient: int = 200,
+                         memo: OperatingPointMemo | None = None) -> LambdaEstimate:
     """``lambda_max`` at the operating point on ``n_drives`` Poisson drives.
 
     Drive ``i`` is :func:`poisson_drive` with seed ``(seed, i)``, so two networks estimated
     with the same ``seed`` see the same drives (common random numbers), and the difference
-    of their estimates is not drive noise.
+    of their estimates is not drive noise. ``memo`` reuses the operating points of a
+    network measured before on the same drives (:class:`OperatingPointMemo`).
     """
     if int(n_drives) < 1:
         raise ValueError(f"n_drives must be >= 1, got {n_drives}")
     from ._parallel import map_blocks
 
+    fingerprint = None if memo is None else OperatingPointMemo.fingerprint(net)
+
     def measure(i: int) -> tuple[OperatingPoint, LinearSpectrum]:
-        x = poisson_drive(net, n_transient + int(n_steps), [int(seed), i], rate)
-        op = operating_point(net, x, n_transient=n_transient)
+        key = (fingerprint, int(seed), i, float(rate), int(n_steps), int(n_transient))
+        op = None if memo is None else memo.get(key)
+        if op is None:
+            x = poisson_drive(net, n_transient + int(n_steps), [int(seed), i], rate)
+            op = operating_point(net, x, n_transient=n_transient)
+            if memo is not None:
+                memo.put(key, op)
         return op, linear_response_spectrum(net, op, min(int(k), op.active.size))
 
     # The drives are independent measurements, each with its own seed: they share the
