@@ -24,11 +24,15 @@ saturation of ``v``, activation and threshold shifted by 6, bias mantissa/expone
 intermediates) on the integers of :func:`lnp_neuro.fixed_point.quantize` (with one
 weight exponent per Sparse process; per-neuron exponents are one Sparse per exponent).
 
-The work per step is proportional to the synapses of the neurons that spiked: the
-weights are read column by column (CSC) for the spiking presynaptic neurons only. The
-kernels are compiled with numba (``engine="numba"``); ``engine="numpy"`` is a vectorised
-reference that follows Lava's formulation step by step, used to cross-check the kernels
-and as a fallback when numba is missing.
+The synaptic work per step is proportional to the synapses of the neurons that spiked:
+the weights are read column by column (CSC) for the spiking presynaptic neurons only. The
+kernels are compiled with numba (``engine="numba"``): :mod:`lnp_neuro._kernels_float` and
+:mod:`lnp_neuro._kernels_fixed` (narrow types, int32 accumulators where provably exact,
+the exponent folded into the neuron update, neurons at rest skipped; its docstring says
+why each stays bit-exact). They release the GIL, so independent runs can share the cores
+(:mod:`lnp_neuro._parallel`). ``engine="numpy"`` is a vectorised reference that follows
+Lava's formulation step by step, independent of the kernels, used to cross-check them and
+as a fallback when numba is missing.
 
 Pruned neurons (``net.neuron_active`` False) are never updated and never spike (their
 state stays 0); pruned synapses carry nothing (``net.effective_weights()``).
