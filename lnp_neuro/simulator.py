@@ -154,15 +154,19 @@ def numba_available() -> bool:
 
 # ------------------------------------------------------------------- preparation
 def _csc_parts(mat: sp.spmatrix, dtype):
+    # Row indices in the narrowest unsigned type (less memory traffic per event, no
+    # negative-index check); the float64 weights and the visiting order are unchanged.
+    from ._kernels_fixed import index_dtype
     csc = sp.csc_matrix(mat, copy=True)
     csc.sort_indices()  # rows ascending inside a column; columns are visited in order
-    return (csc.indptr.astype(np.int64), csc.indices.astype(np.int64),
+    return (csc.indptr.astype(np.int64), csc.indices.astype(index_dtype(csc.shape[0])),
             csc.data.astype(dtype))
 
 
 def _csr_parts(mat: sp.spmatrix):
+    from ._kernels_fixed import index_dtype
     csr = _sorted_csr(mat)
-    return (csr.indptr.astype(np.int64), csr.indices.astype(np.int64),
+    return (csr.indptr.astype(np.int64), csr.indices.astype(index_dtype(csr.shape[1])),
             csr.data.astype(np.float64))
 
 
