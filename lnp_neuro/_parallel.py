@@ -24,6 +24,7 @@ The number of threads is numba's (``NUMBA_NUM_THREADS``, :func:`numba.set_num_th
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Sequence
 
@@ -111,14 +112,17 @@ def csr_matmul(matrix, x: np.ndarray, workers: int | None = None,
     return out
 
 
-_LEAF_POOLS: dict[int, ThreadPoolExecutor] = {}
+_LEAF_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def _leaf_pool(workers: int) -> ThreadPoolExecutor:
-    pool = _LEAF_POOLS.get(workers)
+    # Keyed by process id too: a forked child (multiprocessing, the experiment runner)
+    # inherits the parent's pool object but not its threads, so it makes its own.
+    key = (os.getpid(), workers)
+    pool = _LEAF_POOLS.get(key)
     if pool is None:
-        pool = _LEAF_POOLS[workers] = ThreadPoolExecutor(max_workers=workers,
-                                                         thread_name_prefix="lnp-leaf")
+        pool = _LEAF_POOLS[key] = ThreadPoolExecutor(max_workers=workers,
+                                                     thread_name_prefix="lnp-leaf")
     return pool
 
 

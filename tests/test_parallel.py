@@ -79,3 +79,17 @@ def test_lnp_iteration_is_the_same_with_one_and_two_threads():
     assert np.array_equal(a.tau_mem, b.tau_mem)
     assert [h["lambda_max"] for h in ha] == [h["lambda_max"] for h in hb]
     assert [h["mean_ipr"] for h in ha] == [h["mean_ipr"] for h in hb]
+
+
+def _product_in_child(_):
+    w = sp.csr_matrix(hrsnn(300, 0.1, seed=1).weights)
+    x = np.ones(300)
+    return bool(np.array_equal(csr_matmul(w, x, 2), w @ x))
+
+
+def test_a_forked_child_gets_its_own_thread_pool():
+    import multiprocessing as mp
+    w = sp.csr_matrix(hrsnn(300, 0.1, seed=1).weights)
+    csr_matmul(w, np.ones(300), 2)            # the parent's pool exists before the fork
+    with mp.get_context("fork").Pool(1) as pool:
+        assert pool.map_async(_product_in_child, [0]).get(timeout=60) == [True]
