@@ -44,7 +44,8 @@ from __future__ import annotations
 import numpy as np
 import numba
 
-__all__ = ["run_fixed", "accumulator_dtype", "index_dtype", "WEIGHT_DTYPE"]
+__all__ = ["run_fixed", "csr_to_narrow_csc", "accumulator_dtype", "index_dtype",
+           "WEIGHT_DTYPE"]
 
 WEIGHT_DTYPE = np.int16        # weight integers: -256..255 (design section 6)
 _INT32_MAX = 2 ** 31 - 1
@@ -64,6 +65,32 @@ def index_dtype(n_rows: int):
 
 
 _njit = numba.njit(cache=True, nogil=True)
+
+
+@_njit
+def csr_to_narrow_csc(indptr, indices, data, n_cols, col_ptr, row_idx, values, row_abs):
+    """Transpose a CSR integer matrix into the kernel's CSC arrays in one counting pass.
+
+    ``col_ptr`` (n_cols + 1, zeros), ``row_idx``/``values`` (nnz, narrow types) are
+    filled; rows come out ascending inside each column (rows are visited in order), every
+    stored entry is kept (the event count is the stored fan-out, as in scipy's
+    ``tocsc``). ``row_abs[r]`` gets ``sum_j |w[r, j]|``, the accumulator bound.
+    """
+    for p in range(indices.shape[0]):
+        col_ptr[indices[p] + 1] += 1
+    for c in range(n_cols):
+        col_ptr[c + 1] += col_ptr[c]
+    nxt = col_ptr[:-1].copy()
+    for r in range(indptr.shape[0] - 1):
+        total = 0
+        for p in range(indptr[r], indptr[r + 1]):
+            c = indices[p]
+            q = nxt[c]
+            row_idx[q] = r
+            values[q] = data[p]
+            nxt[c] = q + 1
+            total += abs(np.int64(data[p]))
+        row_abs[r] = total
 
 
 @_njit
@@ -185,6 +212,7 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
     sparse = False
     sparse_steps = 0
     n_cand = 0
+    n_aw = 0
     next_rest_scan = 0
     for step in range(n_steps):
         t = t0 + step
@@ -205,7 +233,10 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
                 row[i] = s
                 wraps += wr
         else:
+            # Sparse: the candidates only; the ones not at rest afterwards are collected
+            # here, so no scan over all neurons is needed for the next step.
             sparse_steps += 1
+            n_aw = 0
             for k in range(n_cand):
                 i = cand[k]
                 listed[i] = 0
@@ -215,6 +246,8 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
                 spiking[n_sp] = i
                 n_sp += np.int64(s)
                 wraps += wr
+                awake[n_aw] = i
+                n_aw += np.int64((u[i] | v[i] | bias[i]) != 0)
         if not sparse or step == 0:
             for i in range(n):
                 spiking[n_sp] = i
@@ -228,20 +261,23 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
             in_spiking[n_x] = j
             n_x += np.int64(x[t, j])
         # Work of the next step when sparse: the neurons not at rest plus at most one per
-        # event. The scan for neurons at rest is only made after few events, and not
-        # again for 16 steps when it found too many awake.
+        # event. After a dense step the neurons not at rest are found by a scan, made
+        # only after few events, and not again for 16 steps when it found too many.
         step_events = 0
         for k in range(n_sp):
             step_events += fan_out[spiking[k]]
         for k in range(n_x):
             step_events += in_fan_out[in_spiking[k]]
+        have_awake = sparse          # this step ran sparse: awake[:n_aw] is current
         sparse = False
-        n_aw = 0
-        if step + 1 < n_steps and step_events * _SPARSE_FRACTION < n and step >= next_rest_scan:
-            n_aw = _not_at_rest(u, v, bias, awake)
-            sparse = (n_aw + step_events) * _SPARSE_FRACTION < n
-            if not sparse:
-                next_rest_scan = step + 16
+        if step + 1 < n_steps and step_events * _SPARSE_FRACTION < n:
+            if not have_awake and step >= next_rest_scan:
+                n_aw = _not_at_rest(u, v, bias, awake)
+                have_awake = True
+            if have_awake:
+                sparse = (n_aw + step_events) * _SPARSE_FRACTION < n
+                if not sparse:
+                    next_rest_scan = step + 16
         if sparse:
             for k in range(n_aw):
                 i = awake[k]

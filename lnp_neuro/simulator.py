@@ -264,17 +264,20 @@ def _fixed_matrix(mat: sp.spmatrix, exponents: np.ndarray):
     """CSC parts of an integer weight matrix in the fixed kernel's narrow types, the
     exponent as (left, right) shifts per row and the accumulator dtype that is exact for
     it (lnp_neuro._kernels_fixed)."""
-    from ._kernels_fixed import WEIGHT_DTYPE, accumulator_dtype, index_dtype
-    csc = sp.csc_matrix(mat, copy=True)
-    csc.sort_indices()
-    abs_rows = np.bincount(csc.indices, weights=np.abs(csc.data.astype(np.float64)),
-                           minlength=csc.shape[0])
-    acc_dtype = accumulator_dtype(int(abs_rows.max(initial=0)))
+    from ._kernels_fixed import (WEIGHT_DTYPE, accumulator_dtype, csr_to_narrow_csc,
+                                 index_dtype)
+    csr = mat if sp.isspmatrix_csr(mat) else sp.csr_matrix(mat)
+    n_rows, n_cols = csr.shape
+    col_ptr = np.zeros(n_cols + 1, np.int64)
+    row_idx = np.empty(csr.nnz, index_dtype(n_rows))
+    values = np.empty(csr.nnz, WEIGHT_DTYPE)
+    row_abs = np.zeros(n_rows, np.int64)
+    csr_to_narrow_csc(csr.indptr, csr.indices, csr.data, n_cols, col_ptr, row_idx, values,
+                      row_abs)
     exponents = np.asarray(exponents, np.int64)
-    parts = (csc.indptr.astype(np.int64), csc.indices.astype(index_dtype(csc.shape[0])),
-             csc.data.astype(WEIGHT_DTYPE), np.maximum(exponents, 0).astype(np.uint8),
+    parts = (col_ptr, row_idx, values, np.maximum(exponents, 0).astype(np.uint8),
              np.maximum(-exponents, 0).astype(np.uint8))
-    return parts, acc_dtype
+    return parts, accumulator_dtype(int(row_abs.max(initial=0)))
 
 
 def _fixed_kernel_args(net, x, fixed, state, record):
