@@ -93,3 +93,19 @@ def test_a_forked_child_gets_its_own_thread_pool():
     csr_matmul(w, np.ones(300), 2)            # the parent's pool exists before the fork
     with mp.get_context("fork").Pool(1) as pool:
         assert pool.map_async(_product_in_child, [0]).get(timeout=60) == [True]
+
+
+def test_common_neighbour_counts_equal_the_dense_product():
+    from lnp_neuro.prune.lyapunov_matrix import _common_counts
+    rng = np.random.default_rng(8)
+    for n in (5, 63, 64, 130):                     # bitset word boundaries
+        a = sp.random(n, n, density=0.2, random_state=rng, format="csr")
+        adj = ((a + a.T) > 0).astype(np.float64).tocsr()
+        adj.setdiag(0)
+        adj.eliminate_zeros()
+        post, pre = np.nonzero(a.toarray())
+        dense = adj.toarray()
+        expected = (dense @ dense.T)[post, pre]
+        got = _with_threads(1, lambda: _common_counts(adj, post, pre))
+        assert np.array_equal(got, expected)
+        assert np.array_equal(_common_counts(adj, post, pre), expected)
