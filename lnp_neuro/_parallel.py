@@ -25,6 +25,7 @@ The number of threads is numba's (``NUMBA_NUM_THREADS``, :func:`numba.set_num_th
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Sequence
 
@@ -35,8 +36,14 @@ import scipy.sparse as sp
 __all__ = ["csr_matmul", "csr_operator", "map_blocks", "n_threads"]
 
 
+_inside = threading.local()
+
+
 def n_threads() -> int:
-    """Threads the parallel routines may use (numba's current setting)."""
+    """Threads the parallel routines may use: numba's current setting, or 1 inside a
+    block of :func:`map_blocks` (the cores are already shared out between the blocks)."""
+    if getattr(_inside, "block", False):
+        return 1
     return max(1, int(numba.get_num_threads()))
 
 
@@ -156,5 +163,13 @@ def map_blocks(fn: Callable[[int], object], n_blocks: int, workers: int | None =
     workers = n_threads() if workers is None else max(1, int(workers))
     if workers == 1 or n_blocks <= 1:
         return [fn(b) for b in range(n_blocks)]
+
+    def run(b: int):
+        _inside.block = True
+        try:
+            return fn(b)
+        finally:
+            _inside.block = False
+
     with ThreadPoolExecutor(max_workers=min(workers, n_blocks)) as pool:
-        return list(pool.map(fn, range(n_blocks)))
+        return list(pool.map(run, range(n_blocks)))

@@ -109,3 +109,9 @@ def test_common_neighbour_counts_equal_the_dense_product():
         got = _with_threads(1, lambda: _common_counts(adj, post, pre))
         assert np.array_equal(got, expected)
         assert np.array_equal(_common_counts(adj, post, pre), expected)
+
+
+def test_blocks_of_map_blocks_do_not_split_again():
+    from lnp_neuro._parallel import n_threads
+    inner = _with_threads(2, lambda: list(map_blocks(lambda b: n_threads(), 2)))
+    assert inner == [1, 1] or numba.config.NUMBA_NUM_THREADS < 2
