@@ -136,8 +136,11 @@ def main(argv=None) -> int:
     ap.add_argument("--bo-budget", type=int, default=3)
     args = ap.parse_args(argv)
     import numba
+
+    from lnp_neuro._parallel import core_speedup
     print(f"this tree against {args.ref}; {os.cpu_count()} CPUs, numba "
-          f"{numba.get_num_threads()} threads, load average "
+          f"{numba.get_num_threads()} threads (speed-up of busy threads over one now: "
+          f"{core_speedup():.2f}x), load average "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
     load_ref(args.ref)
     kernel(args) if args.what == "kernel" else lnp_iteration(args)

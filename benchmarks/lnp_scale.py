@@ -45,9 +45,12 @@ def peak_rss_gib() -> float:
 
 def machine_line() -> str:
     import numba
+
+    from lnp_neuro._parallel import core_speedup
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     return (f"machine: {os.cpu_count()} CPUs, numba {numba.__version__} with "
-            f"{numba.get_num_threads()} threads, load average {load}")
+            f"{numba.get_num_threads()} threads (speed-up of busy threads over one now: "
+            f"{core_speedup():.2f}x), load average {load}")
 
 
 def parse_args(argv=None) -> argparse.Namespace:

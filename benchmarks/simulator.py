@@ -325,8 +325,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     net, x = build(args)
     q = quantize(net)
+    from lnp_neuro._parallel import core_speedup
     print(f"machine: {os.cpu_count()} CPUs, numba {numba.__version__} with "
-          f"{numba.get_num_threads()} threads, load average "
+          f"{numba.get_num_threads()} threads (speed-up of busy threads over one now: "
+          f"{core_speedup():.2f}x; the kernels here run on one), load average "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} at start")
     print(f"network: {net.n_neurons} neurons, {net.n_synapses} synapses "
           f"(density {net.density:.3f}), {net.n_inputs} inputs, {args.steps} steps; "

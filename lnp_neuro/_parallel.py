@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Sequence
 
@@ -173,3 +174,36 @@ def map_blocks(fn: Callable[[int], object], n_blocks: int, workers: int | None =
 
     with ThreadPoolExecutor(max_workers=min(workers, n_blocks)) as pool:
         return list(pool.map(run, range(n_blocks)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _spin(n):
+    acc = 0.0
+    for i in range(n):
+        acc += np.sqrt(i)
+    return acc
+
+
+def core_speedup(seconds: float = 0.3) -> float:
+    """Wall-time speed-up of :func:`n_threads` busy threads over one, measured now.
+
+    For benchmark headers: on a machine whose other cores are taken by other jobs it is
+    near 1, and no multi-core figure measured then means much.
+    """
+    workers = n_threads()
+    _spin(10)
+    t = time.perf_counter()
+    _spin(1000)
+    per_iter = max((time.perf_counter() - t) / 1000, 1e-9)
+    n = max(1000, int(seconds / per_iter / 4))
+    t = time.perf_counter()
+    _spin(n)
+    one = time.perf_counter() - t
+    t = time.perf_counter()
+    threads = [threading.Thread(target=_spin, args=(n,)) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    many = time.perf_counter() - t
+    return workers * one / many if many > 0 else float("nan")

@@ -115,3 +115,9 @@ def test_blocks_of_map_blocks_do_not_split_again():
     from lnp_neuro._parallel import n_threads
     inner = _with_threads(2, lambda: list(map_blocks(lambda b: n_threads(), 2)))
     assert inner == [1, 1] or numba.config.NUMBA_NUM_THREADS < 2
+
+
+def test_core_speedup_is_a_positive_ratio():
+    from lnp_neuro._parallel import core_speedup
+    ratio = core_speedup(0.05)
+    assert 0.2 < ratio < 64
