@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --quiet --no-deps --ignore-requires-python "lava-nc==0.10.0"
 	# norse declares torchvision, which drags a CUDA torch; it runs without it.
 	$(PIP) install --quiet --no-deps "norse==1.1.0"
+	# NeuroBench's metric code, to check ours against it (tests). neurobench declares
+	# torchaudio and tonic, which drag a CUDA torch; its metrics import without them.
+	# snntorch 1.0 declares no dependencies of its own.
+	$(PIP) install --quiet --no-deps "snntorch==1.0.0" "neurobench==2.3.0"
 	$(PIP) install --quiet -e ".[test,bench]"
 	touch $(STAMP)
 

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/lnp_quality.py                       # seeds 0-4, HRSNN + CHRSNN
     .venv/bin/python benchmarks/lnp_quality.py --seeds 0 --models hrsnn --baselines
+    .venv/bin/python benchmarks/lnp_quality.py --models hrsnn --input rossler
 
 Each row is one ``lnp-deploy --target cpu`` run (the default deployment: N = 1000, the
 default drive, LNP to the default density), read from the report it writes, so the figures
@@ -15,7 +16,9 @@ are the ones a user gets:
 - one-step NRMSE on the test split: unpruned, LNP (and AP and random with
   ``--baselines``: ``lnp-deploy --prune ap --ap-budget sops`` at LNP's SOPs, and
   ``--prune random`` with LNP's counts), persistence, linear map, ESN;
-- SOP ratio (AND-mask SOPs, unpruned / pruned, same drive).
+- SOP ratio (AND-mask SOPs, unpruned / pruned, same drive);
+- closed-loop valid prediction time in Lyapunov times (``VPT``: unpruned, LNP, ESN, and
+  AP / random with ``--baselines``), mean over the deploy's ``--vpt-starts`` test starts.
 
 Targets (issue "LNP that does what the paper claims"): lambda_max after < before and
 <= +0.5 /s; >= 50 % of deployed neurons fire; rate within a factor 3; unpruned NRMSE <=
@@ -52,11 +55,20 @@ def row(report: dict, baselines: dict) -> dict:
         "nrmse_unpruned": task["unpruned"], "nrmse_lnp": task["pruned"],
         "persistence": task["persistence"], "linear": task["references"]["linear"],
         "esn": task["references"].get("esn", float("nan")), "sop_ratio": report["sop_ratio"],
+        "vpt_unpruned": _vpt(task, "unpruned"), "vpt_lnp": _vpt(task, "pruned"),
+        "vpt_esn": _vpt(task, "esn"),
     }
     for name, rep in baselines.items():
         out[f"nrmse_{name}"] = rep["task"]["pruned"]
         out[f"sop_{name}"] = rep["sop_ratio"]
+        out[f"vpt_{name}"] = _vpt(rep["task"], "pruned")
     return out
+
+
+def _vpt(task: dict, who: str) -> float:
+    """Mean closed-loop VPT in Lyapunov times (NaN when the run scored none)."""
+    value = task.get("closed_loop", {}).get(who, {}).get("lyapunov_times")
+    return float("nan") if value is None else float(value)
 
 
 def checks(r: dict) -> list[str]:
@@ -82,12 +94,23 @@ def main(argv=None) -> int:
     ap.add_argument("--baselines", action="store_true", help="also run AP and random")
     ap.add_argument("--task-samples", type=int, default=None,
                     help="samples scored (default: lnp-deploy's)")
+    ap.add_argument("--input", default="lorenz", help="lnp-deploy --input (lorenz, rossler)")
+    ap.add_argument("--scaling", default=None, help="lnp-deploy --scaling (default: its own)")
+    ap.add_argument("--vpt-starts", type=int, default=None,
+                    help="closed-loop starts (default: lnp-deploy's)")
     args = ap.parse_args(argv)
-    extra = {} if args.task_samples is None else {"task_samples": args.task_samples}
+    extra = {"input": args.input}
+    if args.task_samples is not None:
+        extra["task_samples"] = args.task_samples
+    if args.vpt_starts is not None:
+        extra["vpt_starts"] = args.vpt_starts
+    if args.scaling is not None:
+        extra["scaling"] = args.scaling
     seeds = [int(s) for s in args.seeds.split(",")]
     header = ("model  seed  lambda_before      lambda_after       rho(M)       firing  rate_x  "
-              "NRMSE unpruned  LNP     persist  linear  ESN     SOPx   " +
-              ("AP (SOPx)        random (SOPx)    " if args.baselines else "") + "fails")
+              "NRMSE unpruned  LNP     persist  linear  ESN     SOPx   VPT unpr/LNP/ESN  " +
+              ("AP (SOPx, VPT)         random (SOPx, VPT)     " if args.baselines else "")
+              + "fails")
     print(header, flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,10 +132,12 @@ def main(argv=None) -> int:
                         f"{r['rho0']:.2f}->{r['rho1']:.2f}  {r['firing']:6.2f}  "
                         f"{r['rate_ratio']:6.2f}  {r['nrmse_unpruned']:14.4f}  "
                         f"{r['nrmse_lnp']:.4f}  {r['persistence']:.4f}  {r['linear']:.4f}  "
-                        f"{r['esn']:.4f}  {r['sop_ratio']:5.2f}  ")
+                        f"{r['esn']:.4f}  {r['sop_ratio']:5.2f}  "
+                        f"{r['vpt_unpruned']:.2f}/{r['vpt_lnp']:.2f}/{r['vpt_esn']:.2f}  ")
                 if args.baselines:
-                    line += (f"{r['nrmse_ap']:.4f} ({r['sop_ap']:5.2f})  "
-                             f"{r['nrmse_random']:.4f} ({r['sop_random']:5.2f})  ")
+                    line += (f"{r['nrmse_ap']:.4f} ({r['sop_ap']:5.2f}, {r['vpt_ap']:.2f})  "
+                             f"{r['nrmse_random']:.4f} ({r['sop_random']:5.2f}, "
+                             f"{r['vpt_random']:.2f})  ")
                 print(line + (",".join(checks(r)) or "-"), flush=True)
     for model in args.models.split(","):
         rs = [r for m, r in rows if m == model]
@@ -125,7 +150,9 @@ def main(argv=None) -> int:
               f"(persistence {mean['persistence']:.4f}, ratio "
               f"{mean['nrmse_unpruned'] / mean['persistence']:.2f}; target <= 0.50), LNP "
               f"{mean['nrmse_lnp']:.4f} (x{mean['nrmse_lnp'] / mean['nrmse_unpruned']:.2f} of "
-              f"unpruned; target <= 1.5) at SOP ratio {mean['sop_ratio']:.2f} (target >= 10)")
+              f"unpruned; target <= 1.5) at SOP ratio {mean['sop_ratio']:.2f} (target >= 10); "
+              f"VPT (Lyapunov times) unpruned {mean['vpt_unpruned']:.3f}, LNP "
+              f"{mean['vpt_lnp']:.3f}, ESN {mean['vpt_esn']:.3f}")
     return 0
 
 

@@ -25,9 +25,9 @@ memory limit where one is set.
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass, field
 from pathlib import Path
+from .validation import check_int
 
 __all__ = ["MemoryEstimate", "available_memory", "deploy_memory_estimate",
            "expected_synapses", "check_memory", "format_bytes"]
@@ -112,22 +112,10 @@ def expected_synapses(model: str, neurons: int, density: float, clusters: int) -
     raise ValueError(f"model must be 'hrsnn' or 'chrsnn', got {model!r}")
 
 
-def _count(name: str, value) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}") from None
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return value
-
-
 def deploy_memory_estimate(neurons: int, synapses: int, steps: int,
                            inputs: int) -> MemoryEstimate:
     """Lower bound of one ``lnp-deploy`` run's memory (module docstring)."""
-    neurons, synapses, steps, inputs = (_count(n, v) for n, v in (
+    neurons, synapses, steps, inputs = (check_int(v, n, 0) for n, v in (
         ("neurons", neurons), ("synapses", synapses), ("steps", steps), ("inputs", inputs)))
     return MemoryEstimate(
         parts={"neuron parameters (2 networks)": 2.0 * _PER_NEURON * neurons,

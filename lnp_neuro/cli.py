@@ -35,6 +35,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
 def _probability(text: str) -> float:
     try:
         value = float(text)
@@ -42,6 +52,18 @@ def _probability(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a time step in seconds, got {text!r}") \
+            from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive time step in seconds, got "
+                                         f"{value}")
     return value
 
 
@@ -60,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-targets", action="store_true", help="list the targets and exit")
     p.add_argument("--network", type=Path, help="start from this network (.nir or .npz) "
                    "instead of building one")
+    p.add_argument("--dt", type=_seconds, default=None, metavar="SECONDS",
+                   help="time step of a --network .nir graph that stores none (graphs of "
+                        "norse, of the NIR paper, with r = 1); default: the graph's own")
     p.add_argument("--model", choices=("hrsnn", "chrsnn"), default=d.model,
                    help="network to build when --network is not given")
     p.add_argument("--neurons", type=_positive_int, default=d.neurons, help="neurons to build")
@@ -82,15 +107,26 @@ def build_parser() -> argparse.ArgumentParser:
                         "at --rate (no task score)")
     p.add_argument("--copies", type=_positive_int, default=d.copies,
                    help="phase-staggered copies of each ON/OFF input channel (resolution)")
+    p.add_argument("--scaling", choices=("zscore", "median", "range"), default=d.scaling,
+                   help="how a series dimension maps onto its ON/OFF pair: zscore (mean +- 3 "
+                        "std, clipped beyond), median (each side of the median scaled to its "
+                        "training extreme: skewed series such as Rossler), range (training "
+                        "range about its midpoint)")
     p.add_argument("--steps-per-sample", type=_positive_int, default=d.steps_per_sample,
                    help="time steps each sample of the series is held for")
     p.add_argument("--task-samples", type=_positive_int, default=d.task_samples,
                    help="samples of the series used to score the one-step forecast "
                         "(native engine, target arithmetic)")
+    p.add_argument("--vpt-starts", type=_nonnegative_int, default=d.vpt_starts,
+                   help="closed-loop forecasts scored for their valid prediction time, from "
+                        "this many test samples (0: none)")
     p.add_argument("--rate", type=_probability, default=d.rate,
                    help="spike probability per step of each input channel for --input poisson")
     p.add_argument("--steps", type=_positive_int, default=d.steps, help="time steps to run")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of every random choice")
+    p.add_argument("--mapping", choices=("first-fit", "partition"), default=d.mapping,
+                   help="placement of neurons on cores: METIS graph partitioning of the spike "
+                        "traffic (fewest spikes between cores) or first-fit in neuron order")
     p.add_argument("--out", type=Path, default=Path(d.out), help="output folder")
     p.add_argument("--force", action="store_true",
                    help="write into an existing non-empty output folder")
@@ -176,9 +212,10 @@ def _deploy_main(argv: list[str]) -> int:
             ap_budget=args.ap_budget,
             iterations=args.iterations, target_density=args.target_density,
             input=args.input, rate=args.rate, steps=args.steps,
-            copies=args.copies, steps_per_sample=args.steps_per_sample,
-            task_samples=args.task_samples, seed=args.seed, out=args.out, force=args.force,
-            progress=not (args.quiet or args.json))
+            copies=args.copies, scaling=args.scaling, steps_per_sample=args.steps_per_sample,
+            task_samples=args.task_samples, vpt_starts=args.vpt_starts, seed=args.seed,
+            out=args.out, force=args.force,
+            progress=not (args.quiet or args.json), mapping=args.mapping, dt=args.dt)
         report = run_deploy(options, log=log)
     except TargetUnavailable as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)
@@ -202,6 +239,15 @@ def _deploy_main(argv: list[str]) -> int:
     return 0
 
 
+def _mapping_line(mapping) -> list[str]:
+    """``mapping ...`` line of the summary (none when the target has no core mapping)."""
+    if not isinstance(mapping, dict) or mapping.get("inter_core_spikes") is None:
+        return []
+    hops = mapping.get("hop_count")
+    return [f"mapping    {mapping.get('strategy')}: {mapping['inter_core_spikes']} inter-core "
+            f"spike message(s)" + ("" if hops is None else f", {hops} mesh hop(s)")]
+
+
 def summary_text(report: dict) -> str:
     """The few numbers a user wants on screen after a deployment."""
     energy = report["energy_joules"]
@@ -219,6 +265,7 @@ def summary_text(report: dict) -> str:
         f"SOPs       {report['sops_dense']} unpruned -> {report['sops_pruned']} pruned "
         f"(ratio {report['sop_ratio']:.2f}x)",
         f"energy     {energy:.3g} J on {report['profile']}, {report['cores_used']} core(s)",
+        *_mapping_line(report.get("mapping")),
         f"lambda_max {report['lambda_max_before']:.3g} +- {report['lambda_max_stderr_before']:.2g}"
         f" -> {report['lambda_max_after']:.3g} +- {report['lambda_max_stderr_after']:.2g} /s "
         f"(linear rate dynamics at the operating point)",
@@ -226,7 +273,8 @@ def summary_text(report: dict) -> str:
         f"{100 * act['fraction_firing_after']:.0f} % of neurons fire, "
         f"{act['rate_hz_before']:.3g} -> {act['rate_hz_after']:.3g} Hz",
         accuracy,
-        f"parity     {report['parity']} spike mismatch(es) against the native simulator",
+        f"parity     {report['parity']} spike mismatch(es) against the "
+        f"{report.get('parity_reference', 'native')} engine, same graph and input",
         f"time       {report['seconds']:.1f} s",
     ]
     return "\n".join(lines)

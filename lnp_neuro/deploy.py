@@ -12,26 +12,30 @@ Steps (each logged, long ones with a progress bar):
    the paper's rule, LNP's neuron count or LNP's SOPs), random (the starting network
    rewired as an Erdos-Renyi graph with the counts LNP reaches), or none; one
    implementation of each baseline (:mod:`lnp_neuro.prune.baselines`);
-5. run the unpruned network on the native simulator (the SOP baseline, same input) and the
-   pruned one on the target; run the pruned one on the native simulator too and count the
-   spike mismatches (``parity``: 0 expected for the native and Lava targets);
-6. place the pruned network on cores (:mod:`lnp_neuro.mapping`) and price the run on every
-   hardware profile (:mod:`lnp_neuro.energy`);
-7. write ``network.nir``, ``run.npz``, ``analysis.npz``, ``report.json``, ``report.html``
-   and ``report.md``.
+5. compact the pruned network to its active neurons and synapses and write it as
+   ``network.nir`` (the original neuron ids in its metadata); read that file back: the
+   graph read from it is the hand-over, and every engine runs it
+   (:class:`lnp_neuro.engines.DeployedNetwork`);
+6. run the unpruned network on the native simulator (the SOP baseline, same input) and
+   the deployed graph on the target's engine and on an independent reference engine
+   (:mod:`lnp_neuro.engines`: numba against numpy, Lava and norse against native), and
+   count the spike mismatches (``parity``, ``parity_reference``);
+7. place the deployed network on cores (:mod:`lnp_neuro.mapping`) and price the run on
+   every hardware profile (:mod:`lnp_neuro.energy`);
+8. write ``run.npz``, ``analysis.npz``, ``report.json`` (a
+   :class:`lnp_neuro.run_record.RunRecord`), ``report.html`` and ``report.md``.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .io_utils import atomic_write, strict_json
+from .io_utils import atomic_write
 from .network import SpikingNetwork
 
 __all__ = ["DeployOptions", "run_deploy", "DEFAULT_SPECTRUM", "OUTPUT_FILES",
@@ -61,22 +65,32 @@ class DeployOptions:
     rate: float = 0.05
     steps: int = 500
     copies: int = 8
+    scaling: str = "zscore"
     steps_per_sample: int = 20
     task_samples: int = 3000
+    vpt_starts: int = 5
     seed: int = 0
     out: Path = Path("lnp-out")
     force: bool = False
     progress: bool = True
+    mapping: str = "partition"
+    #: Time step (s) for a --network graph that stores none (NIR graphs of other tools).
+    dt: float | None = None
 
     def __post_init__(self) -> None:
-        if self.model not in ("hrsnn", "chrsnn"):
-            raise ValueError(f"model must be 'hrsnn' or 'chrsnn', got {self.model!r}")
+        from .models import MODELS
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
         if self.prune not in ("lnp", "ap", "random", "none"):
             raise ValueError(f"prune must be one of lnp, ap, random, none; got {self.prune!r}")
         from .prune.baselines import AP_BUDGETS
         if self.ap_budget not in AP_BUDGETS:
             raise ValueError(f"ap_budget must be one of {', '.join(AP_BUDGETS)}; got "
                              f"{self.ap_budget!r}")
+        from .tasks.encoding import SERIES_SCALINGS
+        if self.scaling not in SERIES_SCALINGS:
+            raise ValueError(f"scaling must be one of {', '.join(SERIES_SCALINGS)}; got "
+                             f"{self.scaling!r}")
         self.input = str(self.input)
         if self.input not in _SERIES_INPUTS + ("poisson",) and not self.input.endswith(".csv"):
             raise ValueError(f"input must be 'lorenz', 'rossler', 'poisson' or a .csv file, "
@@ -88,33 +102,50 @@ class DeployOptions:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.vpt_starts, bool) or not isinstance(self.vpt_starts,
+                                                               (int, np.integer)) \
+                or self.vpt_starts < 0:
+            raise ValueError(f"vpt_starts must be a non-negative integer, got "
+                             f"{self.vpt_starts!r}")
         for name in ("density", "rate", "target_density"):
             value = float(getattr(self, name))
             if not 0 < value <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
+        from .mapping import STRATEGIES
+        if self.mapping not in STRATEGIES:
+            raise ValueError(f"mapping must be one of {', '.join(STRATEGIES)}; got "
+                             f"{self.mapping!r}")
         self.out = Path(self.out)
         if self.network is not None:
             self.network = Path(self.network)
+        if self.dt is not None:
+            dt = float(self.dt)
+            if not np.isfinite(dt) or dt <= 0:
+                raise ValueError(f"dt (--dt) must be a positive number of seconds, got {self.dt!r}")
+            if self.network is None or self.network.suffix != ".nir":
+                raise ValueError("--dt applies only to a --network .nir graph (one that stores no dt)")
+            self.dt = dt
 
 
 # ----------------------------------------------------------------- network and input
-def load_network(path: Path) -> SpikingNetwork:
-    """A network from ``.nir`` (HDF5, via NIR) or ``.npz`` (lnp_neuro's own format)."""
+def load_network(path: Path, dt: float | None = None) -> SpikingNetwork:
+    """A network from ``.nir`` (HDF5, via NIR; ``dt`` for a graph that stores none) or
+    ``.npz`` (lnp_neuro's own format)."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such network file")
     if path.suffix == ".nir":
         from .nir_io import read_nir
-        return read_nir(path)
+        return read_nir(path, dt=dt)
     if path.suffix == ".npz":
         return SpikingNetwork.load(path)
     raise ValueError(f"{path}: a network file must end in .nir or .npz")
 
 
 def build_network(options: DeployOptions, n_inputs: int) -> SpikingNetwork:
-    from .models import chrsnn, hrsnn
-    if options.model == "hrsnn":
-        return hrsnn(options.neurons, options.density, seed=options.seed, n_inputs=n_inputs)
-    return chrsnn(options.neurons, options.clusters, seed=options.seed, n_inputs=n_inputs)
+    """The starting network of ``--model`` (:func:`lnp_neuro.models.build_network`)."""
+    from .models import build_network as build
+    return build(options.model, options.neurons, seed=options.seed, n_inputs=n_inputs,
+                 density=options.density, n_clusters=options.clusters)
 
 
 def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None, dict]:
@@ -133,7 +164,10 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
             data = dynamical.rossler(n_samples=7700 + n + 2, split=(n, 1, 1),
                                      seed=options.seed)
         return data.train[:n], {"kind": options.input, "source": "RK4 (design section 4)",
-                                "dt_model": data.dt}
+                                "dt_model": data.dt,
+                                "lambda_max": (dynamical.LORENZ63_LAMBDA_MAX
+                                               if options.input == "lorenz"
+                                               else dynamical.ROSSLER_LAMBDA_MAX)}
     from .tasks.series import read_csv_columns
     values, columns = read_csv_columns(options.input, min_rows=200)
     values = values[:n]
@@ -157,7 +191,8 @@ def make_input(options: DeployOptions, net: SpikingNetwork, series: np.ndarray |
 
     fit = max(2, int(0.7 * series.shape[0]))
     encoded = encode_series(series, net.n_inputs, dt=net.dt,
-                            steps_per_sample=options.steps_per_sample, fit_samples=fit)
+                            steps_per_sample=options.steps_per_sample, fit_samples=fit,
+                            scaling=options.scaling)
     if encoded.spikes.shape[0] < options.steps:
         raise ValueError(f"--steps {options.steps} is longer than the series of --input "
                          f"{options.input} ({series.shape[0]} samples x --steps-per-sample "
@@ -271,30 +306,6 @@ def activity_prune_on_input(net: SpikingNetwork, inputs: np.ndarray, options: De
 
 
 # --------------------------------------------------------------------------- running
-def run_on_target(target, net: SpikingNetwork, inputs: np.ndarray, progress: bool) -> np.ndarray:
-    if target.backend == "native":
-        from .simulator import simulate
-        return simulate(net, inputs, mode=target.mode, progress=progress).spikes
-    if target.backend == "lava":
-        from .backends.lava_backend import run_lava
-        return run_lava(net, inputs, mode=target.mode)
-    if target.backend == "norse":
-        from .backends.norse_backend import run_norse
-        # Lava and the native simulator deliver input one step late (Sparse delay).
-        return run_norse(net, inputs, input_delay=1)
-    raise ValueError(f"target {target.name!r}: back end {target.backend!r} cannot run here")
-
-
-def _core_limits(profile):
-    from .mapping import CoreLimits
-    cap = profile.capacity()
-    if cap["neurons_per_core"] is None or cap["synapses_per_core"] is None \
-            or cap["cores_per_chip"] is None:
-        return None
-    return CoreLimits(profile.name, neurons_per_core=cap["neurons_per_core"],
-                      synapses_per_core=cap["synapses_per_core"],
-                      cores_per_chip=cap["cores_per_chip"],
-                      max_fan_in=cap["max_fan_in"], max_fan_out=cap["max_fan_out"])
 
 
 def _stability(net: SpikingNetwork, seed: int):
@@ -314,12 +325,21 @@ def activity(spikes: np.ndarray, net: SpikingNetwork) -> dict:
             "rate_hz": float(s.mean() / net.dt)}
 
 
+#: Samples each closed-loop forecast runs for (Lorenz-63: 3 model time units, 2.7
+#: Lyapunov times; a run that never leaves the tolerance gives a lower bound).
+VPT_HORIZON = 300
+
+
 def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
-               input_info: dict, log: Callable[..., None]) -> dict:
+               input_info: dict, log: Callable[..., None], vpt_starts: int = 0) -> dict:
     """One-step forecast NRMSE of the unpruned and the deployed network on the whole
     encoded series (:mod:`lnp_neuro.tasks.forecast`), run on the native engine in the
-    target's arithmetic, with the references on the same split."""
+    target's arithmetic, with the references on the same split; with ``vpt_starts``,
+    the valid prediction time of closed-loop forecasts from that many test samples
+    (:mod:`lnp_neuro.tasks.closed_loop`), for both networks, the ESN and persistence."""
     from .simulator import simulate
+    from .tasks.closed_loop import (ESNForecaster, PersistenceForecaster, SpikingForecaster,
+                                    closed_loop_vpt, vpt_starts as spread_starts)
     from .tasks.forecast import (ForecastSplit, one_step_nrmse, reference_forecasts,
                                  select_trace_tau)
 
@@ -329,6 +349,11 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
         f"({encoded.spikes.shape[0]} steps, native engine, {mode})")
     out = {"name": input_info["kind"], "metric": "nrmse", "readout": "ridge",
            **split.as_dict(), "engine": f"native {mode}"}
+    horizon = min(VPT_HORIZON, split.test.size - 1)
+    starts = spread_starts(split.test, series.shape[0], horizon, vpt_starts) \
+        if vpt_starts else None
+    vpt_args = {"dt": input_info.get("dt_model"), "lambda_max": input_info.get("lambda_max")}
+    closed = {}
     for label, net in (("unpruned", net0), ("pruned", net1)):
         spikes = simulate(net, encoded.spikes, mode=mode).spikes
         tau, states, ridge = select_trace_tau(spikes, k, net.dt, series, split,
@@ -336,10 +361,36 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
         out[f"{label}_trace_tau"] = tau
         out[label] = one_step_nrmse(states, series, split, "ridge", model=ridge)
         out[f"{label}_paper_readout"] = one_step_nrmse(states, series, split, "paper", net=net)
+        if starts is not None:
+            forecaster = SpikingForecaster(net, encoded, ridge, tau, mode)
+            closed[label] = closed_loop_vpt(forecaster, series, starts, horizon,
+                                            **vpt_args).as_dict()
     refs = reference_forecasts(series, split, esn_units=net0.n_neurons, seed=0)
     out["persistence"] = refs["persistence"]
     out["references"] = refs
+    if starts is not None:
+        log(f"closed-loop forecasts from {len(starts)} test samples, {horizon} samples each")
+        closed["esn"] = closed_loop_vpt(ESNForecaster(series, split.train, net0.n_neurons),
+                                        series, starts, horizon, **vpt_args).as_dict()
+        closed["persistence"] = closed_loop_vpt(PersistenceForecaster(), series, starts,
+                                                horizon, **vpt_args).as_dict()
+        out["closed_loop"] = {"metric": "vpt", "epsilon": 0.1, "horizon": horizon,
+                              "starts": [int(s) for s in starts], **closed}
     return out
+
+
+def hand_over(net: SpikingNetwork, path: Path):
+    """Compact ``net`` to its active neurons and synapses, write it to ``path`` as NIR
+    with the original neuron ids, and read it back: the
+    :class:`~lnp_neuro.engines.DeployedNetwork` every engine runs."""
+    from .engines import DeployedNetwork
+    from .nir_io import write_nir
+    compact, kept = net.compact()
+    write_nir(compact, path, overwrite=True, neuron_ids=kept)
+    deployed = DeployedNetwork.read(path)
+    if deployed.network.size != kept.size or not np.array_equal(deployed.neuron_ids, kept):
+        raise RuntimeError(f"{path}: the network read back is not the one written")
+    return deployed
 
 
 #: Files every deployment writes (the report adds its PNG plots).
@@ -394,8 +445,8 @@ def check_build_size(options: DeployOptions) -> None:
 
 def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> dict:
     """The deployment itself; every file goes into ``out`` (the staging folder)."""
-    from .energy import energy_report
-    from .mapping import map_to_cores
+    from .energy import energy_report, profiles_for_target
+    from .mapping import core_limits, map_to_cores
     from .profiles import load_profile
     from .simulator import simulate
     from .targets_registry import load_target
@@ -413,7 +464,7 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
 
     series, series_info = timed("series", load_series, options)
     if options.network is not None:
-        net0 = timed("load", load_network, options.network)
+        net0 = timed("load", load_network, options.network, options.dt)
         log(f"loaded {options.network}: {net0}")
         from ._limits import check_memory, deploy_memory_estimate
         check_memory(deploy_memory_estimate(net0.size, net0.n_synapses, options.steps,
@@ -432,91 +483,103 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
     log(f"pruned ({options.prune}): {net0.n_neurons} -> {net1.n_neurons} neurons, "
         f"{net0.n_synapses} -> {net1.n_synapses} synapses")
 
+    # The hand-over: only the active neurons and synapses go into network.nir, with their
+    # original ids; the graph read back from the file is what every engine runs.
+    deployed = timed("hand_over", hand_over, net1, out / "network.nir")
+    net_d = deployed.network
+    log(f"wrote network.nir and read it back: {net_d.size} neurons, {net_d.n_synapses} "
+        f"synapses")
+
+    from .engines import get_engine, parity
     mode = "fixed" if target.mode == "fixed" else "float"
+    engine = get_engine(target.backend)
+    reference_engine = get_engine(engine.parity_reference)
     log("running the unpruned network on the native simulator (SOP baseline)")
     spikes0 = timed("run_unpruned", lambda: simulate(net0, inputs, mode=mode,
                                                      progress=options.progress).spikes)
-    log(f"running the pruned network on {target.name} ({target.description})")
-    spikes1 = timed("run_target", run_on_target, target, net1, inputs, options.progress)
-    reference = timed("run_reference",
-                      lambda: simulate(net1, inputs, mode=mode, progress=False).spikes)
-    parity = int(np.count_nonzero(spikes1 != reference))
-    if target.backend in ("native", "lava") and parity:
-        log(f"WARNING: {parity} spike mismatch(es) between {target.name} and the native "
-            f"simulator; they are expected to agree exactly")
+    log(f"running the deployed graph on {target.name} ({target.description})")
+    run = timed("run_target", engine.run, deployed, inputs, mode, options.progress)
+    log(f"running it on the {reference_engine.name} engine (parity reference)")
+    reference = timed("run_reference", reference_engine.run, deployed, inputs, mode)
+    mismatches = parity(run, reference)
+    spikes1 = run.spikes
+    if mismatches:
+        log(f"WARNING: {mismatches} spike mismatch(es) between {target.name} ({engine.name}) "
+            f"and the {reference_engine.name} engine on the same graph"
+            + ("; they are expected to agree exactly" if engine.name != "norse" else ""))
 
-    limits = _core_limits(profile)
-    mapping = timed("map", map_to_cores, net1, limits) if limits is not None else None
+    limits = core_limits(profile)
+    mapping = timed("map", map_to_cores, net_d, limits, options.mapping, spikes1,
+                    options.seed) if limits is not None else None
     cores_used = mapping.cores_used if mapping is not None else None
-    energy = timed("energy", energy_report, net1, spikes1, None, (net0, spikes0),
-                   input_spikes=inputs,
-                   cores_used={profile.name: cores_used} if cores_used is not None else None)
+    energy = timed("energy", energy_report, net_d, spikes1, profiles_for_target(profile),
+                   (net0, spikes0), input_spikes=inputs,
+                   cores_used={profile.name: cores_used} if cores_used is not None else None,
+                   mapping_strategy=options.mapping,
+                   mappings={profile.name: mapping} if mapping is not None else None,
+                   seed=options.seed)
     log("measuring stability at the operating point before and after pruning")
     stability0 = timed("stability_before", _stability, net0, options.seed)
-    stability1 = timed("stability_after", _stability, net1, options.seed)
+    stability1 = timed("stability_after", _stability, net_d, options.seed)
     task = None
     if encoded is not None:
-        task = timed("task", score_task, net0, net1, encoded, mode, input_info, log)
-    act0, act1 = activity(spikes0, net0), activity(spikes1, net1)
+        task = timed("task", score_task, net0, net_d, encoded, mode, input_info, log,
+                     options.vpt_starts)
+    act0, act1 = activity(spikes0, net0), activity(spikes1, net_d)
 
-    sops_dense = energy["baseline"]["sops_dense"]
-    sops_pruned = energy["sops_and_mask"]
-    report = {
-        "label": {"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}[options.prune],
-        "target": target.name, "backend": target.backend, "mode": target.mode,
-        "profile": profile.name, "steps": int(inputs.shape[0]), "dt": net1.dt,
-        "neurons_before": net0.n_neurons, "neurons_after": net1.n_neurons,
-        "synapses_before": net0.n_synapses, "synapses_after": net1.n_synapses,
-        "sops_dense": sops_dense, "sops_pruned": sops_pruned,
-        "sop_ratio": energy["sop_ratio"],
-        "energy_joules": energy["profiles"][profile.name]["energy_joules"],
-        "energy_by_profile": {k: v["energy_joules"] for k, v in energy["profiles"].items()},
-        "cores_used": cores_used,
-        "mapping": mapping.summary() if mapping is not None else None,
-        "parity": parity,
-        "spikes_before": int(np.count_nonzero(spikes0)),
-        "spikes_after": int(np.count_nonzero(spikes1)),
-        "lambda_max_before": stability0.mean, "lambda_max_after": stability1.mean,
-        "lambda_max_stderr_before": stability0.stderr,
-        "lambda_max_stderr_after": stability1.stderr,
-        "stability": {"measure": "linear rate dynamics at the operating point "
-                                 "(lnp_neuro.operating_point)",
-                      "before": stability0.as_dict(), "after": stability1.as_dict()},
-        "activity": {"fraction_firing_before": act0["fraction_firing"],
-                     "fraction_firing_after": act1["fraction_firing"],
-                     "rate_hz_before": act0["rate_hz"], "rate_hz_after": act1["rate_hz"]},
-        "task": task,
-        "history": history,
-        "baseline_budget": net1.metadata.get("baseline_budget"),
-        "energy": energy,
-        "input": input_info,
-        "options": {k: v for k, v in asdict(options).items() if k not in ("progress",)},
-        "timings_seconds": timings,
-    }
+    quantisation = None
     if target.mode == "fixed":
         from .fixed_point import quantize
-        report["quantisation"] = quantize(net1).error.as_dict()
-
-    from .nir_io import write_nir
-    write_nir(net1, out / "network.nir", overwrite=True)
+        quantisation = quantize(net_d).error.as_dict()
     with atomic_write(out / "run.npz") as tmp, open(tmp, "wb") as fh:
         extra = {} if encoded is None else {
             "series": encoded.series[: -(-inputs.shape[0] // encoded.steps_per_sample)],
             "steps_per_sample": np.int64(encoded.steps_per_sample)}
         np.savez_compressed(fh, input_spikes=inputs.astype(bool), spikes=spikes1.astype(bool),
+                            neuron_ids=deployed.neuron_ids,
                             spikes_unpruned=spikes0.astype(bool), **extra)
     with atomic_write(out / "analysis.npz") as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, lyapunov_before=stability0.spectra[0].exponents,
                             lyapunov_after=stability1.spectra[0].exponents,
                             tau_mem_before=net0.tau_mem[net0.neuron_active],
-                            tau_mem_after=net1.tau_mem[net1.neuron_active])
-    report["seconds"] = round(time.perf_counter() - t_start, 3)
-    null_reasons: dict[str, str] = {}
-    report = strict_json(report, null_reasons)
-    if null_reasons:
-        report["null_reasons"] = null_reasons
-    with atomic_write(out / "report.json") as tmp:
-        tmp.write_text(json.dumps(report, indent=2, allow_nan=False), encoding="utf-8")
+                            tau_mem_after=net_d.tau_mem[net_d.neuron_active])
+
+    from .neurobench_metrics import neurobench_metrics
+    from .run_record import RunRecord
+    record = RunRecord(
+        label={"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}[options.prune],
+        target=target.name, backend=engine.name, mode=target.mode, profile=profile.name,
+        steps=int(inputs.shape[0]), dt=net_d.dt,
+        neurons_before=net0.n_neurons, neurons_after=net_d.n_neurons,
+        synapses_before=net0.n_synapses, synapses_after=net_d.n_synapses,
+        sops_dense=energy["baseline"]["sops_dense"], sops_pruned=energy["sops_and_mask"],
+        sop_ratio=energy["sop_ratio"],
+        energy_joules=energy["profiles"][profile.name]["energy_joules"],
+        energy_by_profile={k: v["energy_joules"] for k, v in energy["profiles"].items()},
+        cores_used=cores_used, mapping=mapping.summary() if mapping is not None else None,
+        parity=mismatches, parity_reference=reference_engine.name,
+        spikes_before=int(np.count_nonzero(spikes0)),
+        spikes_after=int(np.count_nonzero(spikes1)),
+        lambda_max_before=stability0.mean, lambda_max_after=stability1.mean,
+        lambda_max_stderr_before=stability0.stderr, lambda_max_stderr_after=stability1.stderr,
+        stability={"measure": "linear rate dynamics at the operating point "
+                              "(lnp_neuro.operating_point)",
+                   "before": stability0.as_dict(), "after": stability1.as_dict()},
+        activity={"fraction_firing_before": act0["fraction_firing"],
+                  "fraction_firing_after": act1["fraction_firing"],
+                  "rate_hz_before": act0["rate_hz"], "rate_hz_after": act1["rate_hz"]},
+        task=task, history=history, baseline_budget=net1.metadata.get("baseline_budget"),
+        energy=energy, input=input_info,
+        options={k: v for k, v in asdict(options).items() if k not in ("progress",)},
+        deployed={"network": "network.nir", "neurons": net_d.size,
+                  "synapses": net_d.n_synapses,
+                  "neuron_ids": "ids in the starting network: run.npz neuron_ids, and "
+                                "network.nir neurons metadata lnp_neuro.neuron_ids",
+                  "engine": engine.name, "engine_description": engine.description},
+        timings_seconds=timings, quantisation=quantisation,
+        neurobench=neurobench_metrics(net_d, spikes1, inputs),
+        seconds=round(time.perf_counter() - t_start, 3))
+    record.write(out / "report.json")
     from .report import write_report
     write_report([out], out, force=True)
-    return report
+    return record.json_object()

@@ -20,22 +20,34 @@ Suppl. A.5; its formulas were lost in extraction, design section 5 fixes them)::
 Both counts are one matrix-vector product: per-neuron spike counts ``c = spikes.sum(0)``
 times a per-neuron fan-out vector, so counting never touches the weights more than once.
 
-The accountant (:func:`energy_report`) adds, for each hardware profile
-(:mod:`lnp_neuro.profiles`)::
+The accountant (:func:`energy_report`) prices the run on every hardware profile
+(:mod:`lnp_neuro.profiles`) with the same five terms (design section 5)::
 
-    E = E_sop * SOPs_and_mask                     (synaptic term, always)
-      + E_neuron_update * N_active * T            (if the profile has it)
-      + E_spike * spikes_emitted                  (if the profile has it)
-      + P_static * n_chips * T * seconds_per_step (if the profile has it)
+    synaptic      = E_sop * SOPs_and_mask (+ input SOPs)
+    neuron_update = E_neuron_update * N_active * T + E_spike * spikes_emitted
+    routing       = E_message * spike_messages + E_hop_ew * hops_ew + E_hop_ns * hops_ns
+                    + E_chip_hop * chip_hops          (Davies et al., IEEE Micro 2018, Table 1)
+    memory        = E_access(level) * (a_sop * SOPs + a_update * N_active * T + a_spike * spikes)
+                    (von-Neumann profiles; Horowitz, ISSCC 2014: the level is the smallest
+                    cache, else DRAM, that holds the working set)
+    static        = P_static * chips * T * seconds_per_step
 
-and the operation count of the non-spiking equivalent of the same recurrent computation
-(a rate network ``r_t = phi(W r_{t-1} + ...)`` stepped T times):
+The spike messages and hops come from placing the network on the profile's cores
+(:mod:`lnp_neuro.mapping`, ``mapping_strategy`` "partition" or "first-fit") and routing
+the raster over the chip's mesh. A term a profile does not price is reported as None with
+its reason ("included" in another figure, or "not modelled"), never as a silent 0; the
+total ``energy_joules`` sums the modelled terms and ``arithmetic_joules`` the synaptic and
+neuron-update terms alone (the arithmetic-only lower bound).
+
+The operation count of the non-spiking equivalent of the same recurrent computation
+(a rate network ``r_t = phi(W r_{t-1} + ...)`` stepped T times)::
 
     ann_macs_dense  = T * N_active * N_active     (dense matrix-vector product, N_post x N_pre)
     ann_macs_sparse = T * S_active                (sparse matrix-vector product: one MAC per
                                                    active synapse)
 
-priced with the reference profiles' ``energy_per_mac`` (Horowitz, ISSCC 2014).
+priced with the reference profiles' ``energy_per_mac`` (Horowitz, ISSCC 2014), and their
+memory traffic (``memory_accesses_per_mac``) where the profile has a memory hierarchy.
 """
 
 from __future__ import annotations
@@ -47,6 +59,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .network import SpikingNetwork, canonical_csr
+from .validation import check_int
 
 __all__ = [
     "SOP_MODELS",
@@ -203,7 +216,7 @@ def ann_equivalent_macs(net: SpikingNetwork, n_steps: int) -> dict[str, int]:
     one MAC per stored input weight onto an active neuron.
     """
     _check_network(net, "net")
-    n_steps = _check_steps(n_steps, "n_steps")
+    n_steps = check_int(n_steps, "n_steps", 0)
     n_active = net.n_neurons
     win = net.input_weights
     rows_active = net.neuron_active[np.repeat(np.arange(win.shape[0]), np.diff(win.indptr))]
@@ -218,12 +231,6 @@ def ann_equivalent_macs(net: SpikingNetwork, n_steps: int) -> dict[str, int]:
 def _check_network(net: Any, name: str) -> None:
     if not isinstance(net, SpikingNetwork):
         raise ValueError(f"{name} must be a SpikingNetwork, got {type(net).__name__}")
-
-
-def _check_steps(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer number of steps, got {value!r}")
-    return int(value)
 
 
 def _input_sops(net: SpikingNetwork, input_spikes: Any) -> int:
@@ -273,7 +280,8 @@ def _positive_or_none(value: Any, name: str) -> float | None:
 def energy_report(net: SpikingNetwork, spikes: Any, profiles: Any = None,
                   baseline: tuple[SpikingNetwork, Any] | None = None, *,
                   input_spikes: Any = None, cores_used: int | dict[str, int] | None = None,
-                  seconds_per_step: float | None = None) -> dict[str, Any]:
+                  seconds_per_step: float | None = None, mapping_strategy: str = "partition",
+                  mappings: dict | None = None, seed: int = 0) -> dict[str, Any]:
     """Energy account of one run of ``net`` (JSON-serialisable dict).
 
     Parameters
@@ -291,11 +299,18 @@ def energy_report(net: SpikingNetwork, spikes: Any, profiles: Any = None,
         When given, input-layer SOPs are counted (``sops_input``) and priced with the
         recurrent ones.
     cores_used : int or {profile: int}, optional
-        Cores occupied by the placed network (from the deployer). Default: the capacity
-        lower bound ``max(ceil(N / neurons_per_core), ceil(S / synapses_per_core))``.
+        Cores occupied by the placed network, overriding the placement's count for the
+        static term. Default: the cores of the placement, else the capacity lower bound
+        ``max(ceil(N / neurons_per_core), ceil(S / synapses_per_core))``.
     seconds_per_step : float, optional
         Wall-clock time of one step on the chip, for the static-power term. Default ``dt``
         (the chip runs in real time, as SpiNNaker and TrueNorth do by design).
+    mapping_strategy : "partition" | "first-fit"
+        How the network is placed on each profile's cores (:func:`lnp_neuro.mapping.map_to_cores`).
+    mappings : {profile: Mapping}, optional
+        Placements already made (the deployer's, for its target); the others are made here.
+    seed : int
+        Seed of the partitioner.
 
     Returns
     -------
@@ -303,9 +318,12 @@ def energy_report(net: SpikingNetwork, spikes: Any, profiles: Any = None,
     ``sops_and_mask``, ``mask_sop_ratio`` (dense / AND-mask SOPs of this very raster: what
     the masks alone save), ``baseline`` and ``sop_ratio`` (None without a baseline),
     ``ann_macs``, ``max_fan_in``/``max_fan_out`` of the active network, and ``profiles``
-    ({name: {"energy_joules", "terms": {...}, "cores_lower_bound", "cores", "chips",
-    "limits_exceeded" (per-neuron limits of the profile the network breaks),
-    "ann_energy_dense_joules", ...}}). An undefined ratio (division by zero SOPs) is None.
+    ({name: {"energy_joules", "arithmetic_joules", "terms" ({term: J or None}),
+    "term_status" ({term: "modelled" | "included" | "not modelled"}), "term_notes",
+    "term_parts", "routing" (strategy, spike_messages, inter_core_spikes, hop_count, ...),
+    "cores_lower_bound", "cores", "chips", "limits_exceeded" (per-neuron limits of the
+    profile the network breaks), "ann_energy_dense_joules", ...}}). An undefined ratio
+    (division by zero SOPs) is None.
     """
     _check_network(net, "net")
     raster = _spike_matrix(spikes, net.size)
@@ -369,46 +387,181 @@ def energy_report(net: SpikingNetwork, spikes: Any, profiles: Any = None,
                "max_fan_out": int(np.bincount(pre[keep], minlength=net.size).max(initial=0))}
     report["max_fan_in"] = degrees["max_fan_in"]
     report["max_fan_out"] = degrees["max_fan_out"]
+    from .mapping import STRATEGIES
+    if mapping_strategy not in STRATEGIES:
+        raise ValueError(f"mapping_strategy must be one of {', '.join(STRATEGIES)}, got "
+                         f"{mapping_strategy!r}")
+    report["mapping_strategy"] = mapping_strategy
     for profile in _resolve_profiles(profiles):
+        mapping, no_mapping = _placement(profile, net, raster, mapping_strategy, seed, mappings)
         report["profiles"][profile.name] = _price(profile, report, sops_priced, n_steps,
-                                                  seconds_per_step, cores_used, with_input)
+                                                  seconds_per_step, cores_used, with_input,
+                                                  mapping, no_mapping)
     return report
 
 
+def _placement(profile, net: SpikingNetwork, raster: np.ndarray, strategy: str, seed: int,
+               mappings: dict | None):
+    """(Mapping or None, why there is none) of ``net`` on ``profile``'s cores."""
+    from .mapping import MappingError, core_limits, map_to_cores
+
+    if mappings and mappings.get(profile.name) is not None:
+        return mappings[profile.name], None
+    limits = core_limits(profile)
+    if limits is None:
+        return None, f"profile {profile.name!r} has no core capacity data to place the network"
+    try:
+        return map_to_cores(net, limits, strategy, spikes=raster, seed=seed), None
+    except MappingError as exc:
+        return None, str(exc)
+
+
+def _routing_term(profile, mapping, no_mapping: str | None) -> tuple[float | None, dict, str]:
+    """Routing energy: per-message energy x spike messages + per-hop energies x hops
+    (Davies et al., IEEE Micro 2018, Table 1) + chip-to-chip energy x chip crossings.
+
+    Returns (joules or None, the counts and parts, a note naming what is not modelled).
+    """
+    routing = None if mapping is None else mapping.routing
+    if routing is None:
+        why = no_mapping or "no spike raster was placed"
+        return None, {}, f"not modelled: the spikes could not be routed ({why})"
+    info = {"strategy": mapping.strategy, **{k: v for k, v in routing.summary().items()
+                                              if k != "core_traffic"}}
+    parts: dict[str, float] = {}
+    notes: list[str] = []
+    if profile.energy_per_spike_message is not None:
+        parts["messages"] = profile.energy_per_spike_message.si * routing.messages
+    hop_fields = (profile.energy_per_hop_ew, profile.energy_per_hop_ns)
+    if any(q is not None for q in hop_fields):
+        if routing.hop_count is None:
+            notes.append("tile hops not counted (the profile has no mesh_tiles_x / mesh_tiles_y)")
+        else:
+            for name, q, hops in (("hops_ew", profile.energy_per_hop_ew, routing.total_hops_ew),
+                                  ("hops_ns", profile.energy_per_hop_ns, routing.total_hops_ns)):
+                if q is not None:
+                    parts[name] = q.si * hops
+                elif hops:
+                    notes.append(f"{hops} {name.replace('_', ' ')} counted, no energy figure")
+    chip_hops = routing.total_chip_hops
+    if chip_hops:
+        if profile.energy_per_chip_hop is not None:
+            parts["chip_hops"] = profile.energy_per_chip_hop.si * chip_hops
+        else:
+            notes.append(f"chip-to-chip: {chip_hops} chip crossing(s) counted, their energy not "
+                         f"modelled (the profile gives no energy_per_chip_hop)")
+    lat = (profile.latency_per_spike_message, profile.latency_per_hop_ew,
+           profile.latency_per_hop_ns)
+    if all(q is not None for q in lat):
+        from .mapping import spike_latency
+        info["latency"] = spike_latency(routing, *(q.si for q in lat))
+    info["parts_joules"] = parts
+    note = "; ".join(notes)
+    return float(sum(parts.values())), info, note
+
+
+def _working_set_bits(profile, n_synapses: int, n_neurons: int) -> float:
+    per_syn = profile.bytes_per_synapse.si if profile.bytes_per_synapse is not None else 0
+    per_neuron = profile.bytes_per_neuron.si if profile.bytes_per_neuron is not None else 0
+    return float(n_synapses * per_syn + n_neurons * per_neuron)
+
+
+def _memory_term(profile, report: dict, sops: int, n_steps: int) -> tuple[float, dict]:
+    """Memory traffic of a von-Neumann machine: accesses per SOP, neuron update and spike,
+    each priced at the smallest level of the hierarchy that holds the working set
+    (Horowitz, ISSCC 2014, energy table)."""
+    bits = _working_set_bits(profile, report["synapses"], report["neurons"])
+    level = profile.memory_level_for(bits)
+    counts = {"sop": (profile.memory_accesses_per_sop, sops),
+              "neuron_update": (profile.memory_accesses_per_neuron_update,
+                                report["neurons"] * n_steps),
+              "spike": (profile.memory_accesses_per_spike, report["spikes"])}
+    accesses = {k: int(q.si) * n for k, (q, n) in counts.items() if q is not None}
+    total = sum(accesses.values())
+    return level.energy_per_access.si * total, {
+        "level": level.name, "working_set_bytes": bits / 8,
+        "energy_per_access_joules": level.energy_per_access.si,
+        "accesses": accesses}
+
+
 def _price(profile, report: dict, sops: int, n_steps: int, seconds_per_step: float,
-           cores_used: Any, with_input: bool) -> dict[str, Any]:
-    terms: dict[str, float] = {"sop": profile.energy_per_sop.si * sops}
-    if profile.energy_per_neuron_update is not None:
-        terms["neuron_update"] = profile.energy_per_neuron_update.si * report["neurons"] * n_steps
-    if profile.energy_per_spike is not None:
-        terms["spike"] = profile.energy_per_spike.si * report["spikes"]
+           cores_used: Any, with_input: bool, mapping, no_mapping: str | None
+           ) -> dict[str, Any]:
+    """Every energy term of one profile (design section 5); a term the profile does not
+    price is None with its reason in ``term_notes``, never a silent 0."""
+    from .profiles import ENERGY_TERMS
+
+    terms: dict[str, float | None] = dict.fromkeys(ENERGY_TERMS)
+    notes: dict[str, str] = {}
+    parts: dict[str, Any] = {}
+    terms["synaptic"] = profile.energy_per_sop.si * sops
+    if profile.term_statement("neuron_update") is None:
+        update = {}
+        if profile.energy_per_neuron_update is not None:
+            update["updates"] = profile.energy_per_neuron_update.si * report["neurons"] * n_steps
+        if profile.energy_per_spike is not None:
+            update["spikes"] = profile.energy_per_spike.si * report["spikes"]
+        terms["neuron_update"] = float(sum(update.values()))
+        parts["neuron_update"] = update
+    routing_info: dict[str, Any] = {}
+    if mapping is not None and mapping.routing is not None:
+        routing_info = {"strategy": mapping.strategy,
+                        **{k: v for k, v in mapping.routing.summary().items()
+                           if k != "core_traffic"}}
+    if profile.term_statement("routing") is None:
+        terms["routing"], routing_info, note = _routing_term(profile, mapping, no_mapping)
+        if note:
+            notes["routing"] = note
+    if profile.term_statement("memory") is None:
+        terms["memory"], parts["memory"] = _memory_term(profile, report, sops, n_steps)
     cores_bound = profile.cores_needed(report["neurons"], report["synapses"])
     if isinstance(cores_used, dict):
-        cores = cores_used.get(profile.name, cores_bound)
+        cores = cores_used.get(profile.name)
     else:
-        cores = cores_used if cores_used is not None else cores_bound
+        cores = cores_used
+    if cores is None:
+        cores = mapping.cores_used if mapping is not None else cores_bound
     if cores is not None:
-        cores = _check_steps(cores, "cores_used")
+        cores = check_int(cores, "cores_used", 0)
     chips = None
     if cores is not None and profile.cores_per_chip is not None:
         chips = max(1, math.ceil(cores / profile.cores_per_chip.si)) if cores else 0
     if profile.static_power is not None:
         # Static power is a chip figure: charge every chip the network occupies (one when
-        # the profile has no capacity data) for the wall-clock duration of the run.
+        # the profile has no capacity data) for the real-time duration of the run.
         n_chips = chips if chips is not None else 1
         terms["static"] = profile.static_power.si * n_chips * n_steps * seconds_per_step
+    status = {}
+    for term in ENERGY_TERMS:
+        statement = profile.term_statement(term)
+        if statement is None:
+            status[term] = "modelled"
+        else:
+            status[term] = statement.status
+            notes[term] = f"{statement.status}: {statement.reason}"
+    if terms["routing"] is None and status["routing"] == "modelled":
+        status["routing"] = "not modelled"
     cap = profile.capacity()
     exceeded = [f"{key} {report[key]} > {cap[key]}" for key in ("max_fan_in", "max_fan_out")
                 if cap[key] is not None and report[key] > cap[key]]
+    modelled = [v for v in terms.values() if v is not None]
     out: dict[str, Any] = {
-        "energy_joules": float(sum(terms.values())),
+        "energy_joules": float(sum(modelled)),
+        # Arithmetic only (synaptic events and neuron updates): the lower bound most
+        # SNN-vs-ANN comparisons quote; energy_joules adds routing, memory and static.
+        "arithmetic_joules": float(terms["synaptic"] + (terms["neuron_update"] or 0.0)),
+        "terms": {k: (None if v is None else float(v)) for k, v in terms.items()},
+        "term_status": status,
+        "term_notes": notes,
+        "term_parts": parts,
+        "routing": routing_info or None,
         "limits_exceeded": exceeded,
-        "terms": {k: float(v) for k, v in terms.items()},
         "sops_priced": sops,
         "cores_lower_bound": cores_bound,
         "cores": cores,
         "chips": chips,
         "fits_one_chip": None if chips is None else chips <= 1,
+        "mapping_error": no_mapping if mapping is None and cores_bound is not None else None,
         "estimate": profile.has_estimates(),
     }
     if profile.energy_per_mac is not None:
@@ -419,4 +572,30 @@ def _price(profile, report: dict, sops: int, n_steps: int, seconds_per_step: flo
         sparse = macs["sparse"] + (macs["input_sparse"] if with_input else 0)
         out["ann_energy_dense_joules"] = e_mac * dense
         out["ann_energy_sparse_joules"] = e_mac * sparse
+        if profile.memory_accesses_per_mac is not None and profile.memory_levels:
+            per_mac = int(profile.memory_accesses_per_mac.si)
+            weight_bits = profile.weight_bits.si if profile.weight_bits is not None else 32
+            n = report["neurons"]
+            dense_level = profile.memory_level_for(n * n * weight_bits)
+            sparse_level = profile.memory_level_for(
+                _working_set_bits(profile, report["synapses"], 0))
+            out["ann_memory_dense_joules"] = dense_level.energy_per_access.si * per_mac * dense
+            out["ann_memory_sparse_joules"] = sparse_level.energy_per_access.si * per_mac * sparse
     return out
+
+
+def profiles_for_target(target_profile) -> list:
+    """Every shipped profile, plus ``target_profile`` (a HardwareProfile) when it is a
+    user's own file; a user profile may not reuse a shipped profile's name with other
+    numbers (the report keys energies by name)."""
+    from .profiles import list_profiles, load_profile
+
+    shipped = [load_profile(name) for name in list_profiles()]
+    for i, profile in enumerate(shipped):
+        if profile.name == target_profile.name:
+            if profile != target_profile:
+                raise ValueError(
+                    f"{target_profile.path}: profile name {target_profile.name!r} is a shipped "
+                    f"profile's name but the numbers differ; give your profile its own name")
+            return shipped
+    return shipped + [target_profile]

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 __all__ = ["atomic_write", "prepare_output_dir", "json_default", "OutputFolder",
-           "OutputBusyError", "strict_json", "MANIFEST_NAME", "current_umask",
+           "OutputBusyError", "strict_json", "strict_json_record", "MANIFEST_NAME", "current_umask",
            "apply_umask"]
 
 #: File in each output folder listing the files the run wrote (``--force`` replaces these).
@@ -139,6 +139,16 @@ def strict_json(obj: Any, reasons: dict[str, str] | None = None, _where: str = "
     if obj is None or isinstance(obj, str):
         return obj
     return json_default(obj)
+
+
+def strict_json_record(record: dict) -> dict:
+    """:func:`strict_json` of a record (a report, a row) that says why a number is missing:
+    when a value was replaced by ``None``, ``null_reasons`` maps its place to the reason."""
+    reasons: dict[str, str] = {}
+    out = strict_json(record, reasons)
+    if reasons:
+        out["null_reasons"] = reasons
+    return out
 
 
 # ------------------------------------------------------------------ output transaction

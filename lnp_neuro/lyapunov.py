@@ -48,9 +48,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
 from .network import RATE_UNIT_HZ, SpikingNetwork
+from .validation import check_int, check_nonnegative, check_positive, progress_bar
 
 __all__ = [
     "ode_spectrum",
@@ -67,34 +67,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------------ validation helpers
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_positive(value: Any, name: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (np.isfinite(out) and out > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return out
-
-
-def _check_nonnegative(value: Any, name: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a non-negative number, got {value!r}") from None
-    if not (np.isfinite(out) and out >= 0):
-        raise ValueError(f"{name} must be a non-negative finite number, got {value!r}")
-    return out
-
-
 def _check_state(x0: Any, name: str) -> np.ndarray:
     try:
         arr = np.array(x0, dtype=np.float64)
@@ -110,7 +82,7 @@ def _check_state(x0: Any, name: str) -> np.ndarray:
 def _check_k(k: Any, n: int) -> int:
     if k is None:
         return n
-    k = _check_int(k, "k", 1)
+    k = check_int(k, "k", 1)
     if k > n:
         raise ValueError(f"k must be <= the state dimension {n}, got {k}")
     return k
@@ -127,12 +99,6 @@ def _check_q0(q0: Any, n: int, k: int) -> np.ndarray:
     if not np.allclose(q.T @ q, np.eye(k), atol=1e-8):
         raise ValueError("q0 must have orthonormal columns (q0.T @ q0 == I)")
     return q
-
-
-def _progress_bar(total: int, progress: bool | None, desc: str):
-    # progress=None lets tqdm decide: on for a terminal, off otherwise (tests, logs).
-    disable = None if progress is None else not bool(progress)
-    return tqdm(total=total, disable=disable, desc=desc, leave=False)
 
 
 # -------------------------------------------------------------------- shared QR core
@@ -208,11 +174,11 @@ def ode_spectrum(f: Callable[[np.ndarray], np.ndarray],
     """
     x = _check_state(x0, "x0")
     n = x.size
-    dt = _check_positive(dt, "dt")
-    n_steps = _check_int(n_steps, "n_steps", 1)
-    n_transient = _check_int(n_transient, "n_transient", 0)
+    dt = check_positive(dt, "dt")
+    n_steps = check_int(n_steps, "n_steps", 1)
+    n_transient = check_int(n_transient, "n_transient", 0)
     k = _check_k(k, n)
-    reortho_every = _check_int(reortho_every, "reortho_every", 1)
+    reortho_every = check_int(reortho_every, "reortho_every", 1)
     if not callable(f):
         raise ValueError("f must be callable: f(x) -> dx/dt")
     if not callable(jac):
@@ -225,7 +191,7 @@ def ode_spectrum(f: Callable[[np.ndarray], np.ndarray],
                 np.asarray(jac(state) @ tangent, dtype=np.float64))
 
     total = n_transient + n_steps
-    with _progress_bar(total, progress, "Lyapunov spectrum (ODE)") as bar:
+    with progress_bar(total, progress, "Lyapunov spectrum (ODE)") as bar:
         for t in range(total):
             y = basis.q
             k1, K1 = rhs(x, y)
@@ -277,10 +243,10 @@ def map_spectrum(step: Callable[..., np.ndarray], jac: Callable[..., Any], h0: A
     """
     h = _check_state(h0, "h0")
     n = h.size
-    n_steps = _check_int(n_steps, "n_steps", 1)
-    n_transient = _check_int(n_transient, "n_transient", 0)
+    n_steps = check_int(n_steps, "n_steps", 1)
+    n_transient = check_int(n_transient, "n_transient", 0)
     k = _check_k(k, n)
-    reortho_every = _check_int(reortho_every, "reortho_every", 1)
+    reortho_every = check_int(reortho_every, "reortho_every", 1)
     if not callable(step):
         raise ValueError("step must be callable: step(h[, x]) -> next state")
     if not callable(jac):
@@ -295,7 +261,7 @@ def map_spectrum(step: Callable[..., np.ndarray], jac: Callable[..., Any], h0: A
             raise ValueError(f"inputs has {n_inputs} time steps, need n_transient + n_steps "
                              f"= {total}")
     basis = _TangentBasis(_check_q0(q0, n, k), reortho_every)
-    with _progress_bar(total, progress, "Lyapunov spectrum (map)") as bar:
+    with progress_bar(total, progress, "Lyapunov spectrum (map)") as bar:
         for t in range(total):
             args = (h,) if inputs is None else (h, inputs[t])
             jacobian = jac(*args)
@@ -361,7 +327,7 @@ class RateSurrogate:
             raise ValueError("leak (dt / tau_mem) must lie in (0, 1]")
         if self.bias.shape != (n,) or self.active.shape != (n,):
             raise ValueError(f"bias and active must have shape ({n},)")
-        self.dt = _check_positive(self.dt, "dt")
+        self.dt = check_positive(self.dt, "dt")
 
     @property
     def n(self) -> int:
@@ -474,14 +440,14 @@ class NetworkSpectrum:
             raise ValueError(f"neuron_exponents must have shape ({n},), "
                              f"got {self.neuron_exponents.shape}")
         if self.size is not None:
-            self.size = _check_int(self.size, "size", 1)
+            self.size = check_int(self.size, "size", 1)
             if n and self.active[-1] >= self.size:
                 raise ValueError(f"active index {self.active[-1]} out of range for "
                                  f"size {self.size}")
         if self.dt is not None:
-            self.dt = _check_positive(self.dt, "dt")
+            self.dt = check_positive(self.dt, "dt")
         if self.n_steps is not None:
-            self.n_steps = _check_int(self.n_steps, "n_steps", 1)
+            self.n_steps = check_int(self.n_steps, "n_steps", 1)
 
     @property
     def lambda_max(self) -> float:
@@ -495,7 +461,7 @@ class NetworkSpectrum:
     def full_neuron_exponents(self, size: int | None = None,
                               fill: float = np.nan) -> np.ndarray:
         """Per-neuron exponents indexed like the full network; pruned neurons get ``fill``."""
-        size = self.size if size is None else _check_int(size, "size", 1)
+        size = self.size if size is None else check_int(size, "size", 1)
         if size is None:
             raise ValueError("size is unknown; pass size=net.size")
         if self.active.size and self.active[-1] >= size:
@@ -567,13 +533,13 @@ def network_spectrum(net: SpikingNetwork, n_steps: int, k: int,
     """
     surrogate = rate_surrogate(net)
     n = surrogate.n
-    n_steps = _check_int(n_steps, "n_steps", 1)
-    k = _check_int(k, "k", 1)
+    n_steps = check_int(n_steps, "n_steps", 1)
+    k = check_int(k, "k", 1)
     if k > n:
         raise ValueError(f"k must be <= the number of active neurons {n}, got {k}")
-    n_transient = _check_int(n_transient, "n_transient", 0)
-    reortho_every = _check_int(reortho_every, "reortho_every", 1)
-    noise_std = _check_nonnegative(noise_std, "noise_std")
+    n_transient = check_int(n_transient, "n_transient", 0)
+    reortho_every = check_int(reortho_every, "reortho_every", 1)
+    noise_std = check_nonnegative(noise_std, "noise_std")
     total = n_transient + n_steps
     if inputs is not None:
         inputs = np.asarray(inputs)
@@ -604,7 +570,7 @@ def network_spectrum(net: SpikingNetwork, n_steps: int, k: int,
     keep = 1.0 - leak
     keep_col, bias = keep[:, None], surrogate.bias
     basis = _TangentBasis(_initial_tangent_columns(weights, leak, k), reortho_every)
-    with _progress_bar(total, progress, "Lyapunov spectrum (network)") as bar:
+    with progress_bar(total, progress, "Lyapunov spectrum (network)") as bar:
         for t in range(total):
             pre = weights @ r + bias
             if inputs is not None:
@@ -666,10 +632,10 @@ class SpikingDivergence:
         if self.trial_log_divergence.ndim != 2 or \
                 self.trial_log_divergence.shape[1] != self.log_divergence.size:
             raise ValueError("trial_log_divergence must have shape (n_trials, n_steps + 1)")
-        self.fit_steps = _check_int(self.fit_steps, "fit_steps", 1)
+        self.fit_steps = check_int(self.fit_steps, "fit_steps", 1)
         if self.fit_steps >= self.log_divergence.size:
             raise ValueError("fit_steps must be < len(log_divergence)")
-        self.dt = _check_positive(self.dt, "dt")
+        self.dt = check_positive(self.dt, "dt")
 
     @property
     def times(self) -> np.ndarray:
@@ -739,10 +705,10 @@ def spiking_divergence(net: SpikingNetwork, n_steps: int, input_spikes: Any = No
 
     if not isinstance(net, SpikingNetwork):
         raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
-    n_steps = _check_int(n_steps, "n_steps", 2)
-    n_transient = _check_int(n_transient, "n_transient", 0)
-    n_trials = _check_int(n_trials, "n_trials", 1)
-    perturbation = _check_positive(perturbation, "perturbation")
+    n_steps = check_int(n_steps, "n_steps", 2)
+    n_transient = check_int(n_transient, "n_transient", 0)
+    n_trials = check_int(n_trials, "n_trials", 1)
+    perturbation = check_positive(perturbation, "perturbation")
     input_rate = float(input_rate)
     if not (np.isfinite(input_rate) and 0 <= input_rate <= 1):
         raise ValueError(f"input_rate must be a probability in [0, 1], got {input_rate}")

@@ -9,6 +9,8 @@
   inside a cluster and sparse between clusters. With ``inter_density << intra_density``
   that graph is small-world (high clustering, short paths through the inter-cluster
   links); this is the interpretation design section 1 allows in place of Watts-Strogatz.
+- :func:`build_network` — either of the two by name (:data:`MODELS`), from one set of
+  settings that describes both; what ``lnp-deploy`` and ``lnp-experiment`` build.
 
 Weights are drawn as half-normal magnitudes with the sign of the presynaptic neuron
 (Dale's law); inhibitory magnitudes are ``inhibition_ratio`` times larger (4 balances an
@@ -34,32 +36,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from .network import RATE_UNIT_HZ, SpikingNetwork
+from .validation import check_fraction, check_int, check_positive
 
-__all__ = ["hrsnn", "chrsnn", "random_sparse_mask"]
+__all__ = ["MODELS", "build_network", "hrsnn", "chrsnn", "random_sparse_mask"]
 
-
-def _check_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_prob(value, name: str, allow_zero: bool = False) -> float:
-    value = float(value)
-    lo_ok = value >= 0 if allow_zero else value > 0
-    if not (np.isfinite(value) and lo_ok and value <= 1):
-        interval = "[0, 1]" if allow_zero else "(0, 1]"
-        raise ValueError(f"{name} must be in {interval}, got {value}")
-    return value
-
-
-def _check_positive(value, name: str) -> float:
-    value = float(value)
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive number, got {value}")
-    return value
+#: Names of the starting networks :func:`build_network` builds.
+MODELS = ("hrsnn", "chrsnn")
 
 
 def random_sparse_mask(n_post: int, n_pre: int, prob, rng: np.random.Generator,
@@ -168,16 +150,16 @@ def hrsnn(n_neurons: int = 1000, density: float = 0.1, seed: int | None = 0, *,
     gain : bulk spectral radius of the rate coupling (see module docstring).
     input_scale : input coupling, in thresholds per unit input rate (rates in 50 Hz units).
     """
-    n = _check_int(n_neurons, "n_neurons", 2)
-    density = _check_prob(density, "density")
-    n_inputs = _check_int(n_inputs, "n_inputs")
-    input_density = _check_prob(input_density, "input_density")
-    frac_excitatory = _check_prob(frac_excitatory, "frac_excitatory", allow_zero=True)
+    n = check_int(n_neurons, "n_neurons", 2)
+    density = check_fraction(density, "density", allow_zero=False, allow_one=True)
+    n_inputs = check_int(n_inputs, "n_inputs")
+    input_density = check_fraction(input_density, "input_density", allow_zero=False, allow_one=True)
+    frac_excitatory = check_fraction(frac_excitatory, "frac_excitatory", allow_one=True)
     for name, val in (("tau_mem_shape", tau_mem_shape), ("tau_mem_scale", tau_mem_scale),
                       ("tau_syn", tau_syn), ("dt", dt), ("v_threshold", v_threshold),
                       ("gain", gain), ("inhibition_ratio", inhibition_ratio),
                       ("input_scale", input_scale)):
-        _check_positive(val, name)
+        check_positive(val, name)
     if tau_syn < dt:
         raise ValueError(f"tau_syn must be >= dt={dt}, got {tau_syn}")
     rng = np.random.default_rng(seed)
@@ -214,15 +196,15 @@ def chrsnn(n_neurons: int = 1000, n_clusters: int = 4, seed: int | None = 0, *,
     clusters have distinct timescales. A synapse inside a cluster exists with probability
     ``intra_density``, between clusters with ``inter_density``.
     """
-    n = _check_int(n_neurons, "n_neurons", 2)
-    c = _check_int(n_clusters, "n_clusters")
+    n = check_int(n_neurons, "n_neurons", 2)
+    c = check_int(n_clusters, "n_clusters")
     if c > n:
         raise ValueError(f"n_clusters ({c}) must not exceed n_neurons ({n})")
-    intra_density = _check_prob(intra_density, "intra_density")
-    inter_density = _check_prob(inter_density, "inter_density", allow_zero=True)
-    frac_excitatory = _check_prob(frac_excitatory, "frac_excitatory", allow_zero=True)
-    n_inputs = _check_int(n_inputs, "n_inputs")
-    input_density = _check_prob(input_density, "input_density")
+    intra_density = check_fraction(intra_density, "intra_density", allow_zero=False, allow_one=True)
+    inter_density = check_fraction(inter_density, "inter_density", allow_one=True)
+    frac_excitatory = check_fraction(frac_excitatory, "frac_excitatory", allow_one=True)
+    n_inputs = check_int(n_inputs, "n_inputs")
+    input_density = check_fraction(input_density, "input_density", allow_zero=False, allow_one=True)
     shapes = _per_cluster(tau_mem_shape, c, "tau_mem_shape")
     if tau_mem_scale is None:
         # cluster mean time constants spaced geometrically from 5 ms to 80 ms
@@ -233,7 +215,7 @@ def chrsnn(n_neurons: int = 1000, n_clusters: int = 4, seed: int | None = 0, *,
     for name, val in (("tau_syn", tau_syn), ("dt", dt), ("v_threshold", v_threshold),
                       ("gain", gain), ("inhibition_ratio", inhibition_ratio),
                       ("input_scale", input_scale)):
-        _check_positive(val, name)
+        check_positive(val, name)
     if tau_syn < dt:
         raise ValueError(f"tau_syn must be >= dt={dt}, got {tau_syn}")
     rng = np.random.default_rng(seed)
@@ -260,3 +242,26 @@ def chrsnn(n_neurons: int = 1000, n_clusters: int = 4, seed: int | None = 0, *,
                   "tau_mem_dist": [{"shape": float(a), "scale": float(b)}
                                    for a, b in zip(shapes, scales)]},
     )
+
+
+#: Settings only one of the two models has (:func:`build_network` drops the other's).
+_MODEL_ONLY = {"hrsnn": ("density",),
+               "chrsnn": ("n_clusters", "intra_density", "inter_density")}
+
+
+def build_network(model: str, n_neurons: int, seed: int | None = 0, **settings
+                  ) -> SpikingNetwork:
+    """The starting network ``model`` (``"hrsnn"`` or ``"chrsnn"``) of ``n_neurons``.
+
+    ``settings`` are keyword arguments of :func:`hrsnn` / :func:`chrsnn`. A comparison
+    across both models describes them with one set of settings, so the settings only the
+    other model has are dropped: ``density`` when building a CHRSNN; ``n_clusters``,
+    ``intra_density`` and ``inter_density`` when building an HRSNN. A setting given as
+    None takes the constructor's default.
+    """
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}; got {model!r}")
+    other = _MODEL_ONLY["chrsnn" if model == "hrsnn" else "hrsnn"]
+    kwargs = {k: v for k, v in settings.items() if k not in other and v is not None}
+    constructor = hrsnn if model == "hrsnn" else chrsnn
+    return constructor(n_neurons, seed=seed, **kwargs)

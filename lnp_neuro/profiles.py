@@ -23,20 +23,37 @@ field                            units         meaning
 ===============================  ============  ==============================================
 energy_per_sop (required)        J .. fJ       one spike delivered through one synapse
 energy_per_neuron_update         J .. fJ       one neuron's state update in one time step
-energy_per_spike                 J .. fJ       one spike emitted / routed (per spike, not
-                                               per synapse)
+energy_per_spike                 J .. fJ       extra cost of an update that emits a spike
+                                               (per spike, not per synapse)
 energy_per_mac                   J .. fJ       one multiply-accumulate (reference datapaths;
                                                required when kind = "reference")
+energy_per_spike_message         J .. fJ       one spike message delivered to one core
+                                               inside its tile (routing)
+energy_per_hop_ew, _ns           J .. fJ       one mesh hop east-west / north-south
+energy_per_chip_hop              J .. fJ       one chip-to-chip link crossing
+latency_per_spike_message        s .. ps       latency of a within-tile message
+latency_per_hop_ew, _ns          s .. ps       latency of one mesh hop
 static_power                     W .. nW       static/idle power of one chip
 neurons_per_core                 neurons       neuron slots per core (*)
 synapses_per_core                synapses      synapses one core can store (*, or the next two)
 synaptic_memory_bits_per_core    bits, KiB     synaptic memory per core (with weight_bits)
 weight_bits                      bits          synaptic memory one synapse occupies
 cores_per_chip                   cores         (*)
+cores_per_tile                   cores         cores sharing one mesh router (default 1)
+mesh_tiles_x, mesh_tiles_y       tiles         the chip's router mesh (for hop counts)
 max_fan_in, max_fan_out          synapses      per-neuron limits where published
+memory_accesses_per_sop, ..._per_neuron_update, ..._per_spike, ..._per_mac
+                                 accesses      memory words a von-Neumann machine moves per
+                                               operation (priced with memory_levels)
+bytes_per_synapse, bytes_per_neuron  bytes     working-set size, which picks the memory level
 ===============================  ============  ==============================================
 
-(*) required when kind = "neuromorphic". :func:`load_profile` rejects a profile with a
+(*) required when kind = "neuromorphic". ``[[memory_levels]]`` (von-Neumann profiles) lists
+the memory hierarchy smallest first, each with ``name``, ``capacity`` (bits .. MiB; none on
+the last level) and ``energy_per_access``. ``[terms]`` states, for an energy term the
+profile does not price with its own numbers, whether it is ``included`` in another figure
+or ``not modelled``, with the reason; a term without numbers and without a statement is
+reported as not modelled, never as 0. :func:`load_profile` rejects a profile with a
 missing required field, an unknown field, a bare (unitless) number, an unknown unit or a
 number without a source, naming the file and the field.
 """
@@ -55,14 +72,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["Quantity", "HardwareProfile", "ProfileError", "load_profile", "list_profiles",
-           "validate_profile", "PROFILE_PACKAGE"]
+__all__ = ["Quantity", "MemoryLevel", "TermStatement", "HardwareProfile", "ProfileError",
+           "load_profile", "list_profiles", "validate_profile", "PROFILE_PACKAGE",
+           "ENERGY_TERMS", "TERM_STATUSES"]
 
 PROFILE_PACKAGE = "lnp_neuro.hardware_profiles"
 
 _ENERGY = {"J": 1.0, "mJ": 1e-3, "uJ": 1e-6, "µJ": 1e-6, "nJ": 1e-9, "pJ": 1e-12, "fJ": 1e-15}
 _POWER = {"W": 1.0, "mW": 1e-3, "uW": 1e-6, "µW": 1e-6, "nW": 1e-9}
 _BITS = {"bits": 1.0, "bytes": 8.0, "KiB": 8.0 * 1024, "MiB": 8.0 * 1024 ** 2}
+_TIME = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "ps": 1e-12}
+_ACCESSES = {"accesses": 1.0}
 
 # field -> (SI unit, accepted units with their factor to SI, integer count?)
 _QUANTITY_FIELDS: dict[str, tuple[str, dict[str, float], bool]] = {
@@ -70,6 +90,13 @@ _QUANTITY_FIELDS: dict[str, tuple[str, dict[str, float], bool]] = {
     "energy_per_neuron_update": ("J", _ENERGY, False),
     "energy_per_spike": ("J", _ENERGY, False),
     "energy_per_mac": ("J", _ENERGY, False),
+    "energy_per_spike_message": ("J", _ENERGY, False),
+    "energy_per_hop_ew": ("J", _ENERGY, False),
+    "energy_per_hop_ns": ("J", _ENERGY, False),
+    "energy_per_chip_hop": ("J", _ENERGY, False),
+    "latency_per_spike_message": ("s", _TIME, False),
+    "latency_per_hop_ew": ("s", _TIME, False),
+    "latency_per_hop_ns": ("s", _TIME, False),
     "static_power": ("W", _POWER, False),
     "neurons_per_core": ("neurons", {"neurons": 1.0}, True),
     "synapses_per_core": ("synapses", {"synapses": 1.0}, True),
@@ -78,9 +105,34 @@ _QUANTITY_FIELDS: dict[str, tuple[str, dict[str, float], bool]] = {
     "cores_per_chip": ("cores", {"cores": 1.0}, True),
     "max_fan_in": ("synapses", {"synapses": 1.0}, True),
     "max_fan_out": ("synapses", {"synapses": 1.0}, True),
+    "cores_per_tile": ("cores", {"cores": 1.0}, True),
+    "mesh_tiles_x": ("tiles", {"tiles": 1.0}, True),
+    "mesh_tiles_y": ("tiles", {"tiles": 1.0}, True),
+    "memory_accesses_per_sop": ("accesses", _ACCESSES, True),
+    "memory_accesses_per_neuron_update": ("accesses", _ACCESSES, True),
+    "memory_accesses_per_spike": ("accesses", _ACCESSES, True),
+    "memory_accesses_per_mac": ("accesses", _ACCESSES, True),
+    "bytes_per_synapse": ("bits", _BITS, True),
+    "bytes_per_neuron": ("bits", _BITS, True),
+}
+
+#: The energy terms every profile accounts for (design section 5), in report order.
+ENERGY_TERMS = ("synaptic", "neuron_update", "routing", "memory", "static")
+#: How a profile may account for a term it has no numbers of (the ``[terms]`` table).
+TERM_STATUSES = ("included", "not modelled")
+# The profile fields that price each term; a term is modelled when any of them is present.
+_TERM_FIELDS = {
+    "synaptic": ("energy_per_sop",),
+    "neuron_update": ("energy_per_neuron_update", "energy_per_spike"),
+    "routing": ("energy_per_spike_message", "energy_per_hop_ew", "energy_per_hop_ns",
+                "energy_per_chip_hop"),
+    "memory": ("memory_accesses_per_sop", "memory_accesses_per_neuron_update",
+               "memory_accesses_per_spike"),
+    "static": ("static_power",),
 }
 _TEXT_FIELDS = {"name", "title", "kind", "description", "technology"}
-_LIST_FIELDS = {"references"}
+_LIST_FIELDS = {"references", "memory_levels"}
+_TABLE_FIELDS = {"terms"}
 _KINDS = ("neuromorphic", "reference")
 _QUANTITY_KEYS = {"value", "unit", "source", "estimate", "reasoning", "note"}
 
@@ -125,6 +177,53 @@ class Quantity:
 
 
 @dataclass(frozen=True)
+class MemoryLevel:
+    """One level of a von-Neumann memory hierarchy (Horowitz, ISSCC 2014, energy table).
+
+    ``capacity`` (bits) is None on the last level (it holds any working set).
+    """
+
+    name: str
+    energy_per_access: Quantity
+    capacity: Quantity | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("a memory level needs a name")
+        if self.energy_per_access.si_unit != "J":
+            raise ValueError(f"memory level {self.name!r}: energy_per_access must be an energy")
+        if self.capacity is not None and self.capacity.si_unit != "bits":
+            raise ValueError(f"memory level {self.name!r}: capacity must be a memory size")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "energy_per_access": self.energy_per_access.as_dict(),
+                "capacity": None if self.capacity is None else self.capacity.as_dict()}
+
+
+@dataclass(frozen=True)
+class TermStatement:
+    """Why a profile does not price an energy term with numbers of its own.
+
+    ``status`` "included": the term is inside another published figure (TrueNorth's
+    all-in energy per synaptic event); "not modelled": the chip has the cost but no
+    published figure is entered, so the report says so instead of counting 0.
+    """
+
+    term: str
+    status: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        if self.term not in ENERGY_TERMS:
+            raise ValueError(f"unknown energy term {self.term!r}; terms: {', '.join(ENERGY_TERMS)}")
+        if self.status not in TERM_STATUSES:
+            raise ValueError(f"term {self.term!r}: status must be one of "
+                             f"{', '.join(TERM_STATUSES)}, got {self.status!r}")
+        if not self.reason.strip():
+            raise ValueError(f"term {self.term!r}: a statement needs its reason")
+
+
+@dataclass(frozen=True)
 class HardwareProfile:
     """Energy and capacity figures of one chip (or of a reference digital datapath).
 
@@ -151,6 +250,24 @@ class HardwareProfile:
     cores_per_chip: Quantity | None = None
     max_fan_in: Quantity | None = None
     max_fan_out: Quantity | None = None
+    energy_per_spike_message: Quantity | None = None
+    energy_per_hop_ew: Quantity | None = None
+    energy_per_hop_ns: Quantity | None = None
+    energy_per_chip_hop: Quantity | None = None
+    latency_per_spike_message: Quantity | None = None
+    latency_per_hop_ew: Quantity | None = None
+    latency_per_hop_ns: Quantity | None = None
+    cores_per_tile: Quantity | None = None
+    mesh_tiles_x: Quantity | None = None
+    mesh_tiles_y: Quantity | None = None
+    memory_accesses_per_sop: Quantity | None = None
+    memory_accesses_per_neuron_update: Quantity | None = None
+    memory_accesses_per_spike: Quantity | None = None
+    memory_accesses_per_mac: Quantity | None = None
+    bytes_per_synapse: Quantity | None = None
+    bytes_per_neuron: Quantity | None = None
+    memory_levels: tuple[MemoryLevel, ...] = ()
+    terms: tuple[TermStatement, ...] = ()
     path: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -171,6 +288,73 @@ class HardwareProfile:
                                  "synaptic_memory_bits_per_core with weight_bits")
         elif self.energy_per_mac is None:
             raise ValueError("a reference profile needs energy_per_mac")
+        self._check_memory()
+        self._check_mesh()
+        stated = [t.term for t in self.terms]
+        if len(set(stated)) != len(stated):
+            raise ValueError(f"[terms] states a term twice: {stated}")
+        for statement in self.terms:
+            priced = [k for k in _TERM_FIELDS[statement.term] if getattr(self, k) is not None]
+            if priced:
+                raise ValueError(f"[terms] says {statement.term!r} is {statement.status}, but the "
+                                 f"profile prices it with {', '.join(priced)}")
+
+    def _check_memory(self) -> None:
+        accesses = [k for k in _TERM_FIELDS["memory"] + ("memory_accesses_per_mac",)
+                    if getattr(self, k) is not None]
+        if accesses and not self.memory_levels:
+            raise ValueError(f"{accesses[0]} needs [[memory_levels]] to price the accesses")
+        if self.memory_levels:
+            if self.bytes_per_synapse is None:
+                raise ValueError("[[memory_levels]] needs bytes_per_synapse (the working set "
+                                 "picks the level)")
+            sizes = [lv.capacity for lv in self.memory_levels]
+            if sizes[-1] is not None:
+                raise ValueError("the last of [[memory_levels]] must have no capacity (it "
+                                 "holds any working set)")
+            if any(c is None for c in sizes[:-1]):
+                raise ValueError("every memory level but the last needs a capacity")
+            bounded = [c.si for c in sizes[:-1]]
+            if bounded != sorted(bounded) or len(set(bounded)) != len(bounded):
+                raise ValueError("[[memory_levels]] must be listed smallest first")
+
+    def _check_mesh(self) -> None:
+        mesh = [self.mesh_tiles_x, self.mesh_tiles_y]
+        if any(m is not None for m in mesh) and any(m is None for m in mesh):
+            raise ValueError("mesh_tiles_x and mesh_tiles_y go together")
+        if self.mesh_tiles_x is not None and self.cores_per_chip is not None:
+            tiles = int(self.mesh_tiles_x.si) * int(self.mesh_tiles_y.si)
+            per_tile = int(self.cores_per_tile.si) if self.cores_per_tile is not None else 1
+            if tiles * per_tile < int(self.cores_per_chip.si):
+                raise ValueError(f"mesh_tiles_x x mesh_tiles_y x cores_per_tile = "
+                                 f"{tiles * per_tile} slots cannot hold cores_per_chip "
+                                 f"{int(self.cores_per_chip.si)}")
+
+    # ------------------------------------------------------------ energy terms
+    def term_statement(self, term: str) -> TermStatement | None:
+        """How this profile accounts for ``term`` when it has no numbers of its own.
+
+        None when the profile prices the term; the explicit ``[terms]`` statement when
+        there is one; else "not modelled" because the profile gives no figure (a term is
+        never counted as 0 in silence).
+        """
+        if term not in ENERGY_TERMS:
+            raise ValueError(f"unknown energy term {term!r}; terms: {', '.join(ENERGY_TERMS)}")
+        if any(getattr(self, k) is not None for k in _TERM_FIELDS[term]):
+            return None
+        for statement in self.terms:
+            if statement.term == term:
+                return statement
+        return TermStatement(term, "not modelled",
+                             f"profile {self.name!r} gives no figure for it "
+                             f"({' / '.join(_TERM_FIELDS[term])})")
+
+    def mesh(self) -> tuple[int, int, int] | None:
+        """``(cores_per_tile, tiles_x, tiles_y)`` of the chip's router mesh, or None."""
+        if self.mesh_tiles_x is None:
+            return None
+        per_tile = int(self.cores_per_tile.si) if self.cores_per_tile is not None else 1
+        return per_tile, int(self.mesh_tiles_x.si), int(self.mesh_tiles_y.si)
 
     # --------------------------------------------------------------- capacity
     @property
@@ -211,17 +395,28 @@ class HardwareProfile:
 
     def has_estimates(self) -> bool:
         """True when any number of this profile is an estimate rather than a published figure."""
-        return any(q.estimate for q in self.quantities().values())
+        return any(q.estimate for q in self.quantities().values()) or any(
+            q.estimate for lv in self.memory_levels
+            for q in (lv.energy_per_access, lv.capacity) if q is not None)
 
     def quantities(self) -> dict[str, Quantity]:
         return {k: getattr(self, k) for k in _QUANTITY_FIELDS if getattr(self, k) is not None}
+
+    def memory_level_for(self, working_set_bits: float) -> MemoryLevel | None:
+        """The smallest memory level that holds ``working_set_bits`` (None without levels)."""
+        for level in self.memory_levels:
+            if level.capacity is None or working_set_bits <= level.capacity.si:
+                return level
+        return None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable view (for reports)."""
         return {"name": self.name, "title": self.title, "kind": self.kind,
                 "technology": self.technology, "description": self.description,
                 "references": list(self.references),
-                "quantities": {k: q.as_dict() for k, q in self.quantities().items()}}
+                "quantities": {k: q.as_dict() for k, q in self.quantities().items()},
+                "memory_levels": [lv.as_dict() for lv in self.memory_levels],
+                "terms": {t.term: {"status": t.status, "reason": t.reason} for t in self.terms}}
 
 
 # ---------------------------------------------------------------------- loading
@@ -231,8 +426,11 @@ def _fail(where: str, field_name: str | None, message: str) -> ProfileError:
     return ProfileError(f"{where}: field '{field_name}' {message}")
 
 
-def _quantity(where: str, key: str, raw: Any) -> Quantity:
-    si_unit, units, integer = _QUANTITY_FIELDS[key]
+def _quantity(where: str, key: str, raw: Any, *, label: str | None = None,
+              spec: tuple[str, dict[str, float], bool] | None = None) -> Quantity:
+    """One ``{value, unit, source}`` table; errors name ``label`` (default: the field)."""
+    si_unit, units, integer = spec if spec is not None else _QUANTITY_FIELDS[key]
+    key = label or key
     if isinstance(raw, bool) or isinstance(raw, (int, float)):
         raise _fail(where, key, f"is a bare number ({raw!r}) without a unit; write it as a "
                                 f"table with value, unit (one of {sorted(units)}) and source")
@@ -274,6 +472,54 @@ def _quantity(where: str, key: str, raw: Any) -> Quantity:
                     reasoning=reasoning.strip(), note=note.strip())
 
 
+def _memory_levels(where: str, raw: Any) -> tuple[MemoryLevel, ...]:
+    """The ``[[memory_levels]]`` array of tables, each checked like a profile number."""
+    if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
+        raise _fail(where, "memory_levels", "must be an array of tables ([[memory_levels]])")
+    levels = []
+    for i, entry in enumerate(raw):
+        label = f"memory_levels[{i}]"
+        unknown = sorted(set(entry) - {"name", "capacity", "energy_per_access"})
+        if unknown:
+            raise _fail(where, label, f"has unknown key(s) {unknown}; allowed: capacity, "
+                                      f"energy_per_access, name")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _fail(where, label, "needs a name (text)")
+        if "energy_per_access" not in entry:
+            raise _fail(where, f"{label}.energy_per_access", "is missing")
+        energy = _quantity(where, "energy_per_access", entry["energy_per_access"],
+                           label=f"{label}.energy_per_access", spec=("J", _ENERGY, False))
+        capacity = None
+        if "capacity" in entry:
+            capacity = _quantity(where, "capacity", entry["capacity"],
+                                 label=f"{label}.capacity", spec=("bits", _BITS, True))
+        levels.append(MemoryLevel(name=name.strip(), energy_per_access=energy,
+                                  capacity=capacity))
+    return tuple(levels)
+
+
+def _term_statements(where: str, raw: Any) -> tuple[TermStatement, ...]:
+    """The ``[terms]`` table: ``term = {status = "included" | "not modelled", reason = "..."}``."""
+    if not isinstance(raw, dict):
+        raise _fail(where, "terms", "must be a table of term = {status, reason}")
+    out = []
+    for term, entry in raw.items():
+        label = f"terms.{term}"
+        if term not in ENERGY_TERMS:
+            raise _fail(where, label, f"is not an energy term (terms: {', '.join(ENERGY_TERMS)})")
+        if not isinstance(entry, dict) or set(entry) - {"status", "reason"}:
+            raise _fail(where, label, "must be a table with status and reason only")
+        status, reason = entry.get("status"), entry.get("reason")
+        if status not in TERM_STATUSES:
+            raise _fail(where, label, f"status must be one of {', '.join(TERM_STATUSES)}, got "
+                                      f"{status!r}")
+        if not isinstance(reason, str) or not reason.strip():
+            raise _fail(where, label, "needs a reason (text)")
+        out.append(TermStatement(term, status, reason.strip()))
+    return tuple(out)
+
+
 def validate_profile(data: dict[str, Any], where: str = "<profile>",
                      expected_name: str | None = None) -> HardwareProfile:
     """Check a parsed profile against the schema and build the :class:`HardwareProfile`.
@@ -283,7 +529,7 @@ def validate_profile(data: dict[str, Any], where: str = "<profile>",
     """
     if not isinstance(data, dict):
         raise _fail(where, None, "a profile must be a TOML table")
-    known = _TEXT_FIELDS | _LIST_FIELDS | set(_QUANTITY_FIELDS)
+    known = _TEXT_FIELDS | _LIST_FIELDS | _TABLE_FIELDS | set(_QUANTITY_FIELDS)
     unknown = sorted(set(data) - known)
     if unknown:
         raise _fail(where, unknown[0], f"is not a profile field (allowed: {sorted(known)})")
@@ -316,11 +562,14 @@ def validate_profile(data: dict[str, Any], where: str = "<profile>",
     elif "energy_per_mac" not in data:
         raise _fail(where, "energy_per_mac", "is missing (required for a reference profile)")
     quantities = {key: _quantity(where, key, data[key]) for key in _QUANTITY_FIELDS if key in data}
+    levels = _memory_levels(where, data.get("memory_levels", []))
+    terms = _term_statements(where, data.get("terms", {}))
     try:
         return HardwareProfile(
             name=data["name"], title=data["title"], kind=data["kind"],
             description=data["description"], technology=data.get("technology", ""),
-            references=tuple(refs), path=where, **quantities)
+            references=tuple(refs), path=where, memory_levels=levels, terms=terms,
+            **quantities)
     except ValueError as exc:
         raise _fail(where, None, str(exc)) from None
 
@@ -386,6 +635,22 @@ def sources_markdown(names: list[str] | None = None) -> str:
             note = q.note.replace("|", "/") or "-"
             rows.append(f"| {key} | {q.value:g} {q.unit} | {source} | "
                         f"{'yes.' + extra if q.estimate else 'no'} | {note} |")
+        for i, level in enumerate(profile.memory_levels):
+            for label, q in (("capacity", level.capacity),
+                             ("energy_per_access", level.energy_per_access)):
+                if q is None:
+                    continue
+                source = q.source.replace("|", "/")
+                extra = f" Reasoning: {q.reasoning}" if q.estimate else ""
+                rows.append(f"| memory_levels[{i}] ({level.name}) {label} | {q.value:g} "
+                            f"{q.unit} | {source} | {'yes.' + extra if q.estimate else 'no'} "
+                            f"| - |")
+        rows.append("\nEnergy terms:\n")
+        for term in ENERGY_TERMS:
+            statement = profile.term_statement(term)
+            text = ("priced with the numbers above" if statement is None
+                    else f"{statement.status}: {statement.reason}")
+            rows.append(f"- {term}: {text}")
         if profile.references:
             rows.append("\nReferences:\n")
             rows.extend(f"- {ref}" for ref in profile.references)

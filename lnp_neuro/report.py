@@ -2,22 +2,28 @@
 
 A run directory (written by ``lnp-deploy``) holds
 
-- ``report.json``: ``label``, ``target``, ``backend``, ``mode``, ``profile``, ``steps``,
-  ``neurons_before/after``, ``synapses_before/after``, ``sops_dense``, ``sops_pruned``,
-  ``sop_ratio``, ``energy_joules``, ``energy_by_profile`` ({profile: J}), ``cores_used``,
-  ``parity``, ``seconds``, ``history`` (per LNP iteration: ``iteration``, ``neurons``,
-  ``synapses``, ``lambda_max``, ``mean_ipr``, ``seconds``), optional ``quantisation``,
+- ``report.json`` (a :class:`~lnp_neuro.run_record.RunRecord` when it has
+  ``record_version``; older unversioned files are read as they are): ``label``,
+  ``target``, ``backend``, ``mode``, ``profile``, ``steps``, ``neurons_before/after``,
+  ``synapses_before/after``, ``sops_dense``, ``sops_pruned``, ``sop_ratio``,
+  ``energy_joules``, ``energy_by_profile`` ({profile: J}), ``cores_used``, ``parity``,
+  ``parity_reference``, ``seconds``, ``history`` (per LNP iteration: ``iteration``,
+  ``neurons``, ``synapses``, ``lambda_max``, ``mean_ipr``, ``seconds``), optional
+  ``quantisation``,
   optional ``dt`` (seconds, for firing rates in Hz); optional ``baseline_budget`` (what a
   baseline was matched to: ``kind``, ``target``, ``rule``, and for AP ``stopped``);
   optional ``task`` (``name``, ``metric`` = "nrmse", ``horizon``, ``readout``,
   ``unpruned``, ``pruned``, ``persistence``, ``n_train``, ``n_test``: lower NRMSE is
   better) and ``activity`` (``fraction_firing_before/after``, ``rate_hz_before/after``);
-- ``run.npz``: ``input_spikes`` [T, n_in], ``spikes`` [T, N];
+- ``run.npz``: ``input_spikes`` [T, n_in], ``spikes`` [T, N] (N: the deployed, compacted
+  network's neurons);
 - ``analysis.npz`` (optional keys): ``lyapunov_before``, ``lyapunov_after`` (spectra, 1/s),
   ``tau_mem_before``, ``tau_mem_after`` (s).
 
 :func:`write_report` renders, for one or more runs side by side: the report.json numbers
-as tables; energy per hardware profile (bars) and the SOP ratio (paper Sec. 4 / A.5);
+as tables; energy per hardware profile (bars), every energy term of every profile, the SOP
+ratio (paper Sec. 4 / A.5) and the core mapping with its spike-traffic heat map (these in
+:mod:`lnp_neuro.report_energy`);
 task error against energy, one point per run (a run without ``task`` is skipped with a
 note); synapses and neurons against pruning iteration (paper Fig. 3a/b; every run has its
 own colour, hollow marker and line style, a curve lying on earlier ones is drawn smaller
@@ -67,7 +73,8 @@ _SUMMARY_FIELDS = [
     ("spikes_before", "spikes, unpruned"), ("spikes_after", "spikes, pruned"),
     ("lambda_max_before", "lambda_max before (1/s)"),
     ("lambda_max_after", "lambda_max after (1/s)"),
-    ("cores_used", "cores used"), ("parity", "parity"), ("seconds", "wall time (s)"),
+    ("cores_used", "cores used"), ("parity", "parity (spike mismatches)"),
+    ("parity_reference", "parity compared with engine"), ("seconds", "wall time (s)"),
 ]
 
 # Nested report.json fields shown as extra summary rows when any run has them.
@@ -80,6 +87,18 @@ _ACTIVITY_FIELDS = [
 _TASK_FIELDS = [
     ("name", "task"), ("unpruned", "task error, unpruned"), ("pruned", "task error, pruned"),
     ("persistence", "task error, persistence forecast"),
+    ("closed_loop.unpruned.lyapunov_times", "closed-loop VPT, unpruned (Lyapunov times)"),
+    ("closed_loop.pruned.lyapunov_times", "closed-loop VPT, pruned (Lyapunov times)"),
+    ("closed_loop.esn.lyapunov_times", "closed-loop VPT, ESN (Lyapunov times)"),
+    ("closed_loop.persistence.lyapunov_times",
+     "closed-loop VPT, persistence (Lyapunov times)"),
+]
+#: NeuroBench's names for the deployed run (lnp_neuro.neurobench_metrics).
+_NEUROBENCH_FIELDS = [
+    ("synaptic_operations.effective_acs", "NeuroBench synaptic operations (effective ACs)"),
+    ("activation_sparsity", "NeuroBench activation sparsity"),
+    ("connection_sparsity", "NeuroBench connection sparsity"),
+    ("footprint_bytes", "NeuroBench footprint of the PyTorch twin (bytes)"),
 ]
 _TASK_REQUIRED = {"name": str, "metric": str, "unpruned": float, "pruned": float,
                   "persistence": float}
@@ -112,6 +131,7 @@ class RunData:
     report: dict[str, Any]
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    record: Any = None
 
     @property
     def label(self) -> str:
@@ -160,12 +180,19 @@ def load_run(run_dir: str | Path) -> RunData:
         raise ValueError(f"{report_path}: not valid JSON ({exc})") from None
     if not isinstance(report, dict):
         raise ValueError(f"{report_path}: must hold a JSON object, got {type(report).__name__}")
+    record = None
+    if "record_version" in report:
+        # A versioned run record: read through its typed structure (errors name the
+        # file and the field), so what deploy writes and what is drawn cannot drift.
+        from .run_record import RunRecord
+        record = RunRecord.from_dict(report, report_path)
+        report = record.to_dict()
     problems: list[str] = []
     arrays = _load_npz(path / "run.npz", {"input_spikes": 2, "spikes": 2}, problems)
     arrays.update(_load_npz(path / "analysis.npz",
                             {"lyapunov_before": 1, "lyapunov_after": 1,
                              "tau_mem_before": 1, "tau_mem_after": 1}, problems))
-    return RunData(path=path, report=report, arrays=arrays, problems=problems)
+    return RunData(path=path, report=report, arrays=arrays, problems=problems, record=record)
 
 
 # ------------------------------------------------------------------ formatting
@@ -261,132 +288,6 @@ def _number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _energy_figure(runs: Sequence[RunData]) -> _Figure | None:
-    profiles: list[str] = []
-    for run in runs:
-        for name in (run.report.get("energy_by_profile") or {}):
-            if name not in profiles:
-                profiles.append(name)
-    if not profiles:
-        return None
-    fig = _new_figure(max(6.0, 0.9 * len(profiles) * max(1, len(runs)) + 2), 3.8)
-    ax = fig.add_subplot(1, 1, 1)
-    width = 0.8 / len(runs)
-    x = np.arange(len(profiles))
-    any_bar = False
-    for i, run in enumerate(runs):
-        energies = run.report.get("energy_by_profile") or {}
-        values = [_positive_float(energies.get(p)) for p in profiles]
-        heights = [v if v is not None else 0.0 for v in values]
-        if any(v is not None for v in values):
-            any_bar = True
-        ax.bar(x + (i - (len(runs) - 1) / 2) * width, heights, width, label=run.label)
-    if not any_bar:
-        return None
-    ax.set_yscale("log")
-    ax.set_xticks(x)
-    ax.set_xticklabels(profiles, rotation=20, ha="right")
-    ax.set_ylabel("energy of the run (J)")
-    ax.set_title("Energy per hardware profile")
-    ax.legend(fontsize=8)
-    return _Figure("energy_by_profile.png", "Energy per hardware profile (log scale)", _png(fig))
-
-
-def _sop_figure(runs: Sequence[RunData]) -> _Figure | None:
-    ratios = [_positive_float(r.report.get("sop_ratio")) for r in runs]
-    if all(v is None for v in ratios):
-        return None
-    fig = _new_figure(max(4.0, 1.2 * len(runs) + 2), 3.2)
-    ax = fig.add_subplot(1, 1, 1)
-    x = np.arange(len(runs))
-    ax.bar(x, [v or 0.0 for v in ratios], 0.6, color="tab:green")
-    for xi, v in zip(x, ratios):
-        ax.annotate(_fmt(v) if v is not None else _MISSING_CELL, (xi, v or 0.0),
-                    ha="center", va="bottom", fontsize=8)
-    ax.axhline(1.0, color="grey", lw=0.8, ls="--")
-    ax.set_xticks(x)
-    ax.set_xticklabels([r.label for r in runs], rotation=15, ha="right")
-    ax.set_ylabel("SOP ratio (unpruned dense / pruned)")
-    ax.set_title("SOP ratio (higher = fewer synaptic operations)")
-    return _Figure("sop_ratio.png", "SOP ratio per run", _png(fig))
-
-
-def _history_series(run: RunData, key: str) -> tuple[np.ndarray, np.ndarray] | None:
-    history = run.report.get("history")
-    if not isinstance(history, list):
-        return None
-    xs, ys = [], []
-    for pos, entry in enumerate(history):
-        if not isinstance(entry, dict):
-            continue
-        y = _number(entry.get(key))
-        if y is None:
-            continue
-        x = _number(entry.get("iteration"))
-        xs.append(pos if x is None else x)
-        ys.append(y)
-    if not ys:
-        return None
-    return np.asarray(xs), np.asarray(ys)
-
-
-def _run_style(i: int, overlaps: int = 0) -> dict:
-    """matplotlib keywords of run ``i``: its own colour, hollow marker and line style.
-    A curve lying on ``overlaps`` curves drawn before it, or they on it (:func:`_lies_on`),
-    gets smaller markers and a thinner line, so it shows inside the earlier ones instead
-    of covering them (two hollow markers of different shape and size read as two runs)."""
-    return {"color": _COLOURS[i % len(_COLOURS)], "marker": _MARKERS[i % len(_MARKERS)],
-            "linestyle": _LINESTYLES[i % len(_LINESTYLES)],
-            "markersize": max(3.0, 8.0 - 2.5 * overlaps), "markerfacecolor": "none",
-            "markeredgewidth": 1.3, "linewidth": max(0.8, 2.2 - 0.6 * overlaps),
-            "zorder": 2 + i}
-
-
-def _same_series(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
-    return a[0].shape == b[0].shape and bool(np.all(a[0] == b[0]) and np.all(a[1] == b[1]))
-
-
-def _lies_on(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> bool:
-    """Whether at least half of curve ``a``'s points are points of ``b`` (a shared start
-    alone, which every pruning history has, does not count)."""
-    points = list(zip(a[0].tolist(), a[1].tolist()))
-    shared = set(points) & set(zip(b[0].tolist(), b[1].tolist()))
-    return 2 * sum(p in shared for p in points) >= len(points) > 1
-
-
-def _history_figure(runs: Sequence[RunData], keys: Sequence[tuple[str, str]], name: str,
-                    title: str) -> _Figure | None:
-    series = {key: [(run, _history_series(run, key)) for run in runs] for key, _ in keys}
-    if all(s is None for items in series.values() for _, s in items):
-        return None
-    from matplotlib.ticker import MaxNLocator
-    fig = _new_figure(4.2 * len(keys), 3.6)
-    for i, (key, label) in enumerate(keys):
-        ax = fig.add_subplot(1, len(keys), i + 1)
-        drawn: list[tuple[str, tuple[np.ndarray, np.ndarray]]] = []
-        for j, (run, s) in enumerate(series[key]):
-            if s is None:
-                continue
-            # Say so when a curve lies exactly on an earlier one (e.g. Random copies LNP's
-            # counts): the reader then knows the ring markers are two runs, not one.
-            same = [other for other, t in drawn if _same_series(s, t)]
-            legend = run.label + (f" (= {', '.join(same)})" if same else "")
-            overlaps = sum(_lies_on(s, t) or _lies_on(t, s) for _, t in drawn)
-            ax.plot(s[0], s[1], label=legend, **_run_style(j, overlaps))
-            drawn.append((run.label, s))
-        if drawn:
-            ax.legend(fontsize=7)
-        else:
-            ax.text(0.5, 0.5, NOT_AVAILABLE, ha="center", va="center", transform=ax.transAxes)
-        if key == "lambda_max" and drawn:
-            ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("pruning iteration")
-        ax.set_ylabel(label)
-    fig.suptitle(title)
-    return _Figure(name, title, _png(fig))
-
-
 def _task_of(run: RunData) -> tuple[dict | None, str | None]:
     """``(task, None)`` when the run's ``task`` can be plotted, else ``(None, why not)``."""
     task = run.report.get("task")
@@ -407,140 +308,8 @@ def _task_of(run: RunData) -> tuple[dict | None, str | None]:
     return task, None
 
 
-def _reference_lines(ax, values: list[tuple[str, float]], style: dict, what: str) -> None:
-    """One horizontal line per distinct reference value, labelled with its runs."""
-    groups: dict[float, list[str]] = {}
-    for label, value in values:
-        groups.setdefault(float(value), []).append(label)
-    for value, labels in groups.items():
-        which = "all runs" if len(groups) == 1 else ", ".join(labels)
-        ax.axhline(value, label=f"{what} ({which})", **style)
-
-
-def _task_points(runs: Sequence[RunData]) -> list[tuple[int, RunData, dict]]:
-    """``(index, run, task)`` of the runs the task plot shows (:func:`_task_of`)."""
-    return [(i, r, t) for i, r in enumerate(runs) for t in [_task_of(r)[0]] if t is not None]
-
-
-def _task_figure(runs: Sequence[RunData]) -> _Figure | None:
-    points = _task_points(runs)
-    if not points:
-        return None
-    fig = _new_figure(7.0, 4.2)
-    ax = fig.add_subplot(1, 1, 1)
-    energies = [float(r.report["energy_joules"]) for _, r, _ in points]
-    for i, run, task in points:
-        earlier = sum(1 for j, r, t in points if j < i and t["pruned"] == task["pruned"]
-                      and r.report["energy_joules"] == run.report["energy_joules"])
-        style = {k: v for k, v in _run_style(i, earlier).items()
-                 if k not in ("linestyle", "linewidth")}
-        ax.plot([float(run.report["energy_joules"])], [float(task["pruned"])], linestyle="none",
-                label=f"{run.label}: {_fmt(float(task['pruned']))}", **style)
-    _reference_lines(ax, [(r.label, t["unpruned"]) for _, r, t in points],
-                     {"color": "0.35", "linestyle": ":", "linewidth": 1.2},
-                     "unpruned network")
-    _reference_lines(ax, [(r.label, t["persistence"]) for _, r, t in points],
-                     {"color": "0.6", "linestyle": "--", "linewidth": 1.2},
-                     "persistence forecast")
-    if max(energies) > 20 * min(energies):
-        ax.set_xscale("log")
-    names = sorted({t["name"] for _, _, t in points})
-    ax.set_xlabel("energy of the run on its target profile (J)")
-    ax.set_ylabel("NRMSE (lower is better)")
-    ax.set_title(f"Task error against energy ({', '.join(names)})")
-    ax.legend(fontsize=7)
-    return _Figure("task_vs_energy.png", "Task NRMSE against energy, one point per run",
-                   _png(fig))
-
-
-def _spectrum_figure(run: RunData, slug: str) -> _Figure | None:
-    before = run.arrays.get("lyapunov_before")
-    after = run.arrays.get("lyapunov_after")
-    if before is None and after is None:
-        return None
-    fig = _new_figure(6.0, 3.4)
-    ax = fig.add_subplot(1, 1, 1)
-    for arr, label, style in ((before, "before pruning", "o-"), (after, "after pruning", "s-")):
-        if arr is not None and arr.size:
-            ax.plot(np.arange(1, arr.size + 1), np.sort(arr)[::-1], style, ms=3, label=label)
-    ax.axhline(0.0, color="grey", lw=0.8, ls="--")
-    ax.set_xlabel("exponent index")
-    ax.set_ylabel("exponent at the operating point (1/s)")
-    ax.set_title(f"Lyapunov spectrum — {run.label}")
-    ax.legend(fontsize=8)
-    return _Figure(f"lyapunov_{slug}.png", f"Lyapunov spectrum before/after ({run.label})",
-                   _png(fig))
-
-
-def _raster_figure(run: RunData, slug: str, dt: float | None) -> tuple[_Figure, dict] | None:
-    spikes = run.arrays.get("spikes")
-    if spikes is None or spikes.size == 0:
-        return None
-    spikes = spikes != 0
-    n_steps, n_neurons = spikes.shape
-    counts = spikes.sum(axis=0)
-    rates = counts / (n_steps * dt) if dt else counts / n_steps
-    rate_unit = "Hz" if dt else "spikes/step"
-    # Plot a bounded window so a 5000 x 100000 raster stays a small PNG.
-    shown_neurons = np.linspace(0, n_neurons - 1, min(n_neurons, _MAX_RASTER_NEURONS)).astype(int)
-    shown_steps = min(n_steps, _MAX_RASTER_STEPS)
-    window = spikes[:shown_steps][:, shown_neurons]
-    t_idx, n_idx = np.nonzero(window)
-    fig = _new_figure(9.0, 3.4)
-    ax = fig.add_subplot(1, 2, 1)
-    ax.scatter(t_idx * (dt * 1e3 if dt else 1.0), n_idx, s=1.0, c="k", marker="|", lw=0.5)
-    ax.set_xlabel("time (ms)" if dt else "time step")
-    ax.set_ylabel("neuron (subsample)" if len(shown_neurons) < n_neurons else "neuron")
-    ax.set_title(f"spike raster ({shown_steps} of {n_steps} steps, "
-                 f"{len(shown_neurons)} of {n_neurons} neurons)", fontsize=9)
-    ax2 = fig.add_subplot(1, 2, 2)
-    ax2.hist(rates, bins=30, color="tab:blue")
-    ax2.set_xlabel(f"firing rate ({rate_unit})")
-    ax2.set_ylabel("neurons")
-    ax2.set_title("firing-rate histogram", fontsize=9)
-    stats = {"neurons": n_neurons, "steps": n_steps, "spikes": int(counts.sum()),
-             "silent neurons": int(np.count_nonzero(counts == 0)),
-             f"mean rate ({rate_unit})": float(rates.mean()) if n_neurons else 0.0}
-    return (_Figure(f"raster_{slug}.png", f"Spike raster and firing rates ({run.label})",
-                    _png(fig)), stats)
-
-
-def _tau_figure(run: RunData, slug: str) -> _Figure | None:
-    before = run.arrays.get("tau_mem_before")
-    after = run.arrays.get("tau_mem_after")
-    if before is None and after is None:
-        return None
-    fig = _new_figure(6.0, 3.4)
-    ax = fig.add_subplot(1, 1, 1)
-    data = [a * 1e3 for a in (before, after) if a is not None and a.size]
-    if not data:
-        return None
-    bins = np.histogram_bin_edges(np.concatenate(data), bins=30)
-    for arr, label in ((before, "before pruning"), (after, "after pruning")):
-        if arr is not None and arr.size:
-            ax.hist(arr * 1e3, bins=bins, alpha=0.55, label=label)
-    ax.set_xlabel("membrane time constant (ms)")
-    ax.set_ylabel("neurons")
-    ax.set_title(f"Time-constant distribution — {run.label}")
-    ax.legend(fontsize=8)
-    return _Figure(f"tau_{slug}.png", f"Membrane time constants before/after ({run.label})",
-                   _png(fig))
-
 
 # ------------------------------------------------------------------ sections
-def _profile_estimates() -> dict[str, bool]:
-    """Which shipped profiles carry estimated numbers (marked in the energy table)."""
-    from .profiles import list_profiles, load_profile
-
-    flags = {}
-    for name in list_profiles():
-        try:
-            flags[name] = load_profile(name).has_estimates()
-        except (ValueError, OSError):
-            continue
-    return flags
-
-
 _HISTORY_KEYS = ["iteration", "neurons", "synapses", "lambda_max", "mean_ipr", "performance",
                  "performance_ratio", "meets_rule", "accepted", "sops", "seconds"]
 
@@ -554,8 +323,13 @@ def _history_keys(entries: list) -> list[str]:
 
 
 def _nested(report: dict, group: str, key: str) -> Any:
+    """``report[group][k1][k2]...`` for ``key = "k1.k2..."``; None where a level is missing."""
     value = report.get(group)
-    return value.get(key) if isinstance(value, dict) else None
+    for part in key.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 def _mean_rate_after(report: dict) -> float | None:
@@ -583,6 +357,9 @@ def _budget_cell(budget: Any) -> str:
 
 
 def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
+    from .report_figures import (_history_figure, _raster_figure, _spectrum_figure,
+                                 _task_figure, _tau_figure)
+
     labels = [r.label for r in runs]
     sections: list[_Section] = []
 
@@ -592,7 +369,8 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
                 + [_fmt(_mean_rate_after(r.report)) for r in runs])
     rows.append(["baseline budget"] + [_budget_cell(r.report.get("baseline_budget"))
                                        for r in runs])
-    for group, fields in (("activity", _ACTIVITY_FIELDS), ("task", _TASK_FIELDS)):
+    for group, fields in (("activity", _ACTIVITY_FIELDS), ("task", _TASK_FIELDS),
+                          ("neurobench", _NEUROBENCH_FIELDS)):
         if any(isinstance(r.report.get(group), dict) for r in runs):
             rows += [[title] + [_fmt(_nested(r.report, group, key)) for r in runs]
                      for key, title in fields]
@@ -629,51 +407,9 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
             quant.unavailable(f"Quantisation report of {r.label}")
     sections.append(quant)
 
-    energy = _Section("Energy per hardware profile")
-    profiles: list[str] = []
-    for r in runs:
-        for name in (r.report.get("energy_by_profile") or {}):
-            if name not in profiles:
-                profiles.append(name)
-    if profiles:
-        estimates = _profile_estimates()
-        energy.table(["profile"] + [f"{l} (J)" for l in labels],
-                     [[p + (" (estimate)" if estimates.get(p) else "")]
-                      + [_fmt((r.report.get("energy_by_profile") or {}).get(p)) for r in runs]
-                      for p in profiles])
-        energy.text("Energy per profile from lnp_neuro.energy.energy_report; each profile's "
-                    "numbers and their published sources are listed in hardware_profiles/"
-                    "README.md. Profiles marked (estimate) contain numbers that are not "
-                    "published and were estimated.")
-        fig = _energy_figure(runs)
-        if fig is not None:
-            energy.figure(fig)
-    for r in runs:
-        if not r.report.get("energy_by_profile"):
-            energy.unavailable(f"Energy per profile of {r.label}")
-    term_rows = []
-    for r in runs:
-        account = r.report.get("energy")
-        profile = r.report.get("profile")
-        entry = (account.get("profiles") or {}).get(profile) if isinstance(account, dict) else None
-        if isinstance(entry, dict) and isinstance(entry.get("terms"), dict):
-            terms = entry["terms"]
-            term_rows.append([r.label, _fmt(profile)] + [_fmt(terms.get(k)) for k in
-                             ("sop", "neuron_update", "spike", "static")]
-                             + [_fmt(entry.get("energy_joules"))])
-    if term_rows:
-        energy.table(["run", "profile", "SOP term (J)", "neuron-update term (J)",
-                      "spike term (J)", "static term (J)", "total (J)"], term_rows)
-        energy.text("Terms of the target profile (lnp_neuro.energy): E_sop x SOPs + "
-                    "E_neuron_update x active neurons x steps + E_spike x spikes + static "
-                    "power x chips x duration; n/a where the profile has no such figure.")
-    fig = _sop_figure(runs)
-    if fig is not None:
-        energy.figure(fig)
-    for r in runs:
-        if _positive_float(r.report.get("sop_ratio")) is None:
-            energy.unavailable(f"SOP ratio of {r.label}")
-    sections.append(energy)
+    # Energy terms per profile and the core mapping (lnp_neuro.report_energy).
+    from .report_energy import energy_sections
+    sections.extend(energy_sections(runs))
 
     task_section = _Section("Task error against energy")
     fig = _task_figure(runs)

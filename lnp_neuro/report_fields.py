@@ -21,7 +21,8 @@ _LIST = "list"
 
 #: report.json field -> the JSON type it must have when present and not null.
 REPORT_FIELD_TYPES: dict[str, str] = {
-    **{k: _TEXT for k in ("label", "target", "backend", "mode", "profile")},
+    **{k: _TEXT for k in ("label", "target", "backend", "mode", "profile",
+                          "parity_reference")},
     **{k: _NUMBER for k in (
         "steps", "dt", "neurons_before", "neurons_after", "synapses_before", "synapses_after",
         "sops_dense", "sops_pruned", "sop_ratio", "energy_joules", "spikes_before",

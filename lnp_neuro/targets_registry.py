@@ -3,7 +3,9 @@
 A target names a back end (how the network is executed), a numeric mode and the hardware
 profile whose energy and capacity figures apply. The files ship inside the wheel as the
 data package ``lnp_neuro.targets``; a user may also pass the path of a target file of
-their own.
+their own. A target's ``profile`` is a shipped profile's name (``"loihi2"``) or the path of
+a profile ``.toml`` file of the user's own, relative to the target file; it is checked when
+the target is loaded, so a missing or broken profile is refused before any computation.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class Target:
     backend : ``native`` (lnp_neuro.simulator), ``lava`` (Lava CPU simulation),
         ``lava-loihi`` (a physical Loihi 2 through Intel's lava-loihi) or ``norse``.
     mode : ``fixed`` (Loihi integer arithmetic) or ``float``.
-    profile : the hardware profile (``hardware_profiles/``) for energy and core mapping.
+    profile : the hardware profile for energy and core mapping: a shipped profile's name
+        (``hardware_profiles/``) or the absolute path of a profile file.
     source : the file the target was read from.
     """
 
@@ -85,6 +88,11 @@ class Target:
                         f"fixed-point arithmetic on this CPU.")
         return None
 
+    def hardware_profile(self):
+        """The :class:`lnp_neuro.profiles.HardwareProfile` this target is priced with."""
+        from .profiles import load_profile
+        return load_profile(self.profile)
+
     def require_available(self) -> None:
         reason = self.availability()
         if reason:
@@ -108,7 +116,36 @@ def _parse(path: Path, text: str) -> Target:
         raise ValueError(f"{path}: unknown field(s) {', '.join(unknown)}")
     if data["name"] != path.stem:
         raise ValueError(f"{path}: name {data['name']!r} must equal the file name {path.stem!r}")
+    data["profile"] = _resolve_profile(path, data["profile"])
     return Target(source=str(path), **data)
+
+
+def _resolve_profile(target_path: Path, profile: str) -> str:
+    """A shipped profile's name as it is, or a profile file's absolute path.
+
+    A value with a path separator or ending in ``.toml`` is a file, relative to the target
+    file's folder unless absolute; it must exist and pass the profile schema. Errors name
+    the target file and its ``profile`` field.
+    """
+    from .profiles import ProfileError, list_profiles, load_profile
+
+    if "/" in profile or "\\" in profile or profile.endswith(".toml"):
+        file = Path(profile).expanduser()
+        if not file.is_absolute():
+            file = target_path.parent / file
+        if not file.is_file():
+            raise ValueError(f"{target_path}: field 'profile': no such profile file {file}")
+        try:
+            load_profile(file)
+        except (ProfileError, OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{target_path}: field 'profile': {exc}") from None
+        return str(file.resolve())
+    shipped = list_profiles()
+    if profile not in shipped:
+        raise ValueError(f"{target_path}: field 'profile': unknown profile {profile!r}; shipped "
+                         f"profiles: {', '.join(shipped)} (or the path of a profile .toml file, "
+                         f"relative to the target file)")
+    return profile
 
 
 def _builtin_files() -> dict:

@@ -1,6 +1,7 @@
 """lnp-deploy end to end: every target, the report contract, determinism, bad inputs."""
 
 import json
+from html.parser import HTMLParser
 
 import nir
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from lnp_neuro.cli import main
 from lnp_neuro.models import hrsnn
 from lnp_neuro.nir_io import read_nir, write_nir
+from lnp_neuro.run_record import RunRecord
 from lnp_neuro.simulator import simulate
 
 REQUIRED_KEYS = {"target", "backend", "mode", "steps", "neurons_before", "neurons_after",
@@ -30,6 +32,11 @@ def load_report(out):
     return json.loads((out / "report.json").read_text())
 
 
+#: The independent engine each target's engine is compared with (lnp_neuro.engines).
+PARITY_REFERENCE = {"cpu": "numpy", "loihi-sim": "native", "lava-float": "native",
+                    "norse": "native"}
+
+
 @pytest.mark.parametrize("target", ["cpu", "loihi-sim", "lava-float", "norse"])
 def test_every_target_writes_the_full_report(tmp_path, target):
     code, out = deploy(tmp_path, target, "--target", target)
@@ -38,22 +45,27 @@ def test_every_target_writes_the_full_report(tmp_path, target):
                                                "report.html", "report.md"}
     report = load_report(out)
     assert REQUIRED_KEYS <= set(report)
+    RunRecord.from_dict(report, "report.json")  # the typed record deploy wrote
     assert report["target"] == target and report["steps"] == 60
     assert report["neurons_after"] <= report["neurons_before"] == 60
     assert report["synapses_after"] < report["synapses_before"]
     assert report["cores_used"] >= 1 and report["energy_joules"] > 0
+    assert report["parity_reference"] == PARITY_REFERENCE[target] != report["backend"]
     with np.load(out / "run.npz", allow_pickle=False) as run:
-        spikes, inputs = run["spikes"], run["input_spikes"]
+        spikes, inputs, ids = run["spikes"], run["input_spikes"], run["neuron_ids"]
     # Lorenz-63: x, y, z as ON/OFF pairs, 8 staggered copies each (the default --copies).
-    assert spikes.shape == (60, 60) and inputs.shape == (60, 48)
+    # The deployed network is compacted: one raster column per deployed neuron.
+    n_after = report["neurons_after"]
+    assert spikes.shape == (60, n_after) and inputs.shape == (60, 48)
     assert spikes.dtype == bool and inputs.any()
-    # The pruned neurons never spike, and the report counts what the raster holds.
     deployed = read_nir(out / "network.nir")
-    assert not spikes[:, ~deployed.neuron_active].any()
+    assert deployed.size == deployed.n_neurons == n_after
+    assert deployed.n_synapses == report["synapses_after"]
+    assert ids.shape == (n_after,) and np.all(np.diff(ids) > 0) and ids.max() < 60
     assert report["spikes_after"] == int(spikes.sum())
     if report["backend"] in ("native", "lava"):
-        # Native and Lava targets agree spike for spike with the native simulator, and the
-        # deployed file reproduces the raster that was run.
+        # Native and Lava targets agree spike for spike with their reference engine, and
+        # the deployed file reproduces the raster that was run.
         assert report["parity"] == 0
         mode = "fixed" if report["mode"] == "fixed" else "float"
         np.testing.assert_array_equal(simulate(deployed, inputs, mode=mode).spikes, spikes)
@@ -65,6 +77,83 @@ def test_every_target_writes_the_full_report(tmp_path, target):
         counts, ref_counts = spikes.sum(0), ref.sum(0)
         if ref_counts.std() > 0:
             assert np.corrcoef(counts, ref_counts)[0, 1] > 0.9
+
+
+def test_deployed_graph_holds_only_active_neurons_and_synapses(tmp_path):
+    """Compaction: a network with pruned neurons and synapses, deployed with --prune none,
+    becomes a graph of its active part only; the original ids are in the graph's metadata
+    and run.npz, and the compacted raster is the masked network's raster on those ids."""
+    from lnp_neuro.nir_io import graph_neuron_ids, read_nir_graph
+    net = hrsnn(50, 0.2, seed=4, n_inputs=6)
+    rng = np.random.default_rng(4)
+    active = rng.random(50) > 0.3
+    net = net.copy(neuron_active=active, synapse_active=rng.random(net.weights.nnz) > 0.4)
+    write_nir(net, tmp_path / "masked.nir")
+    code = main(["--target", "cpu", "--network", str(tmp_path / "masked.nir"), "--prune",
+                 "none", "--input", "poisson", "--rate", "0.2", "--steps", "80", "--quiet",
+                 "--out", str(tmp_path / "run")])
+    assert code == 0
+    out = tmp_path / "run"
+    report = load_report(out)
+    kept = np.flatnonzero(active)
+    deployed = read_nir(out / "network.nir")
+    assert deployed.size == report["neurons_after"] == kept.size
+    assert deployed.neuron_active.all() and deployed.synapse_active.all()
+    assert deployed.weights.nnz == deployed.n_synapses == net.n_synapses
+    np.testing.assert_array_equal(graph_neuron_ids(read_nir_graph(out / "network.nir")), kept)
+    np.testing.assert_array_equal(deployed.weights.toarray(),
+                                  net.effective_weights().toarray()[np.ix_(kept, kept)])
+    with np.load(out / "run.npz", allow_pickle=False) as run:
+        spikes, inputs = run["spikes"], run["input_spikes"]
+        np.testing.assert_array_equal(run["neuron_ids"], kept)
+    assert spikes.shape == (80, kept.size) and spikes.any()
+    masked = simulate(net, inputs, mode="fixed").spikes
+    assert not masked[:, ~active].any()
+    np.testing.assert_array_equal(spikes, masked[:, kept])
+
+
+def test_prune_none_deploys_the_whole_network(tmp_path):
+    code, out = deploy(tmp_path, "whole", "--target", "cpu", "--prune", "none")
+    assert code == 0
+    report = load_report(out)
+    assert report["neurons_after"] == report["neurons_before"] == 60
+    assert read_nir(out / "network.nir").size == 60
+    with np.load(out / "run.npz", allow_pickle=False) as run:
+        assert run["spikes"].shape == (60, 60)
+        np.testing.assert_array_equal(run["neuron_ids"], np.arange(60))
+
+
+def _flip_one_spike(engine_name):
+    """The registered engine ``engine_name`` with one spike of its raster flipped."""
+    from lnp_neuro.engines import ENGINES, Engine
+    honest = ENGINES[engine_name]
+
+    def runner(deployed, x, mode, progress):
+        spikes = honest.runner(deployed, x, mode, progress).copy()
+        spikes[len(x) // 2, 0] ^= True
+        return spikes
+    return Engine(honest.name, honest.description, runner, honest.modes,
+                  honest.parity_reference)
+
+
+@pytest.mark.parametrize("target, broken", [("cpu", "numpy"), ("cpu", "native"),
+                                            ("loihi-sim", "native")])
+def test_parity_reports_an_injected_mismatch(tmp_path, monkeypatch, capsys, target, broken):
+    """Parity compares two independent engines, so it can fail: one spike flipped in
+    either the target's engine or its reference is reported as one mismatch, with the
+    reference engine named."""
+    from lnp_neuro import engines
+    monkeypatch.setitem(engines.ENGINES, broken, _flip_one_spike(broken))
+    code = main(["--target", target, "--out", str(tmp_path / "run"),
+                 *[a for a in SMALL if a != "--quiet"]])
+    assert code == 0
+    report = load_report(tmp_path / "run")
+    assert report["parity"] == 1
+    assert report["parity_reference"] == PARITY_REFERENCE[target]
+    captured = capsys.readouterr()
+    assert f"1 spike mismatch(es) between {target}" in captured.err
+    assert f"parity     1 spike mismatch(es) against the {PARITY_REFERENCE[target]} engine" \
+        in captured.out
 
 
 def test_same_seed_same_outputs(tmp_path):
@@ -256,12 +345,68 @@ def test_list_targets(capsys):
         assert name in out
 
 
+def test_cpu_parity_catches_a_numba_kernel_bug(tmp_path, monkeypatch):
+    """The cpu target (numba kernels) is compared with the numpy reference engine, a
+    separate implementation: a bug in the numba kernels (here: one spike flipped) shows
+    as a mismatch. Comparing one simulate() call with an identical second one, as the
+    cpu parity used to, reports 0 for this bug."""
+    import lnp_neuro.simulator as simulator
+    honest = simulator._run_numba
+
+    def buggy(net, x, mode, fixed, state, record, progress):
+        spikes, *rest = honest(net, x, mode, fixed, state, record, progress)
+        spikes = spikes.copy()
+        spikes[len(x) // 2, 0] ^= True
+        return (spikes, *rest)
+
+    monkeypatch.setattr(simulator, "_run_numba", buggy)
+    code, out = deploy(tmp_path, "bug", "--target", "cpu", "--input", "poisson")
+    assert code == 0
+    report = load_report(out)
+    assert report["parity"] == 1 and report["parity_reference"] == "numpy"
+
+
+class _Tables(HTMLParser):
+    """The header cells and rows of every <table> of an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
 def test_report_subcommand_compares_runs(tmp_path):
+    """The comparison's summary table has one column per run, labelled by the run, with
+    that run's own numbers (not just a title that always says LNP)."""
     _, a = deploy(tmp_path, "lnp", "--target", "cpu")
     _, b = deploy(tmp_path, "none", "--target", "cpu", "--prune", "none")
     assert main(["report", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
-    html = (tmp_path / "cmp" / "report.html").read_text()
-    assert "LNP" in html and "Unpruned" in html
+    parser = _Tables()
+    parser.feed((tmp_path / "cmp" / "report.html").read_text())
+    summary = parser.tables[0]
+    assert summary[0] == ["quantity", "LNP", "Unpruned"]
+    rows = {row[0]: row[1:] for row in summary[1:]}
+    ra, rb = load_report(a), load_report(b)
+    assert rows["neurons after"] == [str(ra["neurons_after"]), str(rb["neurons_after"])]
+    assert rows["synapses after"] == [str(ra["synapses_after"]), str(rb["synapses_after"])]
+    assert ra["synapses_after"] < rb["synapses_after"]
+    assert rows["parity compared with engine"] == ["numpy", "numpy"]
     assert main(["report", str(a), "--out", str(tmp_path / "cmp")]) == 2
 
 
@@ -272,7 +417,7 @@ def test_summary_is_printed(tmp_path, capsys):
     out = capsys.readouterr().out
     report = load_report(tmp_path / "s")
     assert f"{report['synapses_before']} -> {report['synapses_after']}" in out
-    assert "parity     0 spike mismatch" in out and "wrote" in out
+    assert "parity     0 spike mismatch(es) against the numpy engine" in out and "wrote" in out
 
 
 # ------------------------------------------------------------ accuracy beside energy
@@ -321,3 +466,25 @@ def test_bad_input_series_exits_2(tmp_path, capsys):
     code, _ = deploy(tmp_path, "badinput", "--target", "cpu", "--input", "sunspots")
     assert code == 2
     assert "sunspots" in capsys.readouterr().err
+
+
+def test_engine_registry_names_every_target_backend():
+    """Every target file names a registered engine; each engine's parity reference is
+    another registered engine; bad names and modes are refused with clear errors."""
+    from lnp_neuro.engines import ENGINES, DeployedNetwork, Engine, get_engine
+    from lnp_neuro.targets_registry import BACKENDS, list_targets
+    for target in list_targets():
+        engine = get_engine(target.backend)
+        assert target.mode in engine.modes
+        assert get_engine(engine.parity_reference).name != engine.name
+    assert set(BACKENDS) <= set(ENGINES)
+    with pytest.raises(ValueError, match="unknown engine 'fpga'; known engines: lava"):
+        get_engine("fpga")
+    with pytest.raises(ValueError, match="its own parity reference"):
+        Engine("x", "d", lambda *a: None, parity_reference="x")
+    net = hrsnn(10, seed=0, n_inputs=2)
+    deployed = DeployedNetwork(graph=None, network=net, neuron_ids=np.arange(10))
+    with pytest.raises(ValueError, match="runs in float mode, not 'fixed'"):
+        get_engine("norse").run(deployed, np.zeros((5, 2), bool), "fixed")
+    with pytest.raises(ValueError, match="one integer per neuron"):
+        DeployedNetwork(graph=None, network=net, neuron_ids=np.arange(9))

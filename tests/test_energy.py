@@ -191,22 +191,145 @@ def test_energy_report_known_answer(tmp_path):
     assert rep["spikes"] == 5 and rep["spikes_of_pruned_neurons"] == 1
     assert rep["neurons"] == 3 and rep["synapses"] == 2
     t = rep["profiles"]["toy"]
-    assert t["terms"]["sop"] == pytest.approx(4e-12)
-    assert t["terms"]["neuron_update"] == pytest.approx(3 * 3 * 10e-12)   # N_active * T
-    assert t["terms"]["spike"] == pytest.approx(5 * 100e-12)
+    assert t["terms"]["synaptic"] == pytest.approx(4e-12)
+    # N_active * T updates at 10 pJ, plus 100 pJ per spike
+    assert t["terms"]["neuron_update"] == pytest.approx(3 * 3 * 10e-12 + 5 * 100e-12)
+    assert t["term_parts"]["neuron_update"] == {"updates": pytest.approx(90e-12),
+                                                "spikes": pytest.approx(500e-12)}
     # 3 neurons at 2 per core -> 2 cores -> 2 one-core chips, for 3 steps of 1 ms
-    assert t["cores_lower_bound"] == 2 and t["chips"] == 2
+    assert t["cores_lower_bound"] == 2 and t["cores"] == 2 and t["chips"] == 2
     assert t["terms"]["static"] == pytest.approx(1e-3 * 2 * 3e-3)
+    # The toy has no routing or memory figures: not modelled, said, never a silent 0.
+    assert t["terms"]["routing"] is None and t["term_status"]["routing"] == "not modelled"
+    assert t["terms"]["memory"] is None and "no figure" in t["term_notes"]["memory"]
     assert t["energy_joules"] == pytest.approx(6e-6 + 4e-12 + 90e-12 + 500e-12)
+    assert t["arithmetic_joules"] == pytest.approx(4e-12 + 90e-12 + 500e-12)
+    # cpu-mac: arithmetic (0.9 pJ per SOP, 11 pJ per neuron update) plus memory traffic.
+    # Working set 2 synapses x 8 B + 3 neurons x 28 B = 100 B: the 8 KB cache, 10 pJ per
+    # access. Accesses: 3 per SOP x 4 + 10 per update x 9 + 2 per spike x 5 = 112.
     m = rep["profiles"]["cpu-mac"]
-    assert m["energy_joules"] == pytest.approx(4 * 0.9e-12)
+    assert m["terms"]["synaptic"] == pytest.approx(4 * 0.9e-12)
+    assert m["terms"]["neuron_update"] == pytest.approx(9 * 11e-12)
+    assert m["term_parts"]["memory"]["level"] == "8 KB cache"
+    assert m["term_parts"]["memory"]["accesses"] == {"sop": 12, "neuron_update": 90, "spike": 10}
+    assert m["terms"]["memory"] == pytest.approx(112 * 10e-12)
+    assert m["arithmetic_joules"] == pytest.approx(3.6e-12 + 99e-12)
+    assert m["energy_joules"] == pytest.approx(3.6e-12 + 99e-12 + 1120e-12)
+    assert m["term_status"] == {"synaptic": "modelled", "neuron_update": "modelled",
+                                "routing": "included", "memory": "modelled",
+                                "static": "not modelled"}
+    assert m["terms"]["static"] is None and m["terms"]["routing"] is None
     assert m["ann_energy_dense_joules"] == pytest.approx(27 * 4.6e-12)
     assert m["ann_energy_sparse_joules"] == pytest.approx(6 * 4.6e-12)
+    # one weight read per MAC, both working sets in the 8 KB cache
+    assert m["ann_memory_dense_joules"] == pytest.approx(27 * 10e-12)
+    assert m["ann_memory_sparse_joules"] == pytest.approx(6 * 10e-12)
     assert m["cores"] is None and m["chips"] is None
     # active synapses 0->1 and 3->1: neuron 1 has fan-in 2, neurons 0 and 3 fan-out 1
     assert rep["max_fan_in"] == 2 and rep["max_fan_out"] == 1
     assert t["limits_exceeded"] == []
     json.dumps(rep, allow_nan=False)
+
+
+# 8 neurons, 2 per core on a 2 x 2 mesh of one-core tiles (first-fit: cores {0,1} {2,3}
+# {4,5} {6,7} at (0,0) (1,0) (0,1) (1,1)). Neuron 0 reaches its own core, core 1 (two
+# synapses, one message) and core 3 (one E-W and one N-S hop); it spikes twice.
+STAR = [(0, 1), (0, 2), (0, 3), (0, 7)]
+MESHCHIP = TOY.replace('value = 2, unit = "synapses"', 'value = 10, unit = "synapses"') \
+    .replace('cores_per_chip = {value = 1', 'cores_per_chip = {value = 4') + \
+    """energy_per_spike_message = {value = 1.7, unit = "pJ", source = "test"}
+energy_per_hop_ew = {value = 3.0, unit = "pJ", source = "test"}
+energy_per_hop_ns = {value = 4.0, unit = "pJ", source = "test"}
+mesh_tiles_x = {value = 2, unit = "tiles", source = "test"}
+mesh_tiles_y = {value = 2, unit = "tiles", source = "test"}
+"""
+
+
+def star_network() -> SpikingNetwork:
+    pre = [e[0] for e in STAR]
+    post = [e[1] for e in STAR]
+    w = sp.csr_matrix((np.full(len(STAR), 0.5), (post, pre)), shape=(8, 8))
+    return SpikingNetwork(weights=w, input_weights=sp.csr_matrix((8, 1)), tau_mem=0.02,
+                          tau_syn=0.005, v_threshold=1.0, bias=0.0, dt=1e-3)
+
+
+def star_raster() -> np.ndarray:
+    raster = np.zeros((3, 8), bool)
+    raster[0, 0] = raster[2, 0] = raster[1, 5] = True
+    return raster
+
+
+def test_routing_term_by_hand(tmp_path):
+    chip = _write_profile(tmp_path, MESHCHIP, "toy")
+    rep = energy_report(star_network(), star_raster(), profiles=[chip],
+                        mapping_strategy="first-fit")
+    t = rep["profiles"]["toy"]
+    r = t["routing"]
+    assert (r["strategy"], r["spike_messages"], r["inter_core_spikes"]) == ("first-fit", 6, 4)
+    assert (r["hops_ew"], r["hops_ns"], r["hop_count"], r["chip_hops"]) == (4, 2, 6, 0)
+    # 6 messages x 1.7 pJ + 4 E-W hops x 3.0 pJ + 2 N-S hops x 4.0 pJ = 30.2 pJ
+    assert r["parts_joules"] == {"messages": pytest.approx(10.2e-12),
+                                 "hops_ew": pytest.approx(12e-12),
+                                 "hops_ns": pytest.approx(8e-12)}
+    assert t["terms"]["routing"] == pytest.approx(30.2e-12)
+    assert t["term_status"]["routing"] == "modelled" and "routing" not in t["term_notes"]
+    # synaptic 4 SOPs (two spikes x fan-out 4) x 1 pJ; updates 8 x 3 x 10 pJ + 3 spikes x 100 pJ
+    assert t["energy_joules"] == pytest.approx(8e-12 + 240e-12 + 300e-12 + 30.2e-12
+                                               + 1e-3 * 1 * 3e-3)
+    # The partition puts 0 with its targets where capacity allows: never more messages.
+    part = energy_report(star_network(), star_raster(), profiles=[chip])["profiles"]["toy"]
+    assert part["routing"]["strategy"] == "partition"
+    assert part["routing"]["inter_core_spikes"] <= 4
+
+
+def test_chip_to_chip_crossings_are_counted(tmp_path):
+    # Two cores per chip: neuron 0's messages to cores 1 and 3 leave chip 0 once (core 3).
+    two_per_chip = MESHCHIP.replace('cores_per_chip = {value = 4', 'cores_per_chip = {value = 2') \
+        .replace('mesh_tiles_y = {value = 2', 'mesh_tiles_y = {value = 1')
+    chip = _write_profile(tmp_path, two_per_chip, "toy")
+    t = energy_report(star_network(), star_raster(), profiles=[chip],
+                      mapping_strategy="first-fit")["profiles"]["toy"]
+    # chips side by side: core 3 is 3 E-W hops away and 1 chip crossing; twice
+    assert t["routing"]["chip_hops"] == 2 and t["chips"] == 2
+    assert t["routing"]["hops_ew"] == 2 * (1 + 3) and t["routing"]["hops_ns"] == 0
+    assert "chip-to-chip: 2 chip crossing(s) counted" in t["term_notes"]["routing"]
+    priced = _write_profile(tmp_path, two_per_chip + 'energy_per_chip_hop = {value = 50, '
+                                                     'unit = "pJ", source = "test"}\n', "toy")
+    t2 = energy_report(star_network(), star_raster(), profiles=[priced],
+                       mapping_strategy="first-fit")["profiles"]["toy"]
+    assert t2["terms"]["routing"] - t["terms"]["routing"] == pytest.approx(2 * 50e-12)
+
+
+def test_shipped_profiles_list_every_term():
+    from lnp_neuro.profiles import ENERGY_TERMS
+    rep = energy_report(network(True), RASTER)
+    for name, entry in rep["profiles"].items():
+        assert list(entry["terms"]) == list(ENERGY_TERMS), name
+        for term, value in entry["terms"].items():
+            if value is None:
+                assert entry["term_status"][term] in ("included", "not modelled"), (name, term)
+                assert entry["term_notes"][term], (name, term)
+            else:
+                assert entry["term_status"][term] == "modelled"
+    loihi = rep["profiles"]["loihi"]
+    assert loihi["terms"]["static"] is None
+    assert loihi["term_notes"]["static"].startswith("not modelled: ")
+    assert loihi["terms"]["routing"] > 0
+
+
+def test_user_profile_is_priced_beside_the_shipped_ones(tmp_path):
+    from lnp_neuro.energy import profiles_for_target
+    from lnp_neuro.profiles import list_profiles
+    user = _write_profile(tmp_path, TOY.replace('"toy"', '"smallcore"'), "smallcore")
+    profiles = profiles_for_target(user)
+    assert [p.name for p in profiles] == list_profiles() + ["smallcore"]
+    rep = energy_report(network(True), RASTER, profiles=profiles)
+    assert rep["profiles"]["smallcore"]["terms"]["synaptic"] == pytest.approx(4e-12)
+    # a shipped profile as the target: no duplicate
+    assert [p.name for p in profiles_for_target(load_profile("loihi"))] == list_profiles()
+    clash = _write_profile(tmp_path, TOY.replace('"toy"', '"loihi"'), "loihi")
+    with pytest.raises(ValueError, match="shipped profile's name but the numbers differ"):
+        profiles_for_target(clash)
 
 
 def test_energy_report_flags_fan_in_beyond_the_chip(tmp_path):
@@ -234,7 +357,7 @@ def test_energy_report_default_profiles_are_all_shipped_ones():
     rep = energy_report(network(True), RASTER)
     assert sorted(rep["profiles"]) == list_profiles()
     loihi = rep["profiles"]["loihi"]
-    assert loihi["terms"]["sop"] == pytest.approx(4 * 23.6e-12)
+    assert loihi["terms"]["synaptic"] == pytest.approx(4 * 23.6e-12)
     assert all(math.isfinite(p["energy_joules"]) for p in rep["profiles"].values())
 
 
@@ -254,6 +377,8 @@ def test_energy_report_rejects_input_of_other_length():
                       input_spikes=np.zeros((2, 2), bool))
     with pytest.raises(ValueError, match="seconds_per_step"):
         energy_report(network(True), RASTER, profiles="cpu-mac", seconds_per_step=0)
+    with pytest.raises(ValueError, match="mapping_strategy must be one of first-fit, partition"):
+        energy_report(network(True), RASTER, profiles="cpu-mac", mapping_strategy="best")
 
 
 
@@ -277,3 +402,37 @@ def test_count_properties(n, steps, seed):
     cut = steps // 2
     assert masked == (count_sops(raster[:cut], w, n_act, s_act)
                       + count_sops(raster[cut:], w, n_act, s_act))
+
+
+def test_report_lists_every_term_and_draws_the_core_traffic(tmp_path):
+    """The HTML report: every term of every profile, and the traffic heat map."""
+    from lnp_neuro.mapping import core_limits, map_to_cores
+    from lnp_neuro.report import write_report
+    chip = _write_profile(tmp_path, MESHCHIP, "toy")
+    net, raster = star_network(), star_raster()
+    mapping = map_to_cores(net, core_limits(chip), "first-fit", spikes=raster)
+    acc = energy_report(net, raster, profiles=["loihi", "cpu-mac", "truenorth", chip],
+                        mapping_strategy="first-fit", mappings={"toy": mapping})
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "report.json").write_text(json.dumps({
+        "label": "star", "profile": "toy", "steps": 3, "dt": 1e-3,
+        "energy_joules": acc["profiles"]["toy"]["energy_joules"],
+        "energy_by_profile": {k: v["energy_joules"] for k, v in acc["profiles"].items()},
+        "energy": acc, "mapping": mapping.summary()}, allow_nan=False))
+    write_report(run, tmp_path / "out")
+    md = (tmp_path / "out" / "report.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| star | ")]
+    # one term row per profile, the target marked; every cell filled
+    assert [r.split(" | ")[1] for r in rows] == ["loihi", "cpu-mac", "truenorth", "toy (target)"]
+    cells = {r.split(" | ")[1]: r.split(" | ")[2:] for r in rows}
+    assert cells["truenorth"][1:5] == ["included"] * 4
+    assert cells["cpu-mac"][2] == "included" and cells["cpu-mac"][4] == "not modelled"
+    assert cells["loihi"][4] == "not modelled" and cells["loihi"][3] == "included"
+    assert "routing term (J)" in md and "arithmetic only (J)" in md
+    assert "loihi, static: not modelled: " in md
+    assert "| inter-core spike messages | 4 |" in md and "| mesh hops | 6 |" in md
+    assert "| spike latency, max (ns) | n/a |" in md     # the toy has no latencies
+    heat = tmp_path / "out" / "core_traffic_star.png"
+    assert heat.read_bytes().startswith(b"\x89PNG")
+    assert "![Spike messages between cores, star (diagonal: within a core)]" in md

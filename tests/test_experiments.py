@@ -1,11 +1,12 @@
 """Tests of the experiment runner (lnp_neuro.experiments): a tiny end-to-end grid."""
 
 import json
+import pickle
 
 import numpy as np
 import pytest
 
-from lnp_neuro.experiments import (ExperimentConfig, RunSpec, format_noise_table,
+from lnp_neuro.experiments import (ExperimentConfig, PruneCache, RunSpec, format_noise_table,
                                    format_table2, grid, main, population_rate_code, run_grid,
                                    run_one, summarize)
 
@@ -25,15 +26,14 @@ def tiny_rows():
     return specs, run_grid(specs, cfg, executor="serial", progress=False), cfg
 
 
-def test_population_rate_code_counts_are_exact():
-    rng = np.random.default_rng(0)
-    inten = rng.random((30, 3))
+def test_population_rate_code_is_the_staggered_code_one_sample_a_row():
+    from lnp_neuro.tasks import staggered_population_spikes
+    inten = np.random.default_rng(0).random((30, 3))
     k, p_max, m = 10, 0.5, 8
     spikes = population_rate_code(inten, k, p_max, m)
     assert spikes.shape == (30, k, 3 * m) and spikes.dtype == bool
-    counts = spikes.sum(1).reshape(30, 3, m).sum(-1)
-    # Hermite's identity: sum_m floor(y + (m + 1/2)/M) = floor(M y + 1/2), y = K p
-    np.testing.assert_array_equal(counts, np.floor(m * k * p_max * inten + 0.5))
+    np.testing.assert_array_equal(spikes.reshape(30 * k, 3 * m),
+                                  staggered_population_spikes(inten, 500.0, 1e-3, k, m))
     with pytest.raises(ValueError, match="intensities"):
         population_rate_code(inten + 1, k, p_max, m)
 
@@ -62,18 +62,63 @@ def test_tiny_grid_rows_are_sane(tiny_rows):
     rnd = by["lorenz63-hrsnn-random-bp-s0"]
     # the random baseline has the LNP network's neuron and synapse counts
     assert (rnd["neurons"], rnd["synapses"]) == (lnp_row["neurons"], lnp_row["synapses"])
-    ap = by["lorenz63-hrsnn-ap-bp-s0"]
-    assert ap["neurons"] <= ap["neurons_before"]
+    for training in ("bp", "stdp"):
+        ap = by[f"lorenz63-hrsnn-ap-{training}-s0"]
+        hist = ap["prune_history"]
+        # ap_iter = 1: the unpruned model, then one round masking ap_fraction of the neurons
+        assert [h["iteration"] for h in hist] == [0, 1]
+        assert hist[0]["neurons"] == ap["neurons_before"]
+        assert hist[1]["neurons"] == ap["neurons_before"] - round(cfg.ap_fraction * cfg.n_neurons)
+        # the row trains and scores the network AP kept: its last accepted model, pruned here
+        kept = [h for h in hist if h["accepted"]][-1]
+        assert (ap["neurons"], ap["synapses"]) == (kept["neurons"], kept["synapses"])
+        assert ap["neurons"] < ap["neurons_before"]
+
+
+def _without_timings(row: dict) -> dict:
+    """The row without its wall-clock fields (the LNP history has one per iteration)."""
+    out = {k: v for k, v in row.items() if k not in ("seconds", "prune_seconds", "train_seconds")}
+    if "prune_history" in out:
+        out["prune_history"] = [{k: v for k, v in h.items() if k != "seconds"}
+                                for h in out["prune_history"]]
+    return out
 
 
 def test_run_one_is_deterministic(tiny_rows):
+    """Two runs of one spec, each pruning its own network (run_one without a cache shares
+    nothing), give the same row; so does the grid, which shared its LNP result."""
     _, rows, cfg = tiny_rows
     spec = RunSpec("lnp", "hrsnn", "stdp", "lorenz63", 0)
-    again = run_one(spec, cfg)
-    first = next(r for r in rows if r["key"] == spec.key)
-    drop = {"seconds", "prune_seconds", "train_seconds", "prune_history"}
-    assert {k: v for k, v in again.items() if k not in drop} == \
-        {k: v for k, v in first.items() if k not in drop}
+    first, again = run_one(spec, cfg), run_one(spec, cfg)
+    assert first["error"] is None, first.get("traceback")
+    assert _without_timings(again) == _without_timings(first)
+    in_grid = next(r for r in rows if r["key"] == spec.key)
+    assert _without_timings(in_grid) == _without_timings(first)
+
+
+def test_prune_cache_computes_once_per_key_and_shares_through_its_folder(tmp_path):
+    from lnp_neuro.models import hrsnn
+    cfg = ExperimentConfig(**TINY)
+    net = hrsnn(20, 0.2, seed=0, n_inputs=4)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return net.copy(neuron_active=np.arange(20) >= 2), [{"iteration": 0, "x": np.int64(3)}]
+
+    cache = PruneCache(tmp_path / "cache")
+    first = cache.get("lnp", net, "hrsnn", 0, cfg, compute)
+    assert cache.get("lnp", net, "hrsnn", 0, cfg, compute) is first and len(calls) == 1
+    cache.get("lnp", net, "hrsnn", 1, cfg, compute)            # another seed, another key
+    assert len(calls) == 2
+    # A worker process gets the folder, not the results: it loads them from disk.
+    worker = pickle.loads(pickle.dumps(cache))
+    pruned, history = worker.get("lnp", net, "hrsnn", 0, cfg, compute)
+    assert len(calls) == 2 and history == [{"iteration": 0, "x": 3}] == first[1]
+    np.testing.assert_array_equal(pruned.neuron_active, first[0].neuron_active)
+    # Without a folder, a fresh cache knows nothing: it computes.
+    PruneCache().get("lnp", net, "hrsnn", 0, cfg, compute)
+    assert len(calls) == 3
 
 
 def test_summary_tables(tiny_rows):
@@ -97,6 +142,16 @@ def test_failed_run_is_reported_not_hidden():
     row = run_one(RunSpec("lnp", "hrsnn", "stdp", "lorenz63", 0), cfg)
     assert row["error"] is not None and "no_such_option" in row["error"]
     assert summarize([row])["errors"][0]["key"] == row["key"]
+
+
+def test_rows_say_why_a_number_is_missing():
+    from lnp_neuro.io_utils import strict_json_record
+    row = strict_json_record({"nrmse": float("nan"), "vpt": np.int64(3),
+                              "nrmse_snr": {"10": float("inf")}})
+    assert json.dumps(row, allow_nan=False)
+    assert (row["nrmse"], row["vpt"], row["nrmse_snr"]) == (None, 3, {"10": None})
+    assert set(row["null_reasons"]) == {"nrmse", "nrmse_snr.10"}
+    assert "null_reasons" not in strict_json_record({"nrmse": 0.5})
 
 
 def test_config_and_spec_validation():

@@ -177,9 +177,9 @@ def test_chrsnn_clusters_and_wiring():
 @pytest.mark.parametrize("call, message", [
     (lambda: hrsnn(100, 0.0), "density must be in (0, 1]"),
     (lambda: hrsnn(100, 1.5), "density must be in (0, 1]"),
-    (lambda: hrsnn(1, 0.1), "n_neurons must be >= 2"),
+    (lambda: hrsnn(1, 0.1), "n_neurons must be an integer >= 2"),
     (lambda: hrsnn(100, 0.1, tau_mem_scale=-1.0), "tau_mem_scale must be a positive"),
-    (lambda: chrsnn(100, 0), "n_clusters must be >= 1"),
+    (lambda: chrsnn(100, 0), "n_clusters must be an integer >= 1"),
     (lambda: chrsnn(100, 3, tau_mem_shape=[1.0, 2.0]), "tau_mem_shape must be a number or one value per cluster (3)"),
     (lambda: chrsnn(100, 2, inter_density=2.0), "inter_density must be in [0, 1]"),
 ])

@@ -4,6 +4,7 @@ equations, and import of graphs written the way snnTorch / norse write them."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import nir
 import numpy as np
@@ -38,11 +39,14 @@ def project_reference(net: SpikingNetwork, x: np.ndarray):
     return np.array(spikes), np.array(vs)
 
 
-def nir_euler(neuron, w_in, w_rec, x, dt, b_in=None, b_rec=None):
+def nir_euler(neuron, w_in, w_rec, x, dt, b_in=None, b_rec=None, i0=None):
     """Forward-Euler integration of NIR's CubaLIF / LIF equations, 0/1 spikes per step,
-    recurrent edge delayed by one step (what every time-stepped NIR tool does)."""
+    recurrent edge delayed by one step (what every time-stepped NIR tool does); the
+    synaptic current starts at ``i0`` (default 0)."""
     n = np.asarray(neuron.v_threshold).size
     i_syn, v, s = np.zeros(n), np.zeros(n), np.zeros(n)
+    if i0 is not None:
+        i_syn = np.array(i0, dtype=float)
     spikes, vs = [], []
     for t in range(x.shape[0]):
         drive = w_in @ x[t] + (0 if b_in is None else b_in)
@@ -372,22 +376,38 @@ def test_import_lif_with_affine_bias_folds_exactly():
     np.testing.assert_array_equal(net.excitatory, ~(col_neg & ~col_pos))
 
 
-def test_affine_bias_into_filtering_synapse_is_refused():
-    n = 4
+def test_affine_bias_into_filtering_synapse_is_a_constant_current():
+    """An Affine bias b into a CubaLIF with tau_syn > dt is a constant input current: the
+    synaptic current settles at w_in b, which adds r w_in b dt/tau_mem to v every step.
+    Known result: NIR's equations started from that settled current give the imported
+    network's raster and potentials from rest, exactly; the warning names the node."""
+    n, n_in, dt = 4, 2, 1e-3
+    rng = np.random.default_rng(4)
     cuba = nir.CubaLIF(tau_syn=np.full(n, 5e-3), tau_mem=np.full(n, 1e-2), r=np.full(n, 10.0),
                        v_leak=np.zeros(n), v_threshold=np.ones(n), w_in=np.full(n, 5.0))
+    w_in, b_in = rng.normal(0.0, 0.2, (n, n_in)), np.array([0.01, 0.02, 0.03, 0.05])
     graph = nir.NIRGraph(
-        nodes={"input": nir.Input(input_type=np.array([2])),
-               "aff": nir.Affine(weight=np.ones((n, 2)), bias=np.full(n, 0.1)),
+        nodes={"input": nir.Input(input_type=np.array([n_in])),
+               "aff": nir.Affine(weight=w_in, bias=b_in),
                "lif": cuba, "output": nir.Output(output_type=np.array([n]))},
         edges=[("input", "aff"), ("aff", "lif"), ("lif", "output")])
-    with pytest.raises(ValueError, match="'aff'.*cannot be folded exactly"):
-        from_nir(graph, dt=1e-3)
-    # With tau_syn == dt the synapse does not filter and the bias folds exactly.
+    with pytest.warns(UserWarning, match="'aff' .Affine.: its bias is imported as a constant"):
+        net = from_nir(graph, dt=dt)
+    # settled u = (r dt/tau_mem) w_in b; v gets it every step: bias = 10*0.1*5*b = 5 b.
+    np.testing.assert_allclose(net.bias, 5.0 * b_in, rtol=1e-12)
+    x = poisson_input(200, n_in, seed=4)
+    ref_spikes, ref_v = project_reference(net, x)
+    nir_spikes, nir_v = nir_euler(cuba, w_in, None, x, dt, b_in=b_in, i0=cuba.w_in * b_in)
+    assert ref_spikes.sum() > 10
+    np.testing.assert_array_equal(ref_spikes, nir_spikes)
+    np.testing.assert_allclose(ref_v, nir_v, rtol=1e-9, atol=1e-12)
+    # With tau_syn == dt the synapse does not filter: exact from rest, no warning.
     cuba.tau_syn = np.full(n, 1e-3)
     cuba.w_in = np.ones(n)
-    net = from_nir(graph, dt=1e-3)
-    np.testing.assert_allclose(net.bias, 0.1, rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*Affine.*")
+        net = from_nir(graph, dt=1e-3)
+    np.testing.assert_allclose(net.bias, b_in, rtol=1e-12)
 
 
 def test_norse_exported_time_constants_give_clear_error():
@@ -422,7 +442,10 @@ def test_unsupported_and_malformed_graphs():
                             v_threshold=np.ones(n)),
                "output": nir.Output(output_type=np.array([n]))},
         edges=[("input", "a"), ("a", "b"), ("b", "output")])
-    with pytest.raises(ValueError, match="exactly one CubaLIF or LIF"):
+    # Two populations (the NIR paper's Braille network has this shape) are refused with
+    # an error naming both nodes and why they cannot be merged.
+    with pytest.raises(ValueError, match="2 spiking populations .'a' .CubaLIF., 'b' .LIF.."
+                                         ".*same step"):
         from_nir(two, dt=1e-3)
     reset = nir.CubaLIF(tau_syn=np.full(n, 5e-3), tau_mem=np.full(n, 1e-2), r=np.full(n, 10.0),
                         v_leak=np.zeros(n), v_threshold=np.ones(n), v_reset=np.full(n, -0.1))
@@ -479,3 +502,112 @@ def test_missing_and_corrupt_files_name_the_file(tmp_path):
         edges=[("input", "conv"), ("conv", "output")], type_check=False))
     with pytest.raises(ValueError, match="conv.nir: node 'conv' of type Conv2d"):
         read_nir(foreign)
+
+
+# ----------------------------------------------------------------- timing, dt, ids
+def test_input_delay_is_a_delay_node_of_one_step():
+    """The graph says what the engines do: Input -> Delay(dt) -> input Linear."""
+    net = hrsnn(30, seed=2, n_inputs=5)
+    graph = to_nir(net)
+    delay = graph.nodes["input_delay"]
+    assert isinstance(delay, nir.Delay)
+    np.testing.assert_array_equal(delay.delay, np.full(5, net.dt))
+    assert ("input", "input_delay") in graph.edges
+    assert ("input_delay", "input_weights") in graph.edges
+    assert ("input", "input_weights") not in graph.edges
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # our own graph imports without a timing warning
+        back = from_nir(graph)
+    assert_networks_identical(net, back)
+
+
+def test_graph_without_delay_warns_and_other_delays_are_refused():
+    net = hrsnn(12, seed=1, n_inputs=3)
+    graph = to_nir(net)
+    bare = nir.NIRGraph(nodes={k: v for k, v in graph.nodes.items() if k != "input_delay"},
+                        edges=[e for e in graph.edges if "input_delay" not in e]
+                        + [("input", "input_weights")], metadata={})
+    with pytest.warns(UserWarning, match="no one-step Delay node"):
+        from_nir(bare, dt=net.dt)
+    two_steps = to_nir(net)
+    two_steps.nodes["input_delay"].delay = np.full(3, 2 * net.dt)
+    with pytest.raises(ValueError, match="'input_delay' .Delay.: .*exactly one step"):
+        from_nir(two_steps)
+    misplaced = nir.NIRGraph(
+        nodes={**{k: v for k, v in graph.nodes.items() if k != "input_delay"},
+               "late": nir.Delay(delay=np.full(12, net.dt))},
+        edges=[("input", "input_weights"), ("input_weights", "neurons"),
+               ("neurons", "recurrent_weights"), ("recurrent_weights", "late"),
+               ("late", "neurons"), ("neurons", "output")], metadata={})
+    with pytest.raises(ValueError, match="'late' .Delay. is supported only"):
+        from_nir(misplaced, dt=net.dt)
+
+
+def test_graph_with_r_one_needs_dt_and_names_the_flag():
+    """norse and the NIR paper write r = 1 and no dt: dt must be given."""
+    n = 3
+    cuba = nir.CubaLIF(tau_syn=np.full(n, 5e-3), tau_mem=np.full(n, 1e-2), r=np.ones(n),
+                       v_leak=np.zeros(n), v_threshold=np.ones(n), w_in=np.ones(n))
+    graph = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([2])),
+                                "w": nir.Linear(weight=np.ones((n, 2))), "lif": cuba,
+                                "output": nir.Output(output_type=np.array([n]))},
+                         edges=[("input", "w"), ("w", "lif"), ("lif", "output")])
+    with pytest.raises(ValueError, match="'lif' has r = 1.*--dt"):
+        from_nir(graph)
+    with pytest.warns(UserWarning, match="Delay"):
+        net = from_nir(graph, dt=1e-3)
+    # u jumps by (dt/tau_syn) w_in (r dt/tau_mem) = 0.2 * 0.1 per unit of input.
+    np.testing.assert_allclose(net.input_weights.toarray(), np.full((n, 2), 0.02), rtol=1e-12)
+
+
+def test_neuron_ids_round_trip(tmp_path):
+    from lnp_neuro.nir_io import graph_neuron_ids, read_nir_graph
+    net, kept = pruned_chrsnn().compact()
+    write_nir(net, tmp_path / "c.nir", neuron_ids=kept)
+    np.testing.assert_array_equal(graph_neuron_ids(read_nir_graph(tmp_path / "c.nir")), kept)
+    assert graph_neuron_ids(to_nir(net)) is None
+    with pytest.raises(ValueError, match="distinct"):
+        to_nir(net, neuron_ids=np.zeros(net.size, int))
+
+
+def test_type_check_failure_is_read_leniently_with_a_warning(tmp_path):
+    """An exporter that declares a wrong Output size fails nir's type check; the graph is
+    read again without it and imported, with a warning naming the file."""
+    net = hrsnn(10, seed=0, n_inputs=2)
+    graph = to_nir(net)
+    graph.nodes["output"] = nir.Output(output_type={"output": np.array([7])})
+    bad = nir.NIRGraph(nodes=graph.nodes, edges=graph.edges, metadata=graph.metadata,
+                       type_check=False)
+    nir.write(tmp_path / "loose.nir", bad)
+    with pytest.raises(ValueError):
+        nir.read(tmp_path / "loose.nir")  # nir itself refuses it
+    with pytest.warns(UserWarning, match="loose.nir: fails nir's type check"):
+        back = read_nir(tmp_path / "loose.nir")
+    assert_networks_identical(net, back)
+
+
+def test_format_version_1_files_keep_the_one_step_convention():
+    """Files written before the Delay node (format version 1) said the input's one-step
+    delay in their metadata only; they read as before, without a timing warning."""
+    net = hrsnn(12, seed=3, n_inputs=3)
+    graph = to_nir(net)
+    meta = dict(graph.metadata[METADATA_KEY], format_version=1)
+    old = nir.NIRGraph(nodes={k: v for k, v in graph.nodes.items() if k != "input_delay"},
+                       edges=[e for e in graph.edges if "input_delay" not in e]
+                       + [("input", "input_weights")], metadata={METADATA_KEY: meta})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = from_nir(old)
+    assert_networks_identical(net, back)
+
+
+def test_network_without_inputs_round_trips_without_a_timing_warning():
+    """An empty input Delay node (no channels) says nothing about timing."""
+    net = SpikingNetwork(weights=sp.random(5, 5, 0.5, random_state=0),
+                         input_weights=np.zeros((5, 0)), tau_mem=0.01, tau_syn=0.005,
+                         v_threshold=1.0, bias=0.0)
+    graph = to_nir(net)
+    assert graph.nodes["input_delay"].delay.shape == (0,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_networks_identical(net, from_nir(graph))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lnp_neuro.profiles import (HardwareProfile, ProfileError, list_profiles, load_profile,
-                                sources_markdown, validate_profile)
+from lnp_neuro.profiles import (ENERGY_TERMS, HardwareProfile, ProfileError, list_profiles,
+                                load_profile, sources_markdown, validate_profile)
 
 REQUIRED = {"loihi", "loihi2", "truenorth", "spinnaker", "spinnaker2", "cpu-mac"}
 
@@ -171,3 +171,109 @@ def test_readme_lists_every_source():
     readme = (importlib.resources.files("lnp_neuro.hardware_profiles") / "README.md").read_text()
     assert sources_markdown() in readme, \
         "hardware_profiles/README.md is stale: regenerate with python -m lnp_neuro.profiles"
+
+
+# ------------------------------------------------------------ energy terms and memory
+
+@pytest.mark.parametrize("name", sorted(REQUIRED | {"cpu-mac-int8"}))
+def test_every_profile_accounts_for_every_term(name):
+    """Each term is priced by the profile's numbers or stated (included / not modelled)."""
+    profile = load_profile(name)
+    stated = {t.term for t in profile.terms}
+    for term in ENERGY_TERMS:
+        statement = profile.term_statement(term)
+        if statement is not None:
+            # the shipped profiles say why, explicitly (no default "no figure" statement)
+            assert term in stated, (name, term)
+            assert statement.status in ("included", "not modelled") and statement.reason
+
+
+def test_loihi_routing_numbers_from_table_1():
+    loihi = load_profile("loihi")
+    assert loihi.energy_per_spike_message.si == pytest.approx(1.7e-12)   # within tile
+    assert loihi.energy_per_hop_ew.si == pytest.approx(3.0e-12)
+    assert loihi.energy_per_hop_ns.si == pytest.approx(4.0e-12)
+    assert loihi.energy_per_spike.si == pytest.approx(29e-12)           # 81 - 52 pJ
+    assert loihi.mesh() == (4, 8, 4) and loihi.mesh_tiles_x.estimate
+    assert loihi.term_statement("static").status == "not modelled"
+    assert loihi.term_statement("memory").status == "included"
+    assert loihi.term_statement("routing") is None
+    tn = load_profile("truenorth")
+    assert {tn.term_statement(t).status for t in ENERGY_TERMS if t != "synaptic"} == {"included"}
+
+
+def test_cpu_memory_hierarchy_from_horowitz():
+    mac = load_profile("cpu-mac")
+    levels = [(lv.name, lv.energy_per_access.si, None if lv.capacity is None else lv.capacity.si)
+              for lv in mac.memory_levels]
+    assert levels == [("8 KB cache", pytest.approx(10e-12), 8 * 1024 * 8),
+                      ("32 KB cache", pytest.approx(20e-12), 32 * 1024 * 8),
+                      ("1 MB cache", pytest.approx(100e-12), 1024 ** 2 * 8),
+                      ("DRAM", pytest.approx(1.3e-9), None)]
+    assert mac.memory_level_for(8 * 1024 * 8).name == "8 KB cache"       # fits exactly
+    assert mac.memory_level_for(8 * 1024 * 8 + 1).name == "32 KB cache"
+    assert mac.memory_level_for(1e12).name == "DRAM"
+    assert mac.term_statement("memory") is None
+    assert mac.term_statement("static").status == "not modelled"
+    assert mac.energy_per_neuron_update.si == pytest.approx(2 * 3.7e-12 + 4 * 0.9e-12)
+
+
+def test_missing_term_defaults_to_not_modelled(tmp_path):
+    p = load_profile(write(tmp_path, GOOD))
+    statement = p.term_statement("static")
+    assert statement.status == "not modelled" and "static_power" in statement.reason
+    assert p.term_statement("synaptic") is None
+    with pytest.raises(ValueError, match="unknown energy term"):
+        p.term_statement("heat")
+
+
+LEVELS = '''
+memory_accesses_per_sop = {value = 3, unit = "accesses", source = "s"}
+bytes_per_synapse = {value = 8, unit = "bytes", source = "s"}
+[[memory_levels]]
+name = "cache"
+capacity = {value = 1, unit = "KiB", source = "s"}
+energy_per_access = {value = 10, unit = "pJ", source = "s"}
+[[memory_levels]]
+name = "DRAM"
+energy_per_access = {value = 1, unit = "nJ", source = "s"}
+'''
+
+
+def test_memory_levels_and_terms_load(tmp_path):
+    text = GOOD + LEVELS + '[terms.static]\nstatus = "not modelled"\nreason = "no figure"\n'
+    p = load_profile(write(tmp_path, text))
+    assert [lv.name for lv in p.memory_levels] == ["cache", "DRAM"]
+    assert p.memory_level_for(8 * 1024).name == "cache"
+    assert p.term_statement("static").reason == "no figure"
+    assert p.term_statement("memory") is None
+    assert p.as_dict()["terms"] == {"static": {"status": "not modelled", "reason": "no figure"}}
+
+
+@pytest.mark.parametrize("extra, field, message", [
+    (LEVELS.replace('name = "DRAM"\n', 'name = "DRAM"\ncapacity = {value = 2, unit = "MiB", source = "s"}\n'),
+     None, "last of [[memory_levels]] must have no capacity"),
+    (LEVELS.replace('unit = "KiB"', 'unit = "pJ"'), "memory_levels[0].capacity", "has unit"),
+    (LEVELS.replace('energy_per_access = {value = 1, unit = "nJ", source = "s"}', ''),
+     "memory_levels[1].energy_per_access", "is missing"),
+    ('memory_accesses_per_sop = {value = 3, unit = "accesses", source = "s"}\n', None,
+     "needs [[memory_levels]]"),
+    ('[terms.static]\nstatus = "zero"\nreason = "r"\n', "terms.static", "status must be one of"),
+    ('[terms.heat]\nstatus = "included"\nreason = "r"\n', "terms.heat", "not an energy term"),
+    ('[terms.static]\nstatus = "included"\n', "terms.static", "needs a reason"),
+    ('[terms.synaptic]\nstatus = "included"\nreason = "r"\n', None,
+     "prices it with energy_per_sop"),
+    ('mesh_tiles_x = {value = 2, unit = "tiles", source = "s"}\n', None,
+     "mesh_tiles_x and mesh_tiles_y go together"),
+    ('mesh_tiles_x = {value = 1, unit = "tiles", source = "s"}\n'
+     'mesh_tiles_y = {value = 1, unit = "tiles", source = "s"}\n', None, "cannot hold cores_per_chip 4"),
+])
+def test_term_and_memory_rejections_name_the_file(tmp_path, extra, field, message):
+    # [terms] / [[memory_levels]] tables must come after the top-level keys
+    path = write(tmp_path, GOOD + extra)
+    with pytest.raises(ProfileError) as info:
+        load_profile(path)
+    text = str(info.value)
+    assert str(path) in text and message in text, text
+    if field is not None:
+        assert f"'{field}'" in text, text

@@ -102,8 +102,9 @@ def test_same_seed_same_result(tmp_path):
     np.testing.assert_array_equal(a.neuron_active, b.neuron_active)
     np.testing.assert_array_equal(a.tau_mem, b.tau_mem)
     assert [h["lambda_max"] for h in ha] == [h["lambda_max"] for h in hb]
-    c, _ = lnp(net, n_iter=1, seed=8, **FAST)
-    assert a.weights.nnz != c.weights.nnz or (a.weights != c.weights).nnz > 0
+    # Another seed, same everything else: the random choices of steps I-IV differ.
+    c, _ = lnp(net, n_iter=2, seed=8, **FAST)
+    assert (a.weights != c.weights).nnz > 0
     # The pruned network round-trips through the project's file format.
     path = a.save(tmp_path / "pruned.npz")
     back = SpikingNetwork.load(path)

@@ -15,6 +15,7 @@ from lnp_neuro.energy import energy_report
 from lnp_neuro.lyapunov import network_spectrum
 from lnp_neuro.models import hrsnn
 from lnp_neuro.report import NOT_AVAILABLE, load_run, write_report
+from lnp_neuro.run_record import RunRecord
 from lnp_neuro.simulator import simulate
 
 STEPS = 300
@@ -40,38 +41,49 @@ def prune_step(net, rng):
 
 def write_run(path: Path, label: str, net0, net, inputs, history, analysis: bool,
               quantisation: dict | None, with_account: bool):
+    """A run folder as lnp-deploy writes it: report.json is a RunRecord (the typed
+    structure deploy writes), run.npz holds the deployed (compacted) network's raster."""
+    from lnp_neuro.deploy import activity
+    deployed, _ = net.compact()
     spikes0 = simulate(net0, inputs).spikes
-    spikes = simulate(net, inputs).spikes
+    spikes = simulate(deployed, inputs).spikes
     assert spikes0.any() and spikes.any(), "the fixture networks must spike to be reported"
-    acc = energy_report(net, spikes, profiles=None, baseline=(net0, spikes0))
-    report = {
-        "label": label, "target": "cpu", "backend": "native", "mode": "float",
-        "profile": "loihi2", "steps": STEPS,
-        "neurons_before": net0.n_neurons, "neurons_after": net.n_neurons,
-        "synapses_before": net0.n_synapses, "synapses_after": net.n_synapses,
-        "sops_dense": acc["baseline"]["sops_dense"], "sops_pruned": acc["sops_and_mask"],
-        "sop_ratio": acc["sop_ratio"],
-        "energy_joules": acc["profiles"]["loihi2"]["energy_joules"],
-        "energy_by_profile": {k: v["energy_joules"] for k, v in acc["profiles"].items()},
-        "cores_used": acc["profiles"]["loihi2"]["cores_lower_bound"],
-        "parity": {"spikes_equal": True}, "seconds": 0.5, "history": history,
-    }
-    if quantisation is not None:
-        report["quantisation"] = quantisation
-    # As lnp-deploy writes it: the whole account (which carries dt), or just dt.
-    if with_account:
-        report["energy"] = acc
-    else:
-        report["dt"] = net.dt
+    acc = energy_report(deployed, spikes, profiles=None, baseline=(net0, spikes0))
+    before = network_spectrum(net0, n_steps=150, k=6, seed=0).exponents
+    after = network_spectrum(deployed, n_steps=150, k=6, seed=0).exponents
+    act0, act1 = activity(spikes0, net0), activity(spikes, deployed)
+    record = RunRecord(
+        label=label, target="cpu", backend="native", mode="float", profile="loihi2",
+        steps=STEPS, dt=net.dt,
+        neurons_before=net0.n_neurons, neurons_after=deployed.n_neurons,
+        synapses_before=net0.n_synapses, synapses_after=deployed.n_synapses,
+        sops_dense=acc["baseline"]["sops_dense"], sops_pruned=acc["sops_and_mask"],
+        sop_ratio=acc["sop_ratio"],
+        energy_joules=acc["profiles"]["loihi2"]["energy_joules"],
+        energy_by_profile={k: v["energy_joules"] for k, v in acc["profiles"].items()},
+        cores_used=acc["profiles"]["loihi2"]["cores_lower_bound"], mapping=None,
+        parity=0, parity_reference="numpy",
+        spikes_before=int(spikes0.sum()), spikes_after=int(spikes.sum()),
+        lambda_max_before=float(before[0]), lambda_max_after=float(after[0]),
+        lambda_max_stderr_before=0.0, lambda_max_stderr_after=0.0,
+        stability={"measure": "network_spectrum (test fixture)"},
+        activity={"fraction_firing_before": act0["fraction_firing"],
+                  "fraction_firing_after": act1["fraction_firing"],
+                  "rate_hz_before": act0["rate_hz"], "rate_hz_after": act1["rate_hz"]},
+        task=None, history=history, baseline_budget=None,
+        # As lnp-deploy writes it: the whole energy account; an account without the
+        # per-profile detail exercises the report's fallbacks.
+        energy=acc if with_account else {},
+        input={"kind": "poisson", "rate_per_step": 0.1}, options={},
+        deployed={"network": "network.nir", "neurons": deployed.size},
+        timings_seconds={}, quantisation=quantisation, seconds=0.5)
     path.mkdir()
-    (path / "report.json").write_text(json.dumps(report, allow_nan=False))
+    record.write(path / "report.json")
     np.savez(path / "run.npz", input_spikes=inputs, spikes=spikes)
     if analysis:
-        before = network_spectrum(net0, n_steps=150, k=6, seed=0).exponents
-        after = network_spectrum(net, n_steps=150, k=6, seed=0).exponents
         np.savez(path / "analysis.npz", lyapunov_before=before, lyapunov_after=after,
-                 tau_mem_before=net0.tau_mem, tau_mem_after=net.tau_mem[net.neuron_active])
-    return report
+                 tau_mem_before=net0.tau_mem, tau_mem_after=deployed.tau_mem)
+    return record.json_object()
 
 
 @pytest.fixture(scope="module")
@@ -265,15 +277,14 @@ def test_pickled_arrays_are_refused(tmp_path):
 
 
 # ------------------------------------------------- task against energy, activity, budgets
-def _variant(src: Path, dst: Path, **changes) -> Path:
-    """A copy of run folder ``src`` whose report.json has ``changes`` applied (None drops)."""
+def _variant(src: Path, dst: Path, drop: tuple = (), **changes) -> Path:
+    """A copy of run folder ``src`` whose report.json has ``changes`` applied and the
+    keys ``drop`` removed."""
     dst.mkdir()
     report = json.loads((src / "report.json").read_text())
-    for key, value in changes.items():
-        if value is None:
-            report.pop(key, None)
-        else:
-            report[key] = value
+    report.update(changes)
+    for key in drop:
+        report.pop(key, None)
     (dst / "report.json").write_text(json.dumps(report, allow_nan=False))
     return dst
 
@@ -301,13 +312,15 @@ def task_runs(run_dirs, tmp_path_factory):
                                       "stopped": "budget reached"}
                      if label == "AP" else None)
             for i, (label, energy, nrmse) in enumerate(specs)]
-    runs.append(_variant(root / "random", base / "old", label="Old run", task=None,
-                         spikes_after=4885))
+    # An unversioned report.json of an earlier release: no task, activity or record keys.
+    runs.append(_variant(root / "random", base / "old", label="Old run", spikes_after=4885,
+                         drop=("task", "activity", "record_version", "parity_reference",
+                               "deployed")))
     return runs, specs
 
 
 def test_task_against_energy_one_point_per_run(task_runs, tmp_path):
-    from lnp_neuro.report import _task_points
+    from lnp_neuro.report_figures import _task_points
     runs, specs = task_runs
     points = _task_points([load_run(r) for r in runs])
     assert [(r.label, r.report["energy_joules"], t["pruned"]) for _, r, t in points] == specs
@@ -353,7 +366,7 @@ def test_history_curves_are_distinct_and_coincident_ones_say_so(run_dirs, tmp_pa
                                                                 monkeypatch):
     """Random copies LNP's counts: its curve lies on LNP's. Every run still gets its own
     colour, marker, line style and marker size, and the legend names the coincidence."""
-    import lnp_neuro.report as report_module
+    import lnp_neuro.report_figures as report_module
     root, _, _ = run_dirs
     history = json.loads((root / "lnp" / "report.json").read_text())["history"]
     counts = [{k: h[k] for k in ("iteration", "neurons", "synapses")} for h in history]
@@ -377,3 +390,23 @@ def test_history_curves_are_distinct_and_coincident_ones_say_so(run_dirs, tmp_pa
     np.testing.assert_array_equal(lines[1].get_ydata(), lines[2].get_ydata())
     assert lines[1].get_markersize() > lines[2].get_markersize()
     assert lines[1].get_linewidth() > lines[2].get_linewidth()
+
+
+def test_run_record_refuses_a_drifted_report(run_dirs, tmp_path):
+    """report.json is read through the typed run record: a field of the wrong type (the
+    hand-written ``parity: {"spikes_equal": true}`` this fixture used to carry) or a
+    missing field is refused naming the file and the field; a record reads back as
+    written."""
+    root, lnp, _ = run_dirs
+    drifted = _variant(root / "lnp", tmp_path / "drift", parity={"spikes_equal": True})
+    with pytest.raises(ValueError, match=r"drift.report.json: run record field 'parity' "
+                                         r"must be an integer, got an object"):
+        load_run(drifted)
+    missing = _variant(root / "lnp", tmp_path / "missing", drop=("parity_reference",))
+    with pytest.raises(ValueError, match="missing field.s. parity_reference"):
+        load_run(missing)
+    record = RunRecord.read(root / "lnp" / "report.json")
+    assert record.json_object() == lnp
+    assert load_run(root / "lnp").record.parity_reference == "numpy"
+    with pytest.raises(ValueError, match="parity reference must be another engine"):
+        RunRecord.from_dict(dict(lnp, parity_reference="native"), "x.json")

@@ -21,6 +21,14 @@ def test_scaling_fits_training_statistics():
     zs = SignalScaling.fit(train, "zscore", n_std=2.0)
     np.testing.assert_allclose(zs.center, train.mean(axis=0))
     np.testing.assert_allclose(zs.scale, 2 * train.std(axis=0))
+    # "range": the training range onto [-1, 1] around its midpoint; a heavy tail (the
+    # 100 below) reaches +1 instead of being clipped at 3 standard deviations.
+    tail = np.array([0.0, 1.0, 0.0, 2.0, 100.0] + [0.0, 1.0] * 15)[:, None]
+    rg = SignalScaling.fit(tail, "range")
+    assert rg.signed and rg.center[0] == 50.0 and rg.scale[0] == 50.0
+    np.testing.assert_allclose(rg.transform(tail)[[0, 4], 0], [-1.0, 1.0])
+    assert SignalScaling.fit(tail, "zscore").transform(tail)[4, 0] == 1.0          # clipped
+    assert SignalScaling.fit(tail, "zscore").inverse_transform([[1.0]])[0, 0] < 100
     const = SignalScaling.fit(np.ones((5, 1)), "minmax")
     assert const.scale[0] == 1.0
     with pytest.raises(ValueError, match="method"):

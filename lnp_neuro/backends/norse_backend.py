@@ -29,11 +29,14 @@ tau_mem/dt`` this is the native model exactly, except for:
 4. norse ignores the node's ``v_reset`` (always resets to 0; the exporter writes 0);
    for a NIR ``LIF`` it also ignores ``r`` (only ``r = 1`` runs as NIR says; other
    values are refused unless ``as_imported=True``);
-5. input timing: NIR edges, norse and :mod:`lnp_neuro.network`'s docstring deliver an
-   input spike in the step it occurs (``W_in x[t]``); ``lnp_neuro.simulator`` (like
-   Lava's ``Sparse`` input process) delivers it one step later (``W_in x[t-1]``).
-   ``run_norse(..., input_delay=1)`` reproduces the simulator's timing, and
-   :func:`compare_to_native` does so by default.
+5. input timing: our engines and Lava deliver an input spike one step after it occurs
+   (Lava's ``Sparse`` ``a_buff``); the exported graph says so with a ``Delay`` node of
+   one ``dt`` between ``input`` and ``input_weights`` (:mod:`lnp_neuro.nir_io`).
+   norse 1.1.0 has no ``nir.Delay``: ``_import_norse_module`` in
+   ``norse/torch/utils/import_nir.py`` has no branch for it and returns None, so the
+   node is dropped without a word. :func:`load_norse` therefore removes the Delay node
+   itself and :func:`run_norse` delays the input by the steps it states; without that
+   (``input_delay=0``) norse runs the graph as if the input were undelayed.
 
 Differences 1 and 2 vanish when ``bias = 0`` (the HRSNN/CHRSNN default). By default
 :func:`run_norse` corrects them (sets the synaptic leak target to 0 and starts from the
@@ -44,8 +47,8 @@ near-threshold spike decorrelates the exact spike trains after some steps, while
 firing statistics stay the same. The interop criterion is therefore the Pearson
 correlation of per-neuron spike *counts* over the active neurons, required > 0.9 (a
 strong linear agreement that survives decorrelated spike timing). Measured on the
-default HRSNN/CHRSNN (200-1000 neurons, 1000 steps, 20 % Poisson input) with the input
-delay aligned, the rasters were in fact identical spike for spike (correlation 1.0).
+default HRSNN/CHRSNN (200-1000 neurons, 1000 steps, 20 % Poisson input) with the graph's input
+Delay applied, the rasters were in fact identical spike for spike (correlation 1.0).
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..network import SpikingNetwork
-from ..nir_io import METADATA_KEY, to_nir
+from ..nir_graph import METADATA_KEY, to_nir
 
 __all__ = ["run_norse", "load_norse", "NorseModel", "NorseComparison", "compare_to_native"]
 
@@ -91,6 +94,9 @@ class NorseModel:
         Time step passed to norse (seconds).
     as_imported : bool
         True when norse's own initial state and synaptic leak target are kept.
+    input_delay_steps : int
+        Steps of the graph's input ``Delay`` node (0 without one), applied by
+        :func:`run_norse` because norse drops the node.
     """
 
     module: Any
@@ -100,6 +106,7 @@ class NorseModel:
     n_inputs: int
     dt: float
     as_imported: bool
+    input_delay_steps: int = 0
 
     def __post_init__(self) -> None:
         if self.n_neurons < 1 or self.n_inputs < 1:
@@ -143,6 +150,37 @@ def _graph_dt(graph, dt: float | None) -> float:
     return stored
 
 
+def _without_input_delay(graph, dt: float):
+    """The graph without the ``Delay`` node after its Input, and that delay in steps.
+
+    norse drops a Delay node silently (module docstring, difference 5), so it is taken
+    out here and applied to the input instead. A Delay elsewhere, or one that is not a
+    whole number of steps, is refused naming the node.
+    """
+    import nir
+    delays = [k for k, v in graph.nodes.items() if isinstance(v, nir.Delay)]
+    if not delays:
+        return graph, 0
+    inputs = [k for k, v in graph.nodes.items() if isinstance(v, nir.Input)]
+    name = delays[0]
+    preds = [a for a, b in graph.edges if b == name]
+    succs = [b for a, b in graph.edges if a == name]
+    if len(delays) > 1 or len(inputs) != 1 or preds != inputs or len(succs) != 1:
+        raise ValueError(f"node {name!r} (Delay): norse has no Delay; only a single Delay "
+                         f"right after the Input can be applied to the input instead")
+    steps = np.asarray(graph.nodes[name].delay, dtype=np.float64).reshape(-1) / dt
+    whole = np.round(steps)
+    if steps.size and (np.any(np.abs(steps - whole) > 1e-9) or np.any(whole != whole[0])
+                       or whole[0] < 0):
+        raise ValueError(f"node {name!r} (Delay): the delay must be the same whole number "
+                         f"of steps (dt={dt:g} s) on every channel")
+    nodes = {k: v for k, v in graph.nodes.items() if k != name}
+    edges = [e for e in graph.edges if name not in e] + [(inputs[0], succs[0])]
+    stripped = nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph.metadata,
+                            type_check=False)
+    return stripped, int(whole[0]) if steps.size else 0
+
+
 def load_norse(graph_or_net, *, dt: float | None = None, as_imported: bool = False
                ) -> NorseModel:
     """Load a NIR graph (or export a :class:`SpikingNetwork` first) into norse.
@@ -167,6 +205,7 @@ def load_norse(graph_or_net, *, dt: float | None = None, as_imported: bool = Fal
         raise TypeError(f"graph_or_net must be a nir.NIRGraph or a SpikingNetwork, got "
                         f"{type(graph_or_net).__name__}")
     dt = _graph_dt(graph, dt)
+    graph, input_delay_steps = _without_input_delay(graph, dt)
     spiking = [(k, v) for k, v in graph.nodes.items() if isinstance(v, (nir.CubaLIF, nir.LIF))]
     if len(spiking) != 1:
         raise ValueError(f"run_norse needs exactly one CubaLIF or LIF node at the top level "
@@ -198,11 +237,12 @@ def load_norse(graph_or_net, *, dt: float | None = None, as_imported: bool = Fal
         cuba.synapse.p = LIBoxParameters(tau_mem_inv=p.tau_mem_inv,
                                          v_leak=p.v_leak.new_zeros(p.v_leak.shape))
     return NorseModel(module=module, neuron_node=node_name, neuron_type=type(node).__name__,
-                      n_neurons=n_neurons, n_inputs=n_inputs, dt=dt, as_imported=as_imported)
+                      n_neurons=n_neurons, n_inputs=n_inputs, dt=dt, as_imported=as_imported,
+                      input_delay_steps=input_delay_steps)
 
 
 def run_norse(graph_or_net, input_spikes, *, dt: float | None = None,
-              as_imported: bool = False, input_delay: int = 0, n_threads: int = 1,
+              as_imported: bool = False, input_delay: int | None = None, n_threads: int = 1,
               progress: bool = False) -> np.ndarray:
     """Simulate a NIR graph (or a SpikingNetwork, exported first) in norse on the CPU.
 
@@ -213,10 +253,11 @@ def run_norse(graph_or_net, input_spikes, *, dt: float | None = None,
         Input spikes (bool or 0/1) per step.
     dt, as_imported :
         See :func:`load_norse` (ignored for an already loaded :class:`NorseModel`).
-    input_delay : int
-        Deliver input spike ``x[t]`` at step ``t + input_delay`` (zeros before). 0 runs
-        the graph as NIR states it; 1 reproduces the timing of ``lnp_neuro.simulator``
-        and Lava, whose ``Sparse`` input process delivers one step late.
+    input_delay : int, optional
+        Deliver input spike ``x[t]`` at step ``t + input_delay`` (zeros before). By
+        default the steps of the graph's input ``Delay`` node (one for an exported
+        network: the timing of ``lnp_neuro.simulator`` and Lava); 0 runs it as norse
+        itself would, without the Delay.
     n_threads : int
         torch intra-op threads while running (restored afterwards).
     progress : bool
@@ -238,6 +279,8 @@ def run_norse(graph_or_net, input_spikes, *, dt: float | None = None,
         raise ValueError(f"input_spikes must have shape (T, {model.n_inputs}), got {x.shape}")
     if x.dtype != bool and not np.all((x == 0) | (x == 1)):
         raise ValueError("input_spikes must be bool or 0/1 values")
+    if input_delay is None:
+        input_delay = model.input_delay_steps
     if isinstance(input_delay, bool) or not isinstance(input_delay, (int, np.integer)) \
             or input_delay < 0:
         raise ValueError(f"input_delay must be a non-negative integer, got {input_delay!r}")
@@ -289,26 +332,22 @@ class NorseComparison:
                              f"{self.spikes_norse.shape}")
 
 
-def compare_to_native(net: SpikingNetwork, input_spikes, *, native_input_delay: int = 1,
+def compare_to_native(net: SpikingNetwork, input_spikes, *, input_delay: int | None = None,
                       as_imported: bool = False, n_threads: int = 1) -> NorseComparison:
     """Run ``net`` natively (``lnp_neuro.simulator.simulate``, float mode) and in norse
     (through :func:`to_nir`) on the same input, and compare the spike trains.
 
-    ``lnp_neuro.simulator`` delivers input spikes one step late, as Lava's ``Sparse``
-    input process does (``a[t] = W_in x[t-1] + W s[t-1]``), whereas NIR edges, norse and
-    the docstring of :mod:`lnp_neuro.network` deliver them in the same step
-    (``W_in x[t]``). norse is therefore fed the input delayed by ``native_input_delay``
-    steps (zeros first) so that both run the same dynamics; 0 compares them on the raw,
-    unaligned input.
+    The exported graph carries the one-step input delay of the native simulator as a
+    ``Delay`` node, which :func:`run_norse` applies (norse drops it); ``input_delay``
+    overrides it (0: the input undelayed, as norse alone would run the graph).
     """
     from ..simulator import simulate
-    if isinstance(native_input_delay, bool) or not isinstance(
-            native_input_delay, (int, np.integer)) or native_input_delay < 0:
-        raise ValueError(f"native_input_delay must be a non-negative integer, got "
-                         f"{native_input_delay!r}")
+    if input_delay is not None and (isinstance(input_delay, bool) or not isinstance(
+            input_delay, (int, np.integer)) or input_delay < 0):
+        raise ValueError(f"input_delay must be a non-negative integer, got {input_delay!r}")
     x = np.asarray(input_spikes)
     native = np.asarray(simulate(net, x, mode="float").spikes, dtype=bool)
-    normed = run_norse(net, x, as_imported=as_imported, input_delay=int(native_input_delay),
+    normed = run_norse(net, x, as_imported=as_imported, input_delay=input_delay,
                        n_threads=n_threads)
     active = net.neuron_active
     a = native[:, active].sum(0).astype(float)

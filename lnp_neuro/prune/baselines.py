@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..network import SpikingNetwork
+from ..validation import check_int
 
 __all__ = ["APBudget", "AP_BUDGETS", "keeps_performance", "performance_ratio",
            "activity_prune", "activity_prune_on_task", "drive_sops", "random_network_like"]
@@ -125,12 +126,6 @@ def keeps_performance(score: float, baseline: float, min_ratio: float = 0.9,
     return min_ratio * score <= baseline
 
 
-def _count(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def _mask_least_active(net: SpikingNetwork, order: np.ndarray, k: int) -> SpikingNetwork:
     mask = net.neuron_active.copy()
     mask[order[:k]] = False
@@ -185,11 +180,11 @@ def activity_prune(net: SpikingNetwork, activity_fn: Callable[[SpikingNetwork], 
     fraction = float(fraction)
     if not (np.isfinite(fraction) and 0 < fraction < 1):
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
-    n_iter = _count("n_iter", n_iter, 0)
+    n_iter = check_int(n_iter, "n_iter", 0)
     ratio_min = float(min_performance_ratio)
     if not (np.isfinite(ratio_min) and ratio_min > 0):
         raise ValueError(f"min_performance_ratio must be positive, got {min_performance_ratio}")
-    min_neurons = _count("min_neurons", min_neurons, 1)
+    min_neurons = check_int(min_neurons, "min_neurons", 1)
     budget = APBudget() if budget is None else budget
     if not isinstance(budget, APBudget):
         raise ValueError(f"budget must be an APBudget, got {type(budget).__name__}")
@@ -480,10 +475,10 @@ def random_network_like(start: SpikingNetwork, n_neurons: int, n_synapses: int,
         raise ValueError(f"start must be a SpikingNetwork, got {type(start).__name__}")
     compact, _ = start.compact()
     total = compact.size
-    n = _count("n_neurons", n_neurons, 1)
+    n = check_int(n_neurons, "n_neurons", 1)
     if n > total:
         raise ValueError(f"n_neurons={n} exceeds the {total} active neurons of start")
-    m = _count("n_synapses", n_synapses, 0)
+    m = check_int(n_synapses, "n_synapses", 0)
     if m > n * (n - 1):
         raise ValueError(f"n_synapses={m} do not fit in {n} neurons without autapses")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)

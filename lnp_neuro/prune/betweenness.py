@@ -22,7 +22,6 @@ Computation: exact Brandes via python-igraph (C) when ``exact`` (default when
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..network import SpikingNetwork, canonical_csr
 

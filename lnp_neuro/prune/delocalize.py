@@ -91,6 +91,7 @@ import scipy.sparse.linalg as spla
 
 from .._parallel import csr_matmul, csr_operator
 from ..network import canonical_csr
+from ..validation import check_int, make_rng
 
 __all__ = [
     "delocalize",
@@ -116,22 +117,6 @@ WeightSampler = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarr
 
 
 # ------------------------------------------------------------------------- validation
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise ValueError(f"seed must be an integer, a numpy Generator or None, got {seed!r}")
-
-
 def _square_csr(weights, name: str = "weights") -> sp.csr_matrix:
     w = canonical_csr(weights, name)
     if w.shape[0] != w.shape[1]:
@@ -380,14 +365,14 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
     """
     w = _square_csr(weights)
     n_all = w.shape[0]
-    n_new = _check_int(n_new, "n_new", 0)
+    n_new = check_int(n_new, "n_new", 0)
     active = _active_mask(neuron_active, n_all)
     if pool_size is not None:
-        pool_size = _check_int(pool_size, "pool_size", 1)
+        pool_size = check_int(pool_size, "pool_size", 1)
     if batch_size is not None:
-        batch_size = _check_int(batch_size, "batch_size", 1)
+        batch_size = check_int(batch_size, "batch_size", 1)
     if n_rounds is not None:
-        n_rounds = _check_int(n_rounds, "n_rounds", 1)
+        n_rounds = check_int(n_rounds, "n_rounds", 1)
     if excitatory is not None:
         excitatory = np.asarray(excitatory)
         if excitatory.shape != (n_all,):
@@ -395,7 +380,7 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
         excitatory = excitatory.astype(bool)
     if weight_sampler is not None and not callable(weight_sampler):
         raise ValueError("weight_sampler must be a callable (pre, post, rng) -> weights")
-    rng = _rng(seed)
+    rng = make_rng(seed)
 
     directed = _pattern(w, active)
     stats = _LocalStats(directed, active)
@@ -407,8 +392,8 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
         max_out_degree = (int(out_deg[active].max()) if active.any() else 0) + headroom
     if max_in_degree is None:
         max_in_degree = (int(in_deg[active].max()) if active.any() else 0) + headroom
-    max_out_degree = _check_int(max_out_degree, "max_out_degree", 0)
-    max_in_degree = _check_int(max_in_degree, "max_in_degree", 0)
+    max_out_degree = check_int(max_out_degree, "max_out_degree", 0)
+    max_in_degree = check_int(max_in_degree, "max_in_degree", 0)
     if n_new == 0:
         empty = np.zeros((0, 2), np.int64)
         return (w.copy(), empty, (f_before, f_before)) if return_objective else (w.copy(), empty)
@@ -612,8 +597,8 @@ def inverse_participation_ratio(weights, k: int | None = None, *, neuron_active=
             vals, vecs = np.linalg.eig(dense)
         order = np.argsort(-np.abs(vals), kind="stable")
         return _ipr_columns(vecs[:, order])
-    k = _check_int(k, "k", 1)
-    rng = _rng(seed)
+    k = check_int(k, "k", 1)
+    rng = make_rng(seed)
     limit = n - 1 if symmetric else n - 2
     if k > limit:
         raise ValueError(f"k must be <= {limit} for ARPACK on a {n}x{n} matrix, got {k}; "

@@ -56,6 +56,7 @@ from .betweenness import betweenness_prune
 from .covariance import spectral_abscissa
 from .lyapunov_matrix import lyapunov_matrix as _lyapunov_matrix
 from .noise import noise_prune
+from ..validation import check_fraction
 
 __all__ = ["lnp", "noise_prune_network", "STEPS"]
 
@@ -64,16 +65,6 @@ STEPS = ("noise", "nodes", "delocalize", "timescales")
 
 def _child_seed(seq: np.random.SeedSequence) -> int:
     return int(seq.generate_state(1, dtype=np.uint64)[0])
-
-
-def _check_fraction(value, name: str, allow_zero: bool = True, allow_one: bool = False) -> float:
-    v = float(value)
-    lo = v >= 0 if allow_zero else v > 0
-    hi = v <= 1 if allow_one else v < 1
-    if not (np.isfinite(v) and lo and hi):
-        raise ValueError(f"{name} must be in {'[' if allow_zero else '('}0, 1"
-                         f"{']' if allow_one else ')'}, got {value}")
-    return v
 
 
 def _active_weights(net: SpikingNetwork) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -358,12 +349,12 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
         return v
 
     keep_sched = schedule(synapse_keep, "synapse_keep",
-                          lambda v, n: _check_fraction(v, n, allow_zero=False, allow_one=True))
+                          lambda v, n: check_fraction(v, n, allow_zero=False, allow_one=True))
     rho_sched = schedule(rho, "rho", positive)
     if target_density is not None:
-        target_density = _check_fraction(target_density, "target_density", allow_zero=False,
+        target_density = check_fraction(target_density, "target_density", allow_zero=False,
                                          allow_one=True)
-    node_quantile = _check_fraction(node_quantile, "node_quantile")
+    node_quantile = check_fraction(node_quantile, "node_quantile")
     delocalize_fraction = float(delocalize_fraction)
     if not (np.isfinite(delocalize_fraction) and delocalize_fraction >= 0):
         raise ValueError(f"delocalize_fraction must be >= 0, got {delocalize_fraction}")

@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import functools
 import json
-import numbers
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -66,6 +65,7 @@ import scipy.stats as st
 from tqdm.auto import tqdm
 
 from ..network import SpikingNetwork
+from ..validation import check_float, check_int, make_rng
 
 __all__ = [
     "gamma_quantile_embedding",
@@ -87,34 +87,6 @@ DEFAULT_BOUNDS = ((1.0, 20.0), (1e-3, 2e-2))
 
 
 # ------------------------------------------------------------------------ validation
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_float(value, name: str, minimum: float | None = None, strict: bool = False) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if minimum is not None and (out <= minimum if strict else out < minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum}, got {out}")
-    return out
-
-
-def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
-        return np.random.default_rng(seed)
-    raise ValueError(f"seed must be an integer, a numpy Generator or None, got {seed!r}")
-
-
 def _check_bounds(bounds) -> np.ndarray:
     try:
         b = np.asarray(bounds, dtype=np.float64)
@@ -162,8 +134,8 @@ def gamma_quantile_embedding(params, n_quad: int = 256, clip_min: float = 0.0) -
     p = arr.reshape(-1, 2) if batched else _check_params(arr)
     if batched and not np.all(np.isfinite(p) & (p > 0)):
         raise ValueError("params must hold positive gamma shapes and scales")
-    n_quad = _check_int(n_quad, "n_quad", 2)
-    clip_min = _check_float(clip_min, "clip_min", 0.0)
+    n_quad = check_int(n_quad, "n_quad", 2)
+    clip_min = check_float(clip_min, "clip_min", 0.0)
     q, w = _quadrature(n_quad)
     quant = st.gamma.ppf(q[None, :], p[:, :1], scale=p[:, 1:2])
     emb = np.sqrt(w)[None, :] * np.maximum(quant, clip_min)
@@ -181,17 +153,17 @@ def wasserstein_gamma(shape1: float, scale1: float, shape2: float, scale2: float
     """
     for name, val in (("shape1", shape1), ("scale1", scale1), ("shape2", shape2),
                       ("scale2", scale2), ("p", p)):
-        _check_float(val, name, 0.0, strict=True)
+        check_float(val, name, 0.0, strict=True)
     if p < 1:
         raise ValueError(f"p must be >= 1, got {p}")
-    q, w = _quadrature(_check_int(n_quad, "n_quad", 2))
+    q, w = _quadrature(check_int(n_quad, "n_quad", 2))
     diff = np.abs(st.gamma.ppf(q, shape1, scale=scale1) - st.gamma.ppf(q, shape2, scale=scale2))
     return float((w * diff ** p).sum() ** (1.0 / p))
 
 
 def matern52(distance, length_scale: float) -> np.ndarray:
     """Matern kernel with nu = 5/2 (Rasmussen & Williams 2006, Eq. 4.17), unit variance."""
-    length_scale = _check_float(length_scale, "length_scale", 0.0, strict=True)
+    length_scale = check_float(length_scale, "length_scale", 0.0, strict=True)
     r = np.sqrt(5.0) * np.asarray(distance, dtype=np.float64) / length_scale
     return (1.0 + r + r * r / 3.0) * np.exp(-r)
 
@@ -213,10 +185,10 @@ class GaussianProcess:
 
     def __init__(self, length_scale: float | None = None, noise: float | None = None,
                  n_length_scales: int = 25, noise_grid=(1e-6, 1e-3, 1e-2, 1e-1)):
-        self.length_scale = None if length_scale is None else _check_float(
+        self.length_scale = None if length_scale is None else check_float(
             length_scale, "length_scale", 0.0, strict=True)
-        self.noise = None if noise is None else _check_float(noise, "noise", 0.0, strict=True)
-        self.n_length_scales = _check_int(n_length_scales, "n_length_scales", 1)
+        self.noise = None if noise is None else check_float(noise, "noise", 0.0, strict=True)
+        self.n_length_scales = check_int(n_length_scales, "n_length_scales", 1)
         grid = np.asarray(noise_grid, dtype=np.float64)
         if grid.ndim != 1 or grid.size == 0 or np.any(~np.isfinite(grid) | (grid <= 0)):
             raise ValueError("noise_grid must be a non-empty list of positive numbers")
@@ -348,14 +320,14 @@ class DistributionBO:
                  bounds=DEFAULT_BOUNDS, n_candidates: int = 2000, n_quad: int = 256,
                  clip_min: float = 0.0, xi: float = 0.0, seed=None,
                  progress: bool | None = None):
-        self.n_groups = _check_int(n_groups, "n_groups", 1)
-        self.budget = _check_int(budget, "budget", 1)
-        self.n_init = _check_int(n_init, "n_init", 1)
+        self.n_groups = check_int(n_groups, "n_groups", 1)
+        self.budget = check_int(budget, "budget", 1)
+        self.n_init = check_int(n_init, "n_init", 1)
         self.bounds = _check_bounds(bounds)
-        self.n_candidates = _check_int(n_candidates, "n_candidates", 1)
-        self.n_quad = _check_int(n_quad, "n_quad", 2)
-        self.clip_min = _check_float(clip_min, "clip_min", 0.0)
-        self.xi = _check_float(xi, "xi", 0.0)
+        self.n_candidates = check_int(n_candidates, "n_candidates", 1)
+        self.n_quad = check_int(n_quad, "n_quad", 2)
+        self.clip_min = check_float(clip_min, "clip_min", 0.0)
+        self.xi = check_float(xi, "xi", 0.0)
         self.seed = seed
         self.progress = progress
 
@@ -376,7 +348,7 @@ class DistributionBO:
         """
         if not callable(objective):
             raise ValueError("objective must be callable: objective(params) -> float")
-        rng = _rng(self.seed)
+        rng = make_rng(self.seed)
         cands = self.sample_candidates(rng, self.n_candidates)
         cand_embed = self._embed(cands)
         used = np.zeros(len(cands), bool)
@@ -447,7 +419,7 @@ class LyapunovObjective:
     def __init__(self, target: float = -1.0, mode: str = "bound", *,
                  measure: str = "operating_point", n_drives: int = 2, n_steps: int = 1000,
                  k: int = 1, n_transient: int = 200, seed: int = 0, memo=None) -> None:
-        self.target = _check_float(target, "target")
+        self.target = check_float(target, "target")
         # An OperatingPointMemo shared with other measurements of the same networks on
         # the same drives (LNP's pipeline), or None.
         self.memo = memo
@@ -457,11 +429,11 @@ class LyapunovObjective:
             raise ValueError(f"measure must be one of {OBJECTIVE_MEASURES}, got {measure!r}")
         self.mode = mode
         self.measure = measure
-        self.n_drives = _check_int(n_drives, "n_drives", 1)
-        self.n_steps = _check_int(n_steps, "n_steps", 1)
-        self.k = _check_int(k, "k", 1)
-        self.n_transient = _check_int(n_transient, "n_transient", 0)
-        self.seed = _check_int(seed, "seed", 0)
+        self.n_drives = check_int(n_drives, "n_drives", 1)
+        self.n_steps = check_int(n_steps, "n_steps", 1)
+        self.k = check_int(k, "k", 1)
+        self.n_transient = check_int(n_transient, "n_transient", 0)
+        self.seed = check_int(seed, "seed", 0)
 
     def lambda_max(self, net: SpikingNetwork) -> tuple[float, float]:
         """Mean and standard error of ``lambda_max`` over the drives."""
@@ -630,7 +602,7 @@ def optimize_timescales(net: SpikingNetwork, budget: int = 20, seed=None,
         objective = lyapunov_objective()
     elif not callable(objective):
         raise ValueError("objective must be callable: objective(net, params) -> float")
-    rng = _rng(seed)
+    rng = make_rng(seed)
     groups = _groups_of(net)
     n_groups = int(groups.max()) + 1
     bo = DistributionBO(n_groups=n_groups, budget=budget, n_init=n_init, bounds=bounds,

@@ -31,16 +31,16 @@ RK4 (classical fourth-order Runge-Kutta)::
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import numpy as np
 
-from ._checks import count as _check_count, positive as _check_positive
 from .series import TimeSeriesDataset, split_series
+from ..validation import check_int, check_positive
 
 __all__ = [
     "LORENZ63_LAMBDA_MAX",
+    "ROSSLER_LAMBDA_MAX",
     "lorenz63_rhs",
     "rossler_rhs",
     "rk4_step",
@@ -51,6 +51,10 @@ __all__ = [
 
 #: Largest Lyapunov exponent of Lorenz-63 at (10, 28, 8/3), per unit time (design section 2).
 LORENZ63_LAMBDA_MAX = 0.906
+#: Largest Lyapunov exponent of the Rossler system at a = b = 0.2, c = 5.7, per unit time
+#: (J. C. Sprott, Chaos and Time-Series Analysis, Oxford University Press 2003, Appendix A:
+#: exponents 0.0714, 0, -5.3943).
+ROSSLER_LAMBDA_MAX = 0.0714
 
 
 def lorenz63_rhs(state, sigma: float = 10.0, rho: float = 28.0, beta: float = 8.0 / 3.0
@@ -86,7 +90,7 @@ def integrate_rk4(rhs: Callable[[np.ndarray], np.ndarray], initial_state, dt: fl
     trajectories is integrated together. Raises ``FloatingPointError`` when the
     trajectory leaves the finite numbers (a divergent start or too large ``dt``).
     """
-    dt = _check_positive("dt", dt)
+    dt = check_positive(dt, "dt")
     if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 0:
         raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
     x = np.asarray(initial_state, dtype=np.float64)
@@ -160,10 +164,10 @@ def lorenz63(n_samples: int = 20000, dt: float = 0.01, split=(11250, 3750, 5000)
     unreturned burn-in steps from ``initial_state`` (default: drawn uniformly from
     x, y in [-10, 10], z in [10, 40] with ``seed``), split ``(11250, 3750, 5000)``.
     """
-    n_samples = _check_count("n_samples", n_samples, 1)
-    n_transient = _check_count("n_transient", n_transient, 0)
-    dt = _check_positive("dt", dt)
-    sigma, rho, beta = (_check_positive(k, v) for k, v in
+    n_samples = check_int(n_samples, "n_samples", 1)
+    n_transient = check_int(n_transient, "n_transient", 0)
+    dt = check_positive(dt, "dt")
+    sigma, rho, beta = (check_positive(v, k) for k, v in
                         (("sigma", sigma), ("rho", rho), ("beta", beta)))
     x0, origin = _initial_state(initial_state, seed, np.array([-10.0, -10.0, 10.0]),
                                 np.array([10.0, 10.0, 40.0]), "lorenz63")
@@ -192,12 +196,12 @@ def rossler(n_samples: int = 12700, dt: float = 0.03, split=(3000, 1000, 1000), 
     from x, y in [-5, 5], z in [0, 1] with ``seed``; the first sample is the initial
     state), discards the first ``n_discard`` and splits the rest ``(3000, 1000, 1000)``.
     """
-    n_samples = _check_count("n_samples", n_samples, 1)
-    n_discard = _check_count("n_discard", n_discard, 0)
+    n_samples = check_int(n_samples, "n_samples", 1)
+    n_discard = check_int(n_discard, "n_discard", 0)
     if n_discard >= n_samples:
         raise ValueError(f"n_discard ({n_discard}) must be smaller than n_samples ({n_samples})")
-    dt = _check_positive("dt", dt)
-    a, b, c = (_check_positive(k, v) for k, v in (("a", a), ("b", b), ("c", c)))
+    dt = check_positive(dt, "dt")
+    a, b, c = (check_positive(v, k) for k, v in (("a", a), ("b", b), ("c", c)))
     x0, origin = _initial_state(initial_state, seed, np.array([-5.0, -5.0, 0.0]),
                                 np.array([5.0, 5.0, 1.0]), "rossler")
 

@@ -48,12 +48,11 @@ by ``t_silence`` = 100 ms without input so currents and activity decay
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+from ..validation import check_int, check_positive
 
-from ._checks import count as _count, positive as _positive
 
 __all__ = [
     "SignalScaling",
@@ -85,7 +84,7 @@ def _matrix(name: str, values) -> np.ndarray:
 
 
 def _step_probability(max_rate: float, dt: float) -> float:
-    max_rate, dt = _positive("max_rate", max_rate), _positive("dt", dt)
+    max_rate, dt = check_positive(max_rate, "max_rate"), check_positive(dt, "dt")
     if max_rate * dt > 1 + 1e-12:
         raise ValueError(f"max_rate * dt = {max_rate * dt:g} exceeds 1 spike per step; lower "
                          f"max_rate (Hz) or dt (s)")
@@ -93,17 +92,24 @@ def _step_probability(max_rate: float, dt: float) -> float:
 
 
 # ------------------------------------------------------------------------- scaling
+#: Signed scalings a series can be coded with (ON/OFF pairs), see :meth:`SignalScaling.fit`.
+SERIES_SCALINGS = ("zscore", "median", "range")
+
+
 @dataclass(eq=False)
 class SignalScaling:
     """Per-dimension affine scaling ``u = clip((x - center) / scale, lo, 1)``.
 
     ``signed`` False: ``lo = 0`` (one channel per dimension); True: ``lo = -1`` (an
-    ON/OFF channel pair per dimension). Build with :meth:`fit` on training data.
+    ON/OFF channel pair per dimension), and values below ``center`` are divided by
+    ``scale_low`` when it is given (a skewed dimension then uses the whole OFF channel
+    too). Build with :meth:`fit` on training data.
     """
 
     center: np.ndarray
     scale: np.ndarray
     signed: bool
+    scale_low: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.center = np.asarray(self.center, dtype=np.float64).reshape(-1)
@@ -116,6 +122,14 @@ class SignalScaling:
         if not np.all(np.isfinite(self.scale)) or np.any(self.scale <= 0):
             raise ValueError(f"scale must be positive and finite, got {self.scale}")
         self.signed = bool(self.signed)
+        if self.scale_low is not None:
+            self.scale_low = np.asarray(self.scale_low, dtype=np.float64).reshape(-1)
+            if self.scale_low.shape != self.scale.shape or not self.signed:
+                raise ValueError("scale_low needs a signed scaling with one value per "
+                                 "dimension")
+            if not np.all(np.isfinite(self.scale_low)) or np.any(self.scale_low <= 0):
+                raise ValueError(f"scale_low must be positive and finite, got "
+                                 f"{self.scale_low}")
 
     @property
     def n_dims(self) -> int:
@@ -123,19 +137,33 @@ class SignalScaling:
 
     @classmethod
     def fit(cls, train, method: str = "minmax", n_std: float = 3.0) -> "SignalScaling":
-        """Fit on ``train [T, D]``: ``"minmax"`` (unsigned), ``"maxabs"`` or ``"zscore"``
-        (signed; ``n_std`` standard deviations map to +-1). A constant training dimension
-        gets scale 1 (it then encodes as its offset from the constant)."""
+        """Fit on ``train [T, D]``: ``"minmax"`` (unsigned), ``"maxabs"``, ``"zscore"``
+        (signed; ``n_std`` standard deviations map to +-1) or ``"range"`` (signed; the
+        training range maps onto [-1, 1] around its midpoint, so a heavy-tailed dimension
+        is neither clipped nor coarsely resolved). A constant training dimension gets
+        scale 1 (it then encodes as its offset from the constant). ``"median"`` (signed):
+        centred on the median, the part above it scaled to the training maximum and the
+        part below to the minimum, so each of the ON and OFF channels spans its own side
+        of a skewed dimension (Rossler's z sits near its minimum and spikes rarely)."""
         x = _matrix("train", train)
         if method == "minmax":
             center, span, signed = x.min(axis=0), np.ptp(x, axis=0), False
         elif method == "maxabs":
             center, span, signed = np.zeros(x.shape[1]), np.abs(x).max(axis=0), True
         elif method == "zscore":
-            n_std = _positive("n_std", n_std)
+            n_std = check_positive(n_std, "n_std")
             center, span, signed = x.mean(axis=0), n_std * x.std(axis=0), True
+        elif method == "range":
+            lo, hi = x.min(axis=0), x.max(axis=0)
+            center, span, signed = (lo + hi) / 2, (hi - lo) / 2, True
+        elif method == "median":
+            center = np.median(x, axis=0)
+            up, down = x.max(axis=0) - center, center - x.min(axis=0)
+            return cls(center=center, scale=np.where(up > 0, up, 1.0), signed=True,
+                       scale_low=np.where(down > 0, down, 1.0))
         else:
-            raise ValueError(f"method must be 'minmax', 'maxabs' or 'zscore', got {method!r}")
+            raise ValueError(f"method must be 'minmax', 'maxabs', 'zscore', 'range' or "
+                             f"'median', got {method!r}")
         span = np.where(span > 0, span, 1.0)
         return cls(center=center, scale=span, signed=signed)
 
@@ -144,12 +172,17 @@ class SignalScaling:
         if arr.shape[1] != self.n_dims:
             raise ValueError(f"x has {arr.shape[1]} dimensions, the scaling was fitted on "
                              f"{self.n_dims}")
-        return np.clip((arr - self.center) / self.scale, -1.0 if self.signed else 0.0, 1.0)
+        d = arr - self.center
+        if self.scale_low is not None:
+            return np.clip(np.where(d < 0, d / self.scale_low, d / self.scale), -1.0, 1.0)
+        return np.clip(d / self.scale, -1.0 if self.signed else 0.0, 1.0)
 
     def inverse_transform(self, u) -> np.ndarray:
         arr = _matrix("u", u)
         if arr.shape[1] != self.n_dims:
             raise ValueError(f"u has {arr.shape[1]} dimensions, the scaling has {self.n_dims}")
+        if self.scale_low is not None:
+            return np.where(arr < 0, arr * self.scale_low, arr * self.scale) + self.center
         return arr * self.scale + self.center
 
 
@@ -250,8 +283,8 @@ def staggered_population_spikes(intensities, max_rate: float, dt: float,
     """
     p_max = _step_probability(max_rate, dt)
     x = _intensity_matrix(intensities)
-    k_steps = _count("steps_per_sample", steps_per_sample)
-    m_copies = _count("copies", copies)
+    k_steps = check_int(steps_per_sample, "steps_per_sample")
+    m_copies = check_int(copies, "copies")
     if k_steps >= 1 << 30:
         raise ValueError(f"steps_per_sample must be below 2**30, got {k_steps}")
     units = np.rint(x * p_max * _FIXED_ONE).astype(np.int64)            # [n, C]
@@ -271,7 +304,7 @@ def spike_counts(spikes, steps_per_sample: int) -> np.ndarray:
     s = np.asarray(spikes)
     if s.ndim != 2:
         raise ValueError(f"spikes must be [T, C], got shape {s.shape}")
-    k = _count("steps_per_sample", steps_per_sample)
+    k = check_int(steps_per_sample, "steps_per_sample")
     if s.shape[0] % k:
         raise ValueError(f"spikes has {s.shape[0]} steps, not a multiple of steps_per_sample={k}")
     return s.reshape(s.shape[0] // k, k, s.shape[1]).sum(axis=1, dtype=np.int64)
@@ -279,7 +312,7 @@ def spike_counts(spikes, steps_per_sample: int) -> np.ndarray:
 
 def decode_rates(spikes, dt: float, steps_per_sample: int) -> np.ndarray:
     """Firing rate (Hz) per channel in windows of ``steps_per_sample`` steps."""
-    dt = _positive("dt", dt)
+    dt = check_positive(dt, "dt")
     return spike_counts(spikes, steps_per_sample) / (steps_per_sample * dt)
 
 
@@ -324,8 +357,8 @@ class RateEncoder:
 
     def _validate(self) -> None:
         _step_probability(self.max_rate, self.dt)
-        _count("steps_per_sample", self.steps_per_sample)
-        _count("copies", self.copies)
+        check_int(self.steps_per_sample, "steps_per_sample")
+        check_int(self.copies, "copies")
         if self.method not in _SERIES_METHODS:
             raise ValueError(f"method must be one of {_SERIES_METHODS}, got {self.method!r}")
 
@@ -413,7 +446,7 @@ class ImageEncoder:
         _step_probability(self.max_rate, self.dt)
         if self.method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
-        n_in = self.t_input / _positive("dt", self.dt)
+        n_in = self.t_input / check_positive(self.dt, "dt")
         try:
             n_off = float(self.t_silence) / self.dt
         except (TypeError, ValueError):

@@ -5,7 +5,8 @@ The protocol behind the accuracy that ``lnp-deploy`` sets beside energy, and beh
 Computer Science Review 3, 2009, Sec. 3-4):
 
 1. The series ``y [n_samples, D]`` is rate-coded into ``n_inputs`` channels
-   (:func:`encode_series`): z-scored ON/OFF pairs per dimension (:mod:`.encoding`),
+   (:func:`encode_series`): ON/OFF pairs per dimension (:mod:`.encoding`; by default
+   z-scored, mean +- 3 standard deviations onto the pair; ``"median"`` for skewed series),
    ``copies = n_inputs / (2 D)`` phase-staggered error-diffusion copies per channel, each
    sample held ``steps_per_sample`` steps. Defaults (20 steps, 200 Hz, 8 copies) resolve
    a sample to 1/64 of the channel range; the issue that introduced them measured one-step
@@ -43,9 +44,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..network import SpikingNetwork
-from ._checks import count as _count, positive as _positive
 from .encoding import RateEncoder
 from .metrics import nrmse
+from ..validation import check_int, check_positive
 
 __all__ = [
     "EncodedSeries",
@@ -55,6 +56,7 @@ __all__ = [
     "one_step_nrmse",
     "reference_forecasts",
     "READOUTS",
+    "window_sums",
     "TRACE_TAUS",
     "select_trace_tau",
 ]
@@ -67,7 +69,9 @@ class EncodedSeries:
     """A series and its spike code.
 
     ``series [n_samples, D]``, ``spikes bool [n_samples * steps_per_sample, n_inputs]``,
-    ``steps_per_sample``, ``copies`` (per ON/OFF channel), ``max_rate`` (Hz).
+    ``steps_per_sample``, ``copies`` (per ON/OFF channel), ``max_rate`` (Hz), and the
+    fitted ``encoder`` that made the spikes (a closed-loop forecast encodes its
+    predictions with it).
     """
 
     series: np.ndarray
@@ -75,6 +79,7 @@ class EncodedSeries:
     steps_per_sample: int
     copies: int
     max_rate: float
+    encoder: RateEncoder | None = None
 
     def __post_init__(self) -> None:
         self.series = np.asarray(self.series, dtype=np.float64)
@@ -84,14 +89,17 @@ class EncodedSeries:
             raise ValueError("spikes must hold steps_per_sample steps per sample")
 
     def describe(self) -> dict:
-        return {"encoding": "z-score ON/OFF pairs, phase-staggered error-diffusion copies",
+        scaling = self.encoder.scaling if self.encoder is not None else "n/a"
+        return {"encoding": "ON/OFF pairs, phase-staggered error-diffusion copies",
+                "scaling": scaling,
                 "steps_per_sample": int(self.steps_per_sample), "copies": int(self.copies),
                 "max_rate_hz": float(self.max_rate), "channels": int(self.spikes.shape[1]),
                 "samples": int(self.series.shape[0])}
 
 
 def encode_series(series, n_inputs: int, *, dt: float = 1e-3, steps_per_sample: int = 20,
-                  max_rate: float = 200.0, fit_samples: int | None = None) -> EncodedSeries:
+                  max_rate: float = 200.0, fit_samples: int | None = None,
+                  scaling: str = "zscore") -> EncodedSeries:
     """Rate-code ``series [n, D]`` into ``n_inputs`` channels (module docstring, step 1).
 
     ``n_inputs`` must be a multiple of ``2 D`` (ON/OFF pair per dimension times copies).
@@ -105,22 +113,33 @@ def encode_series(series, n_inputs: int, *, dt: float = 1e-3, steps_per_sample: 
         raise ValueError(f"series must be [n_samples >= 2, D], got shape {y.shape}")
     if not np.all(np.isfinite(y)):
         raise ValueError("series has non-finite values")
-    n_inputs = _count("n_inputs", n_inputs)
+    n_inputs = check_int(n_inputs, "n_inputs")
     pairs = 2 * y.shape[1]
     if n_inputs % pairs:
         raise ValueError(f"n_inputs={n_inputs} is not a multiple of 2 x {y.shape[1]} "
                          f"dimensions (an ON/OFF pair per dimension, times copies)")
-    fit_n = y.shape[0] if fit_samples is None else _count("fit_samples", fit_samples)
+    fit_n = y.shape[0] if fit_samples is None else check_int(fit_samples, "fit_samples")
     encoder = RateEncoder(max_rate=max_rate, dt=dt, steps_per_sample=steps_per_sample,
-                          method="staggered", scaling="zscore", copies=n_inputs // pairs)
+                          method="staggered", scaling=scaling, copies=n_inputs // pairs)
     encoder.fit(y[:fit_n])
     return EncodedSeries(series=y, spikes=encoder.transform(y),
                          steps_per_sample=int(steps_per_sample), copies=n_inputs // pairs,
-                         max_rate=float(max_rate))
+                         max_rate=float(max_rate), encoder=encoder)
 
 
 #: Trace time constants among which :func:`one_step_nrmse` chooses on training data.
 TRACE_TAUS = (10e-3, 20e-3, 50e-3)
+
+
+def window_sums(spikes: np.ndarray, steps_per_sample: int, weights: np.ndarray) -> np.ndarray:
+    """``out[i] = sum_j weights[j] * spikes[i * k + j]`` for every sample ``i`` (``k =
+    steps_per_sample``), summed in step order; ``[T // k, N]`` float64. One strided
+    pass per step of the window: no float copy of the whole raster is made."""
+    k = int(steps_per_sample)
+    out = np.zeros((spikes.shape[0] // k, spikes.shape[1]))
+    for j in range(k):
+        out += weights[j] * spikes[j::k]
+    return out
 
 
 def reservoir_states(spikes, steps_per_sample: int, dt: float, tau_trace: float = 20e-3,
@@ -131,18 +150,17 @@ def reservoir_states(spikes, steps_per_sample: int, dt: float, tau_trace: float 
     n_selected]`` (``neurons``: indices to keep, default all columns).
     """
     s = np.asarray(spikes)
-    k = _count("steps_per_sample", steps_per_sample)
-    _positive("tau_trace", tau_trace)
+    k = check_int(steps_per_sample, "steps_per_sample")
+    check_positive(tau_trace, "tau_trace")
     if s.ndim != 2 or s.shape[0] % k:
         raise ValueError(f"spikes must be [T, N] with T a multiple of {k}, got {s.shape}")
-    if neurons is not None:
-        s = s[:, np.asarray(neurons)]
     decay = float(np.exp(-dt / tau_trace))
-    n_samples = s.shape[0] // k
     # Sum over the sample window of decay^(k-1-j) s[j], plus the previous state decayed
     # by decay^k: the recursion evaluated once per sample instead of once per step.
-    weights = decay ** np.arange(k - 1, -1, -1, dtype=np.float64)
-    windows = np.tensordot(weights, s.reshape(n_samples, k, -1).astype(np.float64), axes=(0, 1))
+    windows = window_sums(s, k, decay ** np.arange(k - 1, -1, -1, dtype=np.float64))
+    if neurons is not None:
+        # Selected after the window sums: a column gather of the whole raster costs more.
+        windows = np.ascontiguousarray(windows[:, np.asarray(neurons)])
     out = np.empty_like(windows)
     state = np.zeros(windows.shape[1])
     carry = decay ** k
@@ -193,7 +211,11 @@ def _fit_ridge(states: np.ndarray, series: np.ndarray, split: ForecastSplit):
     generalised cross-validation. Traces share one unit (spikes), so they are centred but
     not scaled: scaling would blow up a neuron that barely fires during training."""
     from sklearn.linear_model import RidgeCV
-    return RidgeCV(alphas=_RIDGE_ALPHAS).fit(states[split.train], series[split.train + 1])
+    # The SVD of the (train samples x neurons) states: sklearn's "auto" picks the
+    # eigendecomposition of the samples' Gram matrix here, measured 3x slower (1.2 s
+    # against 3.6 s for 2029 x 930 on one core); both are exact GCV.
+    return RidgeCV(alphas=_RIDGE_ALPHAS, gcv_mode="svd").fit(states[split.train],
+                                                              series[split.train + 1])
 
 
 def select_trace_tau(spikes, steps_per_sample: int, dt: float, series, split: ForecastSplit,

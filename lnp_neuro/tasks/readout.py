@@ -32,7 +32,7 @@ import numpy as np
 import scipy.linalg
 
 from ..network import SpikingNetwork
-from ._checks import count as _count, positive as _positive
+from ..validation import check_int, check_positive
 
 __all__ = [
     "select_readout_neurons",
@@ -92,7 +92,7 @@ def select_readout_neurons(net: SpikingNetwork, fraction: float = 0.1, *,
 # ------------------------------------------------------------------------ features
 def exponential_trace(spikes, tau: float, dt: float, initial=None) -> np.ndarray:
     """Filtered spike trains ``r [T, n]`` (module docstring) of ``spikes [T, n]``."""
-    tau, dt = _positive("tau", tau), _positive("dt", dt)
+    tau, dt = check_positive(tau, "tau"), check_positive(dt, "dt")
     s = np.asarray(spikes, dtype=np.float64)
     if s.ndim != 2:
         raise ValueError(f"spikes must be [T, n], got shape {s.shape}")
@@ -129,7 +129,7 @@ def pool_samples(features, steps_per_sample: int, how: str = "last") -> np.ndarr
     f = np.asarray(features, dtype=np.float64)
     if f.ndim != 2:
         raise ValueError(f"features must be [T, F], got shape {f.shape}")
-    k = _count("steps_per_sample", steps_per_sample)
+    k = check_int(steps_per_sample, "steps_per_sample")
     if f.shape[0] % k:
         raise ValueError(f"features has {f.shape[0]} steps, not a multiple of "
                          f"steps_per_sample={k}")
@@ -296,10 +296,10 @@ class MLPReadout:
         return loss, grads
 
     def _validate(self) -> None:
-        _count("n_hidden", self.n_hidden)
-        _count("n_epochs", self.n_epochs)
-        _count("batch_size", self.batch_size)
-        _positive("learning_rate", self.learning_rate)
+        check_int(self.n_hidden, "n_hidden")
+        check_int(self.n_epochs, "n_epochs")
+        check_int(self.batch_size, "batch_size")
+        check_positive(self.learning_rate, "learning_rate")
         wd = float(self.weight_decay)
         if not (math.isfinite(wd) and wd >= 0):
             raise ValueError(f"weight_decay must be a finite number >= 0, got {self.weight_decay}")
