@@ -15,7 +15,13 @@ inputs: ~20 % of the neurons fire per step, ~90 % of them are active) runs in
   int32 array: the cost of the events alone on this machine, with nothing else done.
 
 Prints steps/s and synaptic events/s of each side by side with the ratio to Lava, and
-exits with status 1 if a raster differs from Lava's in the same mode. Lava's one-off
+exits with status 1 if a raster differs from Lava's in the same mode.
+
+Scale rows (``--scale``, on by default; fixed point, fan-in 50, 20 Poisson inputs): the
+same kernel at N = 20 000 driven to ~23 % and to ~0.1 % of the neurons spiking per step
+(the quiet run must cost <= 30 % of the busy one: the cost follows the activity, not N),
+and at N = 100 000 (~23 %; target >= 3e8 synaptic events/s), each next to the accumulate
+limit of its own events. Lava's one-off
 compile and start-up time is measured apart from its stepping (its first step is run
 alone, the remaining steps are timed); the numba kernels are compiled before timing.
 
@@ -25,6 +31,7 @@ alone, the remaining steps are timed); the numba kernels are compiled before tim
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -68,6 +75,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--input-rate", type=_density, default=0.05,
                    help="probability of an input spike per channel and step")
+    p.add_argument("--scale", action=argparse.BooleanOptionalAction, default=True,
+                   help="also the scale rows: N=20k busy/quiet and N=100k (fixed point)")
+    p.add_argument("--scale-steps", type=_positive_int, default=300,
+                   help="steps of each scale run")
     p.add_argument("--brian2", choices=("auto", "cpp", "cython", "off"), default="auto",
                    help="Brian2 row: C++ standalone if a compiler exists (auto), the "
                         "cython runtime, or none")
@@ -180,6 +191,43 @@ def time_accumulate_limit(q, x, spikes, repeats):
     return events, best, warm
 
 
+#: (label, neurons, input rate): rates chosen for ~23 % and ~0.1 % of the neurons spiking
+#: per step at fan-in 50 (the activity each run reaches is printed).
+SCALE_RUNS = (("N=20k busy", 20_000, 0.05), ("N=20k quiet", 20_000, 0.002),
+              ("N=100k busy", 100_000, 0.05))
+SCALE_FAN_IN = 50
+
+
+def time_scale(n, input_rate, steps, repeats, seed=0):
+    """One scale run: (result, best seconds, start-up, limit seconds) of the fixed kernel."""
+    net = models.hrsnn(n, SCALE_FAN_IN / n, seed=seed, n_inputs=20)
+    x = np.random.default_rng(seed + 1).random((steps, net.n_inputs)) < input_rate
+    q = quantize(net)
+    res, secs, warm = time_native(net, x, "fixed", repeats, q)
+    events, limit_secs, _ = time_accumulate_limit(q, x, res.spikes, repeats)
+    assert events == res.synaptic_events
+    return res, secs, warm, limit_secs
+
+
+def scale_rows(args):
+    """Rows and summary lines of the scale runs (module docstring)."""
+    rows, lines, by_label = [], [], {}
+    for label, n, rate in SCALE_RUNS:
+        res, secs, warm, limit_secs = time_scale(n, rate, args.scale_steps, args.repeats,
+                                                 args.seed)
+        by_label[label] = (res, secs)
+        rows.append((f"{label} fixed", args.scale_steps, secs, res.synaptic_events, warm))
+        rows.append((f"{label} limit", args.scale_steps, limit_secs, res.synaptic_events, 0.0))
+        lines.append(f"{label}: {res.spikes.mean():.4f} of the neurons spike per step, "
+                     f"{res.synaptic_events / secs:.3g} events/s "
+                     f"({limit_secs / secs:.0%} of its accumulate limit)")
+    busy, quiet = by_label["N=20k busy"][1], by_label["N=20k quiet"][1]
+    lines.append(f"N=20k quiet / busy cost: {quiet / busy:.1%} (target <= 30 %)")
+    res, secs = by_label["N=100k busy"]
+    lines.append(f"N=100k: {res.synaptic_events / secs:.3g} events/s (target >= 3e8)")
+    return rows, lines
+
+
 def brian2_target(choice: str) -> str | None:
     """'cpp' (C++ standalone) where a C++ compiler exists, else 'cython'; None: no brian2."""
     if choice == "off":
@@ -277,6 +325,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     net, x = build(args)
     q = quantize(net)
+    from lnp_neuro._parallel import core_speedup
+    print(f"machine: {os.cpu_count()} CPUs, numba {numba.__version__} with "
+          f"{numba.get_num_threads()} threads (speed-up of busy threads over one now: "
+          f"{core_speedup():.2f}x; the kernels here run on one), load average "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} at start")
     print(f"network: {net.n_neurons} neurons, {net.n_synapses} synapses "
           f"(density {net.density:.3f}), {net.n_inputs} inputs, {args.steps} steps; "
           f"quantisation: weight_exp {sorted(set(q.weight_exp.tolist()))} (per neuron), "
@@ -349,15 +402,20 @@ def main(argv=None) -> int:
         print(f"note: Lava ran {args.lava_steps} of the {args.steps} steps (--lava-steps); "
               f"its rates are per step and comparable")
 
+    scale_lines = []
+    if args.scale:
+        extra, scale_lines = scale_rows(args)
+        rows += extra
+
     ref = lava_rows.get("fixed") or next(iter(lava_rows.values()))
     ref_sps = ref[0] / ref[1] if ref[1] > 0 else float("nan")
     print()
-    print(f"{'engine':<18}{'steps':>7}{'seconds':>10}{'steps/s':>12}{'events/s':>12}"
+    print(f"{'engine':<22}{'steps':>7}{'seconds':>10}{'steps/s':>12}{'events/s':>12}"
           f"{'x Lava fixed':>14}{'startup s':>11}")
     for name, steps, secs, events, startup in rows:
         sps = steps / secs if secs > 0 else float("inf")
         eps = events / secs if secs > 0 else float("inf")
-        print(f"{name:<18}{steps:>7}{secs:>10.3f}{sps:>12.4g}{eps:>12.4g}"
+        print(f"{name:<22}{steps:>7}{secs:>10.3f}{sps:>12.4g}{eps:>12.4g}"
               f"{sps / ref_sps:>14.1f}{startup:>11.2f}")
     by_name = {name: (steps / secs if secs > 0 else float("inf"), events / secs)
                for name, steps, secs, events, _ in rows}
@@ -369,7 +427,14 @@ def main(argv=None) -> int:
         line = f"lnp_neuro {mode}: {eps / limit_eps:.0%} of the accumulate limit"
         if peer is not None:
             line += f", {eps / by_name[peer][1]:.2f}x {peer} (events/s)"
+        if mode == "fixed":
+            line += " (targets: >= 80 % of the limit, >= 2.5x Brian2)"
         print(line)
+    if scale_lines:
+        print("\n" + "\n".join(scale_lines))
+    if peer is not None:
+        limit_vs_peer = limit_eps / by_name[peer][1]
+        print(f"\naccumulate limit: {limit_vs_peer:.2f}x {peer} (events/s)")
     print("\nstartup: numba kernel load/compile for lnp_neuro and the accumulate limit, "
           "compile + runtime start + first step for Lava, code generation + compilation "
           "for Brian2 (not in the timed columns)")

@@ -51,10 +51,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from ._parallel import csr_operator
 from .network import SpikingNetwork
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
     "linear_response_spectrum",
     "LambdaEstimate",
     "operating_lambda_max",
+    "OperatingPointMemo",
     "DEFAULT_DRIVE_RATE",
 ]
 
@@ -144,20 +147,35 @@ def operating_point(net: SpikingNetwork, input_spikes, *, n_transient: int = 200
     vth = net.v_threshold[active]
     drive = net.bias[active]
     v0 = res.v[n_transient - 1, active] if n_transient > 0 else np.zeros(active.size)
+    u_by_neuron = np.ascontiguousarray(u.T)
     counts = []
     for sign in (-1.0, 1.0):
-        v = v0.copy()
-        extra = drive + sign * step * vth
         n = np.zeros(active.size)
-        for u_t in u:
-            v = v * keep + u_t + extra
-            fired = v > vth
-            n += fired
-            v[fired] = 0.0
+        _frozen_input_counts(u_by_neuron, v0, keep, drive + sign * step * vth, vth, n)
         counts.append(n)
     t = u.shape[0]
     gains = (counts[1] - counts[0]) / (2.0 * step * t)
     return OperatingPoint(active=active, rates=spikes.mean(axis=0), gains=gains, n_steps=t)
+
+
+@numba.njit(cache=True, nogil=True)
+def _frozen_input_counts(u, v0, keep, extra, vth, counts):
+    # The membrane of each neuron re-run alone on its recorded current (module docstring):
+    # v = v * keep + u_t + extra, spike above vth and reset, the same float operations in
+    # the same order as the vectorised form.
+    n_steps = u.shape[1]
+    for i in range(v0.shape[0]):
+        v = v0[i]
+        k = keep[i]
+        e = extra[i]
+        th = vth[i]
+        c = 0.0
+        for t in range(n_steps):
+            v = v * k + u[i, t] + e
+            if v > th:
+                c += 1.0
+                v = 0.0
+        counts[i] = c
 
 
 def effective_coupling(net: SpikingNetwork, op: OperatingPoint) -> sp.csr_matrix:
@@ -171,7 +189,6 @@ def effective_coupling(net: SpikingNetwork, op: OperatingPoint) -> sp.csr_matrix
     return sp.csr_matrix(sp.diags(scale) @ w)
 
 
-@dataclass(eq=False)
 class LinearSpectrum:
     """Leading exponents of the linear rate map at an operating point.
 
@@ -181,13 +198,30 @@ class LinearSpectrum:
     real part of an eigenvalue of ``M`` (1 is the instability threshold of the rate
     dynamics, whatever the time constants; ``lambda_max`` of a stable network is mostly
     the leak of its slowest neuron, this is the network's own distance from instability).
+
+    Give ``coupling_abscissa`` or ``coupling`` (``M``): from ``coupling`` it is computed on
+    first access. It is a second ARPACK run that LNP's pipeline never reads, so a
+    measurement pays for it only when a report asks.
     """
 
-    exponents: np.ndarray
-    vectors: np.ndarray
-    neuron_exponents: np.ndarray
-    active: np.ndarray
-    coupling_abscissa: float = float("nan")
+    def __init__(self, exponents, vectors, neuron_exponents, active,
+                 coupling_abscissa: float | None = None,
+                 coupling: sp.csr_matrix | None = None) -> None:
+        self.exponents = exponents
+        self.vectors = vectors
+        self.neuron_exponents = neuron_exponents
+        self.active = active
+        if coupling_abscissa is None and coupling is None:
+            coupling_abscissa = float("nan")
+        self._coupling_abscissa = coupling_abscissa
+        self._coupling = coupling
+
+    @property
+    def coupling_abscissa(self) -> float:
+        if self._coupling_abscissa is None:
+            self._coupling_abscissa = _leading_real_part(self._coupling)
+            self._coupling = None
+        return self._coupling_abscissa
 
     @property
     def lambda_max(self) -> float:
@@ -212,8 +246,11 @@ def linear_response_spectrum(net: SpikingNetwork, op: OperatingPoint, k: int = 8
     if n > _DENSE_MAX and k < n - 1:
         # v0 fixed: ARPACK's default start vector is random, which would break determinism.
         # Leaks of similar neurons cluster the leading moduli, hence the wide Krylov space.
+        # Sorted CSR: each row summed in ascending column order, the products of the
+        # former jac.tocsc() bit for bit, without CSC's scatter, rows split over the cores.
         try:
-            values, vecs = spla.eigs(jac.tocsc(), k=k, which="LM", v0=np.ones(n), tol=1e-9,
+            values, vecs = spla.eigs(csr_operator(_sorted_csr(jac)), k=k, which="LM",
+                                     v0=np.ones(n), tol=1e-9,
                                      ncv=min(n - 1, max(4 * k, 64)), maxiter=50 * n)
         except spla.ArpackNoConvergence:
             if n > _DENSE_FALLBACK_MAX:
@@ -229,8 +266,13 @@ def linear_response_spectrum(net: SpikingNetwork, op: OperatingPoint, k: int = 8
     loading = np.sqrt(weight)
     neuron = per_neuron_exponents(exponents, loading)
     return LinearSpectrum(exponents=exponents, vectors=weight, neuron_exponents=neuron,
-                          active=op.active.copy(),
-                          coupling_abscissa=_leading_real_part(coupling))
+                          active=op.active.copy(), coupling=coupling)
+
+
+def _sorted_csr(matrix) -> sp.csr_matrix:
+    out = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
+    out.sort_indices()
+    return out
 
 
 def _leading_real_part(matrix: sp.csr_matrix) -> float:
@@ -239,8 +281,9 @@ def _leading_real_part(matrix: sp.csr_matrix) -> float:
         return 0.0
     if n > _DENSE_MAX:
         try:
-            vals = spla.eigs(matrix.tocsc(), k=1, which="LR", v0=np.ones(n), tol=1e-9,
-                             ncv=min(n - 1, 64), maxiter=50 * n, return_eigenvectors=False)
+            vals = spla.eigs(csr_operator(_sorted_csr(matrix)), k=1, which="LR", v0=np.ones(n),
+                             tol=1e-9, ncv=min(n - 1, 64), maxiter=50 * n,
+                             return_eigenvectors=False)
             return float(vals.real.max())
         except spla.ArpackNoConvergence:
             if n > _DENSE_FALLBACK_MAX:
@@ -277,24 +320,77 @@ class LambdaEstimate:
                 "fraction_firing": self.fraction_firing, "rate_hz": self.rate_hz}
 
 
+class OperatingPointMemo:
+    """The operating points of the last few networks measured, by content.
+
+    An operating point is a deterministic function of the network's parameters and the
+    drive, so a network measured again on the same drive (LNP's step IV evaluates the
+    network it then hands to the closing measurement) reuses it, bit for bit. Networks
+    are recognised by a hash of every array the simulation reads, never by identity.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = int(size)
+        self._points: dict[tuple, OperatingPoint] = {}
+
+    @staticmethod
+    def fingerprint(net: SpikingNetwork) -> str:
+        import hashlib
+        h = hashlib.blake2b(digest_size=20)
+        for mat in (net.weights, net.input_weights):
+            h.update(repr((mat.shape, mat.format, mat.dtype.str)).encode())
+            for arr in (mat.indptr, mat.indices, mat.data):
+                h.update(np.ascontiguousarray(arr).tobytes())
+        for arr in (net.synapse_active, net.neuron_active, net.tau_mem, net.tau_syn,
+                    net.v_threshold, net.bias):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        h.update(repr(float(net.dt)).encode())
+        return h.hexdigest()
+
+    def get(self, key: tuple) -> OperatingPoint | None:
+        return self._points.get(key)
+
+    def put(self, key: tuple, point: OperatingPoint) -> None:
+        self._points[key] = point
+        while len(self._points) > self.size:
+            self._points.pop(next(iter(self._points)))
+
+
 def operating_lambda_max(net: SpikingNetwork, *, n_drives: int = 4, n_steps: int = 1000,
                          seed: int = 0, rate: float = DEFAULT_DRIVE_RATE, k: int = 4,
-                         n_transient: int = 200) -> LambdaEstimate:
+                         n_transient: int = 200,
+                         memo: OperatingPointMemo | None = None) -> LambdaEstimate:
     """``lambda_max`` at the operating point on ``n_drives`` Poisson drives.
 
     Drive ``i`` is :func:`poisson_drive` with seed ``(seed, i)``, so two networks estimated
     with the same ``seed`` see the same drives (common random numbers), and the difference
-    of their estimates is not drive noise.
+    of their estimates is not drive noise. ``memo`` reuses the operating points of a
+    network measured before on the same drives (:class:`OperatingPointMemo`).
     """
     if int(n_drives) < 1:
         raise ValueError(f"n_drives must be >= 1, got {n_drives}")
-    values, fractions, rates, spectra, points = [], [], [], [], []
-    for i in range(int(n_drives)):
-        x = poisson_drive(net, n_transient + int(n_steps), [int(seed), i], rate)
-        op = operating_point(net, x, n_transient=n_transient)
-        spec = linear_response_spectrum(net, op, min(int(k), op.active.size))
+    from ._parallel import map_blocks
+
+    fingerprint = None if memo is None else OperatingPointMemo.fingerprint(net)
+
+    def measure(i: int) -> tuple[OperatingPoint, LinearSpectrum]:
+        key = (fingerprint, int(seed), i, float(rate), int(n_steps), int(n_transient))
+        op = None if memo is None else memo.get(key)
+        if op is None:
+            x = poisson_drive(net, n_transient + int(n_steps), [int(seed), i], rate)
+            op = operating_point(net, x, n_transient=n_transient)
+            if memo is not None:
+                memo.put(key, op)
+        return op, linear_response_spectrum(net, op, min(int(k), op.active.size))
+
+    # The drives are independent measurements, each with its own seed: they share the
+    # cores (the simulator's kernels and scipy's sparse products release the GIL), and
+    # the thread count changes nothing in them.
+    results = map_blocks(measure, int(n_drives))
+    points = [op for op, _ in results]
+    values, fractions, rates, spectra = [], [], [], []
+    for op, spec in results:
         spectra.append(spec)
-        points.append(op)
         values.append(spec.lambda_max)
         fractions.append(op.fraction_firing)
         rates.append(float(op.rates.mean()) / net.dt)
@@ -303,4 +399,4 @@ def operating_lambda_max(net: SpikingNetwork, *, n_drives: int = 4, n_steps: int
     return LambdaEstimate(values=values, mean=float(values.mean()), stderr=stderr,
                           fraction_firing=float(np.mean(fractions)),
                           rate_hz=float(np.mean(rates)), spectra=spectra,
-                          operating_points=points)
+                          operating_points=list(points))

@@ -24,11 +24,15 @@ saturation of ``v``, activation and threshold shifted by 6, bias mantissa/expone
 intermediates) on the integers of :func:`lnp_neuro.fixed_point.quantize` (with one
 weight exponent per Sparse process; per-neuron exponents are one Sparse per exponent).
 
-The work per step is proportional to the synapses of the neurons that spiked: the
-weights are read column by column (CSC) for the spiking presynaptic neurons only. The
-kernels are compiled with numba (``engine="numba"``); ``engine="numpy"`` is a vectorised
-reference that follows Lava's formulation step by step, used to cross-check the kernels
-and as a fallback when numba is missing.
+The synaptic work per step is proportional to the synapses of the neurons that spiked:
+the weights are read column by column (CSC) for the spiking presynaptic neurons only. The
+kernels are compiled with numba (``engine="numba"``): :mod:`lnp_neuro._kernels_float` and
+:mod:`lnp_neuro._kernels_fixed` (narrow types, int32 accumulators where provably exact,
+the exponent folded into the neuron update, neurons at rest skipped; its docstring says
+why each stays bit-exact). They release the GIL, so independent runs can share the cores
+(:mod:`lnp_neuro._parallel`). ``engine="numpy"`` is a vectorised reference that follows
+Lava's formulation step by step, independent of the kernels, used to cross-check them and
+as a fallback when numba is missing.
 
 Pruned neurons (``net.neuron_active`` False) are never updated and never spike (their
 state stays 0); pruned synapses carry nothing (``net.effective_weights()``).
@@ -148,319 +152,21 @@ def numba_available() -> bool:
     return _numba is not None
 
 
-if _numba is not None:
-    # Module-level definitions so that numba's on-disk cache (cache=True) can be used.
-    _njit = _numba.njit(cache=True)
-
-    @_njit
-    def _pairwise_leaf(a, start, n):
-        # numpy's pairwise summation for n <= 128 (numpy/_core/src/umath/loops_utils.h.src):
-        # a plain loop below 8 items, else 8 interleaved partial sums combined as a tree.
-        if n < 8:
-            res = 0.0
-            for i in range(n):
-                res += a[start + i]
-            return res
-        r0 = a[start]
-        r1 = a[start + 1]
-        r2 = a[start + 2]
-        r3 = a[start + 3]
-        r4 = a[start + 4]
-        r5 = a[start + 5]
-        r6 = a[start + 6]
-        r7 = a[start + 7]
-        i = 8
-        stop = n - (n % 8)
-        while i < stop:
-            j = start + i
-            r0 += a[j]
-            r1 += a[j + 1]
-            r2 += a[j + 2]
-            r3 += a[j + 3]
-            r4 += a[j + 4]
-            r5 += a[j + 5]
-            r6 += a[j + 6]
-            r7 += a[j + 7]
-            i += 8
-        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            res += a[start + i]
-            i += 1
-        return res
-
-    @_njit
-    def _pairwise_sum(a, start, n):
-        # numpy's pairwise sum: above 128 items it splits at n2 = n//2 - (n//2) % 8 and
-        # adds left + right. Evaluated with an explicit stack (post-order) instead of
-        # recursion, which numba cannot cache.
-        if n <= 128:
-            return _pairwise_leaf(a, start, n)
-        node_start = np.empty(128, np.int64)
-        node_n = np.empty(128, np.int64)
-        node_done = np.empty(128, np.bool_)
-        values = np.empty(128, np.float64)
-        top = 0
-        n_values = 0
-        node_start[0] = start
-        node_n[0] = n
-        node_done[0] = False
-        top = 1
-        while top > 0:
-            top -= 1
-            s = node_start[top]
-            m = node_n[top]
-            if m <= 128:
-                values[n_values] = _pairwise_leaf(a, s, m)
-                n_values += 1
-            elif node_done[top]:
-                right = values[n_values - 1]
-                left = values[n_values - 2]
-                n_values -= 2
-                values[n_values] = left + right
-                n_values += 1
-            else:
-                m2 = m // 2
-                m2 -= m2 % 8
-                node_done[top] = True           # revisit after both halves
-                top += 1
-                node_start[top] = s + m2        # right half, evaluated second
-                node_n[top] = m - m2
-                node_done[top] = False
-                top += 1
-                node_start[top] = s             # left half, evaluated first
-                node_n[top] = m2
-                node_done[top] = False
-                top += 1
-        return values[0]
-
-    @_njit
-    def _gather_reduce(col_ptr, row_idx, data, spiking, n_spiking, spiked,
-                       row_ptr, row_col, row_data, first, count, block, partial,
-                       buffer, out):
-        # Lava's float Sparse sums, per postsynaptic row, the weights of the spiking
-        # columns in ascending column order with np.add.reduceat: first + pairwise(rest).
-        # For up to 128 items numpy's pairwise sum is: a plain loop from 0.0 below 8
-        # items, else 8 partial sums r[k] = a[k] + a[k+8] + ... over the complete blocks
-        # of 8, combined as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the items of the
-        # last incomplete block added one by one. Visiting the spiking columns in
-        # ascending order, that is computed on the fly per row: ``block`` holds the
-        # current incomplete block, ``partial`` the 8 partial sums. Rows with more than
-        # 128 items (rare) are summed again from their CSR row (``spiked`` marks the
-        # spiking columns) with the recursive algorithm. Rows without input get 0.
-        # block and partial are flat (N * 8) arrays; unsigned indices spare numba's
-        # negative-index wrap-around checks in this hot loop.
-        events = 0
-        eight = np.uint64(8)
-        for k in range(n_spiking):
-            j = spiking[k]
-            spiked[j] = True
-            lo = col_ptr[j]
-            hi = col_ptr[j + 1]
-            for p in range(lo, hi):
-                r = np.uint64(row_idx[p])
-                c = count[r]
-                if c == 0:
-                    first[r] = data[p]
-                else:
-                    i = c - 1                  # index among the items after the first
-                    slot = i & 7
-                    base = r * eight
-                    block[base + np.uint64(slot)] = data[p]
-                    if slot == 7:
-                        if i == 7:
-                            for q in range(8):
-                                partial[base + np.uint64(q)] = block[base + np.uint64(q)]
-                        elif i < 128:
-                            for q in range(8):
-                                partial[base + np.uint64(q)] += block[base + np.uint64(q)]
-                count[r] = c + 1
-            events += hi - lo
-        for r in range(out.shape[0]):
-            c = count[r]
-            if c == 0:
-                out[r] = 0.0
-                continue
-            n = c - 1
-            b = r * 8
-            if n == 0:
-                out[r] = first[r]
-            elif n < 8:
-                res = 0.0
-                for q in range(n):
-                    res += block[b + q]
-                out[r] = first[r] + res
-            elif n <= 128:
-                res = ((partial[b] + partial[b + 1]) + (partial[b + 2] + partial[b + 3])) + \
-                      ((partial[b + 4] + partial[b + 5]) + (partial[b + 6] + partial[b + 7]))
-                for q in range(n & 7):
-                    res += block[b + q]
-                out[r] = first[r] + res
-            else:
-                m = 0
-                for p in range(row_ptr[r], row_ptr[r + 1]):
-                    if spiked[row_col[p]]:
-                        buffer[m] = row_data[p]
-                        m += 1
-                out[r] = buffer[0] + _pairwise_sum(buffer, 1, m - 1)
-            count[r] = 0
-        for k in range(n_spiking):
-            spiked[spiking[k]] = False
-        return events
-
-    @_njit
-    def _run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias,
-                   r_ptr, r_idx, r_dat, r_rptr, r_rcol, r_rdat,
-                   i_ptr, i_idx, i_dat, i_rptr, i_rcol, i_rdat,
-                   v, u, pend_in, pend_rec, spikes, record, v_rec, u_rec):
-        n = v.shape[0]
-        n_in = x.shape[1]
-        first = np.zeros(n, np.float64)
-        count = np.zeros(n, np.int64)
-        block = np.zeros(n * 8, np.float64)
-        partial = np.zeros(n * 8, np.float64)
-        spiked = np.zeros(n, np.bool_)
-        in_spiked = np.zeros(max(n_in, 1), np.bool_)
-        r_buffer = np.empty(max(n, 1), np.float64)
-        i_buffer = np.empty(max(n_in, 1), np.float64)
-        spiking = np.empty(n, np.int64)
-        in_spiking = np.empty(max(n_in, 1), np.int64)
-        events = 0
-        for step in range(n_steps):
-            t = t0 + step
-            n_sp = 0
-            for i in range(n):
-                if not active[i]:
-                    continue
-                a = (0.0 + pend_rec[i]) + pend_in[i]
-                ui = u[i] * one_minus_du[i]
-                ui = ui + a
-                vi = v[i] * one_minus_dv[i] + ui + bias[i]
-                u[i] = ui
-                if vi > vth[i]:
-                    vi = 0.0
-                    spikes[t, i] = True
-                    spiking[n_sp] = i
-                    n_sp += 1
-                v[i] = vi
-            if record:
-                for i in range(n):
-                    v_rec[t, i] = v[i]
-                    u_rec[t, i] = u[i]
-            n_x = 0
-            for j in range(n_in):
-                if x[t, j]:
-                    in_spiking[n_x] = j
-                    n_x += 1
-            events += _gather_reduce(r_ptr, r_idx, r_dat, spiking, n_sp, spiked,
-                                     r_rptr, r_rcol, r_rdat, first, count, block,
-                                     partial, r_buffer, pend_rec)
-            events += _gather_reduce(i_ptr, i_idx, i_dat, in_spiking, n_x, in_spiked,
-                                     i_rptr, i_rcol, i_rdat, first, count, block,
-                                     partial, i_buffer, pend_in)
-        return events
-
-    @_njit
-    def _nb_wrap32(value):
-        # Two's-complement wrap to int32 (what numpy's int32 arithmetic does), as an
-        # integer truncation rather than a costly modulo.
-        return np.int64(np.int32(value))
-
-    @_njit
-    def _nb_decay(value, factor):
-        # Lava: sign(x) * (|x| >> 12) on the int64 product, then cast to int32.
-        # Branch-free: with m = all ones for negative products, (x ^ m) - m = |x|.
-        prod = value * factor
-        m = prod >> 63
-        out = ((((prod ^ m) - m) >> 12) ^ m) - m
-        return _nb_wrap32(out)
-
-    @_njit
-    def _scatter_sum(col_ptr, row_idx, data, spiking, n_spiking, acc):
-        events = 0
-        for k in range(n_spiking):
-            j = spiking[k]
-            for p in range(col_ptr[j], col_ptr[j + 1]):
-                acc[np.uint64(row_idx[p])] += data[p]  # unsigned: no wrap-around check
-            events += col_ptr[j + 1] - col_ptr[j]
-        return events
-
-    @_njit
-    def _shift_out(acc, exp, pend):
-        # Sparse: the exponent of the process holding row r applies to the accumulated
-        # sum of the row; the int32 channel wraps.
-        for r in range(acc.shape[0]):
-            s = acc[r]
-            e = exp[r]
-            if e > 0:
-                s = s << e
-            else:
-                s = s >> (-e)
-            pend[r] = _nb_wrap32(s)
-            acc[r] = 0
-
-    @_njit
-    def _run_fixed(t0, n_steps, x, active, keep_u, keep_v, vth_eff, bias_eff,
-                   r_ptr, r_idx, r_dat, r_exp, i_ptr, i_idx, i_dat, i_exp,
-                   v, u, pend_in, pend_rec, spikes, record, v_rec, u_rec):
-        n = v.shape[0]
-        n_in = x.shape[1]
-        uv_max = 8388608          # 2**23
-        v_lim = uv_max - 1
-        acc = np.zeros(n, np.int64)
-        spiking = np.empty(n, np.int64)
-        in_spiking = np.empty(max(n_in, 1), np.int64)
-        events = 0
-        wraps = 0
-        for step in range(n_steps):
-            t = t0 + step
-            n_sp = 0
-            for i in range(n):
-                if not active[i]:
-                    continue
-                a = _nb_wrap32(pend_rec[i] + pend_in[i])
-                act = _nb_wrap32(a << 6)
-                cur = _nb_wrap32(_nb_decay(u[i], keep_u[i]) + act)
-                w = cur - 2 * uv_max if cur > uv_max else cur
-                if w <= -uv_max:
-                    w = cur + 2 * uv_max
-                if w != cur:
-                    wraps += 1
-                u[i] = w
-                vol = _nb_wrap32(_nb_wrap32(_nb_decay(v[i], keep_v[i]) + w) + bias_eff[i])
-                vol = min(max(vol, -v_lim), v_lim)
-                if vol > vth_eff[i]:
-                    vol = 0
-                    spikes[t, i] = True
-                    spiking[n_sp] = i
-                    n_sp += 1
-                v[i] = vol
-            if record:
-                for i in range(n):
-                    v_rec[t, i] = v[i]
-                    u_rec[t, i] = u[i]
-            n_x = 0
-            for j in range(n_in):
-                if x[t, j]:
-                    in_spiking[n_x] = j
-                    n_x += 1
-            events += _scatter_sum(r_ptr, r_idx, r_dat, spiking, n_sp, acc)
-            _shift_out(acc, r_exp, pend_rec)
-            events += _scatter_sum(i_ptr, i_idx, i_dat, in_spiking, n_x, acc)
-            _shift_out(acc, i_exp, pend_in)
-        return events, wraps
-
-
 # ------------------------------------------------------------------- preparation
 def _csc_parts(mat: sp.spmatrix, dtype):
+    # Row indices in the narrowest unsigned type (less memory traffic per event, no
+    # negative-index check); the float64 weights and the visiting order are unchanged.
+    from ._kernels_fixed import index_dtype
     csc = sp.csc_matrix(mat, copy=True)
     csc.sort_indices()  # rows ascending inside a column; columns are visited in order
-    return (csc.indptr.astype(np.int64), csc.indices.astype(np.int64),
+    return (csc.indptr.astype(np.int64), csc.indices.astype(index_dtype(csc.shape[0])),
             csc.data.astype(dtype))
 
 
 def _csr_parts(mat: sp.spmatrix):
+    from ._kernels_fixed import index_dtype
     csr = _sorted_csr(mat)
-    return (csr.indptr.astype(np.int64), csr.indices.astype(np.int64),
+    return (csr.indptr.astype(np.int64), csr.indices.astype(index_dtype(csr.shape[1])),
             csr.data.astype(np.float64))
 
 
@@ -522,49 +228,104 @@ def _initial_state(net: SpikingNetwork, initial_state, mode: str,
 
 # ------------------------------------------------------------------------ engines
 def _run_numba(net, x, mode, fixed, state, record, progress):
-    run_float, run_fixed = _run_float, _run_fixed
+    if mode == "float":
+        return _run_numba_float(net, x, state, record, progress)
+    return _run_numba_fixed(net, x, fixed, state, record, progress)
+
+
+def _run_numba_float(net, x, state, record, progress):
+    from ._kernels_float import run_float
     n, steps = net.size, x.shape[0]
     spikes = np.zeros((steps, n), np.bool_)
     rec_shape = (steps, n) if record else (0, n)
     active = np.ascontiguousarray(net.neuron_active)
+    events = 0
+    v_rec = np.zeros(rec_shape, np.float64)
+    u_rec = np.zeros(rec_shape, np.float64)
+    w = net.effective_weights()
+    w_in = net.effective_input_weights()
+    r_ptr, r_idx, r_dat = _csc_parts(w, np.float64)
+    i_ptr, i_idx, i_dat = _csc_parts(w_in, np.float64)
+    r_rptr, r_rcol, r_rdat = _csr_parts(w)
+    i_rptr, i_rcol, i_rdat = _csr_parts(w_in)
+    omdu = 1 - net.du
+    omdv = 1 - net.dv
+    args = (x, active, omdu, omdv, net.v_threshold, net.bias,
+            r_ptr, r_idx, r_dat, r_rptr, r_rcol, r_rdat,
+            i_ptr, i_idx, i_dat, i_rptr, i_rcol, i_rdat,
+            state.v, state.u, state.pending_input, state.pending_recurrent,
+            spikes, record, v_rec, u_rec)
+    for t0, length in _chunks(steps, progress):
+        events += run_float(t0, length, *args)
+    return spikes, (v_rec if record else None), (u_rec if record else None), events, 0
+
+
+def _fixed_matrix(mat: sp.spmatrix, exponents: np.ndarray):
+    """CSC parts of an integer weight matrix in the fixed kernel's narrow types, the
+    exponent as (left, right) shifts per row and the accumulator dtype that is exact for
+    it (lnp_neuro._kernels_fixed)."""
+    from ._kernels_fixed import (WEIGHT_DTYPE, accumulator_dtype, csr_to_narrow_csc,
+                                 index_dtype)
+    csr = mat if sp.isspmatrix_csr(mat) else sp.csr_matrix(mat)
+    n_rows, n_cols = csr.shape
+    col_ptr = np.zeros(n_cols + 1, np.int64)
+    row_idx = np.empty(csr.nnz, index_dtype(n_rows))
+    values = np.empty(csr.nnz, WEIGHT_DTYPE)
+    row_abs = np.zeros(n_rows, np.int64)
+    csr_to_narrow_csc(csr.indptr, csr.indices, csr.data, n_cols, col_ptr, row_idx, values,
+                      row_abs)
+    exponents = np.asarray(exponents, np.int64)
+    parts = (col_ptr, row_idx, values, np.maximum(exponents, 0).astype(np.uint8),
+             np.maximum(-exponents, 0).astype(np.uint8))
+    return parts, accumulator_dtype(int(row_abs.max(initial=0)))
+
+
+def _fixed_kernel_args(net, x, fixed, state, record):
+    """Arguments of :func:`lnp_neuro._kernels_fixed.run_fixed` after its ``t0, n_steps``,
+    and by name the arrays it writes: ``v``, ``u`` (its own copies, written back to
+    ``state`` by the caller), ``spikes``, ``v_rec``, ``u_rec``."""
+    n, steps = net.size, x.shape[0]
+    spikes = np.zeros((steps, n), np.bool_)
+    active = np.ascontiguousarray(net.neuron_active)
+    # Pruned neurons: input masked to 0, no decay, no bias and a threshold v never reaches,
+    # so they stay at 0 without a branch in the kernel. All fit int32 (12-bit decays,
+    # 23-bit threshold, bias < 2**19), which keeps the data the update loop streams small.
+    unity = 2 ** DECAY_BITS
+    keep_u = np.where(active, unity - (fixed.du + 1), 0).astype(np.int32)
+    keep_v = np.where(active, unity - fixed.dv, 0).astype(np.int32)
+    vth = np.where(active, fixed.effective_vth, 2 ** 31 - 1).astype(np.int32)
+    bias = np.where(active, fixed.effective_bias, 0).astype(np.int32)
+    active_mask = np.where(active, -1, 0).astype(np.int32)
+    rec_parts, rec_acc = _fixed_matrix(fixed.weights, fixed.weight_exp)
+    in_parts, in_acc = _fixed_matrix(fixed.input_weights, fixed.input_weight_exp)
+    # u and v live in int32 when they fit (they always do once the kernel has written
+    # them: the current is an int32 moved toward 0 by the wrap, v saturates at 24 bits).
+    fits32 = all(np.all(np.abs(a) <= 2 ** 31 - 1) for a in (state.v, state.u))
+    uv_dtype = np.int32 if fits32 else np.int64
+    v = state.v.astype(uv_dtype)
+    u = state.u.astype(uv_dtype)
+    rec_shape = (steps, n) if record else (0, n)
+    out = dict(v=v, u=u, spikes=spikes, v_rec=np.zeros(rec_shape, uv_dtype),
+               u_rec=np.zeros(rec_shape, uv_dtype))
+    args = (x, active_mask, keep_u, keep_v, vth, bias, *rec_parts, *in_parts,
+            v, u, state.pending_input, state.pending_recurrent,
+            np.zeros(n, rec_acc), np.zeros(n, in_acc), spikes, record,
+            out["v_rec"], out["u_rec"])
+    return args, out
+
+
+def _run_numba_fixed(net, x, fixed, state, record, progress):
+    from ._kernels_fixed import run_fixed
+    args, out = _fixed_kernel_args(net, x, fixed, state, record)
     events = wraps = 0
-    if mode == "float":
-        v_rec = np.zeros(rec_shape, np.float64)
-        u_rec = np.zeros(rec_shape, np.float64)
-        w = net.effective_weights()
-        w_in = net.effective_input_weights()
-        r_ptr, r_idx, r_dat = _csc_parts(w, np.float64)
-        i_ptr, i_idx, i_dat = _csc_parts(w_in, np.float64)
-        r_rptr, r_rcol, r_rdat = _csr_parts(w)
-        i_rptr, i_rcol, i_rdat = _csr_parts(w_in)
-        omdu = 1 - net.du
-        omdv = 1 - net.dv
-        args = (x, active, omdu, omdv, net.v_threshold, net.bias,
-                r_ptr, r_idx, r_dat, r_rptr, r_rcol, r_rdat,
-                i_ptr, i_idx, i_dat, i_rptr, i_rcol, i_rdat,
-                state.v, state.u, state.pending_input, state.pending_recurrent,
-                spikes, record, v_rec, u_rec)
-        for t0, length in _chunks(steps, progress):
-            events += run_float(t0, length, *args)
-    else:
-        v_rec = np.zeros(rec_shape, np.int64)
-        u_rec = np.zeros(rec_shape, np.int64)
-        unity = 2 ** DECAY_BITS
-        keep_u = (unity - (fixed.du + 1)).astype(np.int64)
-        keep_v = (unity - fixed.dv).astype(np.int64)
-        r_ptr, r_idx, r_dat = _csc_parts(fixed.weights, np.int64)
-        i_ptr, i_idx, i_dat = _csc_parts(fixed.input_weights, np.int64)
-        args = (x, active, keep_u, keep_v, fixed.effective_vth.astype(np.int64),
-                fixed.effective_bias.astype(np.int64),
-                r_ptr, r_idx, r_dat, fixed.weight_exp.astype(np.int64), i_ptr, i_idx, i_dat,
-                fixed.input_weight_exp.astype(np.int64),
-                state.v, state.u, state.pending_input, state.pending_recurrent,
-                spikes, record, v_rec, u_rec)
-        for t0, length in _chunks(steps, progress):
-            ev, wr = run_fixed(t0, length, *args)
-            events += ev
-            wraps += wr
-    return spikes, (v_rec if record else None), (u_rec if record else None), events, wraps
+    for t0, length in _chunks(x.shape[0], progress):
+        ev, wr, _ = run_fixed(t0, length, *args)
+        events += ev
+        wraps += wr
+    state.v[:] = out["v"]
+    state.u[:] = out["u"]
+    return (out["spikes"], out["v_rec"] if record else None, out["u_rec"] if record else None,
+            events, wraps)
 
 
 def _sorted_csr(mat: sp.spmatrix) -> sp.csr_matrix:

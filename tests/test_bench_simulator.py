@@ -35,3 +35,12 @@ def test_brian2_target_off_and_parse_args():
     assert bench.brian2_target("off") is None
     args = bench.parse_args(["--brian2", "cython", "--steps", "10"])
     assert args.brian2 == "cython" and args.lava_steps == 10
+
+
+def test_scale_run_counts_its_events_and_flags_parse():
+    bench = _bench()
+    res, secs, _, limit_secs = bench.time_scale(600, 0.05, 30, repeats=1)
+    assert res.spikes.shape == (30, 600) and res.synaptic_events > 0
+    assert secs > 0 and limit_secs >= 0
+    assert bench.parse_args(["--no-scale"]).scale is False
+    assert bench.parse_args([]).scale is True

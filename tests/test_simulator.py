@@ -193,9 +193,9 @@ def test_initial_state_mapping_and_determinism():
     np.testing.assert_array_equal(a.spikes, b.spikes)
 
 
-def test_result_fields_and_progress_bar():
+def test_result_fields():
     net, x = _random_net(1, n=30)
-    res = simulate(net, x, mode="fixed", progress=True)
+    res = simulate(net, x, mode="fixed")
     assert isinstance(res, SimulationResult) and res.v is None and res.u is None
     assert res.spikes.dtype == bool and res.spikes.shape == (300, 30)
     assert res.scale == quantize(net).scale and res.mode == "fixed"
@@ -203,6 +203,41 @@ def test_result_fields_and_progress_bar():
     assert res.rates(DT).shape == (30,)
     empty = simulate(net, np.zeros((0, 4), bool))
     assert empty.spikes.shape == (0, 30)
+
+
+class _RecordingBar:
+    """Stands in for tqdm: records what simulate shows."""
+
+    made: list = []
+
+    def __init__(self, total=None, desc=None, **kwargs):
+        self.total, self.desc, self.updates, self.closed = total, desc, [], False
+        _RecordingBar.made.append(self)
+
+    def update(self, n=1):
+        self.updates.append(n)
+
+    def close(self):
+        self.closed = True
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+@pytest.mark.parametrize("mode", ["float", "fixed"])
+def test_progress_bar_is_shown_and_advanced_to_the_end_only_when_asked(monkeypatch, engine,
+                                                                       mode):
+    import tqdm.auto
+    monkeypatch.setattr(tqdm.auto, "tqdm", _RecordingBar)
+    _RecordingBar.made = []
+    net, x = _random_net(1, n=30)
+    x = np.vstack([x, x])                      # 600 steps: more than one kernel chunk
+    quiet = simulate(net, x, mode=mode, engine=engine)
+    assert _RecordingBar.made == []            # progress=False shows nothing
+    shown = simulate(net, x, mode=mode, engine=engine, progress=True)
+    assert len(_RecordingBar.made) == 1
+    bar = _RecordingBar.made[0]
+    assert bar.total == 600 and bar.desc == "simulate" and bar.closed
+    assert sum(bar.updates) == 600 and len(bar.updates) > 1   # moved during the run
+    np.testing.assert_array_equal(shown.spikes, quiet.spikes)
 
 
 def test_validation_names_the_parameter():
@@ -236,3 +271,80 @@ def test_package_exports_simulate_and_lnp():
     assert lnp_neuro.simulate is simulate and lnp_neuro.lnp is lnp
     with pytest.raises(AttributeError, match="no_such_thing"):
         lnp_neuro.no_such_thing
+
+
+def _bursty_net_and_input(seed=7, n=400):
+    # Sparse recurrent weights, short time constants (a neuron returns to u = v = 0
+    # within tens of steps), a few biased neurons (never at rest), some pruned ones, and
+    # input only in two short bursts: long quiet stretches in between, which the fixed
+    # kernel updates sparsely (only the neurons not at rest).
+    rng = np.random.default_rng(seed)
+    net = models.hrsnn(n, 0.01, seed=seed, gain=0.3, input_scale=2.0, n_inputs=6,
+                       tau_syn=2e-3, tau_mem_shape=20.0, tau_mem_scale=2e-4)
+    bias = np.where(rng.random(n) < 0.03, rng.uniform(0.3, 0.6, n), 0.0)
+    net = net.copy(bias=bias, neuron_active=rng.random(n) > 0.1)
+    x = np.zeros((400, 6), bool)
+    x[:8] = rng.random((8, 6)) < 0.5
+    x[200:205] = rng.random((5, 6)) < 0.5
+    return net, x
+
+
+def test_fixed_kernel_skips_neurons_at_rest_and_stays_exact():
+    from lnp_neuro._kernels_fixed import run_fixed
+    from lnp_neuro.simulator import _fixed_kernel_args, _initial_state
+    net, x = _bursty_net_and_input()
+    q = quantize(net)
+    # The kernel does take its sparse path on this run ...
+    state = _initial_state(net, None, "fixed", q)
+    args, out = _fixed_kernel_args(net, x, q, state, False)
+    events, _, sparse_steps = run_fixed(0, x.shape[0], *args)
+    assert 100 < sparse_steps < x.shape[0] and events > 0
+    # ... and every state, spike, event count and pending activation equals the
+    # reference engine's, with the bias-driven neurons firing throughout.
+    a = simulate(net, x, mode="fixed", record_state=True, engine="numba")
+    b = simulate(net, x, mode="fixed", record_state=True, engine="numpy")
+    assert a.spikes[300:].any() and a.spikes[:10].sum() > a.spikes[300:310].sum()
+    np.testing.assert_array_equal(a.spikes, b.spikes)
+    np.testing.assert_array_equal(a.v, b.v)
+    np.testing.assert_array_equal(a.u, b.u)
+    assert a.synaptic_events == b.synaptic_events == events
+    for name in ("v", "u", "pending_input", "pending_recurrent"):
+        np.testing.assert_array_equal(getattr(a.final_state, name),
+                                      getattr(b.final_state, name))
+
+
+def test_int32_accumulator_only_where_the_row_bound_proves_it_exact():
+    from lnp_neuro._kernels_fixed import accumulator_dtype, run_fixed
+    from lnp_neuro.simulator import _fixed_kernel_args, _initial_state
+    # |acc[r]| <= sum_j |w_int[r, j]|: 2**31 - 1 still fits int32, one more does not.
+    assert accumulator_dtype(2 ** 31 - 1) is np.int32
+    assert accumulator_dtype(2 ** 31) is np.int64
+    # The int64 accumulators compute the same run (they are what a huge fan-in gets).
+    net, x = _random_net(9)
+    q = quantize(net)
+    ref = simulate(net, x, mode="fixed", record_state=True, quantization=q)
+    state = _initial_state(net, None, "fixed", q)
+    args, out = _fixed_kernel_args(net, x, q, state, True)
+    assert args[20].dtype == np.int32 and args[21].dtype == np.int32
+    args = args[:20] + (np.zeros(net.size, np.int64), np.zeros(net.size, np.int64)) + args[22:]
+    events, wraps, _ = run_fixed(0, x.shape[0], *args)
+    np.testing.assert_array_equal(out["spikes"], ref.spikes)
+    np.testing.assert_array_equal(out["v_rec"] / q.scale, ref.v)
+    assert events == ref.synaptic_events and wraps == ref.current_wraps
+
+
+def test_fixed_state_beyond_int32_continues_exactly():
+    # A NetworkState may hold any integers; values beyond int32 take the kernel's int64
+    # state arrays and still match the reference engine.
+    net, x = _random_net(4, n=30)
+    state = NetworkState(v=np.full(30, 2 ** 33), u=np.full(30, -(2 ** 32)),
+                         pending_input=np.zeros(30, np.int64),
+                         pending_recurrent=np.full(30, 5, np.int64), mode="fixed")
+    a = simulate(net, x[:50], mode="fixed", record_state=True, initial_state=state,
+                 engine="numba")
+    b = simulate(net, x[:50], mode="fixed", record_state=True, initial_state=state,
+                 engine="numpy")
+    np.testing.assert_array_equal(a.spikes, b.spikes)
+    np.testing.assert_array_equal(a.u, b.u)
+    np.testing.assert_array_equal(a.v, b.v)
+    assert a.current_wraps == b.current_wraps

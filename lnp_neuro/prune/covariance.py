@@ -42,6 +42,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._parallel import csr_matmul, csr_operator, map_blocks
 from ..network import canonical_csr
 
 __all__ = ["UnstableNetworkError", "CovarianceEstimate", "spectral_abscissa",
@@ -96,7 +97,8 @@ def spectral_abscissa(weights, leak, *, dense_max_size: int = 800, tol: float = 
     a = (w - sp.diags(d)).tocsr()
     v0 = np.random.default_rng(seed).standard_normal(n)
     try:
-        vals = spla.eigs(a, k=1, which="LR", tol=tol, maxiter=20 * n, v0=v0,
+        # csr_operator: a's products bit for bit, rows split over the cores.
+        vals = spla.eigs(csr_operator(a), k=1, which="LR", tol=tol, maxiter=20 * n, v0=v0,
                          return_eigenvectors=False)
         return float(vals.real.max())
     except spla.ArpackNoConvergence:
@@ -129,8 +131,9 @@ def gram_at_pattern(y: np.ndarray, rows: np.ndarray, cols: np.ndarray,
                     z: np.ndarray | None = None, block_rows: int = 512) -> np.ndarray:
     """``(Y Z^T)[rows[e], cols[e]]`` for every pair e (``Z = Y`` by default), by row blocks.
 
-    Memory is bounded by ``block_rows x N`` entries of the product; the dtype of ``y``
-    (float32 or float64) is the precision of the product.
+    Memory is bounded by ``block_rows x N`` entries of the product per thread
+    (:func:`lnp_neuro._parallel.map_blocks`); the dtype of ``y`` (float32 or float64) is
+    the precision of the product.
     """
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
@@ -145,12 +148,18 @@ def gram_at_pattern(y: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     n = y.shape[0]
     starts = np.searchsorted(rows, np.arange(0, n + block_rows, block_rows))
     sorted_out = np.empty(rows.size)
-    for b, r0 in enumerate(range(0, n, block_rows)):
+
+    def block(b: int) -> None:
+        # One BLAS product per block of rows, the same call whichever thread makes it,
+        # written to its own slice: the result does not depend on the thread count.
+        r0 = b * block_rows
         e0, e1 = starts[b], starts[b + 1]
         if e0 == e1:
-            continue
+            return
         gram = y[r0:r0 + block_rows] @ z.T
         sorted_out[e0:e1] = gram[rows[e0:e1] - r0, cols[e0:e1]]
+
+    map_blocks(block, len(range(0, n, block_rows)))
     if order is None:
         return sorted_out
     out[order] = sorted_out
@@ -253,7 +262,7 @@ def covariance_at_edges(weights, leak, sigma: float = 1.0, *, method: str = "aut
     k_snap = 0
     for k in range(total):
         xi = noise_sd * rng.standard_normal((n, n_probes))
-        x = decay * x + gain * (w @ x) + xi
+        x = decay * x + gain * csr_matmul(w, x) + xi    # w @ x bit for bit, on all cores
         x0 = decay * x0 + xi
         if k % 50 == 0 or k == total - 1:
             size = float(np.abs(x).max())

@@ -84,10 +84,12 @@ from __future__ import annotations
 
 from typing import Callable
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .._parallel import csr_matmul, csr_operator
 from ..network import canonical_csr
 from ..validation import check_int, make_rng
 
@@ -196,7 +198,8 @@ class _LocalStats:
         # take the dense one when the sparse one would do more than a tenth of its work.
         sparse_work = float((a_pool @ self.und_degree).sum())
         if sparse_work > 0.1 * self.adj.nnz * pool.size:
-            common = np.ascontiguousarray((self.adj @ weighted.toarray().T).T)
+            # csr_matmul: adj @ X bit for bit, rows split over the cores.
+            common = np.ascontiguousarray(csr_matmul(self.adj, weighted.toarray().T).T)
         else:
             common = (weighted @ self.adj).toarray()
         twohop = adjacent | (common > 0)
@@ -500,20 +503,39 @@ def _within_degree_bounds(pre, post, adjacent, out_deg, in_deg, max_out, max_in,
     A candidate between two unconnected neurons may be turned round when only the other
     direction fits; a reciprocal candidate has one free direction and is kept or dropped.
     """
-    out_used, in_used = {}, {}
-    take_pre, take_post = [], []
-    for a, b, adj in zip(pre.tolist(), post.tolist(), adjacent.tolist()):
-        if len(take_pre) >= want:
+    take_pre = np.empty(min(int(want), pre.size), np.int64)
+    take_post = np.empty_like(take_pre)
+    n_taken = _take_within_bounds(np.asarray(pre, np.int64), np.asarray(post, np.int64),
+                                  np.asarray(adjacent, np.bool_),
+                                  np.asarray(out_deg, np.int64), np.asarray(in_deg, np.int64),
+                                  int(max_out), int(max_in), take_pre, take_post)
+    return take_pre[:n_taken].copy(), take_post[:n_taken].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _take_within_bounds(pre, post, adjacent, out_deg, in_deg, max_out, max_in,
+                        take_pre, take_post):
+    # Candidates in rank order; degrees used by this batch counted apart from the stored
+    # ones (which the caller updates afterwards).
+    out_used = np.zeros(out_deg.shape[0], np.int64)
+    in_used = np.zeros(in_deg.shape[0], np.int64)
+    want = take_pre.shape[0]
+    n_taken = 0
+    for c in range(pre.shape[0]):
+        if n_taken >= want:
             break
-        for p, q in ((a, b),) if adj else ((a, b), (b, a)):
-            if (out_deg[p] + out_used.get(p, 0) < max_out
-                    and in_deg[q] + in_used.get(q, 0) < max_in):
-                out_used[p] = out_used.get(p, 0) + 1
-                in_used[q] = in_used.get(q, 0) + 1
-                take_pre.append(p)
-                take_post.append(q)
+        a = pre[c]
+        b = post[c]
+        for direction in range(1 if adjacent[c] else 2):
+            p, q = (a, b) if direction == 0 else (b, a)
+            if out_deg[p] + out_used[p] < max_out and in_deg[q] + in_used[q] < max_in:
+                out_used[p] += 1
+                in_used[q] += 1
+                take_pre[n_taken] = p
+                take_post[n_taken] = q
+                n_taken += 1
                 break
-    return np.asarray(take_pre, np.int64), np.asarray(take_post, np.int64)
+    return n_taken
 
 
 # ---------------------------------------------------------------------------- IPR
@@ -585,10 +607,12 @@ def inverse_participation_ratio(weights, k: int | None = None, *, neuron_active=
     if not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be a non-negative number, got {tol}")
     v0 = rng.standard_normal(n)
+    # csr_operator: the products of w itself bit for bit, rows split over the cores.
+    op = csr_operator(w)
     if symmetric:
-        vals, vecs = spla.eigsh(w, k=k, which="LM", v0=v0, tol=tol)
+        vals, vecs = spla.eigsh(op, k=k, which="LM", v0=v0, tol=tol)
     else:
-        vals, vecs = spla.eigs(w, k=k, which="LM", v0=v0, tol=tol)
+        vals, vecs = spla.eigs(op, k=k, which="LM", v0=v0, tol=tol)
     order = np.argsort(-np.abs(vals), kind="stable")
     return _ipr_columns(vecs[:, order])
 

@@ -216,7 +216,8 @@ class _Stability:
         self.silent_rows = int(silent_rows)
 
 
-def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str) -> _Stability:
+def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str,
+              memo=None) -> _Stability:
     if measure == "rate_surrogate":
         from ..lyapunov import network_spectrum
         opts = dict(n_steps=200, k=8, progress=False)
@@ -229,7 +230,7 @@ def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str) -> _S
     opts = dict(n_drives=2, n_steps=1000, k=8)
     opts.update(options)
     opts["k"] = min(int(opts["k"]), net.n_neurons)
-    est = operating_lambda_max(net, seed=seed, **opts)
+    est = operating_lambda_max(net, seed=seed, memo=memo, **opts)
     first = est.spectra[0]
     gains = est.operating_points[0].gains.copy()
     # A neuron that does not respond on the probe drive (silent, or saturated at one spike
@@ -247,14 +248,15 @@ def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str) -> _S
                       silent_rows=silent.sum())
 
 
-def _step_iv_objective(measure: str, seed: int, spectrum_options: dict):
-    """Step IV's objective on the same measure and drives as the history."""
+def _step_iv_objective(measure: str, seed: int, spectrum_options: dict, memo=None):
+    """Step IV's objective on the same measure and drives as the history (sharing the
+    history's operating points through ``memo``)."""
     from .timescales import LyapunovObjective
     opts = {k: v for k, v in spectrum_options.items()
             if k in ("n_drives", "n_steps", "n_transient")}
     if measure == "rate_surrogate":
         opts = {"n_steps": 100, "n_transient": 100, "n_drives": 1, **opts}
-    return LyapunovObjective(measure=measure, seed=int(seed), **opts)
+    return LyapunovObjective(measure=measure, seed=int(seed), memo=memo, **opts)
 
 
 def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
@@ -374,7 +376,12 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
     # Every measurement uses the same seed: with the operating-point measure, the same
     # drives (common random numbers), so the history's changes are not drive noise.
     measure_seed = _child_seed(start_seqs[0])
-    spectrum = _spectrum(current, spectrum_options, measure_seed, measure)
+    # Step IV measures the network it hands over on the history's drives, and the
+    # closing measurement measures it again: the operating points are computed once
+    # (a deterministic function of the network and the drive, recognised by content).
+    from ..operating_point import OperatingPointMemo
+    memo = OperatingPointMemo()
+    spectrum = _spectrum(current, spectrum_options, measure_seed, measure, memo)
     history = [{
         "iteration": 0, "neurons": current.n_neurons, "synapses": current.n_synapses,
         "lambda_max": spectrum.lambda_max, "lambda_max_stderr": spectrum.stderr,
@@ -410,7 +417,8 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
                 else:
                     if not spectrum_current:
                         # The network changed since the last measurement (reordered steps).
-                        spectrum = _spectrum(current, spectrum_options, measure_seed, measure)
+                        spectrum = _spectrum(current, spectrum_options, measure_seed, measure,
+                                             memo)
                     exps = spectrum.neuron_exponents if use_lyapunov_matrix else None
                     current, info = noise_prune_network(
                         current, n_keep, rho=r, neuron_exponents=exps,
@@ -450,7 +458,7 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
                 from .timescales import optimize_timescales
                 opts = dict(timescale_options)
                 opts.setdefault("objective", _step_iv_objective(measure, measure_seed,
-                                                                spectrum_options))
+                                                                spectrum_options, memo))
                 current, result = optimize_timescales(current, budget=int(bo_budget),
                                                       seed=_child_seed(seqs[3]), progress=False,
                                                       **opts)
@@ -462,7 +470,7 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
             entry["step_seconds"][step] = time.perf_counter() - t_step
             spectrum_current = False
         t_step = time.perf_counter()
-        spectrum = _spectrum(current, spectrum_options, measure_seed, measure)
+        spectrum = _spectrum(current, spectrum_options, measure_seed, measure, memo)
         entry["lambda_max"] = spectrum.lambda_max
         entry["lambda_max_stderr"] = spectrum.stderr
         entry["mean_ipr"] = _mean_ipr(current, ipr_k, _child_seed(seqs[5]))

@@ -418,8 +418,11 @@ class LyapunovObjective:
 
     def __init__(self, target: float = -1.0, mode: str = "bound", *,
                  measure: str = "operating_point", n_drives: int = 2, n_steps: int = 1000,
-                 k: int = 1, n_transient: int = 200, seed: int = 0) -> None:
+                 k: int = 1, n_transient: int = 200, seed: int = 0, memo=None) -> None:
         self.target = check_float(target, "target")
+        # An OperatingPointMemo shared with other measurements of the same networks on
+        # the same drives (LNP's pipeline), or None.
+        self.memo = memo
         if mode not in OBJECTIVE_MODES:
             raise ValueError(f"mode must be one of {OBJECTIVE_MODES}, got {mode!r}")
         if measure not in OBJECTIVE_MEASURES:
@@ -438,7 +441,7 @@ class LyapunovObjective:
             from ..operating_point import operating_lambda_max
             est = operating_lambda_max(net, n_drives=self.n_drives, n_steps=self.n_steps,
                                        seed=self.seed, k=min(self.k, net.n_neurons),
-                                       n_transient=self.n_transient)
+                                       n_transient=self.n_transient, memo=self.memo)
             return est.mean, est.stderr
         from ..lyapunov import network_spectrum
         vals = np.array([network_spectrum(net, self.n_steps, min(self.k, net.n_neurons),
