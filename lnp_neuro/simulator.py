@@ -49,6 +49,7 @@ import scipy.sparse as sp
 
 from .fixed_point import (ACT_SHIFT, DECAY_BITS, UV_BITS, FixedPointNetwork, quantize)
 from .network import SpikingNetwork
+from .validation import progress_bar
 
 __all__ = ["simulate", "SimulationResult", "NetworkState", "numba_available"]
 
@@ -367,7 +368,7 @@ def _run_numpy(net, x, mode, fixed, state, record, progress):
         prod = val * keep
         return _wrap32(np.sign(prod) * (np.abs(prod) >> DECAY_BITS))
 
-    bar = _progress_bar(steps, progress)
+    bar = progress_bar(steps, bool(progress), "simulate", unit="step")
     try:
         for t in range(steps):
             if mode == "float":
@@ -412,25 +413,8 @@ def _run_numpy(net, x, mode, fixed, state, record, progress):
     return spikes, v_rec, u_rec, events, wraps
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int, progress: bool):
-    # No tqdm object at all unless asked for: creating one fixes the default
-    # multiprocessing context as a side effect (see lnp_neuro.lava_compat).
-    if not progress:
-        return _NoBar()
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc="simulate", unit="step", leave=False)
-
-
 def _chunks(steps: int, progress: bool):
-    bar = _progress_bar(steps, progress)
+    bar = progress_bar(steps, bool(progress), "simulate", unit="step")
     try:
         for t0 in range(0, steps, _CHUNK_STEPS):
             length = min(_CHUNK_STEPS, steps - t0)

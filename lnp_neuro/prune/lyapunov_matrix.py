@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import scipy.sparse as sp
 
 from .._parallel import map_blocks
 from ..network import canonical_csr
