@@ -330,12 +330,15 @@ def test_bad_network_files_are_named(tmp_path, capsys):
 
 def test_flags_are_validated(capsys):
     for argv in (["--target", "cpu", "--neurons", "0"], ["--target", "cpu", "--density", "2"],
-                 ["--target", "cpu", "--prune", "magic"], ["--steps", "10"]):
+                 ["--target", "cpu", "--prune", "magic"], ["--steps", "10"],
+                 ["--target", "cpu", "--vpt-starts", "-1"],
+                 ["--target", "cpu", "--scaling", "log"]):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--neurons" in err and "--density" in err and "--prune" in err and "--target" in err
+    assert "--vpt-starts: expected a whole number >= 0" in err and "--scaling" in err
 
 
 def test_list_targets(capsys):
@@ -431,6 +434,17 @@ def test_report_sets_accuracy_and_activity_beside_energy(tmp_path):
     for key in ("unpruned", "pruned", "persistence", "unpruned_paper_readout"):
         assert np.isfinite(task[key]) and task[key] > 0
     assert task["references"]["persistence"] == task["persistence"]
+    # Closed loop: 5 starts in the 60 test samples, each run at most the 59 samples left.
+    closed = task["closed_loop"]
+    assert closed["horizon"] == 59 and len(closed["starts"]) >= 2
+    for who in ("unpruned", "pruned", "esn", "persistence"):
+        run_vpt = closed[who]
+        assert all(0 <= v <= 59 for v in run_vpt["steps"])
+        assert run_vpt["lyapunov_times"] == pytest.approx(
+            np.mean(run_vpt["steps"]) * 0.01 * 0.906)
+    nb = r["neurobench"]
+    assert 0 < nb["activation_sparsity"] < 1 and 0 < nb["connection_sparsity"] < 1
+    assert nb["synaptic_operations"]["recurrent"] == r["sops_pruned"]
     assert r["lambda_max_stderr_before"] >= 0 and r["lambda_max_stderr_after"] >= 0
     with np.load(out / "run.npz", allow_pickle=False) as run:
         spikes, spikes0 = run["spikes"], run["spikes_unpruned"]
