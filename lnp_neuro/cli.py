@@ -255,6 +255,14 @@ def summary_text(report: dict) -> str:
                 f"accuracy   one-step NRMSE {task['unpruned']:.3g} unpruned -> "
                 f"{task['pruned']:.3g} pruned ({task['name']}, {task['readout']} readout; "
                 f"persistence {task['persistence']:.3g})")
+    closed = (task or {}).get("closed_loop")
+    if closed:
+        in_lyapunov = closed["unpruned"].get("lyapunov_times") is not None
+        key, unit = (("lyapunov_times", "Lyapunov times") if in_lyapunov
+                     else ("mean_steps", "samples"))
+        accuracy += (f"\nvpt        closed-loop forecast valid for {closed['unpruned'][key]:.2f} "
+                     f"unpruned -> {closed['pruned'][key]:.2f} pruned {unit} (ESN "
+                     f"{closed['esn'][key]:.2f}; {len(closed['starts'])} starts)")
     lines = [
         f"target     {report['target']} ({report['backend']}, {report['mode']}), "
         f"{report['steps']} steps of {report['dt'] * 1e3:g} ms",
