@@ -377,13 +377,13 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
         out[f"{label}_paper_readout"] = scores["paper"]
         if "closed" in scores:
             closed[label] = scores["closed"]
-    refs = reference_forecasts(series, split, esn_units=net0.n_neurons, seed=0)
+    esn = ESNForecaster(series, split.train, net0.n_neurons, seed=0)
+    refs = reference_forecasts(series, split, esn_units=net0.n_neurons, seed=0, esn=esn)
     out["persistence"] = refs["persistence"]
     out["references"] = refs
     if starts is not None:
         log(f"closed-loop forecasts from {len(starts)} test samples, {horizon} samples each")
-        closed["esn"] = closed_loop_vpt(ESNForecaster(series, split.train, net0.n_neurons),
-                                        series, starts, horizon, **vpt_args).as_dict()
+        closed["esn"] = closed_loop_vpt(esn, series, starts, horizon, **vpt_args).as_dict()
         closed["persistence"] = closed_loop_vpt(PersistenceForecaster(), series, starts,
                                                 horizon, **vpt_args).as_dict()
         out["closed_loop"] = {"metric": "vpt", "epsilon": 0.1, "horizon": horizon,

@@ -152,6 +152,11 @@ class ESNForecaster:
         self._states = self._reservoir.run(u)
         self._readout = Ridge(ridge=1e-6).fit(self._states[train], u[train + 1])
 
+    def one_step(self, t: np.ndarray) -> np.ndarray:
+        """Predictions of ``series[t + 1]`` from the teacher-forced states after ``t``."""
+        return np.asarray(self._readout.run(self._states[np.asarray(t)])) * self._sd \
+            + self._mean
+
     def reset(self, n_samples: int) -> "ESNForecaster":
         """Reservoir state after the first ``n_samples`` true samples (teacher forced)."""
         n = check_int(n_samples, "n_samples")

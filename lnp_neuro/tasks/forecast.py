@@ -266,10 +266,12 @@ def one_step_nrmse(states: np.ndarray, series: np.ndarray, split: ForecastSplit,
 
 
 def reference_forecasts(series, split: ForecastSplit, *, esn_units: int | None = 1000,
-                        seed: int = 0) -> dict:
+                        seed: int = 0, esn=None) -> dict:
     """NRMSE of persistence, a linear one-step map and an ESN on ``split``'s test samples.
 
-    ``esn_units=None`` skips the ESN (the slowest of the three).
+    ``esn_units=None`` skips the ESN (the slowest of the three); ``esn``: an
+    :class:`.closed_loop.ESNForecaster` already fitted on ``split.train`` to score instead
+    of building one (a caller that also runs it closed loop runs the reservoir once).
     """
     y = np.asarray(series, dtype=np.float64)
     sigma = _sigma(y)
@@ -281,18 +283,13 @@ def reference_forecasts(series, split: ForecastSplit, *, esn_units: int | None =
     lin = RidgeCV(alphas=np.logspace(-8, 2, 11)).fit(lagged[tr - 1], y[tr + 1])
     out["linear"] = float(nrmse(lin.predict(lagged[te - 1]), target, sigma))
     if esn_units:
-        out["esn"] = _esn_nrmse(y, split, int(esn_units), seed, sigma)
+        out["esn"] = _esn_nrmse(y, split, int(esn_units), seed, sigma, esn)
     return out
 
 
 def _esn_nrmse(y: np.ndarray, split: ForecastSplit, units: int, seed: int,
-               sigma: np.ndarray) -> float:
-    from reservoirpy.nodes import Reservoir, Ridge
-
-    mean, sd = y[split.train].mean(axis=0), y[split.train].std(axis=0)
-    u = (y - mean) / np.where(sd > 0, sd, 1.0)
-    reservoir = Reservoir(units, sr=0.9, lr=0.3, input_scaling=0.5, seed=int(seed))
-    states = reservoir.run(u)
-    readout = Ridge(ridge=1e-6).fit(states[split.train], u[split.train + 1])
-    pred = readout.run(states[split.test]) * np.where(sd > 0, sd, 1.0) + mean
-    return float(nrmse(pred, y[split.test + 1], sigma))
+               sigma: np.ndarray, esn=None) -> float:
+    from .closed_loop import ESNForecaster
+    if esn is None:
+        esn = ESNForecaster(y, split.train, units, seed)
+    return float(nrmse(esn.one_step(split.test), y[split.test + 1], sigma))
