@@ -69,6 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                     help="networkx betweenness sources timed (scaled to all)")
     ap.add_argument("--no-references", action="store_true", help="skip the naive references")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--progress", action="store_true",
+                    help="a progress bar over the --full run's iterations (on stderr)")
     return ap.parse_args(argv)
 
 
@@ -139,7 +141,7 @@ def full_schedule(args) -> None:
     net = hrsnn(args.n, args.density, seed=args.seed)
     t = time.perf_counter()
     _, history = lnp(net, n_iter=args.iterations, seed=args.seed, bo_budget=args.bo_budget,
-                     target_density=args.target_density, progress=False)
+                     target_density=args.target_density, progress=args.progress)
     total = time.perf_counter() - t
     per_iter = [h["seconds"] for h in history[1:]]
     peak = peak_rss_gib()

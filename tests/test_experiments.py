@@ -187,3 +187,25 @@ def _write_config(tmp_path):
     path = tmp_path / "tiny.json"
     path.write_text(json.dumps({**TINY, "snr_db": list(TINY["snr_db"])}))
     return path
+
+
+def test_grid_defaults_are_the_deploy_defaults():
+    """A grid row and an lnp-deploy of the same seed start from the same network and code."""
+    import inspect
+
+    from lnp_neuro.deploy import DeployOptions
+    from lnp_neuro.models import chrsnn
+    cfg, dep = ExperimentConfig(), DeployOptions()
+    assert (cfg.n_neurons, cfg.density, cfg.n_clusters) == (dep.neurons, dep.density,
+                                                             dep.clusters)
+    assert (cfg.steps_per_sample, cfg.input_copies, cfg.series_scaling) == (
+        dep.steps_per_sample, dep.copies, dep.scaling)
+    assert cfg.lnp_iter == dep.iterations
+    assert cfg.lnp_kwargs == {"target_density": dep.target_density}
+    defaults = {k: p.default for k, p in inspect.signature(chrsnn).parameters.items()}
+    assert (cfg.intra_density, cfg.inter_density, cfg.input_scale) == (
+        defaults["intra_density"], defaults["inter_density"], defaults["input_scale"])
+    from lnp_neuro.tasks.forecast import encode_series
+    assert cfg.max_rate == inspect.signature(encode_series).parameters["max_rate"].default
+    with pytest.raises(ValueError, match="series_scaling"):
+        ExperimentConfig(series_scaling="minmax")

@@ -14,14 +14,16 @@ One run (:func:`run_one`), for a prediction task (Lorenz-63, Rossler; design sec
 1. Data: the task's series with the run seed; one protocol window of the training split
    (``n_train`` = 500 samples to fit, the next ``n_predict`` = 100 to predict,
    :func:`lnp_neuro.tasks.prediction_windows`).
-2. Encoding: min-max scaling fitted on the 500 training samples, then the deterministic
-   staggered population code of :mod:`lnp_neuro.tasks.encoding` with ``input_copies``
-   phase-staggered channels per dimension: each sample is held for ``steps_per_sample``
-   SNN steps and coded on its own (error diffusion restarted at every sample), so a
-   closed-loop forecast can encode its own predictions exactly as the training data were
-   encoded. One channel would resolve only ``steps_per_sample * max_rate * dt`` intensity
-   levels per sample (5 with the defaults, i.e. a fifth of the attractor's range, far
-   above the 0.1 NRMSE tolerance of VPT); M staggered copies resolve M times more.
+2. Encoding: the series code of ``lnp-deploy``
+   (:func:`lnp_neuro.tasks.forecast.encode_series`): each dimension scaled by
+   ``series_scaling`` (z-score by default, fitted on the 500 training samples) onto an
+   ON/OFF channel pair, then the deterministic staggered population code of
+   :mod:`lnp_neuro.tasks.encoding` with ``input_copies`` phase-staggered copies of each
+   channel: each sample is held for ``steps_per_sample`` SNN steps and coded on its own
+   (error diffusion restarted at every sample), so a closed-loop forecast can encode its
+   own predictions exactly as the training data were encoded. One channel resolves
+   ``steps_per_sample * max_rate * dt`` intensity levels per sample (4 with the
+   defaults); M staggered copies resolve M times more.
 3. Network: :func:`lnp_neuro.models.build_network` (HRSNN or CHRSNN) with the run seed
    (the same network for every pruning method of one seed, so comparisons are paired),
    then pruning (:mod:`.pruning`): ``unpruned``; ``lnp``
@@ -53,9 +55,9 @@ held-out images instead of NRMSE/VPT; images are presented as Poisson spike trai
 (``image_t_input`` then ``image_t_silence``) and classified from the time-averaged readout
 features.
 
-Numbers of the defaults are chosen for this 2-core machine (N = 100, few epochs), far
-below the paper's 5000-neuron, 100-iteration setting; ``docs/results.md`` states what was
-run.
+The defaults are ``lnp-deploy``'s network, code and LNP schedule (N = 1000, 4 LNP
+iterations) with few training epochs, below the paper's 5000-neuron, 100-iteration
+setting; ``docs/results.md`` states what was run.
 
 Modules: :mod:`.config` (axes, :class:`RunSpec`, :class:`ExperimentConfig`, :func:`grid`,
 seeds), :mod:`.protocol` (data, encoding, training, evaluation), :mod:`.pruning` (step 3

@@ -55,34 +55,38 @@ class ExperimentConfig:
     Network: ``n_neurons``, ``density`` (HRSNN), ``n_clusters``, ``intra_density``,
     ``inter_density`` (CHRSNN), ``gain``, ``input_scale``, ``v_threshold``.
     Prediction protocol: ``n_train``, ``n_predict``, ``steps_per_sample``, ``max_rate``
-    (Hz at intensity 1), ``input_copies`` (channels per dimension), ``window``,
-    ``washout``, ``warmup`` (samples).
+    (Hz at intensity 1), ``input_copies`` (copies of each channel), ``series_scaling``
+    (:data:`lnp_neuro.tasks.encoding.SERIES_SCALINGS`: an ON/OFF channel pair per
+    dimension), ``window``, ``washout``, ``warmup`` (samples).
     Training: ``bp_epochs``, ``readout_epochs``, ``stdp_epochs``, ``learning_rate``,
     ``batch_size``, ``patience``, ``stdp_a_plus``.
     Pruning: ``lnp_iter`` and ``lnp_kwargs`` (passed to ``lnp``), ``ap_iter``,
     ``ap_fraction``.
     Noise: ``snr_db``. Images: ``image_train``, ``image_test``, ``image_t_input``,
     ``image_t_silence``, ``image_max_rate``, ``image_input_scale`` (64 pixel channels
-    need a smaller input weight than the 24 series channels for a similar firing rate).
+    need a smaller input weight than the series channels for a similar firing rate).
 
-    Defaults give firing rates of roughly 50-150 Hz (measured on Lorenz-63 input:
-    HRSNN ~0.1 and CHRSNN ~0.11 spikes per neuron per step at N = 200), far from both
-    silence and saturation.
+    The network, the series code and LNP's schedule default to ``lnp-deploy``'s (N = 1000,
+    HRSNN density 0.1, CHRSNN 4 clusters at 0.2 / 0.01, input weight scale 1; z-scored
+    ON/OFF pairs x 8 staggered copies at 200 Hz, 20 steps per sample; LNP 4 iterations to
+    density 0.01), so a grid row and a deployment of the same seed describe the same
+    network and drive (``tests/test_experiments.py`` holds the two to each other).
     """
 
-    n_neurons: int = 100
+    n_neurons: int = 1000
     density: float = 0.1
     n_clusters: int = 4
-    intra_density: float = 0.25
-    inter_density: float = 0.03
+    intra_density: float = 0.2
+    inter_density: float = 0.01
     gain: float = 1.0
-    input_scale: float = 0.05
+    input_scale: float = 1.0
     v_threshold: float = 1.0
     n_train: int = 500
     n_predict: int = 100
-    steps_per_sample: int = 10
-    max_rate: float = 500.0
+    steps_per_sample: int = 20
+    max_rate: float = 200.0
     input_copies: int = 8
+    series_scaling: str = "zscore"
     window: int = 50
     washout: int = 10
     warmup: int = 50
@@ -93,9 +97,8 @@ class ExperimentConfig:
     batch_size: int = 16
     patience: int = 4
     stdp_a_plus: float = 1e-3
-    lnp_iter: int = 5
-    lnp_kwargs: dict = field(default_factory=lambda: {"synapse_keep": 0.7,
-                                                      "node_quantile": 0.1})
+    lnp_iter: int = 4
+    lnp_kwargs: dict = field(default_factory=lambda: {"target_density": 0.01})
     ap_iter: int = 5
     ap_fraction: float = 0.1
     snr_db: tuple = SNR_DB
@@ -138,6 +141,10 @@ class ExperimentConfig:
                              f"{self.max_rate} Hz")
         if self.warmup > self.n_train:
             raise ValueError(f"warmup ({self.warmup}) must not exceed n_train ({self.n_train})")
+        from ..tasks.encoding import SERIES_SCALINGS
+        if self.series_scaling not in SERIES_SCALINGS:
+            raise ValueError(f"series_scaling must be one of {', '.join(SERIES_SCALINGS)}, "
+                             f"got {self.series_scaling!r}")
         self.snr_db = tuple(float(s) for s in self.snr_db)
         if not isinstance(self.lnp_kwargs, dict):
             raise ValueError("lnp_kwargs must be a dict of keyword arguments for lnp()")

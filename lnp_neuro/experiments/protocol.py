@@ -50,7 +50,7 @@ class PredictionData:
 
     ``window`` (:class:`lnp_neuro.tasks.PredictionWindow`): ``n_train`` samples to fit,
     the next ``n_predict`` to predict. The encoder is fitted on the training samples
-    (min-max scaling) and codes every sample on its own, so a closed-loop forecast
+    (``series_scaling``, an ON/OFF pair per dimension) and codes every sample on its own, so a closed-loop forecast
     encodes its own predictions exactly as the training data were encoded.
     """
 
@@ -69,7 +69,7 @@ class PredictionData:
         self.seed = seed
         self.encoder = RateEncoder(max_rate=cfg.max_rate, dt=dt,
                                    steps_per_sample=cfg.steps_per_sample,
-                                   method="staggered", scaling="minmax",
+                                   method="staggered", scaling=cfg.series_scaling,
                                    copies=cfg.input_copies)
         self.encoder.fit(self.window.train_inputs)
         tr = self.window.train_targets
