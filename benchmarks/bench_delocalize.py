@@ -47,8 +47,8 @@ def main() -> None:
     for label, w in (("N=5000 density 0.1", full), ("N=5000 20% kept", pruned)):
         for n_new in (20_000, 50_000):
             t0, c0 = time.perf_counter(), time.process_time()
-            new_w, edges, (f0, f1) = delocalize(w, n_new, seed=0, excitatory=net.excitatory,
-                                                return_objective=True)
+            new_w, info = delocalize(w, n_new, seed=0, excitatory=net.excitatory)
+            f0, f1 = info.objective_before, info.objective_after
             dt, cpu = time.perf_counter() - t0, time.process_time() - c0
             print(f"{label} ({w.nnz} synapses) + {n_new}: {dt:5.2f} s wall, {cpu:5.2f} s CPU "
                   f"(target: a few s); "

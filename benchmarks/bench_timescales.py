@@ -25,7 +25,7 @@ def main() -> None:
         t0, c0 = time.perf_counter(), time.process_time()
         new_net, res = optimize_timescales(net, budget=budget, seed=0, progress=False)
         t_bo, c_bo = time.perf_counter() - t0, time.process_time() - c0
-        print(f"{name} N={n} synapses={net.n_synapses}: one objective eval {t_one:6.2f} s; "
+        print(f"{name} N={n} synapses={net.n_active_synapses}: one objective eval {t_one:6.2f} s; "
               f"optimize_timescales(budget={budget}) {t_bo:6.2f} s wall, {c_bo:6.2f} s CPU "
               f"(reference budget: "
               f"~120 s per LNP iteration for all steps)")

@@ -36,18 +36,18 @@ def main() -> None:
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     net = hrsnn(args.neurons, density=0.1, seed=0)
-    net = net.copy(neuron_active=rng.random(net.size) > 0.3,
+    net = net.copy(neuron_active=rng.random(net.n_total_neurons) > 0.3,
                    synapse_active=rng.random(net.weights.nnz) > 0.5)
     build = time.perf_counter() - t0
-    raster = rng.random((args.steps, net.size)) < args.rate
+    raster = rng.random((args.steps, net.n_total_neurons)) < args.rate
     t0 = time.perf_counter()
     fast = count_sops(raster, net.weights, net.neuron_active, net.synapse_active)
     t_fast = time.perf_counter() - t0
     t0 = time.perf_counter()
     ref = reference_sops(raster, net)
     t_ref = time.perf_counter() - t0
-    print(f"network: N={net.size}, stored synapses={net.weights.nnz:,}, "
-          f"active (AND-mask)={net.n_synapses:,} (built in {build:.1f} s)")
+    print(f"network: N={net.n_total_neurons}, stored synapses={net.weights.nnz:,}, "
+          f"active (AND-mask)={net.n_active_synapses:,} (built in {build:.1f} s)")
     print(f"raster: {args.steps} steps, {int(raster.sum()):,} spikes")
     print(f"{'method':<40}{'seconds':>10}{'SOPs':>16}")
     print(f"{'count_sops (counts @ fan-out)':<40}{t_fast:>10.3f}{fast:>16,}")

@@ -80,7 +80,7 @@ def one_iteration(args) -> tuple[dict, list]:
 
     t = time.perf_counter()
     net = hrsnn(args.n, args.density, seed=args.seed)
-    print(f"HRSNN N={args.n} density={args.density}: {net.n_synapses} synapses "
+    print(f"HRSNN N={args.n} density={args.density}: {net.n_active_synapses} synapses "
           f"(built in {time.perf_counter() - t:.1f} s)", flush=True)
     t = time.perf_counter()
     _, history = lnp(net, n_iter=1, seed=args.seed, bo_budget=args.bo_budget, progress=False)
@@ -124,7 +124,7 @@ def references(args, h: dict) -> None:
     t_bc = (time.perf_counter() - t) * args.ref_n / args.ref_sources
     scale3 = (args.n / args.ref_n) ** 3
     n_syn = args.density * args.n * (args.n - 1)
-    scale_ne = (args.n * n_syn) / (args.ref_n * ref.n_synapses)
+    scale_ne = (args.n * n_syn) / (args.ref_n * ref.n_active_synapses)
     print(f"\nnaive references (timed at N={args.ref_n}, extrapolated to N={args.n}):")
     print(f"  dense Lyapunov solve     {t_lyap:8.1f} s  x (N ratio)^3 = {scale3:7.0f} -> "
           f"{t_lyap * scale3:9.0f} s   (LNP step I: {h['step_seconds'].get('noise', 0):.1f} s)")

@@ -136,7 +136,7 @@ def time_lava(net, x, mode, quantization):
         data = lava_net.monitor.get_data()[lif.name]["s_out"]
     finally:
         lif.stop()
-    raster = np.zeros((steps, net.size), bool)
+    raster = np.zeros((steps, net.n_total_neurons), bool)
     raster[:, lava_net.kept] = np.asarray(data).reshape(steps, -1) != 0
     return raster, stepping, startup
 
@@ -257,7 +257,7 @@ def time_brian2(net, x, target):
     import brian2 as b2
     b2.start_scope()
     b2.prefs.logging.console_log_level = "ERROR"
-    steps, n = x.shape[0], net.size
+    steps, n = x.shape[0], net.n_total_neurons
     out_dir = None
     if target == "cpp":
         out_dir = tempfile.mkdtemp(prefix="brian2_bench_")
@@ -330,7 +330,7 @@ def main(argv=None) -> int:
           f"{numba.get_num_threads()} threads (speed-up of busy threads over one now: "
           f"{core_speedup():.2f}x; the kernels here run on one), load average "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} at start")
-    print(f"network: {net.n_neurons} neurons, {net.n_synapses} synapses "
+    print(f"network: {net.n_active_neurons} neurons, {net.n_active_synapses} synapses "
           f"(density {net.density:.3f}), {net.n_inputs} inputs, {args.steps} steps; "
           f"quantisation: weight_exp {sorted(set(q.weight_exp.tolist()))} (per neuron), "
           f"rms(dw)/rms(w) "

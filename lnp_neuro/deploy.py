@@ -245,11 +245,11 @@ def prune_network(options: DeployOptions, net: SpikingNetwork, inputs: np.ndarra
         log(f"random baseline: LNP ({options.iterations} iteration(s)) for the counts, then the "
             f"starting network rewired at random (G(n, m), Dale's law, its weight distribution)")
         reference, history = run_lnp()
-        pruned = random_network_like(net, reference.n_neurons, reference.n_synapses,
+        pruned = random_network_like(net, reference.n_active_neurons, reference.n_active_synapses,
                                      seed=options.seed)
         pruned.metadata["baseline_budget"] = {
-            "kind": "lnp-counts", "target": {"neurons": reference.n_neurons,
-                                             "synapses": reference.n_synapses},
+            "kind": "lnp-counts", "target": {"neurons": reference.n_active_neurons,
+                                             "synapses": reference.n_active_synapses},
             "rule": "the starting network's neurons (E/I split kept) rewired as an "
                     "Erdos-Renyi G(n, m) graph with LNP's neuron and synapse counts, couplings "
                     "drawn from the starting network's per presynaptic type (Dale's law)"}
@@ -289,7 +289,7 @@ def activity_prune_on_input(net: SpikingNetwork, inputs: np.ndarray, options: De
             raise ValueError(f"ap_budget={options.ap_budget!r} needs LNP's result to match")
         log(f"activity pruning (AP) matched to LNP's {options.ap_budget}: running LNP first")
         reference, _ = lnp_reference()
-        target = reference.n_neurons if options.ap_budget == "neurons" else \
+        target = reference.n_active_neurons if options.ap_budget == "neurons" else \
             drive_sops(reference, inputs, mode)
         budget = APBudget(options.ap_budget, target)
         log(f"AP budget: {options.ap_budget} <= {target} (LNP's)")
@@ -312,7 +312,7 @@ def _stability(net: SpikingNetwork, seed: int):
     """``lambda_max`` (mean, standard error over drives) and the spectrum of the first drive."""
     from .operating_point import operating_lambda_max
     opts = dict(DEFAULT_SPECTRUM)
-    opts["k"] = min(opts["k"], net.n_neurons)
+    opts["k"] = min(opts["k"], net.n_active_neurons)
     return operating_lambda_max(net, seed=seed, **opts)
 
 
@@ -377,8 +377,8 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
         out[f"{label}_paper_readout"] = scores["paper"]
         if "closed" in scores:
             closed[label] = scores["closed"]
-    esn = ESNForecaster(series, split.train, net0.n_neurons, seed=0)
-    refs = reference_forecasts(series, split, esn_units=net0.n_neurons, seed=0, esn=esn)
+    esn = ESNForecaster(series, split.train, net0.n_active_neurons, seed=0)
+    refs = reference_forecasts(series, split, esn_units=net0.n_active_neurons, seed=0, esn=esn)
     out["persistence"] = refs["persistence"]
     out["references"] = refs
     if starts is not None:
@@ -400,7 +400,8 @@ def hand_over(net: SpikingNetwork, path: Path):
     compact, kept = net.compact()
     write_nir(compact, path, overwrite=True, neuron_ids=kept)
     deployed = DeployedNetwork.read(path)
-    if deployed.network.size != kept.size or not np.array_equal(deployed.neuron_ids, kept):
+    if (deployed.network.n_total_neurons != kept.size
+            or not np.array_equal(deployed.neuron_ids, kept)):
         raise RuntimeError(f"{path}: the network read back is not the one written")
     return deployed
 
@@ -479,28 +480,29 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         net0 = timed("load", load_network, options.network, options.dt)
         log(f"loaded {options.network}: {net0}")
         from ._limits import check_memory, deploy_memory_estimate
-        check_memory(deploy_memory_estimate(net0.size, net0.n_synapses, options.steps,
-                                            net0.n_inputs),
-                     f"--network {options.network} ({net0.size} neurons), "
+        check_memory(deploy_memory_estimate(net0.n_total_neurons, net0.n_active_synapses,
+                                            options.steps, net0.n_inputs),
+                     f"--network {options.network} ({net0.n_total_neurons} neurons), "
                      f"--steps {options.steps}")
     else:
         net0 = timed("build", build_network, options, series_inputs(series, options))
-        log(f"built {options.model.upper()}: {net0.n_neurons} neurons, "
-            f"{net0.n_synapses} synapses (seed {options.seed})")
+        log(f"built {options.model.upper()}: {net0.n_active_neurons} neurons, "
+            f"{net0.n_active_synapses} synapses (seed {options.seed})")
     inputs, encoded, input_info = timed("input", make_input, options, net0, series,
                                         series_info)
     log(f"drive: {input_info['kind']}, {inputs.shape[0]} steps x {inputs.shape[1]} channels")
 
     net1, history = timed("prune", prune_network, options, net0, inputs, log)
-    log(f"pruned ({options.prune}): {net0.n_neurons} -> {net1.n_neurons} neurons, "
-        f"{net0.n_synapses} -> {net1.n_synapses} synapses")
+    log(f"pruned ({options.prune}): {net0.n_active_neurons} -> {net1.n_active_neurons} "
+        f"neurons, "
+        f"{net0.n_active_synapses} -> {net1.n_active_synapses} synapses")
 
     # The hand-over: only the active neurons and synapses go into network.nir, with their
     # original ids; the graph read back from the file is what every engine runs.
     deployed = timed("hand_over", hand_over, net1, out / "network.nir")
     net_d = deployed.network
-    log(f"wrote network.nir and read it back: {net_d.size} neurons, {net_d.n_synapses} "
-        f"synapses")
+    log(f"wrote network.nir and read it back: {net_d.n_total_neurons} neurons, "
+        f"{net_d.n_active_synapses} synapses")
 
     from .engines import get_engine, parity
     mode = "fixed" if target.mode == "fixed" else "float"
@@ -562,8 +564,8 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         label={"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}[options.prune],
         target=target.name, backend=engine.name, mode=target.mode, profile=profile.name,
         steps=int(inputs.shape[0]), dt=net_d.dt,
-        neurons_before=net0.n_neurons, neurons_after=net_d.n_neurons,
-        synapses_before=net0.n_synapses, synapses_after=net_d.n_synapses,
+        neurons_before=net0.n_active_neurons, neurons_after=net_d.n_active_neurons,
+        synapses_before=net0.n_active_synapses, synapses_after=net_d.n_active_synapses,
         sops_dense=energy["baseline"]["sops_dense"], sops_pruned=energy["sops_and_mask"],
         sop_ratio=energy["sop_ratio"],
         energy_joules=energy["profiles"][profile.name]["energy_joules"],
@@ -583,8 +585,8 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         task=task, history=history, baseline_budget=net1.metadata.get("baseline_budget"),
         energy=energy, input=input_info,
         options={k: v for k, v in asdict(options).items() if k not in ("progress",)},
-        deployed={"network": "network.nir", "neurons": net_d.size,
-                  "synapses": net_d.n_synapses,
+        deployed={"network": "network.nir", "neurons": net_d.n_total_neurons,
+                  "synapses": net_d.n_active_synapses,
                   "neuron_ids": "ids in the starting network: run.npz neuron_ids, and "
                                 "network.nir neurons metadata lnp_neuro.neuron_ids",
                   "engine": engine.name, "engine_description": engine.description},

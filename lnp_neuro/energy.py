@@ -217,12 +217,12 @@ def ann_equivalent_macs(net: SpikingNetwork, n_steps: int) -> dict[str, int]:
     """
     _check_network(net, "net")
     n_steps = check_int(n_steps, "n_steps", 0)
-    n_active = net.n_neurons
+    n_active = net.n_active_neurons
     win = net.input_weights
     rows_active = net.neuron_active[np.repeat(np.arange(win.shape[0]), np.diff(win.indptr))]
     return {
         "dense": n_steps * n_active * n_active,
-        "sparse": n_steps * net.n_synapses,
+        "sparse": n_steps * net.n_active_synapses,
         "input_dense": n_steps * n_active * net.n_inputs,
         "input_sparse": n_steps * int(np.count_nonzero(rows_active)),
     }
@@ -326,7 +326,7 @@ def energy_report(net: SpikingNetwork, spikes: Any, profiles: Any = None,
     (division by zero SOPs) is None.
     """
     _check_network(net, "net")
-    raster = _spike_matrix(spikes, net.size)
+    raster = _spike_matrix(spikes, net.n_total_neurons)
     n_steps = int(raster.shape[0])
     seconds_per_step = _positive_or_none(seconds_per_step, "seconds_per_step") or net.dt
     counts = np.count_nonzero(raster, axis=0).astype(np.int64)
@@ -347,14 +347,14 @@ def energy_report(net: SpikingNetwork, spikes: Any, profiles: Any = None,
         "steps": n_steps,
         "dt": net.dt,
         "seconds_simulated": n_steps * net.dt,
-        "neurons": net.n_neurons,
-        "neurons_total": net.size,
-        "synapses": net.n_synapses,
+        "neurons": net.n_active_neurons,
+        "neurons_total": net.n_total_neurons,
+        "synapses": net.n_active_synapses,
         "synapses_stored": int(net.weights.nnz),
         "spikes": spikes_active,
         "spikes_of_pruned_neurons": int(counts.sum()) - spikes_active,
-        "mean_rate_hz": (spikes_active / (net.n_neurons * n_steps * net.dt)
-                         if net.n_neurons and n_steps else 0.0),
+        "mean_rate_hz": (spikes_active / (net.n_active_neurons * n_steps * net.dt)
+                         if net.n_active_neurons and n_steps else 0.0),
         "sops_dense": sops_dense,
         "sops_and_mask": sops_mask,
         "sops_input": sops_input,
@@ -369,13 +369,13 @@ def energy_report(net: SpikingNetwork, spikes: Any, profiles: Any = None,
             raise ValueError("baseline must be a pair (unpruned_net, unpruned_spikes)")
         base_net, base_spikes = baseline
         _check_network(base_net, "baseline[0]")
-        base_raster = _spike_matrix(base_spikes, base_net.size, "baseline spikes")
+        base_raster = _spike_matrix(base_spikes, base_net.n_total_neurons, "baseline spikes")
         if base_raster.shape[0] != n_steps:
             raise ValueError(f"baseline spikes has {base_raster.shape[0]} steps but spikes has "
                              f"{n_steps}; the SOP ratio compares runs on the same input")
         base_dense = _net_sops(base_net, base_raster, "dense")
         report["baseline"] = {
-            "neurons": base_net.n_neurons, "synapses": base_net.n_synapses,
+            "neurons": base_net.n_active_neurons, "synapses": base_net.n_active_synapses,
             "sops_dense": base_dense,
             "spikes": int(np.count_nonzero(base_raster)),
         }
@@ -383,8 +383,9 @@ def energy_report(net: SpikingNetwork, spikes: Any, profiles: Any = None,
 
     keep = net.synapse_and_mask()
     pre, post = net.synapse_pre_post()
-    degrees = {"max_fan_in": int(np.bincount(post[keep], minlength=net.size).max(initial=0)),
-               "max_fan_out": int(np.bincount(pre[keep], minlength=net.size).max(initial=0))}
+    n = net.n_total_neurons
+    degrees = {"max_fan_in": int(np.bincount(post[keep], minlength=n).max(initial=0)),
+               "max_fan_out": int(np.bincount(pre[keep], minlength=n).max(initial=0))}
     report["max_fan_in"] = degrees["max_fan_in"]
     report["max_fan_out"] = degrees["max_fan_out"]
     from .mapping import STRATEGIES

@@ -68,9 +68,10 @@ class DeployedNetwork:
             raise ValueError(f"network must be a SpikingNetwork, got "
                              f"{type(self.network).__name__}")
         ids = np.asarray(self.neuron_ids)
-        if ids.shape != (self.network.size,) or (ids.size and ids.dtype.kind not in "iu"):
+        if (ids.shape != (self.network.n_total_neurons,)
+                or (ids.size and ids.dtype.kind not in "iu")):
             raise ValueError(f"neuron_ids must hold one integer per neuron "
-                             f"({self.network.size}), got shape {ids.shape}")
+                             f"({self.network.n_total_neurons}), got shape {ids.shape}")
         self.neuron_ids = ids.astype(np.int64)
 
     @classmethod
@@ -81,7 +82,8 @@ class DeployedNetwork:
         net = network_from_graph(graph, path, dt=dt)
         ids = graph_neuron_ids(graph)
         return cls(graph=graph, network=net,
-                   neuron_ids=np.arange(net.size) if ids is None else ids, source=str(path))
+                   neuron_ids=np.arange(net.n_total_neurons) if ids is None else ids,
+                   source=str(path))
 
 
 @dataclass(eq=False)
@@ -134,7 +136,7 @@ class Engine:
                              f"{type(network).__name__}")
         spikes = self.runner(network, input_spikes, mode, progress)
         run = EngineRun(spikes=spikes, engine=self.name, mode=mode)
-        expected = (np.asarray(input_spikes).shape[0], network.network.size)
+        expected = (np.asarray(input_spikes).shape[0], network.network.n_total_neurons)
         if run.spikes.shape != expected:
             raise ValueError(f"engine {self.name!r} returned spikes of shape "
                              f"{run.spikes.shape}, expected {expected}")

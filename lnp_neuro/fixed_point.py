@@ -205,6 +205,9 @@ class FixedPointNetwork:
 
     @property
     def size(self) -> int:
+        """Number of neurons, one per row: the full index of the quantised network (a
+        FixedPointNetwork has no pruning mask; pruned synapses are absent from
+        ``weights``)."""
         return self.du.shape[0]
 
     @property
@@ -333,7 +336,7 @@ def _rel_errors(w_float: sp.csr_matrix, w_q: sp.csr_matrix) -> tuple[float, floa
 
 def default_scale(net: SpikingNetwork, headroom_bits: int = 6) -> float:
     """Largest power of two with max active threshold * scale <= 2**(23 - headroom_bits)."""
-    active = net.neuron_active if net.neuron_active.any() else np.ones(net.size, bool)
+    active = net.neuron_active if net.neuron_active.any() else np.ones(net.n_total_neurons, bool)
     vmax = float(np.max(net.v_threshold[active]))
     return 2.0 ** math.floor(UV_BITS - 1 - headroom_bits - math.log2(vmax))
 
@@ -380,7 +383,7 @@ def quantize(net: SpikingNetwork, *, scale: float | None = None, headroom_bits: 
 
     half = 2 ** (BIAS_MANT_BITS - 1)
     b_target = net.bias * scale
-    bias_exp = np.zeros(net.size, np.int64)
+    bias_exp = np.zeros(net.n_total_neurons, np.int64)
     for _ in range(BIAS_EXP_MAX):
         # Raise the exponent only where the mantissa does not fit yet: the smallest
         # fitting exponent keeps the most bits.

@@ -463,7 +463,7 @@ class NetworkSpectrum:
         """Per-neuron exponents indexed like the full network; pruned neurons get ``fill``."""
         size = self.size if size is None else check_int(size, "size", 1)
         if size is None:
-            raise ValueError("size is unknown; pass size=net.size")
+            raise ValueError("size is unknown; pass size=net.n_total_neurons")
         if self.active.size and self.active[-1] >= size:
             raise ValueError(f"size={size} is smaller than the largest active index")
         out = np.full(size, float(fill))
@@ -592,5 +592,5 @@ def network_spectrum(net: SpikingNetwork, n_steps: int, k: int,
     exponents, vectors = exponents[order], basis.q[:, order]
     return NetworkSpectrum(exponents=exponents, vectors=vectors,
                            neuron_exponents=per_neuron_exponents(exponents, vectors),
-                           active=surrogate.active, size=net.size, dt=net.dt,
+                           active=surrogate.active, size=net.n_total_neurons, dt=net.dt,
                            n_steps=n_steps)

@@ -223,8 +223,9 @@ def route_spikes(net: SpikingNetwork, core_of_neuron: np.ndarray, n_cores: int, 
     and chip crossings.
     """
     raster = np.asarray(spikes)
-    if raster.ndim != 2 or raster.shape[1] != net.size:
-        raise ValueError(f"spikes must be a raster [T, {net.size}], got shape {raster.shape}")
+    if raster.ndim != 2 or raster.shape[1] != net.n_total_neurons:
+        raise ValueError(f"spikes must be a raster [T, {net.n_total_neurons}], got shape "
+                         f"{raster.shape}")
     core_of = np.asarray(core_of_neuron, dtype=np.int64)
     counts = np.count_nonzero(raster, axis=0).astype(np.int64)
     keep = net.synapse_and_mask()
@@ -324,7 +325,7 @@ def _placement_order(net: SpikingNetwork) -> np.ndarray:
 
 def _first_fit(net: SpikingNetwork, limits: CoreLimits, fan_in: np.ndarray) -> np.ndarray:
     """Core of every neuron, filling cores in placement order (-1 for pruned neurons)."""
-    core_of = np.full(net.size, -1, dtype=np.int64)
+    core_of = np.full(net.n_total_neurons, -1, dtype=np.int64)
     n_here = s_here = 0
     core = -1
     for i in _placement_order(net):
@@ -341,16 +342,17 @@ def _first_fit(net: SpikingNetwork, limits: CoreLimits, fan_in: np.ndarray) -> n
 def _spike_counts(net: SpikingNetwork, spikes) -> np.ndarray:
     """Spikes per neuron of a raster [T, N] (zeros without one)."""
     if spikes is None:
-        return np.zeros(net.size, np.int64)
+        return np.zeros(net.n_total_neurons, np.int64)
     raster = np.asarray(spikes)
-    if raster.ndim != 2 or raster.shape[1] != net.size:
-        raise ValueError(f"spikes must be a raster [T, {net.size}], got shape {raster.shape}")
+    if raster.ndim != 2 or raster.shape[1] != net.n_total_neurons:
+        raise ValueError(f"spikes must be a raster [T, {net.n_total_neurons}], got shape "
+                         f"{raster.shape}")
     return np.count_nonzero(raster, axis=0).astype(np.int64)
 
 
 def _distinct_synapses(net: SpikingNetwork, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Active synapses as (pre, post) in active-neuron indices, self-loops dropped."""
-    index = np.full(net.size, -1, dtype=np.int64)
+    index = np.full(net.n_total_neurons, -1, dtype=np.int64)
     index[active] = np.arange(active.size)
     keep = net.synapse_and_mask()
     pre, post = net.synapse_pre_post()
@@ -486,7 +488,7 @@ def _partition(net: SpikingNetwork, limits: CoreLimits, fan_in: np.ndarray, spik
     import pymetis
 
     active = np.flatnonzero(net.neuron_active)
-    core_of = np.full(net.size, -1, dtype=np.int64)
+    core_of = np.full(net.n_total_neurons, -1, dtype=np.int64)
     n = active.size
     if n == 0:
         return core_of
@@ -547,8 +549,8 @@ def map_to_cores(net: SpikingNetwork, limits: CoreLimits, strategy: str = "parti
         raise ValueError(f"strategy must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
     keep = net.synapse_and_mask()
     pre, post = net.synapse_pre_post()
-    fan_in = np.bincount(post[keep], minlength=net.size)
-    fan_out = np.bincount(pre[keep], minlength=net.size)
+    fan_in = np.bincount(post[keep], minlength=net.n_total_neurons)
+    fan_out = np.bincount(pre[keep], minlength=net.n_total_neurons)
     problems: list[str] = []
     for label, counts, limit in (("fan-in", fan_in, limits.max_fan_in),
                                  ("fan-out", fan_out, limits.max_fan_out)):

@@ -31,6 +31,7 @@ entries of the canonical CSR form (sorted indices, no duplicates).
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,19 @@ def _per_neuron(value: Any, n: int, name: str, dtype=np.float64) -> np.ndarray:
     if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} has non-finite (NaN or inf) values")
     return arr.copy()
+
+
+def _deprecated_count(old: str, new: str) -> property:
+    """A read-only alias ``old`` of the count ``new`` that warns (DeprecationWarning)."""
+
+    def get(self) -> int:
+        warnings.warn(f"SpikingNetwork.{old} is deprecated (ambiguous between active and all "
+                      f"neurons or synapses); use SpikingNetwork.{new}", DeprecationWarning,
+                      stacklevel=2)
+        return getattr(self, new)
+
+    get.__doc__ = f"Deprecated alias of :attr:`{new}`; warns."
+    return property(get)
 
 
 class _TooLarge(ValueError):
@@ -253,28 +267,34 @@ class SpikingNetwork:
 
     # ----------------------------------------------------------------- counts
     @property
-    def size(self) -> int:
-        """Number of neurons including pruned ones."""
+    def n_total_neurons(self) -> int:
+        """Number of neurons, pruned ones included (the rows of ``weights``)."""
         return self.weights.shape[0]
+
+    @property
+    def n_active_neurons(self) -> int:
+        """Number of active (unpruned) neurons."""
+        return int(np.count_nonzero(self.neuron_active))
+
+    @property
+    def n_active_synapses(self) -> int:
+        """Number of active synapses whose pre- and postsynaptic neurons are both active."""
+        return int(np.count_nonzero(self.synapse_and_mask()))
 
     @property
     def n_inputs(self) -> int:
         return self.input_weights.shape[1]
 
     @property
-    def n_neurons(self) -> int:
-        """Number of active (unpruned) neurons."""
-        return int(np.count_nonzero(self.neuron_active))
-
-    @property
-    def n_synapses(self) -> int:
-        """Number of active synapses whose pre- and postsynaptic neurons are both active."""
-        return int(np.count_nonzero(self.synapse_and_mask()))
-
-    @property
     def density(self) -> float:
-        n = self.n_neurons
-        return self.n_synapses / (n * n) if n else 0.0
+        """Active synapses per possible synapse between active neurons:
+        ``n_active_synapses / n_active_neurons**2`` (0 without active neurons)."""
+        n = self.n_active_neurons
+        return self.n_active_synapses / (n * n) if n else 0.0
+
+    size = _deprecated_count("size", "n_total_neurons")
+    n_neurons = _deprecated_count("n_neurons", "n_active_neurons")
+    n_synapses = _deprecated_count("n_synapses", "n_active_synapses")
 
     # ------------------------------------------------------------- derived views
     def synapse_pre_post(self) -> tuple[np.ndarray, np.ndarray]:
@@ -450,8 +470,9 @@ class SpikingNetwork:
         """A short human-readable description."""
         kind = self.metadata.get("model", "network")
         lines = [
-            f"{kind}: {self.n_neurons}/{self.size} neurons active, "
-            f"{self.n_synapses} synapses (density {self.density:.4f}), {self.n_inputs} inputs",
+            f"{kind}: {self.n_active_neurons}/{self.n_total_neurons} neurons active, "
+            f"{self.n_active_synapses} active synapses (density {self.density:.4f}), "
+            f"{self.n_inputs} inputs",
             f"  excitatory {int(self.excitatory[self.neuron_active].sum())}, "
             f"inhibitory {int((~self.excitatory[self.neuron_active]).sum())}",
             f"  tau_mem {1e3 * self.tau_mem.min():.2f}..{1e3 * self.tau_mem.max():.2f} ms "
@@ -463,5 +484,6 @@ class SpikingNetwork:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"SpikingNetwork(n_neurons={self.n_neurons}/{self.size}, "
-                f"n_synapses={self.n_synapses}, n_inputs={self.n_inputs}, dt={self.dt})")
+        return (f"SpikingNetwork(n_active_neurons={self.n_active_neurons}/"
+                f"{self.n_total_neurons}, n_active_synapses={self.n_active_synapses}, "
+                f"n_inputs={self.n_inputs}, dt={self.dt})")

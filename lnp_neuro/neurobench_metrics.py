@@ -46,7 +46,7 @@ _NEURON_PARAMETERS = 4
 def neurobench_metrics(net: SpikingNetwork, spikes, input_spikes) -> dict:
     """NeuroBench's metrics of one run (module docstring).
 
-    ``spikes [T, net.size]``: the raster (columns of pruned neurons are ignored);
+    ``spikes [T, net.n_total_neurons]``: the raster (columns of pruned neurons are ignored);
     ``input_spikes [T, n_inputs]``: the drive of the same run.
     """
     from .energy import _input_sops, count_sops
@@ -55,8 +55,8 @@ def neurobench_metrics(net: SpikingNetwork, spikes, input_spikes) -> dict:
         raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
     s = np.asarray(spikes)
     x = np.asarray(input_spikes)
-    if s.ndim != 2 or s.shape[1] != net.size:
-        raise ValueError(f"spikes must be [T, {net.size}], got shape {s.shape}")
+    if s.ndim != 2 or s.shape[1] != net.n_total_neurons:
+        raise ValueError(f"spikes must be [T, {net.n_total_neurons}], got shape {s.shape}")
     if x.ndim != 2 or x.shape != (s.shape[0], net.n_inputs):
         raise ValueError(f"input_spikes must be [{s.shape[0]}, {net.n_inputs}], got shape "
                          f"{x.shape}")
@@ -65,7 +65,7 @@ def neurobench_metrics(net: SpikingNetwork, spikes, input_spikes) -> dict:
     recurrent = count_sops(s, net.weights, net.neuron_active, net.synapse_active)
     # Input synapses onto active neurons (rows of pruned neurons may hold stored entries).
     n_input_synapses = int(np.count_nonzero(active[np.repeat(
-        np.arange(net.size), np.diff(net.input_weights.indptr))]))
+        np.arange(net.n_total_neurons), np.diff(net.input_weights.indptr))]))
     input_acs = _input_sops(net, x)
     total = recurrent + input_acs
     weights_total = n * n + n * n_in
@@ -75,7 +75,7 @@ def neurobench_metrics(net: SpikingNetwork, spikes, input_spikes) -> dict:
                                 "recurrent": int(recurrent), "input": int(input_acs),
                                 "per_step": total / steps if steps else 0.0},
         "activation_sparsity": 1.0 - fired / (n * steps) if n and steps else 1.0,
-        "connection_sparsity": (1.0 - (net.n_synapses + n_input_synapses) / weights_total
+        "connection_sparsity": (1.0 - (net.n_active_synapses + n_input_synapses) / weights_total
                                 if weights_total else 1.0),
         "footprint_bytes": 4 * (weights_total + _NEURON_PARAMETERS * n),
         "reference": NEUROBENCH_REFERENCE,

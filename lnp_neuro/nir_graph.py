@@ -137,8 +137,8 @@ def to_nir(net: SpikingNetwork, readout: Readout | np.ndarray | None = None, *,
     """
     if not isinstance(net, SpikingNetwork):
         raise TypeError(f"net must be a SpikingNetwork, got {type(net).__name__}")
-    readout = _as_readout(readout, net.size)
-    n, dt = net.size, net.dt
+    readout = _as_readout(readout, net.n_total_neurons)
+    n, dt = net.n_total_neurons, net.dt
     ids = _checked_neuron_ids(neuron_ids, n)
     active = net.neuron_active
 

@@ -187,7 +187,7 @@ def _check_inputs(net: SpikingNetwork, input_spikes) -> np.ndarray:
 
 def _initial_state(net: SpikingNetwork, initial_state, mode: str,
                    fixed: FixedPointNetwork | None) -> NetworkState:
-    n = net.size
+    n = net.n_total_neurons
     if initial_state is None:
         state = NetworkState.zeros(n, mode)
     elif isinstance(initial_state, NetworkState):
@@ -236,7 +236,7 @@ def _run_numba(net, x, mode, fixed, state, record, progress):
 
 def _run_numba_float(net, x, state, record, progress):
     from ._kernels_float import run_float
-    n, steps = net.size, x.shape[0]
+    n, steps = net.n_total_neurons, x.shape[0]
     spikes = np.zeros((steps, n), np.bool_)
     rec_shape = (steps, n) if record else (0, n)
     active = np.ascontiguousarray(net.neuron_active)
@@ -285,7 +285,7 @@ def _fixed_kernel_args(net, x, fixed, state, record):
     """Arguments of :func:`lnp_neuro._kernels_fixed.run_fixed` after its ``t0, n_steps``,
     and by name the arrays it writes: ``v``, ``u`` (its own copies, written back to
     ``state`` by the caller), ``spikes``, ``v_rec``, ``u_rec``."""
-    n, steps = net.size, x.shape[0]
+    n, steps = net.n_total_neurons, x.shape[0]
     spikes = np.zeros((steps, n), np.bool_)
     active = np.ascontiguousarray(net.neuron_active)
     # Pruned neurons: input masked to 0, no decay, no bias and a threshold v never reaches,
@@ -340,7 +340,7 @@ def _wrap32(a: np.ndarray) -> np.ndarray:
 
 
 def _run_numpy(net, x, mode, fixed, state, record, progress):
-    n, steps = net.size, x.shape[0]
+    n, steps = net.n_total_neurons, x.shape[0]
     active = net.neuron_active
     spikes = np.zeros((steps, n), np.bool_)
     v_rec = u_rec = None
@@ -465,10 +465,10 @@ def simulate(net: SpikingNetwork, input_spikes, mode: str = "float",
         if not isinstance(fixed, FixedPointNetwork):
             raise ValueError("quantization must be a FixedPointNetwork "
                              "(lnp_neuro.fixed_point.quantize)")
-        if fixed.size != net.size or fixed.input_weights.shape[1] != net.n_inputs:
+        if fixed.size != net.n_total_neurons or fixed.input_weights.shape[1] != net.n_inputs:
             raise ValueError(f"quantization describes {fixed.size} neurons and "
-                             f"{fixed.input_weights.shape[1]} inputs, net has {net.size} "
-                             f"and {net.n_inputs}")
+                             f"{fixed.input_weights.shape[1]} inputs, net has "
+                             f"{net.n_total_neurons} and {net.n_inputs}")
     elif quantization is not None:
         raise ValueError("quantization is only used with mode='fixed'")
     state = _initial_state(net, initial_state, mode, fixed)

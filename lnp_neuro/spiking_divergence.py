@@ -169,8 +169,8 @@ def spiking_divergence(net: SpikingNetwork, n_steps: int, input_spikes: Any = No
                          initial_state=start)
     v_ref = reference.v[:, active]
     if start is None:
-        v0 = np.zeros(net.size)
-        u0 = np.zeros(net.size)
+        v0 = np.zeros(net.n_total_neurons)
+        u0 = np.zeros(net.n_total_neurons)
     else:
         v0, u0 = start.v, start.u
 

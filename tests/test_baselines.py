@@ -50,7 +50,7 @@ def test_improving_round_is_kept_and_degrading_round_stops_ap():
     assert [h["neurons"] for h in history] == [50, 45, 41]
     assert [h["accepted"] for h in history] == [True, True, False]
     assert history[1]["performance_ratio"] > 1 > history[2]["performance_ratio"]
-    assert pruned.n_neurons == 45                   # the last kept model, not the rejected
+    assert pruned.n_active_neurons == 45                   # the last kept model, not the rejected
     assert set(np.flatnonzero(~pruned.neuron_active)) == set(range(5))
     info = pruned.metadata["activity_pruning"]
     assert info["stopped"] == "performance" and info["budget"]["kind"] == "paper"
@@ -58,34 +58,36 @@ def test_improving_round_is_kept_and_degrading_round_stops_ap():
     pruned, history = activity_prune(net, lambda m: activity,
                                      _sequence_scores([0.8, 0.85, 0.7]), fraction=0.1)
     assert [h["accepted"] for h in history] == [True, True, False]
-    assert pruned.n_neurons == 45
+    assert pruned.n_active_neurons == 45
 
 
 def test_paper_budget_ends_after_n_iter_rounds():
     net = hrsnn(50, 0.1, seed=1)
-    pruned, history = activity_prune(net, lambda m: np.random.default_rng(0).random(m.size),
+    pruned, history = activity_prune(net,
+                                     lambda m: np.random.default_rng(0).random(m.n_total_neurons),
                                      lambda m: 1.0, fraction=0.1, n_iter=3,
                                      higher_is_better=False)
     assert [h["neurons"] for h in history] == [50, 45, 41, 37]      # round(4.5) = 4
     assert pruned.metadata["activity_pruning"]["stopped"] == "n_iter"
     with pytest.raises(ValueError, match="fraction"):
-        activity_prune(net, lambda m: np.zeros(m.size), lambda m: 1.0, fraction=0.0)
+        activity_prune(net, lambda m: np.zeros(m.n_total_neurons), lambda m: 1.0, fraction=0.0)
     with pytest.raises(ValueError, match="activity_fn"):
         activity_prune(net, lambda m: np.zeros(3), lambda m: 1.0, n_iter=1)
     with pytest.raises(ValueError, match="score_fn returned -1"):
-        activity_prune(net, lambda m: np.zeros(m.size), lambda m: -1.0, n_iter=1)
+        activity_prune(net, lambda m: np.zeros(m.n_total_neurons), lambda m: -1.0, n_iter=1)
 
 
 def test_matched_neuron_budget_reaches_the_count_exactly_whatever_the_performance():
     net = hrsnn(100, 0.1, seed=2)
     # Performance collapses after the first round; a matched budget still runs to its
     # target and records that the paper's rule would have stopped.
-    pruned, history = activity_prune(net, lambda m: np.arange(m.size, dtype=float),
-                                     lambda m: m.n_neurons / 100.0 if m.n_neurons == 100
-                                     else 0.1, fraction=0.1, n_iter=1,
+    pruned, history = activity_prune(net, lambda m: np.arange(m.n_total_neurons, dtype=float),
+                                     lambda m: (m.n_active_neurons / 100.0
+                                                if m.n_active_neurons == 100 else 0.1),
+                                     fraction=0.1, n_iter=1,
                                      budget=APBudget("neurons", 77))
     assert [h["neurons"] for h in history] == [100, 90, 81, 77]
-    assert pruned.n_neurons == 77
+    assert pruned.n_active_neurons == 77
     assert all(h["accepted"] for h in history) and not history[-1]["meets_rule"]
     assert pruned.metadata["activity_pruning"]["stopped"] == "budget reached"
     for bad in (APBudget("paper", None),):
@@ -97,7 +99,7 @@ def test_matched_neuron_budget_reaches_the_count_exactly_whatever_the_performanc
     with pytest.raises(ValueError, match="budget kind"):
         APBudget("synapses", 3)
     with pytest.raises(ValueError, match="cost_fn"):
-        activity_prune(net, lambda m: np.zeros(m.size), lambda m: 1.0,
+        activity_prune(net, lambda m: np.zeros(m.n_total_neurons), lambda m: 1.0,
                        budget=APBudget("sops", 10))
 
 
@@ -109,7 +111,7 @@ def test_matched_sop_budget_bisects_to_the_crossing():
         return float(weight[model.neuron_active].sum())
 
     target = 0.6 * cost(net)
-    pruned, history = activity_prune(net, lambda m: np.arange(m.size, dtype=float),
+    pruned, history = activity_prune(net, lambda m: np.arange(m.n_total_neurons, dtype=float),
                                      lambda m: 1.0, fraction=0.1,
                                      budget=APBudget("sops", target), cost_fn=cost)
     assert cost(pruned) <= target
@@ -136,7 +138,7 @@ def test_ap_on_task_prunes_the_least_active_neurons_of_the_drive(driven):
     counts = simulate(net, inputs).spikes.sum(0)
     pruned, history = activity_prune_on_task(net, inputs, rate, fraction=0.1, n_iter=1,
                                              budget=APBudget("neurons", 54))
-    assert pruned.n_neurons == 54 and len(history) == 2
+    assert pruned.n_active_neurons == 54 and len(history) == 2
     removed = np.flatnonzero(~pruned.neuron_active)
     order = np.argsort(counts, kind="stable")
     np.testing.assert_array_equal(np.sort(removed), np.sort(order[:6]))
@@ -179,7 +181,7 @@ def test_random_network_keeps_everything_but_the_wiring():
     start = hrsnn(300, 0.1, seed=6, n_inputs=4)
     n, m = 200, 1500
     rand = random_network_like(start, n, m, seed=7)
-    assert rand.size == rand.n_neurons == n and rand.n_synapses == m
+    assert rand.n_total_neurons == rand.n_active_neurons == n and rand.n_active_synapses == m
     assert rand.weights.diagonal().nonzero()[0].size == 0
     # E/I split of the start network (80/20), Dale's law.
     assert rand.excitatory.sum() == round(n * start.excitatory.mean())
@@ -210,7 +212,7 @@ def test_random_network_keeps_everything_but_the_wiring():
     np.testing.assert_array_equal(again.weights.data, rand.weights.data)
     clustered = chrsnn(100, 2, seed=0)
     other = random_network_like(clustered, 80, 500, seed=0)
-    assert other.n_synapses == 500 and other.cluster is not None
+    assert other.n_active_synapses == 500 and other.cluster is not None
     with pytest.raises(ValueError, match="n_neurons"):
         random_network_like(start, 301, 10)
     with pytest.raises(ValueError, match="n_synapses"):
@@ -223,7 +225,7 @@ def test_random_network_fires_like_the_start_network_per_synapse():
     wiring, fired 15x more than LNP)."""
     start = hrsnn(200, 0.1, seed=8, n_inputs=3)
     inputs = np.random.default_rng(9).random((300, 3)) < 0.2
-    rand = random_network_like(start, start.n_neurons, start.n_synapses, seed=10)
+    rand = random_network_like(start, start.n_active_neurons, start.n_active_synapses, seed=10)
     rate_start = simulate(start, inputs).spikes.mean()
     rate_rand = simulate(rand, inputs).spikes.mean()
     # Measured over rewiring seeds 0-7: ratio 0.87 to 1.14.

@@ -59,8 +59,8 @@ def test_every_target_writes_the_full_report(tmp_path, target):
     assert spikes.shape == (60, n_after) and inputs.shape == (60, 48)
     assert spikes.dtype == bool and inputs.any()
     deployed = read_nir(out / "network.nir")
-    assert deployed.size == deployed.n_neurons == n_after
-    assert deployed.n_synapses == report["synapses_after"]
+    assert deployed.n_total_neurons == deployed.n_active_neurons == n_after
+    assert deployed.n_active_synapses == report["synapses_after"]
     assert ids.shape == (n_after,) and np.all(np.diff(ids) > 0) and ids.max() < 60
     assert report["spikes_after"] == int(spikes.sum())
     if report["backend"] in ("native", "lava"):
@@ -97,9 +97,9 @@ def test_deployed_graph_holds_only_active_neurons_and_synapses(tmp_path):
     report = load_report(out)
     kept = np.flatnonzero(active)
     deployed = read_nir(out / "network.nir")
-    assert deployed.size == report["neurons_after"] == kept.size
+    assert deployed.n_total_neurons == report["neurons_after"] == kept.size
     assert deployed.neuron_active.all() and deployed.synapse_active.all()
-    assert deployed.weights.nnz == deployed.n_synapses == net.n_synapses
+    assert deployed.weights.nnz == deployed.n_active_synapses == net.n_active_synapses
     np.testing.assert_array_equal(graph_neuron_ids(read_nir_graph(out / "network.nir")), kept)
     np.testing.assert_array_equal(deployed.weights.toarray(),
                                   net.effective_weights().toarray()[np.ix_(kept, kept)])
@@ -117,7 +117,7 @@ def test_prune_none_deploys_the_whole_network(tmp_path):
     assert code == 0
     report = load_report(out)
     assert report["neurons_after"] == report["neurons_before"] == 60
-    assert read_nir(out / "network.nir").size == 60
+    assert read_nir(out / "network.nir").n_total_neurons == 60
     with np.load(out / "run.npz", allow_pickle=False) as run:
         assert run["spikes"].shape == (60, 60)
         np.testing.assert_array_equal(run["neuron_ids"], np.arange(60))
@@ -243,7 +243,7 @@ def test_deploying_a_nir_file_runs_that_network(tmp_path, capsys):
                  "--steps", "50", "--out", str(tmp_path / "run"), "--json"])
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["neurons_before"] == 40 and printed["synapses_after"] == net.n_synapses
+    assert printed["neurons_before"] == 40 and printed["synapses_after"] == net.n_active_synapses
     back = read_nir(tmp_path / "run" / "network.nir")
     np.testing.assert_array_equal(back.weights.toarray(), net.weights.toarray())
     np.testing.assert_array_equal(back.tau_mem, net.tau_mem)

@@ -142,7 +142,7 @@ def test_pruned_synapses_are_left_out():
     mask[::3] = False
     pruned = net.copy(synapse_active=mask)
     q = quantize(pruned)
-    assert q.weights.nnz == pruned.n_synapses
+    assert q.weights.nnz == pruned.n_active_synapses
 
 
 def test_clipping_and_flushing_are_counted():

@@ -19,7 +19,7 @@ STEPS = 500
 
 
 def _heterogeneous(net, rng):
-    n = net.size
+    n = net.n_total_neurons
     bias = rng.normal(0.0, 0.03, n)
     bias[rng.random(n) < 0.15] *= 12          # a few large biases: exponents 1..3
     return net.copy(v_threshold=rng.uniform(0.7, 2.5, n), bias=bias,
@@ -39,8 +39,9 @@ def _case(name):
     net = _heterogeneous(net, rng)
     if name == "pruned":
         net = net.copy(synapse_active=rng.random(net.weights.nnz) > 0.4,
-                       neuron_active=rng.random(net.size) > 0.25)
-        initial = {"v": rng.uniform(-0.5, 1.0, net.size), "u": rng.normal(0, 0.2, net.size)}
+                       neuron_active=rng.random(net.n_total_neurons) > 0.25)
+        initial = {"v": rng.uniform(-0.5, 1.0, net.n_total_neurons),
+                   "u": rng.normal(0, 0.2, net.n_total_neurons)}
     x = rng.random((STEPS, net.n_inputs)) < 0.12
     return net, x, initial
 
@@ -73,9 +74,9 @@ def test_raster_equals_lava(name, mode):
 
 def test_backend_without_active_neurons_or_steps_does_not_start_lava():
     net, x, _ = _case("hrsnn")
-    silent = net.copy(neuron_active=np.zeros(net.size, bool))
+    silent = net.copy(neuron_active=np.zeros(net.n_total_neurons, bool))
     assert not run_lava(silent, x[:10]).any()
-    assert run_lava(net, x[:0]).shape == (0, net.size)
+    assert run_lava(net, x[:0]).shape == (0, net.n_total_neurons)
 
 
 def test_backend_validates_its_arguments():
@@ -114,7 +115,7 @@ def test_lava_engine_runs_the_handed_over_graph(tmp_path, mode):
     deployed = hand_over(net, tmp_path / "network.nir")
     kept = np.flatnonzero(net.neuron_active)
     np.testing.assert_array_equal(deployed.neuron_ids, kept)
-    assert deployed.network.size == kept.size
+    assert deployed.network.n_total_neurons == kept.size
     lava = get_engine("lava")
     run = lava.run(deployed, x, mode)
     reference = get_engine(lava.parity_reference).run(deployed, x, mode)

@@ -20,26 +20,48 @@ def tiny(**changes):
 
 def test_counts_and_masks():
     net = tiny()
-    assert (net.size, net.n_neurons, net.n_synapses, net.n_inputs) == (3, 3, 4, 2)
+    assert (net.n_total_neurons, net.n_active_neurons, net.n_active_synapses,
+            net.n_inputs) == (3, 3, 4, 2)
     pre, post = net.synapse_pre_post()
     # canonical CSR order: row (post) major, sorted pre within a row
     assert list(zip(post.tolist(), pre.tolist())) == [(0, 1), (1, 0), (1, 2), (2, 1)]
     pruned = net.copy(neuron_active=[True, False, True])
     # every synapse touches neuron 1, so none survives the AND mask
-    assert pruned.n_neurons == 2 and pruned.n_synapses == 0
+    assert pruned.n_active_neurons == 2 and pruned.n_active_synapses == 0
     assert pruned.effective_weights().nnz == 0
     masked = net.copy(synapse_active=[True, False, True, True])
-    assert masked.n_synapses == 3
+    assert masked.n_active_synapses == 3
     assert masked.effective_weights()[1, 0] == 0 and masked.effective_weights()[0, 1] == 0.5
     np.testing.assert_allclose(net.du, 0.2)
     np.testing.assert_allclose(net.dv, [0.05, 0.1, 0.2])
+
+
+def test_counts_of_a_pruned_network_and_their_text():
+    net = tiny(neuron_active=[True, True, False], synapse_active=[True, False, True, True])
+    # Stored synapses (post, pre): (0,1) active, (1,0) masked, (1,2) and (2,1) touch neuron 2.
+    assert (net.n_active_neurons, net.n_total_neurons, net.n_active_synapses) == (2, 3, 1)
+    assert net.density == 1 / 2 ** 2
+    assert repr(net) == ("SpikingNetwork(n_active_neurons=2/3, n_active_synapses=1, "
+                         "n_inputs=2, dt=0.001)")
+    assert "2/3 neurons active, 1 active synapses (density 0.2500)" in net.summary()
+
+
+@pytest.mark.parametrize("old, new", [("size", "n_total_neurons"),
+                                      ("n_neurons", "n_active_neurons"),
+                                      ("n_synapses", "n_active_synapses")])
+def test_deprecated_counts_warn_and_name_their_replacement(old, new):
+    net = tiny(neuron_active=[True, True, False])
+    with pytest.warns(DeprecationWarning, match=f"SpikingNetwork.{old} is deprecated.*"
+                                                f"use SpikingNetwork.{new}"):
+        value = getattr(net, old)
+    assert value == getattr(net, new) == {"size": 3, "n_neurons": 2, "n_synapses": 2}[old]
 
 
 def test_compact_keeps_active_part():
     net = tiny(neuron_active=[True, True, False])
     small, keep = net.compact()
     assert keep.tolist() == [0, 1]
-    assert small.size == 2 and small.n_synapses == 2
+    assert small.n_total_neurons == 2 and small.n_active_synapses == 2
     np.testing.assert_array_equal(small.weights.toarray(), [[0, 0.5], [-1, 0]])
     np.testing.assert_array_equal(small.tau_mem, [0.02, 0.01])
 
@@ -97,7 +119,7 @@ def test_hrsnn_statistics():
     net = hrsnn(2000, 0.05, seed=1, tau_mem_shape=4.0, tau_mem_scale=5e-3)
     # Bernoulli(p) wiring without autapses: expected N(N-1)p synapses, 5 sigma band
     expected = 2000 * 1999 * 0.05
-    assert abs(net.n_synapses - expected) < 5 * np.sqrt(expected)
+    assert abs(net.n_active_synapses - expected) < 5 * np.sqrt(expected)
     assert net.weights.diagonal().sum() == 0
     assert abs(net.excitatory.mean() - 0.8) < 1e-9
     # Dale's law: the sign of every synapse is the sign of its presynaptic neuron
@@ -109,7 +131,7 @@ def test_hrsnn_statistics():
     # the scaling makes the bulk radius sqrt(N p E[G^2]) of the rate coupling G equal the
     # gain (1.0); the spiking weights are G divided row-wise by the steady-state gain
     g_data = net.rate_coupling().data
-    radius = np.sqrt(2000 * net.n_synapses / 2000 ** 2 * np.mean(g_data ** 2))
+    radius = np.sqrt(2000 * net.n_active_synapses / 2000 ** 2 * np.mean(g_data ** 2))
     assert radius == pytest.approx(1.0, rel=1e-9)
     _, post = net.synapse_pre_post()
     np.testing.assert_allclose(net.weights.data * net.rate_gain[post], g_data)

@@ -54,7 +54,7 @@ def test_paper_lif_graph_of_norse_needs_dt():
         read_nir(PAPER / "lif_norse.nir")
     with pytest.warns(UserWarning, match="no one-step Delay node"):
         net = read_nir(PAPER / "lif_norse.nir", dt=1e-4)
-    assert net.size == 1 and net.n_inputs == 1 and net.dt == 1e-4
+    assert net.n_total_neurons == 1 and net.n_inputs == 1 and net.dt == 1e-4
     np.testing.assert_allclose(net.dv, [0.04], rtol=1e-6)
     np.testing.assert_allclose(net.du, [1.0])
     np.testing.assert_allclose(net.input_weights.toarray(), [[0.04]], rtol=1e-6)

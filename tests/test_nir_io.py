@@ -24,7 +24,7 @@ def project_reference(net: SpikingNetwork, x: np.ndarray):
     """The discrete model of lnp_neuro/network.py's docstring, written out plainly."""
     w = net.effective_weights().toarray()
     w_in = net.effective_input_weights().toarray()
-    n = net.size
+    n = net.n_total_neurons
     u, v, s = np.zeros(n), np.zeros(n), np.zeros(n)
     spikes, vs = [], []
     for t in range(x.shape[0]):
@@ -78,12 +78,13 @@ def pruned_chrsnn(seed=3) -> SpikingNetwork:
     w.data[rng.choice(w.nnz, 5, replace=False)] = 0.0  # stored zero synapses
     w_in = net.input_weights.copy()
     w_in.data[rng.choice(w_in.nnz, 3, replace=False)] = 0.0  # stored zeros in the input
-    neuron_active = rng.random(net.size) > 0.15
+    neuron_active = rng.random(net.n_total_neurons) > 0.15
     synapse_active = rng.random(w.nnz) > 0.25
     meta = dict(net.metadata, lnp_history=[{"iteration": 0, "neurons": 120, "synapses": 900,
                                             "lambda_max": 0.12, "mean_ipr": None}])
     return net.copy(weights=w, input_weights=w_in, synapse_active=synapse_active,
-                    neuron_active=neuron_active, bias=rng.normal(0.0, 0.02, net.size) / 3,
+                    neuron_active=neuron_active,
+                    bias=rng.normal(0.0, 0.02, net.n_total_neurons) / 3,
                     metadata=meta)
 
 
@@ -134,12 +135,12 @@ def test_round_trip_through_file_is_lossless(tmp_path):
 def test_round_trip_keeps_readout(tmp_path):
     net = hrsnn(40, seed=1)
     rng = np.random.default_rng(1)
-    linear = rng.normal(size=(3, net.size))
+    linear = rng.normal(size=(3, net.n_total_neurons))
     net2, readout = from_nir(to_nir(net, readout=linear), with_readout=True)
     assert_networks_identical(net, net2)
     np.testing.assert_array_equal(readout.weight, linear)
     assert readout.bias is None
-    affine = Readout(rng.normal(size=(2, net.size)), rng.normal(size=2))
+    affine = Readout(rng.normal(size=(2, net.n_total_neurons)), rng.normal(size=2))
     write_nir(net, tmp_path / "r.nir", readout=affine)
     graph = nir.read(tmp_path / "r.nir")
     assert isinstance(graph.nodes["readout"], nir.Affine)
@@ -567,7 +568,7 @@ def test_neuron_ids_round_trip(tmp_path):
     np.testing.assert_array_equal(graph_neuron_ids(read_nir_graph(tmp_path / "c.nir")), kept)
     assert graph_neuron_ids(to_nir(net)) is None
     with pytest.raises(ValueError, match="distinct"):
-        to_nir(net, neuron_ids=np.zeros(net.size, int))
+        to_nir(net, neuron_ids=np.zeros(net.n_total_neurons, int))
 
 
 def test_type_check_failure_is_read_leniently_with_a_warning(tmp_path):

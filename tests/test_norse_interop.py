@@ -22,7 +22,7 @@ def docstring_reference(net: SpikingNetwork, x: np.ndarray) -> np.ndarray:
     synapse, input included, delivers one step late."""
     w = net.effective_weights().toarray()
     w_in = net.effective_input_weights().toarray()
-    u, v, s = np.zeros(net.size), np.zeros(net.size), np.zeros(net.size)
+    u, v, s = (np.zeros(net.n_total_neurons) for _ in range(3))
     previous_x = np.zeros(net.n_inputs)
     out = []
     for t in range(x.shape[0]):
@@ -65,7 +65,7 @@ def test_norse_reproduces_the_discrete_model_spike_for_spike():
 def test_pruned_neurons_stay_silent_in_norse():
     net = chrsnn(150, n_clusters=3, seed=2)
     rng = np.random.default_rng(2)
-    net = net.copy(neuron_active=rng.random(net.size) > 0.2,
+    net = net.copy(neuron_active=rng.random(net.n_total_neurons) > 0.2,
                    synapse_active=rng.random(net.weights.nnz) > 0.3)
     x = poisson_input(200, net.n_inputs, seed=2)
     spikes = run_norse(net, x)
@@ -94,7 +94,7 @@ def test_input_delay_shifts_the_input():
 def test_readout_does_not_change_the_recurrent_spikes():
     net = hrsnn(80, seed=3)
     x = poisson_input(100, net.n_inputs, seed=3)
-    readout = Readout(np.random.default_rng(3).normal(size=(2, net.size)), np.zeros(2))
+    readout = Readout(np.random.default_rng(3).normal(size=(2, net.n_total_neurons)), np.zeros(2))
     with_readout = run_norse(to_nir(net, readout=readout), x)
     np.testing.assert_array_equal(with_readout, run_norse(net, x))
 

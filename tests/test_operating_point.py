@@ -108,7 +108,7 @@ def test_validation():
     op = operating_point(net, poisson_drive(net, 300, 0))
     with pytest.raises(ValueError, match="k"):
         linear_response_spectrum(net, op, k=0)
-    pruned = net.copy(neuron_active=np.r_[False, np.ones(net.size - 1, bool)])
+    pruned = net.copy(neuron_active=np.r_[False, np.ones(net.n_total_neurons - 1, bool)])
     with pytest.raises(ValueError, match="active"):
         effective_coupling(pruned, op)
 

@@ -49,7 +49,7 @@ def test_lambda_max_and_covariance_do_not_depend_on_the_thread_count():
     net = hrsnn(450, 0.1, seed=2)                # above the dense limits: ARPACK, estimator
     w = sp.csr_matrix(net.weights) * 0.05
     leak = 1.0 / net.tau_mem
-    lam = np.random.default_rng(3).normal(-20.0, 5.0, net.size)
+    lam = np.random.default_rng(3).normal(-20.0, 5.0, net.n_total_neurons)
 
     def run():
         est = operating_lambda_max(net, n_drives=2, n_steps=300, seed=5, k=4)

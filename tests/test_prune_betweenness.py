@@ -7,7 +7,8 @@ import scipy.sparse as sp
 from scipy.stats import spearmanr
 
 from lnp_neuro.models import chrsnn, hrsnn
-from lnp_neuro.prune.betweenness import betweenness_centrality, betweenness_prune
+from lnp_neuro.prune.betweenness import (BetweennessPruneInfo, betweenness_centrality,
+                                         betweenness_prune, network_betweenness)
 
 
 def to_digraph(w):
@@ -59,17 +60,51 @@ def test_pivot_ranking_agrees_with_exact():
 
 def test_betweenness_prune_masks_lowest_neurons():
     net = hrsnn(100, 0.05, seed=4)
-    out, bc = betweenness_prune(net, 0.2, return_centrality=True)
-    assert out.n_neurons == 80 and net.n_neurons == 100
+    out, info = betweenness_prune(net, 0.2)
+    bc = info.centrality
+    assert out.n_active_neurons == 80 and net.n_active_neurons == 100
     removed = np.flatnonzero(~out.neuron_active)
     assert bc[removed].max() <= np.delete(bc, removed).min()
     assert out.weights.nnz == net.weights.nnz          # masked, not deleted
-    assert out.n_synapses < net.n_synapses
+    assert out.n_active_synapses < net.n_active_synapses
     # A second round only ranks the still-active neurons.
-    out2, bc2 = betweenness_prune(out, 0.5, return_centrality=True)
-    assert out2.n_neurons == 40
-    assert np.all(np.isnan(bc2[removed]))
+    out2, info2 = betweenness_prune(out, 0.5)
+    assert out2.n_active_neurons == 40
+    assert np.all(np.isnan(info2.centrality[removed]))
     assert not np.any(out2.neuron_active[removed])
+
+
+def test_betweenness_prune_info_removed_are_the_newly_inactive_neurons():
+    net = hrsnn(80, 0.06, seed=1)
+    mask = net.neuron_active.copy()
+    mask[:5] = False
+    net = net.copy(neuron_active=mask)
+    out, info = betweenness_prune(net, 0.25, seed=0)
+    newly_inactive = np.flatnonzero(net.neuron_active & ~out.neuron_active)
+    np.testing.assert_array_equal(np.sort(info.removed), newly_inactive)
+    assert info.n_removed == net.n_active_neurons - out.n_active_neurons == round(0.25 * 75)
+    # Lowest centrality first, and the centrality is that of the active subnetwork.
+    assert np.all(np.diff(info.centrality[info.removed]) >= 0)
+    np.testing.assert_array_equal(info.centrality, network_betweenness(net))
+    active = np.flatnonzero(net.neuron_active)
+    np.testing.assert_array_equal(
+        info.centrality[active],
+        betweenness_centrality(net.effective_weights()[active][:, active]))
+    # min_neurons caps the step.
+    capped, capped_info = betweenness_prune(net, 0.5, min_neurons=70)
+    assert capped.n_active_neurons == 70 and capped_info.n_removed == 5
+
+
+def test_betweenness_prune_info_rejects_inconsistent_fields():
+    bc = np.array([0.1, np.nan, 0.3])
+    with pytest.raises(ValueError, match="BetweennessPruneInfo.removed must hold neuron indices"):
+        BetweennessPruneInfo(centrality=bc, removed=np.array([3]))
+    with pytest.raises(ValueError, match="BetweennessPruneInfo.removed must be a 1-D integer"):
+        BetweennessPruneInfo(centrality=bc, removed=np.array([0.0]))
+    with pytest.raises(ValueError, match="BetweennessPruneInfo.removed holds a neuron without"):
+        BetweennessPruneInfo(centrality=bc, removed=np.array([1]))
+    with pytest.raises(ValueError, match="BetweennessPruneInfo.centrality must be 1-D"):
+        BetweennessPruneInfo(centrality=bc[None, :], removed=np.array([0]))
 
 
 def test_validation():

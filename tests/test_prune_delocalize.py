@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from lnp_neuro.prune.delocalize import (
+    DelocalizeInfo,
     dale_weight_sampler,
     delocalize,
     inverse_participation_ratio,
@@ -114,8 +115,8 @@ def test_greedy_first_edge_is_the_best_single_edge(seed, n_inactive):
             trial = w.tolil()
             trial[post, pre] = 1.0
             best = max(best, local_degree_variance(trial.tocsr(), active) - f0)
-    new_w, edges, (fa, fb) = delocalize(w, 1, seed=0, batch_size=1, pool_size=None,
-                                        neuron_active=active, return_objective=True)
+    new_w, info = delocalize(w, 1, seed=0, batch_size=1, pool_size=None, neuron_active=active)
+    fa, fb = info.objective_before, info.objective_after
     assert fa == pytest.approx(f0)
     assert fb == pytest.approx(local_degree_variance(new_w, active))
     assert fb - fa == pytest.approx(best, rel=1e-9)
@@ -129,8 +130,9 @@ SCHEDULES = [{}, {"batch_size": 1, "pool_size": None}, {"n_rounds": 8}, {"batch_
 def test_added_edges_are_new_two_hop_and_exact_count(schedule):
     w = random_graph(80, 0.04, 2)
     n_new = 60
-    new_w, edges = delocalize(w, n_new, seed=3, **schedule)
-    assert edges.shape == (n_new, 2)
+    new_w, info = delocalize(w, n_new, seed=3, **schedule)
+    edges = info.added
+    assert edges.shape == (n_new, 2) and info.n_added == info.n_requested == n_new
     pre, post = edges[:, 0], edges[:, 1]
     assert np.all(pre != post)
     assert len({(a, b) for a, b in edges}) == n_new
@@ -155,13 +157,14 @@ def test_new_weights_follow_dale_and_original_distribution():
     np.fill_diagonal(mask, False)
     mag = np.abs(rng.standard_normal((n, n)))
     w = sp.csr_matrix(np.where(mask, np.where(excitatory[None, :], mag, -4 * mag), 0.0))
-    new_w, edges = delocalize(w, 40, seed=1)
+    new_w, info = delocalize(w, 40, seed=1)
+    edges = info.added
     vals = np.asarray(new_w[edges[:, 1], edges[:, 0]]).ravel()
     assert np.all((vals > 0) == excitatory[edges[:, 0]])
     assert np.all(np.isin(vals, w.data))
     # An explicit excitatory vector gives the same signs.
-    _, edges2 = delocalize(w, 40, seed=1, excitatory=excitatory)
-    np.testing.assert_array_equal(edges, edges2)
+    _, info2 = delocalize(w, 40, seed=1, excitatory=excitatory)
+    np.testing.assert_array_equal(edges, info2.added)
 
 
 def test_custom_weight_sampler_and_inactive_neurons():
@@ -174,7 +177,8 @@ def test_custom_weight_sampler_and_inactive_neurons():
         calls.append(pre.size)
         return np.full(pre.size, 0.123)
 
-    new_w, edges = delocalize(w, 30, seed=0, neuron_active=active, weight_sampler=sampler)
+    new_w, info = delocalize(w, 30, seed=0, neuron_active=active, weight_sampler=sampler)
+    edges = info.added
     assert calls == [30]
     assert np.all(active[edges]).item()
     np.testing.assert_allclose(np.asarray(new_w[edges[:, 1], edges[:, 0]]).ravel(), 0.123)
@@ -184,20 +188,21 @@ def test_stored_zeros_and_zero_weights_stay_synapses():
     w = random_graph(30, 0.15, 6)
     w.data[0] = 0.0                    # an explicitly stored zero: still a synapse
     post0, pre0 = 0, int(w.indices[0])
-    new_w, edges = delocalize(w, 10, seed=0, weight_sampler=lambda a, b, r: np.zeros(a.size))
+    new_w, info = delocalize(w, 10, seed=0, weight_sampler=lambda a, b, r: np.zeros(a.size))
+    edges = info.added
     assert new_w.nnz == w.nnz + 10     # neither the stored zero nor the new zeros vanish
     assert not any((a, b) == (pre0, post0) for a, b in edges)
 
 
 def test_determinism():
     w = random_graph(100, 0.05, 7)
-    a_w, a_e = delocalize(w, 50, seed=11)
-    b_w, b_e = delocalize(w, 50, seed=11)
-    np.testing.assert_array_equal(a_e, b_e)
+    a_w, a_info = delocalize(w, 50, seed=11)
+    b_w, b_info = delocalize(w, 50, seed=11)
+    np.testing.assert_array_equal(a_info.added, b_info.added)
     assert (a_w != b_w).nnz == 0
-    c_w, c_e = delocalize(ring(60, 1), 30, seed=np.random.default_rng(2))
-    d_w, d_e = delocalize(ring(60, 1), 30, seed=np.random.default_rng(2))
-    np.testing.assert_array_equal(c_e, d_e)
+    _, c_info = delocalize(ring(60, 1), 30, seed=np.random.default_rng(2))
+    _, d_info = delocalize(ring(60, 1), 30, seed=np.random.default_rng(2))
+    np.testing.assert_array_equal(c_info.added, d_info.added)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -228,8 +233,8 @@ def test_default_degree_bounds_stop_hub_growth():
     in0 = np.diff(w.indptr)
     bound_out = out0.max() + int(np.ceil(2 * n_new / 120))
     bound_in = in0.max() + int(np.ceil(2 * n_new / 120))
-    new_w, edges = delocalize(w, n_new, seed=0)
-    assert edges.shape == (n_new, 2)
+    new_w, info = delocalize(w, n_new, seed=0)
+    assert info.added.shape == (n_new, 2)
     out1 = np.bincount(new_w.tocoo().col, minlength=120)
     in1 = np.diff(new_w.indptr)
     assert out1.max() <= bound_out and in1.max() <= bound_in
@@ -241,10 +246,36 @@ def test_default_degree_bounds_stop_hub_growth():
         delocalize(w, 1, max_out_degree=-1)
 
 
+def test_delocalize_info_added_pairs_are_exactly_the_new_synapses():
+    w = random_graph(60, 0.06, 5)
+    new_w, info = delocalize(w, 25, seed=2)
+
+    def stored(m):
+        coo = m.tocoo()
+        return set(zip(coo.col.tolist(), coo.row.tolist()))          # (pre, post)
+
+    assert stored(new_w) - stored(w) == set(map(tuple, info.added.tolist()))
+    assert new_w.nnz - w.nnz == info.n_added == 25
+    assert info.objective_before == pytest.approx(local_degree_variance(w))
+    assert info.objective_after == pytest.approx(local_degree_variance(new_w))
+
+
+def test_delocalize_info_rejects_inconsistent_fields():
+    with pytest.raises(ValueError, match="DelocalizeInfo.added must be an integer array"):
+        DelocalizeInfo(np.zeros((3, 3), np.int64), 3, 0.0, 0.0)
+    with pytest.raises(ValueError, match="DelocalizeInfo.added must be an integer array"):
+        DelocalizeInfo(np.zeros((3, 2)), 3, 0.0, 0.0)
+    with pytest.raises(ValueError, match="DelocalizeInfo.n_requested"):
+        DelocalizeInfo(np.zeros((3, 2), np.int64), 2, 0.0, 0.0)
+    with pytest.raises(ValueError, match="DelocalizeInfo.objective_after must be finite"):
+        DelocalizeInfo(np.zeros((0, 2), np.int64), 0, 0.0, float("nan"))
+
+
 def test_zero_new_edges_and_validation():
     w = random_graph(20, 0.2, 0)
-    same, edges = delocalize(w, 0)
-    assert edges.shape == (0, 2) and (same != w).nnz == 0
+    same, info = delocalize(w, 0)
+    assert info.added.shape == (0, 2) and (same != w).nnz == 0
+    assert info.objective_before == info.objective_after == local_degree_variance(w)
     with pytest.raises(ValueError, match="n_new"):
         delocalize(w, -1)
     with pytest.raises(ValueError, match="n_new"):
@@ -275,12 +306,12 @@ def test_allow_fewer_adds_what_fits_instead_of_raising():
     w = sp.csr_matrix(dense)
     with pytest.raises(ValueError, match="only 1 new synapses fit"):
         delocalize(w, 2, seed=0)
-    new_w, edges = delocalize(w, 2, seed=0, allow_fewer=True)
-    assert edges.tolist() == [[0, 2]]
+    new_w, info = delocalize(w, 2, seed=0, allow_fewer=True)
+    assert info.added.tolist() == [[0, 2]] and (info.n_added, info.n_requested) == (1, 2)
     assert new_w.nnz == 6 and new_w[2, 0] == 0.5
     full = sp.csr_matrix(np.ones((3, 3)) - np.eye(3))
-    same, none = delocalize(full, 3, seed=0, allow_fewer=True)
-    assert none.shape == (0, 2) and (same != full).nnz == 0
+    same, info = delocalize(full, 3, seed=0, allow_fewer=True)
+    assert info.added.shape == (0, 2) and (same != full).nnz == 0
 
 
 def test_dale_sampler_falls_back_for_an_emptied_sign():

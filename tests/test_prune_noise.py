@@ -7,8 +7,8 @@ import scipy.sparse as sp
 from lnp_neuro.prune.covariance import (UnstableNetworkError, covariance_at_edges,
                                         spectral_abscissa, stationary_covariance)
 from lnp_neuro.prune.lyapunov_matrix import lyapunov_matrix, neighbourhood_harmonic_mean
-from lnp_neuro.prune.noise import (UnstableNetworkWarning, keep_probability, noise_prune,
-                                   noise_scores, random_prune, rho_for_keep_count)
+from lnp_neuro.prune.noise import (NoisePruneInfo, UnstableNetworkWarning, keep_probability,
+                                   noise_prune, noise_scores, random_prune, rho_for_keep_count)
 
 
 def sparse_random(n, density, scale, seed):
@@ -135,21 +135,21 @@ def test_scores_follow_moore_chaudhuri_formula():
 
 def test_noise_prune_rescales_and_is_deterministic():
     w = sparse_random(80, 0.2, 0.8, 7)
-    w2, leak2, info = noise_prune(w, 2.0, n_keep=0.3 * w.nnz, seed=3, covariance="exact",
-                                  return_info=True)
+    w2, info = noise_prune(w, 2.0, n_keep=0.3 * w.nnz, seed=3, covariance="exact")
     w3, _ = noise_prune(w, 2.0, n_keep=0.3 * w.nnz, seed=3, covariance="exact")
     assert (w2 != w3).nnz == 0
-    np.testing.assert_array_equal(leak2, np.full(80, 2.0))
-    assert info["expected_kept"] == pytest.approx(0.3 * w.nnz)
+    np.testing.assert_array_equal(info.leak, np.full(80, 2.0))
+    assert info.expected_kept == pytest.approx(0.3 * w.nnz)
+    assert info.covariance_method == "exact" and info.spectral_abscissa is None
     # Each kept weight is w / p.
-    p = info["keep_probability"][info["kept"]]
-    np.testing.assert_allclose(w2.data, w.data[info["kept"]] / p)
+    p = info.keep_probability[info.kept]
+    np.testing.assert_allclose(w2.data, w.data[info.kept] / p)
     # A locally chaotic neighbourhood (large Lambda) keeps its synapses less often.
     lam = np.where(np.arange(w.nnz) % 2 == 0, 1.5, 1.0)
-    _, _, info_l = noise_prune(w, 2.0, rho=info["rho"], lyapunov_matrix=lam, seed=3,
-                               covariance="exact", return_info=True)
-    ratio = info_l["keep_probability"] / info["keep_probability"]
-    unsat = info["keep_probability"] < 1 / 1.5
+    _, info_l = noise_prune(w, 2.0, rho=info.rho, lyapunov_matrix=lam, seed=3,
+                            covariance="exact")
+    ratio = info_l.keep_probability / info.keep_probability
+    unsat = info.keep_probability < 1 / 1.5
     np.testing.assert_allclose(ratio[unsat & (lam == 1.5)], 1 / 1.5)
 
 
@@ -164,7 +164,8 @@ def test_noise_pruning_preserves_covariance_spectrum_better_than_random(seed):
     n, leak = 150, 2.0
     w = symmetric_network(n, 0.5, seed)
     ref = top_eigs(stationary_covariance(w, leak))
-    w_noise, leak_noise = noise_prune(w, leak, n_keep=0.2 * w.nnz, seed=seed, covariance="exact")
+    w_noise, info = noise_prune(w, leak, n_keep=0.2 * w.nnz, seed=seed, covariance="exact")
+    leak_noise = info.leak
     kept = w_noise.nnz / w.nnz
     assert 0.18 < kept < 0.22
     err_noise = np.mean(np.abs(top_eigs(stationary_covariance(w_noise, leak_noise)) - ref) / ref)
@@ -179,12 +180,48 @@ def test_diagonal_compensation_instability_is_reported():
     # SPEC: the signed compensation D_ii += sum_j (w'_ij - w_ij) destabilised this network.
     w = symmetric_network(150, 0.5, 0)
     with pytest.warns(UnstableNetworkWarning):
-        _, leak2, info = noise_prune(w, 2.0, n_keep=0.2 * w.nnz, seed=0, covariance="exact",
-                                     compensate_diagonal=True, return_info=True)
-    assert info["stable"] is False and info["spectral_abscissa"] >= 0
+        w2, info = noise_prune(w, 2.0, n_keep=0.2 * w.nnz, seed=0, covariance="exact",
+                               compensate_diagonal=True)
+    assert info.stable is False and info.spectral_abscissa >= 0
+    # The compensated diagonal is D_ii + sum_j (w'_ij - w_ij).
+    row_change = np.asarray(w2.sum(axis=1) - w.sum(axis=1)).ravel()
+    np.testing.assert_allclose(info.leak, 2.0 + row_change)
     with pytest.raises(UnstableNetworkError):
         noise_prune(w, 2.0, n_keep=0.2 * w.nnz, seed=0, covariance="exact",
                     compensate_diagonal=True, on_unstable="raise")
+
+
+def test_noise_prune_info_kept_mask_names_the_surviving_synapses():
+    w = sparse_random(60, 0.2, 0.8, 2)
+    w2, info = noise_prune(w, 2.0, n_keep=0.4 * w.nnz, seed=1, covariance="exact")
+    assert info.n_before == w.nnz
+    assert w.nnz - w2.nnz == info.n_before - info.n_kept > 0
+    # kept[e] refers to the e-th stored entry of w in canonical CSR order.
+    post = np.repeat(np.arange(60), np.diff(w.indptr))
+    kept_pairs = set(zip(post[info.kept].tolist(), w.indices[info.kept].tolist()))
+    assert kept_pairs == set(zip(*(a.tolist() for a in w2.nonzero())))
+    record = info.to_dict()
+    assert list(record) == ["n_before", "n_kept", "rho", "expected_kept", "linear_abscissa",
+                            "leak_shift", "covariance_method"]
+    assert (record["n_kept"], record["rho"]) == (info.n_kept, info.rho)
+
+
+def test_noise_prune_info_rejects_inconsistent_fields():
+    with pytest.raises(ValueError, match="NoisePruneInfo.keep_probability must have one value"):
+        NoisePruneInfo(kept=np.ones(3, bool), keep_probability=np.ones(2), rho=1.0)
+    with pytest.raises(ValueError, match="NoisePruneInfo.keep_probability must lie"):
+        NoisePruneInfo(kept=np.ones(2, bool), keep_probability=np.array([0.5, 1.5]), rho=1.0)
+    with pytest.raises(ValueError, match="NoisePruneInfo.kept must be a 1-D bool"):
+        NoisePruneInfo(kept=np.ones(2), keep_probability=np.ones(2), rho=1.0)
+    with pytest.raises(ValueError, match="NoisePruneInfo.kept must be all True"):
+        NoisePruneInfo(kept=np.array([True, False]), keep_probability=np.ones(2), rho=None)
+    with pytest.raises(ValueError, match="NoisePruneInfo.rho"):
+        NoisePruneInfo(kept=np.ones(2, bool), keep_probability=np.ones(2), rho=-1.0)
+    with pytest.raises(ValueError, match="NoisePruneInfo.leak_shift"):
+        NoisePruneInfo(kept=np.ones(2, bool), keep_probability=np.ones(2), rho=1.0,
+                       leak_shift=-0.5)
+    skipped = NoisePruneInfo.nothing_sampled(4)
+    assert skipped.skipped and skipped.to_dict() == {"n_before": 4, "n_kept": 4, "skipped": True}
 
 
 def test_parameter_validation():

@@ -8,7 +8,7 @@ import pytest
 from lnp_neuro.models import hrsnn
 from lnp_neuro.network import SpikingNetwork
 from lnp_neuro.operating_point import operating_lambda_max
-from lnp_neuro.prune.pipeline import lnp, noise_prune_network
+from lnp_neuro.prune.pipeline import delocalize_network, lnp, noise_prune_network
 
 FAST = dict(ipr_k=None, progress=False, bo_budget=2,
             spectrum_options=dict(n_steps=50, k=4, n_transient=50),
@@ -47,7 +47,8 @@ def test_lnp_runs_on_and_stabilises_a_network_unstable_at_its_operating_point():
         pruned, history = lnp(net, n_iter=5, seed=seed, target_density=0.03, bo_budget=6,
                               ipr_k=None, progress=False,
                               timescale_options=dict(n_candidates=300))
-        assert pruned.n_neurons < net.n_neurons and pruned.n_synapses < net.n_synapses
+        assert pruned.n_active_neurons < net.n_active_neurons
+        assert pruned.n_active_synapses < net.n_active_synapses
         assert any(h["noise"]["leak_shift"] > 0 for h in history[1:])
         assert all(np.isfinite(h["noise"]["linear_abscissa"]) for h in history[1:])
         after.append(lambda_max(pruned))
@@ -76,7 +77,8 @@ def test_history_counts_are_monotone_except_delocalisation():
     pruned, history = lnp(net, n_iter=4, seed=3, synapse_keep=0.8, node_quantile=0.05,
                           delocalize_fraction=0.3, **FAST)
     assert [h["iteration"] for h in history] == [0, 1, 2, 3, 4]
-    assert history[0]["neurons"] == net.n_neurons and history[0]["synapses"] == net.n_synapses
+    assert history[0]["neurons"] == net.n_active_neurons
+    assert history[0]["synapses"] == net.n_active_synapses
     for prev, cur in zip(history, history[1:]):
         assert cur["neurons"] == prev["neurons"] - cur["neurons_removed"] < prev["neurons"]
         assert cur["synapses"] == prev["synapses"] - cur["synapses_removed"] + cur["synapses_added"]
@@ -85,9 +87,9 @@ def test_history_counts_are_monotone_except_delocalisation():
             assert np.isfinite(cur[key])
         assert set(cur["step_seconds"]) >= {"noise", "nodes", "delocalize", "timescales"}
     # Masks: indices stable, pruned neurons masked, metadata summary stored.
-    assert pruned.size == net.size
-    assert pruned.n_neurons == history[-1]["neurons"]
-    assert pruned.n_synapses == history[-1]["synapses"]
+    assert pruned.n_total_neurons == net.n_total_neurons
+    assert pruned.n_active_neurons == history[-1]["neurons"]
+    assert pruned.n_active_synapses == history[-1]["synapses"]
     summary = pruned.metadata["lnp"]
     json.dumps(summary)
     assert summary["neurons"] == [h["neurons"] for h in history]
@@ -115,20 +117,21 @@ def test_same_seed_same_result(tmp_path):
 def test_ablation_switches():
     net = hrsnn(100, 0.15, seed=4)
     same, hist = lnp(net, n_iter=1, seed=0, steps=(), **FAST)
-    assert (same.weights != net.weights).nnz == 0 and same.n_neurons == net.n_neurons
+    assert (same.weights != net.weights).nnz == 0 and same.n_active_neurons == net.n_active_neurons
     only_noise, _ = lnp(net, n_iter=1, seed=0, steps=("noise",), **FAST)
-    assert only_noise.n_neurons == net.n_neurons and only_noise.n_synapses < net.n_synapses
+    assert only_noise.n_active_neurons == net.n_active_neurons
+    assert only_noise.n_active_synapses < net.n_active_synapses
     np.testing.assert_array_equal(only_noise.tau_mem, net.tau_mem)
     only_nodes, _ = lnp(net, n_iter=1, seed=0, steps=("nodes",), node_quantile=0.1, **FAST)
-    assert only_nodes.n_neurons == 90
+    assert only_nodes.n_active_neurons == 90
     np.testing.assert_array_equal(only_nodes.weights.data, net.weights.data)
     # Paper ablation E'': steps I then IV; and a reordered iteration runs too.
     e2, h2 = lnp(net, n_iter=1, seed=0, steps=("noise", "timescales"), **FAST)
     # This network is stable (lambda_max far below -1/s): step IV runs and keeps its taus.
-    assert e2.n_neurons == net.n_neurons and np.array_equal(e2.tau_mem, net.tau_mem)
+    assert e2.n_active_neurons == net.n_active_neurons and np.array_equal(e2.tau_mem, net.tau_mem)
     assert h2[1]["timescales"]["accepted"] is False and h2[1]["lambda_max"] < -1
     reordered, _ = lnp(net, n_iter=1, seed=0, steps=("nodes", "noise", "delocalize"), **FAST)
-    assert reordered.n_neurons < net.n_neurons
+    assert reordered.n_active_neurons < net.n_active_neurons
     with pytest.raises(ValueError, match="steps"):
         lnp(net, n_iter=1, steps=("noise", "magic"), **FAST)
 
@@ -142,10 +145,72 @@ def test_target_density_schedule_reaches_target():
 
 def test_noise_step_reports_linear_instability_shift():
     net = gaussian_network(120, 0.1, 3.0, 1)
-    pruned, info = noise_prune_network(net, 0.5 * net.n_synapses, seed=0)
+    pruned, info = noise_prune_network(net, 0.5 * net.n_active_synapses, seed=0)
     # gain 3: D (W - I) is unstable; the leak shift that places it at criticality is recorded.
-    assert info["linear_abscissa"] > 0 and info["leak_shift"] > info["linear_abscissa"]
-    assert pruned.n_synapses == info["n_kept"]
+    assert info.linear_abscissa > 0 and info.leak_shift > info.linear_abscissa
+    assert pruned.n_active_synapses == info.n_kept
+    assert info.n_before == net.n_active_synapses
+
+
+def test_noise_step_info_kept_mask_names_the_surviving_active_synapses():
+    net = hrsnn(80, 0.15, seed=3)
+    mask = net.neuron_active.copy()
+    mask[::9] = False                       # masked neurons: their synapses are not sampled
+    net = net.copy(neuron_active=mask)
+    pruned, info = noise_prune_network(net, 0.4 * net.n_active_synapses, seed=1)
+    active = np.flatnonzero(mask)
+    sub = net.effective_weights()[active][:, active].tocsr()
+    sub.sort_indices()
+    post = active[np.repeat(np.arange(active.size), np.diff(sub.indptr))]
+    pre = active[sub.indices]
+    after = pruned.effective_weights().tocoo()
+    assert set(zip(post[info.kept].tolist(), pre[info.kept].tolist())) == set(
+        zip(after.row.tolist(), after.col.tolist()))
+    assert net.n_active_synapses - pruned.n_active_synapses == info.n_before - info.n_kept
+    # Stored synapses of masked neurons stay as they were.
+    pre_all, post_all = net.synapse_pre_post()
+    touches_masked = ~(mask[pre_all] & mask[post_all])
+    assert pruned.weights.nnz == info.n_kept + int(touches_masked.sum())
+    # Nothing to sample when asked to keep at least every synapse: the network is unchanged.
+    same, skipped = noise_prune_network(net, net.n_active_synapses, seed=1)
+    assert skipped.skipped and skipped.n_kept == skipped.n_before == net.n_active_synapses
+    assert (same.weights != net.weights).nnz == 0
+
+
+def input_power(net, sign):
+    """Per neuron: the sum of squared active input weights of the given sign."""
+    eff = net.effective_weights()
+    rows = np.repeat(np.arange(eff.shape[0]), np.diff(eff.indptr))
+    sel = np.sign(eff.data) == sign
+    return np.bincount(rows[sel], eff.data[sel] ** 2, minlength=eff.shape[0])
+
+
+def test_delocalize_step_adds_exactly_the_recorded_pairs_between_active_neurons():
+    net = hrsnn(100, 0.05, seed=2)
+    mask = net.neuron_active.copy()
+    mask[::10] = False
+    net = net.copy(neuron_active=mask)
+    out, info = delocalize_network(net, 40, seed=0)
+
+    def active_pairs(n):
+        eff = n.effective_weights().tocoo()
+        return set(zip(eff.col.tolist(), eff.row.tolist()))       # (pre, post)
+
+    assert active_pairs(out) - active_pairs(net) == set(map(tuple, info.added.tolist()))
+    assert info.n_added == out.n_active_synapses - net.n_active_synapses == 40
+    assert np.all(mask[info.added])
+    # Each neuron keeps the power of its excitatory and of its inhibitory input (an input
+    # sign a neuron had none of keeps the new synapses' weights as drawn).
+    raw, raw_info = delocalize_network(net, 40, seed=0, keep_input_power=False)
+    np.testing.assert_array_equal(raw_info.added, info.added)
+    for sign in (1, -1):
+        before, after = input_power(net, sign), input_power(out, sign)
+        had = before > 0
+        np.testing.assert_allclose(after[had], before[had], rtol=1e-12)
+        assert np.any(input_power(raw, sign)[had] > before[had] * (1 + 1e-9))
+    # Nothing to add: the same network, no pair recorded.
+    same, none = delocalize_network(net, 0, seed=0)
+    assert none.n_added == 0 and (same.weights != net.weights).nnz == 0
 
 
 def test_validation():

@@ -55,8 +55,8 @@ def write_run(path: Path, label: str, net0, net, inputs, history, analysis: bool
     record = RunRecord(
         label=label, target="cpu", backend="native", mode="float", profile="loihi2",
         steps=STEPS, dt=net.dt,
-        neurons_before=net0.n_neurons, neurons_after=deployed.n_neurons,
-        synapses_before=net0.n_synapses, synapses_after=deployed.n_synapses,
+        neurons_before=net0.n_active_neurons, neurons_after=deployed.n_active_neurons,
+        synapses_before=net0.n_active_synapses, synapses_after=deployed.n_active_synapses,
         sops_dense=acc["baseline"]["sops_dense"], sops_pruned=acc["sops_and_mask"],
         sop_ratio=acc["sop_ratio"],
         energy_joules=acc["profiles"]["loihi2"]["energy_joules"],
@@ -75,7 +75,7 @@ def write_run(path: Path, label: str, net0, net, inputs, history, analysis: bool
         # per-profile detail exercises the report's fallbacks.
         energy=acc if with_account else {},
         input={"kind": "poisson", "rate_per_step": 0.1}, options={},
-        deployed={"network": "network.nir", "neurons": deployed.size},
+        deployed={"network": "network.nir", "neurons": deployed.n_total_neurons},
         timings_seconds={}, quantisation=quantisation, seconds=0.5)
     path.mkdir()
     record.write(path / "report.json")
@@ -95,12 +95,13 @@ def run_dirs(tmp_path_factory):
     net, history = net0, []
     for it in range(3):
         spec = network_spectrum(net, n_steps=100, k=3, seed=0)
-        history.append({"iteration": it, "neurons": net.n_neurons, "synapses": net.n_synapses,
+        history.append({"iteration": it, "neurons": net.n_active_neurons,
+                        "synapses": net.n_active_synapses,
                         "lambda_max": float(spec.exponents[0]), "mean_ipr": mean_ipr(net),
                         "seconds": 0.01})
         net = prune_step(net, rng)
     # Step IV stand-in: time constants resampled from a narrower gamma distribution.
-    net = net.copy(tau_mem=np.maximum(rng.gamma(8.0, 0.0025, net.size), 2 * net.dt))
+    net = net.copy(tau_mem=np.maximum(rng.gamma(8.0, 0.0025, net.n_total_neurons), 2 * net.dt))
     lnp = write_run(root / "lnp", "LNP", net0, net, inputs, history, analysis=True,
                     quantisation={"weight_bits": 8, "max_abs_error": 0.004}, with_account=True)
     random_net = prune_step(prune_step(net0, np.random.default_rng(1)), np.random.default_rng(2))

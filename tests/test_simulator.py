@@ -326,7 +326,8 @@ def test_int32_accumulator_only_where_the_row_bound_proves_it_exact():
     state = _initial_state(net, None, "fixed", q)
     args, out = _fixed_kernel_args(net, x, q, state, True)
     assert args[20].dtype == np.int32 and args[21].dtype == np.int32
-    args = args[:20] + (np.zeros(net.size, np.int64), np.zeros(net.size, np.int64)) + args[22:]
+    n = net.n_total_neurons
+    args = args[:20] + (np.zeros(n, np.int64), np.zeros(n, np.int64)) + args[22:]
     events, wraps, _ = run_fixed(0, x.shape[0], *args)
     np.testing.assert_array_equal(out["spikes"], ref.spikes)
     np.testing.assert_array_equal(out["v_rec"] / q.scale, ref.v)

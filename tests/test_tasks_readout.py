@@ -8,6 +8,7 @@ import scipy.sparse as sp
 
 from lnp_neuro import models
 from lnp_neuro.network import SpikingNetwork
+from lnp_neuro.prune.betweenness import network_betweenness
 from lnp_neuro.tasks import (MLPReadout, RidgeReadout, accuracy, exponential_trace,
                              load_digits_dataset, nrmse, pool_samples, readout_features,
                              select_readout_neurons)
@@ -35,20 +36,22 @@ def _bowtie(n_side=5):
 # ------------------------------------------------------------------ neuron choice
 def test_hub_has_highest_betweenness_and_is_selected():
     net = _net(_bowtie())
-    chosen, bc = select_readout_neurons(net, fraction=0.05, return_centrality=True)
+    chosen = select_readout_neurons(net, fraction=0.05)
+    bc = network_betweenness(net)
     assert chosen.tolist() == [0]
     assert bc[0] == bc.max() and np.all(bc[1:] < bc[0])
     # Pruning the hub removes it from the candidates.
-    mask = np.ones(net.size, bool)
+    mask = np.ones(net.n_total_neurons, bool)
     mask[0] = False
     pruned = net.copy(neuron_active=mask)
-    chosen, bc = select_readout_neurons(pruned, fraction=0.05, return_centrality=True)
-    assert 0 not in chosen and np.isnan(bc[0])
+    chosen = select_readout_neurons(pruned, fraction=0.05)
+    assert 0 not in chosen and np.isnan(network_betweenness(pruned)[0])
 
 
 def test_selects_top_ten_percent_of_active_neurons():
     net = models.hrsnn(120, density=0.1, seed=2)
-    chosen, bc = select_readout_neurons(net, return_centrality=True)
+    chosen = select_readout_neurons(net)
+    bc = network_betweenness(net)
     assert chosen.size == 12 and np.all(np.diff(chosen) > 0)
     threshold = np.sort(bc)[::-1][11]
     assert np.all(bc[chosen] >= threshold)
@@ -75,7 +78,8 @@ def test_choice_matches_networkx_exact_betweenness():
     bc = nx.betweenness_centrality(graph)
     n_select = math.ceil(0.1 * active.size)
     ranked = sorted(active.tolist(), key=lambda i: (-bc[i], i))
-    chosen, ours = select_readout_neurons(net, exact=True, return_centrality=True)
+    chosen = select_readout_neurons(net, exact=True)
+    ours = network_betweenness(net, exact=True)
     np.testing.assert_array_equal(chosen, np.sort(ranked[:n_select]))
     np.testing.assert_allclose(ours[active], [bc[i] for i in active], rtol=1e-9, atol=1e-15)
 
@@ -87,7 +91,7 @@ def test_selection_validation():
     with pytest.raises(ValueError, match="SpikingNetwork"):
         select_readout_neurons(np.eye(3))
     with pytest.raises(ValueError, match="no active neuron"):
-        select_readout_neurons(net.copy(neuron_active=np.zeros(net.size, bool)))
+        select_readout_neurons(net.copy(neuron_active=np.zeros(net.n_total_neurons, bool)))
 
 
 # ----------------------------------------------------------------------- features

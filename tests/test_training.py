@@ -15,7 +15,7 @@ from lnp_neuro.training import (PairSTDP, STDPTrainer, SurrogateGradientBP, Torc
 def _reference_raster(net: SpikingNetwork, x: np.ndarray) -> np.ndarray:
     """The simulator's equations written out plainly (float64; input delayed one step)."""
     w, w_in = net.effective_weights(), net.effective_input_weights()
-    n = net.size
+    n = net.n_total_neurons
     u, v, s, x_prev = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(x.shape[1])
     out = []
     for t in range(x.shape[0]):
@@ -33,7 +33,7 @@ def _random_nets():
     yield models.chrsnn(90, 3, seed=4, n_inputs=3, gain=2.0)
     net = models.hrsnn(70, 0.15, seed=5, n_inputs=2, gain=3.0)
     rng = np.random.default_rng(0)
-    neuron_active = rng.random(net.size) > 0.2
+    neuron_active = rng.random(net.n_total_neurons) > 0.2
     synapse_active = rng.random(net.weights.nnz) > 0.3
     yield net.copy(neuron_active=neuron_active, synapse_active=synapse_active)
 
@@ -118,7 +118,7 @@ def test_bp_loss_goes_down_and_respects_masks_and_dale():
     net = models.hrsnn(60, 0.15, seed=2, n_inputs=2, gain=1.0, input_scale=0.8)
     rng = np.random.default_rng(3)
     net = net.copy(synapse_active=rng.random(net.weights.nnz) > 0.3,
-                   neuron_active=np.arange(net.size) != 5)
+                   neuron_active=np.arange(net.n_total_neurons) != 5)
     x, y = _memory_task()
     bp = SurrogateGradientBP(epochs=12, batch_size=8, learning_rate=1e-2, seed=0,
                              progress=False, patience=12)
@@ -283,7 +283,7 @@ def test_stdp_trainer_then_readout_learns():
 
 def test_to_network_round_trip_and_readout_pretraining_phases():
     net = models.hrsnn(40, 0.15, seed=2, n_inputs=2, input_scale=0.8)
-    net = net.copy(neuron_active=np.arange(net.size) != 3)
+    net = net.copy(neuron_active=np.arange(net.n_total_neurons) != 3)
     back = TorchSNN(net, dtype=torch.float64, train_recurrent=True, train_input=True).to_network()
     np.testing.assert_array_equal(back.weights.data, net.weights.data)
     np.testing.assert_array_equal(back.input_weights.toarray(), net.input_weights.toarray())

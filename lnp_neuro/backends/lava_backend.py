@@ -106,7 +106,7 @@ def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str 
     x = np.asarray(input_spikes)
     n_steps = x.shape[0]
     compact, kept = net.compact()
-    n = compact.size
+    n = compact.n_total_neurons
     u0 = np.zeros(n)
     v0 = np.zeros(n)
     if initial_state is not None:
@@ -114,13 +114,14 @@ def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str 
             raise ValueError("initial_state for the Lava back end must be a mapping with "
                              "'v' and/or 'u' arrays (float membrane units)")
         full = {k: np.broadcast_to(np.asarray(initial_state.get(k, 0.0), np.float64),
-                                   (net.size,)) for k in ("v", "u")}
+                                   (net.n_total_neurons,)) for k in ("v", "u")}
         u0, v0 = full["u"][kept].copy(), full["v"][kept].copy()
 
     if mode == "fixed":
         fixed = quantize(net) if quantization is None else quantization
-        if fixed.size != net.size:
-            raise ValueError(f"quantization describes {fixed.size} neurons, net has {net.size}")
+        if fixed.size != net.n_total_neurons:
+            raise ValueError(f"quantization describes {fixed.size} neurons, net has "
+                             f"{net.n_total_neurons}")
         fx = fixed.compact(kept)
         lif = LIF(shape=(n,), du=fx.du.copy(), dv=fx.dv.copy(), vth=fx.vth.copy(),
                   bias_mant=fx.bias_mant.copy(), bias_exp=fx.bias_exp.copy(),
@@ -210,8 +211,8 @@ def run_lava(net: SpikingNetwork, input_spikes, mode: str = "fixed", *,
         raise ValueError("input_spikes must be boolean or hold only 0 and 1")
     x = x != 0
     n_steps = x.shape[0]
-    raster = np.zeros((n_steps, net.size), dtype=bool)
-    if n_steps == 0 or net.n_neurons == 0:
+    raster = np.zeros((n_steps, net.n_total_neurons), dtype=bool)
+    if n_steps == 0 or net.n_active_neurons == 0:
         return raster
     lava_net = build_lava_network(net, x, mode, quantization=quantization,
                                   initial_state=initial_state)

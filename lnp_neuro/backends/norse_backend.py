@@ -90,6 +90,8 @@ class NorseModel:
     neuron_type : str
         ``"CubaLIF"`` or ``"LIF"``.
     n_neurons, n_inputs : int
+        Neurons of the spiking node (every one of them runs: a NIR graph has no pruning
+        mask) and inputs of the graph.
     dt : float
         Time step passed to norse (seconds).
     as_imported : bool

@@ -234,5 +234,5 @@ def recurrent_sops(net, raster: np.ndarray) -> dict:
     return {"sops": count_sops(r, net.weights, net.neuron_active, net.synapse_active,
                                model="and-mask"),
             "sops_dense": count_sops(r, net.weights, model="dense"),
-            "spike_rate": float(r[:, net.neuron_active].mean()) if net.n_neurons else 0.0,
+            "spike_rate": float(r[:, net.neuron_active].mean()) if net.n_active_neurons else 0.0,
             "raster_steps": int(r.shape[0])}

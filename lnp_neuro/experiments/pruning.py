@@ -117,7 +117,7 @@ def prune_for_run(spec: RunSpec, net0, data, cfg: ExperimentConfig,
     elif spec.pruning == "random":
         from ..prune.baselines import random_network_like
         lnp_net, _ = _lnp(net0, spec.model, spec.seed, cfg, cache)
-        net = random_network_like(net0, lnp_net.n_neurons, lnp_net.n_synapses,
+        net = random_network_like(net0, lnp_net.n_active_neurons, lnp_net.n_active_synapses,
                                   seed=derive_seed(spec.seed, spec.model, "random"))
     else:
         from ..prune.baselines import activity_prune_on_task

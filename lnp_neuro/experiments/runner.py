@@ -62,10 +62,11 @@ def _run(spec: RunSpec, cfg: ExperimentConfig, cache: PruneCache, progress: bool
     data = task_data(spec.task, spec.seed, cfg)
     net0 = build_network(spec.model, cfg.n_neurons, seed=spec.seed, n_inputs=data.n_inputs,
                          **cfg.network_settings(data.input_scale))
-    out: dict = {"neurons_before": net0.n_neurons, "synapses_before": net0.n_synapses}
+    out: dict = {"neurons_before": net0.n_active_neurons,
+                 "synapses_before": net0.n_active_synapses}
     net, pruning = prune_for_run(spec, net0, data, cfg, cache)
     out.update(pruning)
-    out["neurons"], out["synapses"] = net.n_neurons, net.n_synapses
+    out["neurons"], out["synapses"] = net.n_active_neurons, net.n_active_synapses
 
     t0 = time.perf_counter()
     train_seed = derive_seed(spec.seed, spec.pruning, spec.model, spec.training, spec.task)

@@ -12,26 +12,31 @@ See ``docs/algorithm.md`` for the map from every function to the paper.
 
 from .baselines import (AP_BUDGETS, APBudget, activity_prune, activity_prune_on_task,
                         drive_sops, keeps_performance, random_network_like)
-from .betweenness import betweenness_centrality, betweenness_prune, lowest_quantile
+from .betweenness import (BetweennessPruneInfo, betweenness_centrality, betweenness_prune,
+                          lowest_quantile, network_betweenness)
 from .covariance import (CovarianceEstimate, UnstableNetworkError, covariance_at_edges,
                          spectral_abscissa, stationary_covariance)
-from .delocalize import delocalize, inverse_participation_ratio, local_degree_variance, mean_ipr
+from .delocalize import (DelocalizeInfo, delocalize, inverse_participation_ratio,
+                         local_degree_variance, mean_ipr)
 from .lyapunov_matrix import lyapunov_matrix, neighbourhood_harmonic_mean
-from .noise import (UnstableNetworkWarning, keep_probability, noise_prune, noise_scores,
-                    random_prune, rho_for_density, rho_for_keep_count)
-from .pipeline import STEPS, lnp, noise_prune_network
+from .noise import (NoisePruneInfo, UnstableNetworkWarning, keep_probability, noise_prune,
+                    noise_scores, random_prune, rho_for_density, rho_for_keep_count)
+from .pipeline import STEPS, delocalize_network, lnp, noise_prune_network
 from .timescales import lyapunov_objective, optimize_timescales, wasserstein_gamma
 
 __all__ = [
     "AP_BUDGETS", "APBudget", "activity_prune", "activity_prune_on_task", "drive_sops",
     "keeps_performance", "random_network_like",
-    "betweenness_centrality", "betweenness_prune", "lowest_quantile",
+    "BetweennessPruneInfo", "betweenness_centrality", "betweenness_prune", "lowest_quantile",
+    "network_betweenness",
     "CovarianceEstimate", "UnstableNetworkError", "covariance_at_edges", "spectral_abscissa",
     "stationary_covariance",
-    "delocalize", "inverse_participation_ratio", "local_degree_variance", "mean_ipr",
+    "DelocalizeInfo", "delocalize", "inverse_participation_ratio", "local_degree_variance",
+    "mean_ipr",
     "lyapunov_matrix", "neighbourhood_harmonic_mean",
-    "UnstableNetworkWarning", "keep_probability", "noise_prune", "noise_scores",
+    "NoisePruneInfo", "UnstableNetworkWarning", "keep_probability", "noise_prune",
+    "noise_scores",
     "random_prune", "rho_for_density", "rho_for_keep_count",
-    "STEPS", "lnp", "noise_prune_network",
+    "STEPS", "delocalize_network", "lnp", "noise_prune_network",
     "lyapunov_objective", "optimize_timescales", "wasserstein_gamma",
 ]

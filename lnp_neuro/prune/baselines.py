@@ -208,7 +208,8 @@ def activity_prune(net: SpikingNetwork, activity_fn: Callable[[SpikingNetwork], 
     def entry(it: int, model: SpikingNetwork, perf: float, sops: float | None,
               accepted: bool) -> dict:
         ratio = performance_ratio(perf, baseline, higher_is_better)
-        row = {"iteration": it, "neurons": model.n_neurons, "synapses": model.n_synapses,
+        row = {"iteration": it, "neurons": model.n_active_neurons,
+               "synapses": model.n_active_synapses,
                "performance": perf, "performance_ratio": ratio,
                "meets_rule": bool(keeps_performance(perf, baseline, ratio_min,
                                                     higher_is_better)),
@@ -226,7 +227,7 @@ def activity_prune(net: SpikingNetwork, activity_fn: Callable[[SpikingNetwork], 
 
     def reached(model: SpikingNetwork, model_cost: float | None) -> bool:
         if budget.kind == "neurons":
-            return model.n_neurons <= budget.target
+            return model.n_active_neurons <= budget.target
         if budget.kind == "sops":
             return model_cost <= budget.target
         return False
@@ -249,9 +250,9 @@ def activity_prune(net: SpikingNetwork, activity_fn: Callable[[SpikingNetwork], 
         if budget.kind == "neurons":
             k = min(k, active.size - int(budget.target))
         activity = np.asarray(activity_fn(current), dtype=np.float64)
-        if activity.shape != (current.size,):
-            raise ValueError(f"activity_fn must return one value per neuron ({current.size},), "
-                             f"got {activity.shape}")
+        if activity.shape != (current.n_total_neurons,):
+            raise ValueError(f"activity_fn must return one value per neuron "
+                             f"({current.n_total_neurons},), got {activity.shape}")
         order = active[np.argsort(activity[active], kind="stable")]
         candidate = _mask_least_active(current, order, k)
         candidate_cost = cost(candidate) if budget.kind == "sops" else None
@@ -474,7 +475,7 @@ def random_network_like(start: SpikingNetwork, n_neurons: int, n_synapses: int,
     if not isinstance(start, SpikingNetwork):
         raise ValueError(f"start must be a SpikingNetwork, got {type(start).__name__}")
     compact, _ = start.compact()
-    total = compact.size
+    total = compact.n_total_neurons
     n = check_int(n_neurons, "n_neurons", 1)
     if n > total:
         raise ValueError(f"n_neurons={n} exceeds the {total} active neurons of start")

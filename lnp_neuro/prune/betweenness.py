@@ -21,11 +21,14 @@ Computation: exact Brandes via python-igraph (C) when ``exact`` (default when
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..network import SpikingNetwork, canonical_csr
 
-__all__ = ["betweenness_centrality", "betweenness_prune", "lowest_quantile"]
+__all__ = ["BetweennessPruneInfo", "betweenness_centrality", "network_betweenness",
+           "betweenness_prune", "lowest_quantile"]
 
 
 def _graph(weights):
@@ -81,6 +84,21 @@ def betweenness_centrality(weights, exact: bool | None = None, n_pivots: int | N
     return bc
 
 
+def network_betweenness(net: SpikingNetwork, exact: bool | None = None,
+                        n_pivots: int | None = None, seed=None) -> np.ndarray:
+    """Betweenness centrality of every neuron of ``net`` on the graph of active synapses
+    between active neurons (:func:`betweenness_centrality` of that subgraph), over the full
+    index: an array (N,), NaN for inactive neurons."""
+    if not isinstance(net, SpikingNetwork):
+        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
+    active = np.flatnonzero(net.neuron_active)
+    full = np.full(net.n_total_neurons, np.nan)
+    if active.size:
+        full[active] = betweenness_centrality(net.effective_weights()[active][:, active],
+                                              exact=exact, n_pivots=n_pivots, seed=seed)
+    return full
+
+
 def lowest_quantile(values: np.ndarray, quantile: float) -> np.ndarray:
     """Indices of the ``round(quantile * len(values))`` smallest values (ties: lower index first)."""
     q = float(quantile)
@@ -91,9 +109,49 @@ def lowest_quantile(values: np.ndarray, quantile: float) -> np.ndarray:
     return np.argsort(values, kind="stable")[:n_remove]
 
 
+@dataclass(frozen=True, eq=False)
+class BetweennessPruneInfo:
+    """What one node-pruning step (:func:`betweenness_prune`) did.
+
+    Attributes
+    ----------
+    centrality : array (N,)
+        Betweenness of every neuron of the full index on the graph of active synapses
+        between the neurons active before the step; NaN for neurons already inactive.
+    removed : int array (n_removed,)
+        Indices of the neurons the step masked, lowest centrality first (ties: lower index
+        first).
+    """
+
+    centrality: np.ndarray
+    removed: np.ndarray
+
+    def __post_init__(self) -> None:
+        bc = np.asarray(self.centrality)
+        if bc.ndim != 1:
+            raise ValueError(f"BetweennessPruneInfo.centrality must be 1-D (one value per "
+                             f"neuron), got shape {bc.shape}")
+        removed = np.asarray(self.removed)
+        if removed.ndim != 1 or (removed.size and removed.dtype.kind not in "iu"):
+            raise ValueError(f"BetweennessPruneInfo.removed must be a 1-D integer array, got "
+                             f"shape {removed.shape} and dtype {removed.dtype}")
+        if removed.size and (removed.min() < 0 or removed.max() >= bc.size):
+            raise ValueError(f"BetweennessPruneInfo.removed must hold neuron indices in "
+                             f"[0, {bc.size}), got {removed.min()}..{removed.max()}")
+        # A removed neuron was active before the step, so it has a centrality.
+        if removed.size and not np.all(np.isfinite(bc[removed])):
+            raise ValueError("BetweennessPruneInfo.removed holds a neuron without a "
+                             "centrality (NaN: inactive before the step)")
+
+    @property
+    def n_removed(self) -> int:
+        """Number of neurons the step masked."""
+        return int(self.removed.size)
+
+
 def betweenness_prune(net: SpikingNetwork, quantile: float, exact: bool | None = None,
-                      n_pivots: int | None = None, seed=None, *, min_neurons: int = 2,
-                      return_centrality: bool = False):
+                      n_pivots: int | None = None, seed=None, *, min_neurons: int = 2
+                      ) -> tuple[SpikingNetwork, BetweennessPruneInfo]:
     """Mask (``neuron_active = False``) the active neurons of lowest betweenness.
 
     The ``round(quantile * n_active)`` active neurons with the smallest betweenness on the
@@ -101,24 +159,19 @@ def betweenness_prune(net: SpikingNetwork, quantile: float, exact: bool | None =
     ``min_neurons`` remain). Indices stay stable: the neurons are masked, not deleted, and
     their synapses stay stored but inactive under the AND mask.
 
-    Returns the new network (and the centrality of the full index, NaN for neurons that
-    were already inactive, when ``return_centrality``).
+    Returns the new network and a :class:`BetweennessPruneInfo` (the centrality and the
+    masked neurons).
     """
     if not isinstance(net, SpikingNetwork):
         raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
     if isinstance(min_neurons, bool) or not isinstance(min_neurons, (int, np.integer)) or min_neurons < 1:
         raise ValueError(f"min_neurons must be a positive integer, got {min_neurons!r}")
     active = np.flatnonzero(net.neuron_active)
-    sub = net.effective_weights()[active][:, active]
-    bc_active = betweenness_centrality(sub, exact=exact, n_pivots=n_pivots, seed=seed)
-    remove = lowest_quantile(bc_active, quantile)
+    centrality = network_betweenness(net, exact=exact, n_pivots=n_pivots, seed=seed)
+    remove = lowest_quantile(centrality[active], quantile)
     max_remove = max(0, active.size - int(min_neurons))
-    remove = remove[:max_remove]
+    removed = active[remove[:max_remove]]
     mask = net.neuron_active.copy()
-    mask[active[remove]] = False
-    out = net.copy(neuron_active=mask)
-    if return_centrality:
-        full = np.full(net.size, np.nan)
-        full[active] = bc_active
-        return out, full
-    return out
+    mask[removed] = False
+    return (net.copy(neuron_active=mask),
+            BetweennessPruneInfo(centrality=centrality, removed=removed))

@@ -82,6 +82,7 @@ uniform one (design section 3, step III).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numba
@@ -94,6 +95,7 @@ from ..network import canonical_csr
 from ..validation import check_int, make_rng
 
 __all__ = [
+    "DelocalizeInfo",
     "delocalize",
     "dale_weight_sampler",
     "local_degree_variance",
@@ -303,12 +305,54 @@ def _default_sampler(weights: sp.csr_matrix, active: np.ndarray,
 
 
 # ------------------------------------------------------------------------ main entry
+@dataclass(frozen=True, eq=False)
+class DelocalizeInfo:
+    """What one delocalisation step (:func:`delocalize`) added.
+
+    Attributes
+    ----------
+    added : int64 array (n_added, 2)
+        One ``(pre, post)`` row per new synapse, in the order added; the synapse is
+        ``new_weights[post, pre]``.
+    n_requested : int
+        Synapses asked for; ``n_added`` is smaller only with ``allow_fewer``, when the
+        2-hop neighbourhoods had no more room.
+    objective_before, objective_after : float
+        The local degree variance ``F`` (:func:`local_degree_variance`) of the active
+        neurons before and after the step.
+    """
+
+    added: np.ndarray
+    n_requested: int
+    objective_before: float
+    objective_after: float
+
+    def __post_init__(self) -> None:
+        added = np.asarray(self.added)
+        if added.ndim != 2 or added.shape[1] != 2 or added.dtype.kind not in "iu":
+            raise ValueError(f"DelocalizeInfo.added must be an integer array (n_added, 2) of "
+                             f"(pre, post) rows, got shape {added.shape} and dtype {added.dtype}")
+        if added.shape[0] > self.n_requested:
+            raise ValueError(f"DelocalizeInfo.n_requested ({self.n_requested}) must be at least "
+                             f"the number of added synapses ({added.shape[0]})")
+        for name in ("objective_before", "objective_after"):
+            if not np.isfinite(getattr(self, name)):
+                raise ValueError(f"DelocalizeInfo.{name} must be finite, got "
+                                 f"{getattr(self, name)}")
+
+    @property
+    def n_added(self) -> int:
+        """Number of synapses added."""
+        return int(self.added.shape[0])
+
+
 def delocalize(weights, n_new: int, seed=None, neuron_active=None,
                weight_sampler: WeightSampler | None = None, *,
                excitatory=None, pool_size: int | None = 64,
                batch_size: int | None = None, n_rounds: int | None = None,
-               allow_fewer: bool = False, return_objective: bool = False,
-               max_out_degree: int | None = None, max_in_degree: int | None = None):
+               allow_fewer: bool = False,
+               max_out_degree: int | None = None, max_in_degree: int | None = None
+               ) -> tuple[sp.csr_matrix, DelocalizeInfo]:
     """Add ``n_new`` synapses inside 2-hop neighbourhoods, greedily maximising the local
     degree variance (Chakraborty et al., ICLR 2024, Sec. 3.1 step III, Eq. (5); objective,
     exact gain and the batched greedy are defined in the module docstring).
@@ -343,8 +387,6 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
     allow_fewer : bool
         When fewer than ``n_new`` candidate pairs remain (a very sparse network whose 2-hop
         neighbourhoods are full), add those that fit instead of raising ValueError.
-    return_objective : bool
-        Also return the objective ``F`` before and after, as a third value ``(F0, F1)``.
     max_out_degree, max_in_degree : int or None
         Degree bounds no neuron may exceed through an added synapse. None (default): the
         largest out- (in-) degree among the active neurons before the step plus
@@ -359,9 +401,9 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
     -------
     new_weights : csr_matrix (N, N)
         ``weights`` plus the new synapses (canonical CSR).
-    added_edges : int64 array (n_new, 2)
-        One ``(pre, post)`` row per new synapse, in the order added; the synapse is
-        ``new_weights[post, pre]``.
+    info : DelocalizeInfo
+        The new synapses (``added``, ``(pre, post)`` rows in the order added) and the
+        objective ``F`` before and after.
     """
     w = _square_csr(weights)
     n_all = w.shape[0]
@@ -395,8 +437,7 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
     max_out_degree = check_int(max_out_degree, "max_out_degree", 0)
     max_in_degree = check_int(max_in_degree, "max_in_degree", 0)
     if n_new == 0:
-        empty = np.zeros((0, 2), np.int64)
-        return (w.copy(), empty, (f_before, f_before)) if return_objective else (w.copy(), empty)
+        return w.copy(), DelocalizeInfo(np.zeros((0, 2), np.int64), 0, f_before, f_before)
     sampler = weight_sampler or _default_sampler(w, active, excitatory)
     if batch_size is None:
         if n_rounds is None:
@@ -491,10 +532,8 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
     new_w = canonical_csr(merged, "new_weights")
     if new_w.nnz != w.nnz + pre.size:  # a stored zero plus a new entry would merge
         raise AssertionError("internal error: a new synapse coincided with a stored one")
-    edges = np.column_stack([pre, post])
-    if return_objective:
-        return new_w, edges, (f_before, stats.objective())
-    return new_w, edges
+    return new_w, DelocalizeInfo(np.column_stack([pre, post]), n_new, f_before,
+                                 stats.objective())
 
 
 def _within_degree_bounds(pre, post, adjacent, out_deg, in_deg, max_out, max_in, want):

@@ -29,6 +29,7 @@ always kept unchanged (they are not sampled).
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,12 +38,124 @@ from ..network import canonical_csr
 from .covariance import (CovarianceEstimate, UnstableNetworkError, check_leak,
                          covariance_at_edges, spectral_abscissa)
 
-__all__ = ["UnstableNetworkWarning", "noise_scores", "rho_for_keep_count", "rho_for_density",
-           "keep_probability", "noise_prune", "random_prune"]
+__all__ = ["UnstableNetworkWarning", "NoisePruneInfo", "noise_scores", "rho_for_keep_count",
+           "rho_for_density", "keep_probability", "noise_prune", "random_prune"]
 
 
 class UnstableNetworkWarning(RuntimeWarning):
     """A pruned linearised network ``-D' + W'`` is unstable (reported, not hidden)."""
+
+
+@dataclass(frozen=True, eq=False)
+class NoisePruneInfo:
+    """What one noise-pruning draw did (:func:`noise_prune`, and step I on a network,
+    :func:`lnp_neuro.prune.pipeline.noise_prune_network`).
+
+    Attributes
+    ----------
+    kept : bool array (n_before,)
+        One flag per sampled synapse, True where the draw kept it. The sampled synapses are
+        the stored entries of the pruned matrix in canonical CSR order (for a network: the
+        active synapses between active neurons, in the order of
+        ``effective_weights()[active][:, active]``).
+    keep_probability : array (n_before,)
+        ``p = min(1, rho * score)`` of each sampled synapse (1 for a stored autapse).
+    rho : float or None
+        The density parameter of the draw; None when nothing was sampled (the network had no
+        synapse, or at most ``n_keep`` of them, so every synapse stays as it is).
+    covariance : CovarianceEstimate or None
+        The covariance the scores were computed from (None when nothing was sampled).
+    leak : array or None
+        The diagonal ``D`` of the linear system after pruning: the input leak, or with
+        ``compensate_diagonal`` the compensated one; for a network, the leak of the
+        linearisation including ``leak_shift``. None when nothing was sampled.
+    spectral_abscissa : float or None
+        Largest real part of an eigenvalue of ``-D' + W'`` after diagonal compensation
+        (None without compensation).
+    linear_abscissa : float or None
+        Network step only: spectral abscissa of the linearised network before pruning.
+    leak_shift : float
+        Network step only: uniform leak shift (1/s, >= 0) that placed the linearisation on
+        the stable side of criticality for the covariance (0 when it was stable enough).
+    """
+
+    kept: np.ndarray
+    keep_probability: np.ndarray
+    rho: float | None
+    covariance: CovarianceEstimate | None = None
+    leak: np.ndarray | None = None
+    spectral_abscissa: float | None = None
+    linear_abscissa: float | None = None
+    leak_shift: float = 0.0
+
+    def __post_init__(self) -> None:
+        kept = np.asarray(self.kept)
+        if kept.ndim != 1 or kept.dtype != np.bool_:
+            raise ValueError(f"NoisePruneInfo.kept must be a 1-D bool array, got shape "
+                             f"{kept.shape} and dtype {kept.dtype}")
+        prob = np.asarray(self.keep_probability)
+        if prob.shape != kept.shape:
+            raise ValueError(f"NoisePruneInfo.keep_probability must have one value per sampled "
+                             f"synapse ({kept.size},), got shape {prob.shape}")
+        if prob.size and not (np.all(prob >= 0) and np.all(prob <= 1)):
+            raise ValueError("NoisePruneInfo.keep_probability must lie in [0, 1]")
+        if self.rho is not None and not (np.isfinite(self.rho) and self.rho > 0):
+            raise ValueError(f"NoisePruneInfo.rho must be a positive number or None, "
+                             f"got {self.rho}")
+        if self.rho is None and not kept.all():
+            raise ValueError("NoisePruneInfo.kept must be all True when rho is None "
+                             "(nothing was sampled)")
+        if not (np.isfinite(self.leak_shift) and self.leak_shift >= 0):
+            raise ValueError(f"NoisePruneInfo.leak_shift must be a finite number >= 0, "
+                             f"got {self.leak_shift}")
+
+    @classmethod
+    def nothing_sampled(cls, n_synapses: int) -> "NoisePruneInfo":
+        """The record of a step that kept all ``n_synapses`` synapses without a draw."""
+        return cls(kept=np.ones(int(n_synapses), bool),
+                   keep_probability=np.ones(int(n_synapses)), rho=None)
+
+    @property
+    def skipped(self) -> bool:
+        """True when nothing was sampled (every synapse kept as it was)."""
+        return self.rho is None
+
+    @property
+    def n_before(self) -> int:
+        """Number of synapses the draw could remove."""
+        return int(self.kept.size)
+
+    @property
+    def n_kept(self) -> int:
+        """Number of sampled synapses the draw kept."""
+        return int(np.count_nonzero(self.kept))
+
+    @property
+    def expected_kept(self) -> float:
+        """Expected number of kept synapses, ``sum p``."""
+        return float(self.keep_probability.sum())
+
+    @property
+    def covariance_method(self) -> str | None:
+        """``"exact"`` or ``"estimate"`` (None when nothing was sampled)."""
+        return None if self.covariance is None else self.covariance.method
+
+    @property
+    def stable(self) -> bool | None:
+        """After diagonal compensation: whether ``-D' + W'`` is stable (None without it)."""
+        return None if self.spectral_abscissa is None else bool(self.spectral_abscissa < 0)
+
+    def to_dict(self) -> dict:
+        """The JSON-ready record :func:`lnp` keeps in its history under ``"noise"`` (counts
+        and scalars, no per-synapse arrays): ``n_before``, ``n_kept``, ``rho``,
+        ``expected_kept``, ``linear_abscissa``, ``leak_shift``, ``covariance_method``; or,
+        when nothing was sampled, ``n_before``, ``n_kept`` and ``skipped: True``."""
+        if self.skipped:
+            return {"n_before": self.n_before, "n_kept": self.n_kept, "skipped": True}
+        return {"n_before": self.n_before, "n_kept": self.n_kept, "rho": float(self.rho),
+                "expected_kept": self.expected_kept, "linear_abscissa": self.linear_abscissa,
+                "leak_shift": float(self.leak_shift),
+                "covariance_method": self.covariance_method}
 
 
 def _seed_rng(seed) -> np.random.Generator:
@@ -151,8 +264,8 @@ def _sample(w: sp.csr_matrix, prob: np.ndarray, rng: np.random.Generator) -> tup
 def noise_prune(weights, leak, rho: float | None = None, sigma: float = 1.0,
                 lyapunov_matrix=None, compensate_diagonal: bool = False, seed=None,
                 covariance="auto", *, n_keep: float | None = None,
-                on_unstable: str = "warn", return_info: bool = False,
-                **covariance_options):
+                on_unstable: str = "warn", **covariance_options
+                ) -> tuple[sp.csr_matrix, NoisePruneInfo]:
     """Noise-prune the synapses of ``A = -diag(leak) + W`` (see module docstring).
 
     Parameters
@@ -167,11 +280,10 @@ def noise_prune(weights, leak, rho: float | None = None, sigma: float = 1.0,
     seed : int, Generator or None; drives the keep draws (and the covariance estimator).
     covariance : "auto" | "exact" | "estimate" | CovarianceEstimate.
     on_unstable : "warn" or "raise" when the compensated network is unstable.
-    return_info : also return a dict (rho, keep probabilities, kept mask, covariance,
-        spectral abscissa after compensation).
 
-    Returns ``(weights', leak')`` (sparse CSR with only kept synapses, array), plus ``info``
-    when ``return_info``.
+    Returns ``(weights', info)``: the sparse CSR with only the kept synapses, and a
+    :class:`NoisePruneInfo` whose ``leak`` is the diagonal after pruning (``leak``
+    unchanged unless ``compensate_diagonal``).
     """
     if on_unstable not in ("warn", "raise"):
         raise ValueError(f"on_unstable must be 'warn' or 'raise', got {on_unstable!r}")
@@ -194,23 +306,19 @@ def noise_prune(weights, leak, rho: float | None = None, sigma: float = 1.0,
     prob[loop] = 1.0
     new_w, kept = _sample(w, prob, rng)
     new_leak = leak.copy()
-    info = {"rho": float(rho), "keep_probability": prob, "kept": kept, "covariance": cov,
-            "expected_kept": float(prob.sum()), "n_kept": int(kept.sum())}
+    abscissa = None
     if compensate_diagonal:
         delta = np.asarray(new_w.sum(axis=1)).ravel() - np.asarray(w.sum(axis=1)).ravel()
         new_leak = leak + delta
         abscissa = spectral_abscissa(new_w, new_leak)
-        info["spectral_abscissa"] = abscissa
-        info["stable"] = bool(abscissa < 0)
         if abscissa >= 0:
             msg = (f"diagonal compensation made the pruned network unstable (largest real "
                    f"part of an eigenvalue of -D' + W' is {abscissa:.4g} >= 0)")
             if on_unstable == "raise":
                 raise UnstableNetworkError(msg)
             warnings.warn(msg, UnstableNetworkWarning, stacklevel=2)
-    if return_info:
-        return new_w, new_leak, info
-    return new_w, new_leak
+    return new_w, NoisePruneInfo(kept=kept, keep_probability=prob, rho=float(rho),
+                                 covariance=cov, leak=new_leak, spectral_abscissa=abscissa)
 
 
 def random_prune(weights, keep_fraction: float, seed=None) -> sp.csr_matrix:

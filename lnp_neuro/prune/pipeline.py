@@ -1,12 +1,17 @@
 """Lyapunov Noise Pruning, the whole iteration (Chakraborty et al., ICLR 2024, Sec. 3.1,
 Algorithm 1; design section 3).
 
-One LNP iteration runs, in the order given by ``steps`` (default the paper's I-IV)::
+One LNP iteration runs, in the order given by ``steps`` (default the paper's I-IV), each
+step a function ``(network, ...) -> (network, info)``::
 
-    "noise"       step I   synapse noise pruning with the Lyapunov matrix (noise.py)
-    "nodes"       step II  masking the neurons of lowest betweenness (betweenness.py)
-    "delocalize"  step III adding synapses inside 2-hop neighbourhoods (delocalize.py)
-    "timescales"  step IV  Bayesian optimisation of the tau_mem distributions (timescales.py)
+    "noise"       step I   synapse noise pruning with the Lyapunov matrix
+                           noise_prune_network -> NoisePruneInfo (noise.py)
+    "nodes"       step II  masking the neurons of lowest betweenness
+                           betweenness_prune -> BetweennessPruneInfo (betweenness.py)
+    "delocalize"  step III adding synapses inside 2-hop neighbourhoods
+                           delocalize_network -> DelocalizeInfo (delocalize.py)
+    "timescales"  step IV  Bayesian optimisation of the tau_mem distributions
+                           optimize_timescales -> TimescaleResult (timescales.py)
 
 Any step may be dropped or reordered, so the ablation points of the paper's Suppl. B.5
 (A: start, B: after I, C: after II, D: after III, E: after IV; D' = I, III, IV; E'' = I, IV)
@@ -46,6 +51,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -54,11 +60,12 @@ import scipy.sparse as sp
 from ..network import SpikingNetwork
 from .betweenness import betweenness_prune
 from .covariance import spectral_abscissa
+from .delocalize import DelocalizeInfo, dale_weight_sampler, delocalize
 from .lyapunov_matrix import lyapunov_matrix as _lyapunov_matrix
-from .noise import noise_prune
+from .noise import NoisePruneInfo, noise_prune
 from ..validation import check_fraction
 
-__all__ = ["lnp", "noise_prune_network", "STEPS"]
+__all__ = ["lnp", "noise_prune_network", "delocalize_network", "STEPS"]
 
 STEPS = ("noise", "nodes", "delocalize", "timescales")
 
@@ -79,17 +86,22 @@ def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
                         stability_margin: float = 0.1, covariance: str = "auto",
                         sigma: float = 1.0, seed=None, covariance_options: dict | None = None,
                         rescale: str = "variance", row_gain=None
-                        ) -> tuple[SpikingNetwork, dict]:
+                        ) -> tuple[SpikingNetwork, NoisePruneInfo]:
     """LNP step I on a :class:`SpikingNetwork` (linearisation in the module docstring).
 
-    ``n_keep``: expected number of active synapses kept (or give ``rho``).
+    ``n_keep``: expected number of active synapses kept (or give ``rho``); when the
+    network has at most ``n_keep`` active synapses nothing is sampled and it is returned
+    unchanged.
     ``neuron_exponents``: per-neuron Lyapunov exponents (1/s) of the *active* neurons in
     index order, or None for the plain Moore-Chaudhuri rule (Lambda = 1).
     ``rescale``: how kept weights are rescaled (``RESCALES``, see :func:`lnp`).
     ``row_gain``: per active neuron, the coupling per unit presynaptic rate of row i of
     ``W`` in the linearised network (default ``net.rate_gain``, the autonomous rate
     surrogate's; :func:`lnp` passes the operating point's ``kappa / (du v_th)``).
-    Returns the pruned network (new weights, synapse_active reset) and an info dict.
+
+    Returns the pruned network (new weights, synapse_active reset) and a
+    :class:`NoisePruneInfo` over its active synapses, with ``linear_abscissa`` and
+    ``leak_shift`` of the linearisation.
     """
     if rescale not in RESCALES:
         raise ValueError(f"rescale must be one of {RESCALES}, got {rescale!r}")
@@ -99,9 +111,8 @@ def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
     if not (np.isfinite(margin_frac) and margin_frac > 0):
         raise ValueError(f"stability_margin must be a positive number, got {stability_margin}")
     active, w_act = _active_weights(net)
-    if w_act.nnz == 0:
-        return net.copy(), {"n_before": 0, "n_kept": 0, "rho": None, "leak_shift": 0.0,
-                            "linear_abscissa": None}
+    if w_act.nnz == 0 or (n_keep is not None and n_keep >= w_act.nnz):
+        return net.copy(), NoisePruneInfo.nothing_sampled(w_act.nnz)
     leak = 1.0 / net.tau_mem[active]
     rows = np.repeat(np.arange(active.size), np.diff(w_act.indptr))
     # The surrogate's coupling is G = diag(rate_gain) W (SpikingNetwork.rate_coupling);
@@ -125,12 +136,12 @@ def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
             raise ValueError(f"neuron_exponents must have one value per active neuron "
                              f"({active.size},), got {exps.shape}")
         lam = _lyapunov_matrix(w_act, exps, net.dt)
-    new_lin, _, info = noise_prune(w_lin, leak + shift, rho=rho, n_keep=n_keep, sigma=sigma,
-                                   lyapunov_matrix=lam, seed=seed, covariance=covariance,
-                                   return_info=True, **(covariance_options or {}))
-    kept = info["kept"]
+    _, info = noise_prune(w_lin, leak + shift, rho=rho, n_keep=n_keep, sigma=sigma,
+                          lyapunov_matrix=lam, seed=seed, covariance=covariance,
+                          **(covariance_options or {}))
+    kept = info.kept
     # Undo the row scale: kept w_ij / p_ij.
-    new_data = w_act.data[kept] / info["keep_probability"][kept]
+    new_data = w_act.data[kept] / info.keep_probability[kept]
     new_data = _rescale_kept(w_act.data, rows, kept, new_data, rescale)
     post_act = active[rows[kept]]
     pre_act = active[w_act.indices[kept]]
@@ -147,10 +158,7 @@ def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
                             shape=net.weights.shape)
     weights.sort_indices()
     out = net.copy(weights=weights, synapse_active=active_full[order])
-    summary = {"n_before": int(w_act.nnz), "n_kept": int(kept.sum()), "rho": info["rho"],
-               "expected_kept": info["expected_kept"], "linear_abscissa": float(abscissa),
-               "leak_shift": float(shift), "covariance_method": info["covariance"].method}
-    return out, summary
+    return out, replace(info, linear_abscissa=float(abscissa), leak_shift=float(shift))
 
 
 RESCALES = ("unbiased", "variance", "none")
@@ -191,8 +199,8 @@ def input_power_factors(reference: np.ndarray, reference_rows: np.ndarray,
 
 def _mean_ipr(net: SpikingNetwork, ipr_k: int | None, seed: int) -> float:
     from .delocalize import mean_ipr
-    n = net.n_neurons
-    if net.n_synapses == 0 or n < 4:
+    n = net.n_active_neurons
+    if net.n_active_synapses == 0 or n < 4:
         return float("nan")
     k = None if ipr_k is None else min(int(ipr_k), n - 2)
     return float(mean_ipr(net.effective_weights(), k, neuron_active=net.neuron_active, seed=seed))
@@ -222,14 +230,14 @@ def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str,
         from ..lyapunov import network_spectrum
         opts = dict(n_steps=200, k=8, progress=False)
         opts.update(options)
-        opts["k"] = min(int(opts["k"]), net.n_neurons)
+        opts["k"] = min(int(opts["k"]), net.n_active_neurons)
         spec = network_spectrum(net, seed=seed, **opts)
         return _Stability(spec.lambda_max, float("nan"), spec.neuron_exponents, spec.active,
                           net.rate_gain[spec.active])
     from ..operating_point import operating_lambda_max
     opts = dict(n_drives=2, n_steps=1000, k=8)
     opts.update(options)
-    opts["k"] = min(int(opts["k"]), net.n_neurons)
+    opts["k"] = min(int(opts["k"]), net.n_active_neurons)
     est = operating_lambda_max(net, seed=seed, memo=memo, **opts)
     first = est.spectra[0]
     gains = est.operating_points[0].gains.copy()
@@ -315,8 +323,8 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
         iteration: iteration, neurons, synapses, lambda_max and lambda_max_stderr (the
         measure, on the same drives every time), mean_ipr, seconds, step_seconds,
         synapses_removed, synapses_added, neurons_removed, and step details (``noise``:
-        rho, linear_abscissa, leak_shift, silent_neurons; ``timescales``: accepted,
-        current_value, best_value, lambda_before, lambda_after).
+        :meth:`NoisePruneInfo.to_dict` plus silent_neurons; ``timescales``: accepted,
+        current_value, best_value, best_params, lambda_before, lambda_after).
     """
     if not isinstance(net, SpikingNetwork):
         raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
@@ -383,7 +391,8 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
     memo = OperatingPointMemo()
     spectrum = _spectrum(current, spectrum_options, measure_seed, measure, memo)
     history = [{
-        "iteration": 0, "neurons": current.n_neurons, "synapses": current.n_synapses,
+        "iteration": 0, "neurons": current.n_active_neurons,
+        "synapses": current.n_active_synapses,
         "lambda_max": spectrum.lambda_max, "lambda_max_stderr": spectrum.stderr,
         "mean_ipr": _mean_ipr(current, ipr_k, _child_seed(start_seqs[1])),
         "seconds": time.perf_counter() - t0, "step_seconds": {},
@@ -400,60 +409,45 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
         for step in steps:
             t_step = time.perf_counter()
             if step == "noise":
-                before = current.n_synapses
+                before = current.n_active_synapses
                 n_keep = None
                 r = None
                 if rho_sched is not None:
                     r = rho_sched[it - 1]
                 elif target_density is not None:
-                    n_act = current.n_neurons
+                    n_act = current.n_active_neurons
                     goal = target_density * n_act ** 2
                     remaining = n_iter - it + 1
                     n_keep = before * min(1.0, (goal / before) ** (1.0 / remaining)) if before else 0
                 else:
                     n_keep = keep_sched[it - 1] * before
-                if before == 0 or (n_keep is not None and n_keep >= before):
-                    entry["noise"] = {"n_before": before, "n_kept": before, "skipped": True}
-                else:
-                    if not spectrum_current:
-                        # The network changed since the last measurement (reordered steps).
-                        spectrum = _spectrum(current, spectrum_options, measure_seed, measure,
-                                             memo)
-                    exps = spectrum.neuron_exponents if use_lyapunov_matrix else None
-                    current, info = noise_prune_network(
-                        current, n_keep, rho=r, neuron_exponents=exps,
-                        stability_margin=stability_margin, covariance=covariance,
-                        seed=_child_seed(seqs[0]), covariance_options=covariance_options,
-                        rescale=rescale, row_gain=spectrum.row_gain)
-                    info["silent_neurons"] = spectrum.silent_rows
-                    entry["noise"] = info
-                entry["synapses_removed"] += before - current.n_synapses
+                if not spectrum_current:
+                    # The network changed since the last measurement (reordered steps).
+                    spectrum = _spectrum(current, spectrum_options, measure_seed, measure, memo)
+                exps = spectrum.neuron_exponents if use_lyapunov_matrix else None
+                current, info = noise_prune_network(
+                    current, n_keep, rho=r, neuron_exponents=exps,
+                    stability_margin=stability_margin, covariance=covariance,
+                    seed=_child_seed(seqs[0]), covariance_options=covariance_options,
+                    rescale=rescale, row_gain=spectrum.row_gain)
+                entry["noise"] = info.to_dict()
+                if not info.skipped:
+                    # Neurons that did not respond on the drive whose gains step I used.
+                    entry["noise"]["silent_neurons"] = spectrum.silent_rows
+                entry["synapses_removed"] += before - current.n_active_synapses
             elif step == "nodes":
-                before_n, before_s = current.n_neurons, current.n_synapses
-                current = betweenness_prune(current, node_quantile, seed=_child_seed(seqs[1]),
-                                            min_neurons=min_neurons, **betweenness_options)
-                entry["neurons_removed"] += before_n - current.n_neurons
-                entry["synapses_removed"] += before_s - current.n_synapses
+                before_s = current.n_active_synapses
+                current, info = betweenness_prune(current, node_quantile,
+                                                  seed=_child_seed(seqs[1]),
+                                                  min_neurons=min_neurons, **betweenness_options)
+                entry["neurons_removed"] += info.n_removed
+                entry["synapses_removed"] += before_s - current.n_active_synapses
             elif step == "delocalize":
-                from .delocalize import dale_weight_sampler, delocalize
                 n_new = int(round(delocalize_fraction * entry["synapses_removed"]))
-                if n_new > 0:
-                    eff = current.effective_weights()
-                    # New weights: the current ones of the presynaptic sign; a sign pruning
-                    # has emptied is drawn from the starting network (docs/design.md: "original").
-                    sampler = dale_weight_sampler(eff, current.neuron_active,
-                                                  current.excitatory,
-                                                  fallback_weights=start_weights)
-                    # Late in a long run the 2-hop neighbourhoods can be full: add what fits.
-                    new_w, added = delocalize(eff, n_new, seed=_child_seed(seqs[2]),
-                                              neuron_active=current.neuron_active,
-                                              weight_sampler=sampler,
-                                              allow_fewer=True)
-                    if rescale == "variance":
-                        # The new synapses change the wiring, not each neuron's input power.
-                        new_w = _with_input_power_of(eff, new_w)
-                    current = _replace_active_weights(current, new_w)
-                    entry["synapses_added"] += int(added.shape[0])
+                current, info = delocalize_network(current, n_new, seed=_child_seed(seqs[2]),
+                                                   fallback_weights=start_weights,
+                                                   keep_input_power=rescale == "variance")
+                entry["synapses_added"] += info.n_added
             elif step == "timescales":
                 from .timescales import optimize_timescales
                 opts = dict(timescale_options)
@@ -475,8 +469,8 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
         entry["lambda_max_stderr"] = spectrum.stderr
         entry["mean_ipr"] = _mean_ipr(current, ipr_k, _child_seed(seqs[5]))
         entry["step_seconds"]["measure"] = time.perf_counter() - t_step
-        entry["neurons"] = current.n_neurons
-        entry["synapses"] = current.n_synapses
+        entry["neurons"] = current.n_active_neurons
+        entry["synapses"] = current.n_active_synapses
         entry["seconds"] = time.perf_counter() - t_iter
         history.append(entry)
         bar.set_postfix(neurons=entry["neurons"], synapses=entry["synapses"],
@@ -497,6 +491,41 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
         "seconds": [float(h["seconds"]) for h in history],
     }
     return current.copy(metadata=metadata), history
+
+
+def delocalize_network(net: SpikingNetwork, n_new: int, *, seed=None, fallback_weights=None,
+                       keep_input_power: bool = True, allow_fewer: bool = True,
+                       **delocalize_options) -> tuple[SpikingNetwork, DelocalizeInfo]:
+    """LNP step III on a :class:`SpikingNetwork`: add ``n_new`` synapses between active
+    neurons with :func:`lnp_neuro.prune.delocalize.delocalize`.
+
+    The new weights are drawn from the current active weights of the presynaptic sign
+    (Dale's law, :func:`~lnp_neuro.prune.delocalize.dale_weight_sampler`); a sign pruning
+    has emptied is drawn from ``fallback_weights`` (:func:`lnp` passes its starting
+    network's, docs/design.md: "original"). ``keep_input_power``: each neuron's
+    excitatory and inhibitory input is then scaled back to the input power it had before,
+    so the new synapses change the wiring, not the drive. ``allow_fewer``: late in a long
+    run the 2-hop neighbourhoods can be full, and the step adds what fits instead of
+    raising. ``delocalize_options`` go to ``delocalize`` (``pool_size``, ``batch_size``,
+    ...). Stored synapses touching masked neurons are kept as they are.
+
+    Returns the new network and a :class:`~lnp_neuro.prune.delocalize.DelocalizeInfo`
+    (``added`` in full-index ``(pre, post)`` rows).
+    """
+    if not isinstance(net, SpikingNetwork):
+        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
+    eff = net.effective_weights()
+    # No sampler when nothing is added: it needs a stored weight of each sign to draw from.
+    sampler = None if n_new == 0 else dale_weight_sampler(
+        eff, net.neuron_active, net.excitatory, fallback_weights=fallback_weights)
+    new_w, info = delocalize(eff, n_new, seed=seed, neuron_active=net.neuron_active,
+                             weight_sampler=sampler, allow_fewer=allow_fewer,
+                             **delocalize_options)
+    if info.n_added == 0:
+        return net.copy(), info
+    if keep_input_power:
+        new_w = _with_input_power_of(eff, new_w)
+    return _replace_active_weights(net, new_w), info
 
 
 def _with_input_power_of(reference: sp.csr_matrix, weights: sp.csr_matrix) -> sp.csr_matrix:

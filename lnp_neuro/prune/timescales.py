@@ -440,11 +440,11 @@ class LyapunovObjective:
         if self.measure == "operating_point":
             from ..operating_point import operating_lambda_max
             est = operating_lambda_max(net, n_drives=self.n_drives, n_steps=self.n_steps,
-                                       seed=self.seed, k=min(self.k, net.n_neurons),
+                                       seed=self.seed, k=min(self.k, net.n_active_neurons),
                                        n_transient=self.n_transient, memo=self.memo)
             return est.mean, est.stderr
         from ..lyapunov import network_spectrum
-        vals = np.array([network_spectrum(net, self.n_steps, min(self.k, net.n_neurons),
+        vals = np.array([network_spectrum(net, self.n_steps, min(self.k, net.n_active_neurons),
                                           seed=self.seed + i, n_transient=self.n_transient,
                                           progress=False).lambda_max
                          for i in range(self.n_drives)])
@@ -527,7 +527,7 @@ class TimescaleResult:
 
 def _groups_of(net: SpikingNetwork) -> np.ndarray:
     if net.cluster is None:
-        return np.zeros(net.size, np.int64)
+        return np.zeros(net.n_total_neurons, np.int64)
     _, inverse = np.unique(net.cluster, return_inverse=True)
     return inverse.astype(np.int64)
 
@@ -609,7 +609,7 @@ def optimize_timescales(net: SpikingNetwork, budget: int = 20, seed=None,
                         n_candidates=n_candidates, n_quad=n_quad, clip_min=2.0 * net.dt,
                         xi=xi, seed=rng, progress=progress)
     # Common random numbers: every candidate maps the same uniforms through its quantile.
-    uniforms = rng.random(net.size)
+    uniforms = rng.random(net.n_total_neurons)
     current = _current_params(net, groups)
     unmeasured = (float("nan"), float("nan"))
 

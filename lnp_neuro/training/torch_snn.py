@@ -124,6 +124,12 @@ class TorchSNN(nn.Module):
     train_recurrent, train_input : bool
         Whether the values of the existing recurrent / input synapses are trainable
         parameters (``recurrent_values``, ``input_values``) or fixed buffers.
+
+    Attributes
+    ----------
+    size : int
+        Width of the state tensors: every neuron of ``net`` (``net.n_total_neurons``),
+        pruned ones included, so indices match the network's.
     """
 
     def __init__(self, net: SpikingNetwork, *, dtype: torch.dtype = torch.float32,
@@ -142,7 +148,7 @@ class TorchSNN(nn.Module):
         self.dtype = dtype
         self.surrogate_slope = surrogate_slope
         self.detach_reset = bool(detach_reset)
-        self.size = net.size
+        self.size = net.n_total_neurons
         self.n_inputs = net.n_inputs
 
         # Only synapses that are active AND whose two neurons are active exist here;
