@@ -22,7 +22,8 @@ import numpy as np
 def load_rows(folder: Path) -> list[dict]:
     summary = folder / "summary.json"
     if summary.is_file():
-        rows = json.loads(summary.read_text())["rows"]
+        data = json.loads(summary.read_text())
+        rows = data["rows"] if isinstance(data, dict) else data
     else:   # a grid still running or stopped: its rows so far
         rows = [json.loads(p.read_text()) for p in sorted((folder / "runs").glob("*.json"))]
     return [r for r in rows if r.get("error") is None and r.get("nrmse") is not None]
