@@ -22,19 +22,18 @@ import numpy as np
 def load_rows(folder: Path) -> list[dict]:
     summary = folder / "summary.json"
     if summary.is_file():
-        data = json.loads(summary.read_text())
-        rows = data["rows"] if isinstance(data, dict) else data
+        rows = json.loads(summary.read_text())
     else:   # a grid still running or stopped: its rows so far
         rows = [json.loads(p.read_text()) for p in sorted((folder / "runs").glob("*.json"))]
     return [r for r in rows if r.get("error") is None and r.get("nrmse") is not None]
 
 
-def persistence(task: str, seed: int, n_train: int, n_predict: int) -> float:
-    from lnp_neuro.tasks import lorenz63, prediction_windows, rossler
+def persistence(task: str, seed: int, cfg) -> float:
+    """Persistence NRMSE on the protocol window the grid's run of ``(task, seed)`` used."""
+    from lnp_neuro.experiments.protocol import PredictionData
     from lnp_neuro.tasks.metrics import nrmse
-    ds = (lorenz63 if task == "lorenz63" else rossler)(seed=seed)
-    w = prediction_windows(ds.train, 1, n_train, n_predict, seed=seed)[0]
-    return float(nrmse(w.test_inputs, w.test_targets, np.asarray(ds.long_term_std)))
+    data = PredictionData(task, seed, cfg)
+    return float(nrmse(data.window.test_inputs, data.window.test_targets, data.sigma))
 
 
 def main(argv=None) -> int:
@@ -48,9 +47,10 @@ def main(argv=None) -> int:
     if not rows:
         print(f"grid_pairs: {args.folder}: no finished prediction runs", file=sys.stderr)
         return 2
+    from lnp_neuro.experiments.config import ExperimentConfig
     cfg_path = args.folder / "config.json"
-    cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
-    n_train, n_predict = cfg.get("n_train", 500), cfg.get("n_predict", 100)
+    cfg = (ExperimentConfig.from_dict(json.loads(cfg_path.read_text())["config"])
+           if cfg_path.is_file() else ExperimentConfig())
     by = {}
     for r in rows:
         by.setdefault((r["task"], r["model"], r["training"], r["seed"]), {})[r["pruning"]] = r
@@ -58,14 +58,17 @@ def main(argv=None) -> int:
     print("| task | model | training | seed | persistence | "
           + " | ".join(f"{p} NRMSE (SOPs M)" for p in prunings) + " |")
     print("|---" * (5 + len(prunings)) + "|")
+    windows = {}   # one persistence per (task, seed): the models and trainings share it
     for key in sorted(by):
         task, model, training, seed = key
+        if (task, seed) not in windows:
+            windows[task, seed] = persistence(task, seed, cfg)
         cells = []
         for p in prunings:
             r = by[key].get(p)
             cells.append("-" if r is None else f"{r['nrmse']:.3f} ({r['sops'] / 1e6:.2f})")
         print(f"| {task} | {model} | {training} | {seed} | "
-              f"{persistence(task, seed, n_train, n_predict):.3f} | " + " | ".join(cells) + " |")
+              f"{windows[task, seed]:.3f} | " + " | ".join(cells) + " |")
 
     from scipy.stats import wilcoxon
     print()
