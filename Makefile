@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml Makefile
 	# CPU build of torch; a plain `torch` would pull a CUDA build of several GB.
 	$(PIP) install --quiet "torch==2.13.0"
 	# Lava's real runtime needs (it declares Python < 3.11, so it is installed --no-deps).
-	$(PIP) install --quiet "numpy>=1.24,<2" "scipy>=1.10,<2" "networkx>=3.0" \
+	$(PIP) install --quiet "numpy>=1.24,<2" "scipy>=1.15,<2" "networkx>=3.0" \
 	    "asteval>=0.9.31,<0.10" "scikit-learn>=1.5,<2" "nir>=1.0.6" "nirtorch>=1.0" h5py
 	# Lava's own runtime needs are asteval and scikit-learn (its networkx<=2.8.7 pin is not
 	# needed by the parts we use: the LIF/Sparse/RingBuffer/Monitor CPU simulation).

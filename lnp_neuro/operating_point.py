@@ -78,6 +78,14 @@ DEFAULT_DRIVE_RATE = 0.05
 
 _DENSE_MAX = 400  # below this many neurons a dense eigendecomposition is exact and fast
 _DENSE_FALLBACK_MAX = 6000  # a dense fallback when ARPACK does not converge (~1 GB at most)
+# ARPACK is asked for at least this many eigenvalues. With one, its implicit restarts
+# failed to converge in 400 restarts (24 000 products) on a step IV candidate at
+# N = 4341 whose leading real eigenvalue sits 6e-4 above a complex pair; asked for 2,
+# 4 or 8 it converged in 900-1600 products (docs/algorithm.md, "ARPACK").
+_ARPACK_MIN_K = 4
+# Restarts before the dense fallback: ten times the most seen in a converging call
+# (about 30 at N = 1000-5000, ncv = 64), instead of minutes of restarts.
+_ARPACK_MAX_RESTARTS = 300
 
 
 @dataclass(eq=False)
@@ -243,15 +251,18 @@ def linear_response_spectrum(net: SpikingNetwork, op: OperatingPoint, k: int = 8
     coupling = effective_coupling(net, op)
     jac = sp.diags(1.0 - a) + sp.diags(a) @ coupling
     values = vecs = None
-    if n > _DENSE_MAX and k < n - 1:
-        # v0 fixed: ARPACK's default start vector is random, which would break determinism.
+    n_wanted = max(k, _ARPACK_MIN_K)
+    if n > _DENSE_MAX and n_wanted < n - 1:
+        # v0 and rng fixed: ARPACK's default start vector is random, and so is the vector it
+        # asks for when its Krylov space closes early (scipy draws both from the OS).
         # Leaks of similar neurons cluster the leading moduli, hence the wide Krylov space.
         # Sorted CSR: each row summed in ascending column order, the products of the
         # former jac.tocsc() bit for bit, without CSC's scatter, rows split over the cores.
         try:
-            values, vecs = spla.eigs(csr_operator(_sorted_csr(jac)), k=k, which="LM",
-                                     v0=np.ones(n), tol=1e-9,
-                                     ncv=min(n - 1, max(4 * k, 64)), maxiter=50 * n)
+            values, vecs = spla.eigs(csr_operator(_sorted_csr(jac)), k=n_wanted, which="LM",
+                                     v0=np.ones(n), tol=1e-9, rng=np.random.default_rng(0),
+                                     ncv=min(n - 1, max(4 * n_wanted, 64)),
+                                     maxiter=_ARPACK_MAX_RESTARTS)
         except spla.ArpackNoConvergence:
             if n > _DENSE_FALLBACK_MAX:
                 raise
@@ -282,7 +293,8 @@ def _leading_real_part(matrix: sp.csr_matrix) -> float:
     if n > _DENSE_MAX:
         try:
             vals = spla.eigs(csr_operator(_sorted_csr(matrix)), k=1, which="LR", v0=np.ones(n),
-                             tol=1e-9, ncv=min(n - 1, 64), maxiter=50 * n,
+                             tol=1e-9, ncv=min(n - 1, 64), maxiter=_ARPACK_MAX_RESTARTS,
+                             rng=np.random.default_rng(0),
                              return_eigenvectors=False)
             return float(vals.real.max())
         except spla.ArpackNoConvergence:

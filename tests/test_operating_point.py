@@ -122,3 +122,41 @@ def test_coupling_abscissa_is_the_leading_real_part_of_m():
     uncoupled = net.copy(weights=net.weights * 0.0)
     op0 = operating_point(uncoupled, poisson_drive(net, 500, 4))
     assert linear_response_spectrum(uncoupled, op0, k=1).coupling_abscissa == 0.0
+
+
+def test_arpack_restart_vectors_come_from_a_seeded_generator(monkeypatch):
+    # ARPACK asks its caller for a random vector whenever its Krylov space closes early;
+    # scipy draws it from the OS unless handed a generator, which would make a spectrum
+    # (and every pruning decision built on it) depend on the run. Every ARPACK call of
+    # the package must hand over a seeded generator: two calls get the same stream.
+    import scipy.sparse.linalg as spla
+
+    from lnp_neuro.prune.covariance import spectral_abscissa
+    from lnp_neuro.prune.delocalize import inverse_participation_ratio
+
+    streams = []
+    real_eigs, real_eigsh = spla.eigs, spla.eigsh
+
+    def spy(real):
+        def call(*args, **kwargs):
+            rng = kwargs.get("rng")
+            assert isinstance(rng, np.random.Generator), "ARPACK called without a generator"
+            state = rng.bit_generator.state
+            streams.append(rng.uniform(size=4))
+            rng.bit_generator.state = state       # hand ARPACK the untouched generator
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(spla, "eigs", spy(real_eigs))
+    monkeypatch.setattr(spla, "eigsh", spy(real_eigsh))
+    net = hrsnn(450, 0.1, seed=0)                 # above the dense limit: ARPACK
+    op = operating_point(net, poisson_drive(net, 300, 0))
+    for _ in range(2):
+        spec = linear_response_spectrum(net, op, k=4)
+        assert np.isfinite(spec.coupling_abscissa)
+        spectral_abscissa(net.weights, 1.0 / net.tau_mem, dense_max_size=100, seed=3)
+        inverse_participation_ratio(net.weights, k=4, seed=3)
+    assert len(streams) == 8
+    first, second = streams[:4], streams[4:]
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)

@@ -95,15 +95,19 @@ def spectral_abscissa(weights, leak, *, dense_max_size: int = 800, tol: float = 
         a[np.diag_indices(n)] -= d
         return float(np.max(np.linalg.eigvals(a).real))
     a = (w - sp.diags(d)).tocsr()
-    v0 = np.random.default_rng(seed).standard_normal(n)
+    rng = np.random.default_rng(seed)
+    v0 = rng.standard_normal(n)
+    # rng: ARPACK asks for a fresh random vector when its Krylov space closes early, and
+    # scipy draws it from the OS unless given a generator.
     try:
         # csr_operator: a's products bit for bit, rows split over the cores.
         vals = spla.eigs(csr_operator(a), k=1, which="LR", tol=tol, maxiter=20 * n, v0=v0,
-                         return_eigenvectors=False)
+                         return_eigenvectors=False, rng=rng)
         return float(vals.real.max())
     except spla.ArpackNoConvergence:
         sym = ((a + a.T) * 0.5).tocsr()
-        vals = spla.eigsh(sym, k=1, which="LA", tol=1e-4, v0=v0, return_eigenvectors=False)
+        vals = spla.eigsh(sym, k=1, which="LA", tol=1e-4, v0=v0, return_eigenvectors=False,
+                          rng=rng)
         return float(vals[0])
 
 

@@ -648,10 +648,12 @@ def inverse_participation_ratio(weights, k: int | None = None, *, neuron_active=
     v0 = rng.standard_normal(n)
     # csr_operator: the products of w itself bit for bit, rows split over the cores.
     op = csr_operator(w)
+    # rng: ARPACK's restart vectors after an early-closing Krylov space (scipy would draw
+    # them from the OS).
     if symmetric:
-        vals, vecs = spla.eigsh(op, k=k, which="LM", v0=v0, tol=tol)
+        vals, vecs = spla.eigsh(op, k=k, which="LM", v0=v0, tol=tol, rng=rng)
     else:
-        vals, vecs = spla.eigs(op, k=k, which="LM", v0=v0, tol=tol)
+        vals, vecs = spla.eigs(op, k=k, which="LM", v0=v0, tol=tol, rng=rng)
     order = np.argsort(-np.abs(vals), kind="stable")
     return _ipr_columns(vecs[:, order])
 
