@@ -105,13 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "at --rate (no task score)")
     p.add_argument("--copies", type=_positive_int, default=d.copies,
                    help="phase-staggered copies of each ON/OFF input channel (resolution)")
-    p.add_argument("--scaling", choices=("zscore", "median", "range"), default=d.scaling,
+    p.add_argument("--scaling", choices=("zscore", "median", "range"), default=argparse.SUPPRESS,
                    help="how a series dimension maps onto its ON/OFF pair: zscore (mean +- 3 "
                         "std, clipped beyond), median (each side of the median scaled to its "
                         "training extreme: skewed series such as Rossler), range (training "
-                        "range about its midpoint)")
-    p.add_argument("--steps-per-sample", type=_positive_int, default=d.steps_per_sample,
-                   help="time steps each sample of the series is held for")
+                        "range about its midpoint) (default: median for rossler, else zscore)")
+    p.add_argument("--steps-per-sample", type=_positive_int, default=argparse.SUPPRESS,
+                   help="time steps each sample of the series is held for (default: 40 for "
+                        "rossler, whose samples change less, else 20)")
     p.add_argument("--task-samples", type=_positive_int, default=d.task_samples,
                    help="samples of the series used to score the one-step forecast "
                         "(native engine, target arithmetic)")
@@ -210,7 +211,8 @@ def _deploy_main(argv: list[str]) -> int:
             ap_budget=args.ap_budget,
             iterations=args.iterations, target_density=args.target_density,
             input=args.input, rate=args.rate, steps=args.steps,
-            copies=args.copies, scaling=args.scaling, steps_per_sample=args.steps_per_sample,
+            copies=args.copies, scaling=getattr(args, "scaling", None),
+            steps_per_sample=getattr(args, "steps_per_sample", None),
             task_samples=args.task_samples, vpt_starts=args.vpt_starts, seed=args.seed,
             out=args.out, force=args.force,
             progress=not (args.quiet or args.json), mapping=args.mapping, dt=args.dt)

@@ -502,3 +502,15 @@ def test_engine_registry_names_every_target_backend():
         get_engine("norse").run(deployed, np.zeros((5, 2), bool), "fixed")
     with pytest.raises(ValueError, match="one integer per neuron"):
         DeployedNetwork(graph=None, network=net, neuron_ids=np.arange(9))
+
+
+def test_series_code_defaults_follow_the_input_and_yield_to_flags():
+    from lnp_neuro.deploy import DeployOptions
+    lorenz = DeployOptions(input="lorenz")
+    assert (lorenz.scaling, lorenz.steps_per_sample) == ("zscore", 20)
+    rossler = DeployOptions(input="rossler")
+    assert (rossler.scaling, rossler.steps_per_sample) == ("median", 40)
+    given = DeployOptions(input="rossler", scaling="range", steps_per_sample=10)
+    assert (given.scaling, given.steps_per_sample) == ("range", 10)
+    with pytest.raises(ValueError, match="steps_per_sample"):
+        DeployOptions(input="rossler", steps_per_sample=0)
