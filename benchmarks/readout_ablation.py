@@ -42,11 +42,11 @@ def readout_scores(net, encoded, split, seed: int) -> dict:
     """NRMSE of every readout variant on one network's run over the encoded series."""
     from lnp_neuro.simulator import simulate
     from lnp_neuro.tasks import nrmse
-    from lnp_neuro.tasks.forecast import one_step_nrmse, select_trace_tau
+    from lnp_neuro.tasks.forecast import _sigma, one_step_nrmse, select_trace_tau
     from lnp_neuro.tasks.readout import MLPReadout, select_readout_neurons
 
     y, k = encoded.series, encoded.steps_per_sample
-    sigma = np.where(y.std(axis=0) > 0, y.std(axis=0), 1.0)
+    sigma = _sigma(y)   # the normalisation one_step_nrmse uses
     active = np.flatnonzero(net.neuron_active)
     spikes = simulate(net, encoded.spikes, mode="fixed").spikes
     _, states, _ = select_trace_tau(spikes, k, net.dt, y, split, neurons=active)

@@ -253,16 +253,9 @@ def linear_response_spectrum(net: SpikingNetwork, op: OperatingPoint, k: int = 8
     values = vecs = None
     n_wanted = max(k, _ARPACK_MIN_K)
     if n > _DENSE_MAX and n_wanted < n - 1:
-        # v0 and rng fixed: ARPACK's default start vector is random, and so is the vector it
-        # asks for when its Krylov space closes early (scipy draws both from the OS).
         # Leaks of similar neurons cluster the leading moduli, hence the wide Krylov space.
-        # Sorted CSR: each row summed in ascending column order, the products of the
-        # former jac.tocsc() bit for bit, without CSC's scatter, rows split over the cores.
         try:
-            values, vecs = spla.eigs(csr_operator(_sorted_csr(jac)), k=n_wanted, which="LM",
-                                     v0=np.ones(n), tol=1e-9, rng=np.random.default_rng(0),
-                                     ncv=min(n - 1, max(4 * n_wanted, 64)),
-                                     maxiter=_ARPACK_MAX_RESTARTS)
+            values, vecs = _arpack_eigs(jac, n_wanted, "LM", ncv=max(4 * n_wanted, 64))
         except spla.ArpackNoConvergence:
             if n > _DENSE_FALLBACK_MAX:
                 raise
@@ -280,10 +273,21 @@ def linear_response_spectrum(net: SpikingNetwork, op: OperatingPoint, k: int = 8
                           active=op.active.copy(), coupling=coupling)
 
 
-def _sorted_csr(matrix) -> sp.csr_matrix:
-    out = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
-    out.sort_indices()
-    return out
+def _arpack_eigs(matrix, k: int, which: str, ncv: int, return_eigenvectors: bool = True):
+    """``scipy.sparse.linalg.eigs`` with the settings every spectrum here shares.
+
+    v0 and rng fixed: ARPACK's default start vector is random, and so is the vector it asks
+    for when its Krylov space closes early (scipy draws both from the OS). Sorted CSR: each
+    row summed in ascending column order, the products of the former ``tocsc()`` bit for
+    bit, without CSC's scatter, rows split over the cores. At most
+    ``_ARPACK_MAX_RESTARTS`` restarts, then ``ArpackNoConvergence``.
+    """
+    csr = sp.csr_matrix(matrix, dtype=np.float64, copy=True)
+    csr.sort_indices()
+    n = csr.shape[0]
+    return spla.eigs(csr_operator(csr), k=k, which=which, v0=np.ones(n), tol=1e-9,
+                     rng=np.random.default_rng(0), ncv=min(n - 1, ncv),
+                     maxiter=_ARPACK_MAX_RESTARTS, return_eigenvectors=return_eigenvectors)
 
 
 def _leading_real_part(matrix: sp.csr_matrix) -> float:
@@ -292,10 +296,7 @@ def _leading_real_part(matrix: sp.csr_matrix) -> float:
         return 0.0
     if n > _DENSE_MAX:
         try:
-            vals = spla.eigs(csr_operator(_sorted_csr(matrix)), k=1, which="LR", v0=np.ones(n),
-                             tol=1e-9, ncv=min(n - 1, 64), maxiter=_ARPACK_MAX_RESTARTS,
-                             rng=np.random.default_rng(0),
-                             return_eigenvectors=False)
+            vals = _arpack_eigs(matrix, 1, "LR", ncv=64, return_eigenvectors=False)
             return float(vals.real.max())
         except spla.ArpackNoConvergence:
             if n > _DENSE_FALLBACK_MAX:
