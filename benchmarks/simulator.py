@@ -133,11 +133,11 @@ def time_lava(net, x, mode, quantization):
             t0 = time.perf_counter()
             lif.run(condition=RunSteps(num_steps=steps - 1), run_cfg=cfg)
             stepping = time.perf_counter() - t0
-        data = lava_net.monitor.get_data()[lif.name]["s_out"]
+        recorded = lava_net.recorded_spikes(steps)
     finally:
         lif.stop()
     raster = np.zeros((steps, net.n_total_neurons), bool)
-    raster[:, lava_net.kept] = np.asarray(data).reshape(steps, -1) != 0
+    raster[:, lava_net.kept] = recorded
     return raster, stepping, startup
 
 
