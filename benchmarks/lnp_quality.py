@@ -14,11 +14,15 @@ are the ones a user gets:
 - fraction of the deployed neurons that fire on the default drive, and the rate ratio
   (pruned / unpruned mean rate);
 - one-step NRMSE on the test split: unpruned, LNP (and AP and random with
-  ``--baselines``: ``lnp-deploy --prune ap --ap-budget sops`` at LNP's SOPs, and
-  ``--prune random`` with LNP's counts), persistence, linear map, ESN;
+  ``--baselines``: ``lnp-deploy --prune ap --ap-budget sops`` at LNP's SOPs,
+  ``--prune random`` with LNP's counts, and ``--prune random --random-budget sops``
+  thinned to LNP's SOPs), persistence, linear map, ESN;
 - SOP ratio (AND-mask SOPs, unpruned / pruned, same drive);
 - closed-loop valid prediction time in Lyapunov times (``VPT``: unpruned, LNP, ESN, and
-  AP / random with ``--baselines``), mean over the deploy's ``--vpt-starts`` test starts.
+  AP / random with ``--baselines``), mean over the deploy's ``--vpt-starts`` test starts;
+- with ``--baselines``, per model: each baseline's NRMSE over LNP's, seed by seed, with a
+  one-sided Wilcoxon signed-rank test (``scipy.stats.wilcoxon``, the baseline worse) and a
+  one-sided paired t-test on log NRMSE.
 
 Targets (issue "LNP that does what the paper claims"): lambda_max after < before and
 <= +0.5 /s; >= 50 % of deployed neurons fire; rate within a factor 3; unpruned NRMSE <=
@@ -109,7 +113,8 @@ def main(argv=None) -> int:
     seeds = [int(s) for s in args.seeds.split(",")]
     header = ("model  seed  lambda_before      lambda_after       rho(M)       firing  rate_x  "
               "NRMSE unpruned  LNP     persist  linear  ESN     SOPx   VPT unpr/LNP/ESN  " +
-              ("AP (SOPx, VPT)         random (SOPx, VPT)     " if args.baselines else "")
+              ("AP (SOPx, VPT)         random (SOPx, VPT)     random@SOPs (SOPx, VPT)  "
+               if args.baselines else "")
               + "fails")
     print(header, flush=True)
     rows = []
@@ -125,6 +130,9 @@ def main(argv=None) -> int:
                                         {**extra, "ap_budget": "sops"})
                     base["random"] = deploy(model, seed, "random",
                                             Path(tmp) / f"{model}{seed}random", extra)
+                    base["random_sops"] = deploy(model, seed, "random",
+                                                 Path(tmp) / f"{model}{seed}randomsops",
+                                                 {**extra, "random_budget": "sops"})
                 r = row(rep, base)
                 rows.append((model, r))
                 line = (f"{model:6s} {seed:4d}  {r['lam0']:+7.2f} +- {r['se0']:.2f}  "
@@ -137,7 +145,9 @@ def main(argv=None) -> int:
                 if args.baselines:
                     line += (f"{r['nrmse_ap']:.4f} ({r['sop_ap']:5.2f}, {r['vpt_ap']:.2f})  "
                              f"{r['nrmse_random']:.4f} ({r['sop_random']:5.2f}, "
-                             f"{r['vpt_random']:.2f})  ")
+                             f"{r['vpt_random']:.2f})  "
+                             f"{r['nrmse_random_sops']:.4f} ({r['sop_random_sops']:5.2f}, "
+                             f"{r['vpt_random_sops']:.2f})    ")
                 print(line + (",".join(checks(r)) or "-"), flush=True)
     for model in args.models.split(","):
         rs = [r for m, r in rows if m == model]
@@ -153,7 +163,27 @@ def main(argv=None) -> int:
               f"unpruned; target <= 1.5) at SOP ratio {mean['sop_ratio']:.2f} (target >= 10); "
               f"VPT (Lyapunov times) unpruned {mean['vpt_unpruned']:.3f}, LNP "
               f"{mean['vpt_lnp']:.3f}, ESN {mean['vpt_esn']:.3f}")
+        if args.baselines:
+            for name in ("ap", "random", "random_sops"):
+                print(f"{model} {name} / LNP: " + paired_comparison(
+                    [r[f"nrmse_{name}"] for r in rs], [r["nrmse_lnp"] for r in rs],
+                    [r[f"sop_{name}"] for r in rs], [r["sop_ratio"] for r in rs]))
     return 0
+
+
+def paired_comparison(baseline, lnp, sop_baseline, sop_lnp) -> str:
+    """Seed-by-seed NRMSE ratios baseline / LNP and one-sided paired tests (baseline worse)."""
+    from scipy import stats
+    b, l_ = np.asarray(baseline, float), np.asarray(lnp, float)
+    ratio = b / l_
+    text = (f"NRMSE ratio {', '.join(f'{x:.2f}' for x in ratio)} (SOP ratio "
+            f"{', '.join(f'{x:.1f}' for x in sop_baseline)} against LNP's "
+            f"{', '.join(f'{x:.1f}' for x in sop_lnp)})")
+    if len(ratio) >= 2:
+        wil = stats.wilcoxon(b, l_, alternative="greater").pvalue
+        tt = stats.ttest_rel(np.log(b), np.log(l_), alternative="greater").pvalue
+        text += f"; one-sided Wilcoxon p = {wil:.3g}, paired t on log NRMSE p = {tt:.3g}"
+    return text
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .deploy import DeployOptions
+    from .deploy import RANDOM_BUDGETS, DeployOptions
     from .prune.baselines import AP_BUDGETS
 
     d = DeployOptions()
@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what ends AP (--prune ap): the paper's rule (--iterations rounds of "
                         "10 %%, stop when performance < 90 %% of the unpruned model's), LNP's "
                         "neuron count, or LNP's SOPs on the same drive (both run LNP first)")
+    p.add_argument("--random-budget", choices=RANDOM_BUDGETS, default=d.random_budget,
+                   help="what the random control (--prune random) copies of LNP's result: "
+                        "its neuron and synapse counts, or its SOPs on the same drive (the "
+                        "random graph with LNP's counts, thinned at random to LNP's SOPs)")
     p.add_argument("--iterations", type=_positive_int, default=d.iterations,
                    help="pruning iterations (LNP steps I-IV repeated; AP rounds)")
     p.add_argument("--target-density", type=_probability, default=d.target_density,
@@ -208,7 +212,7 @@ def _deploy_main(argv: list[str]) -> int:
         options = DeployOptions(
             target=args.target, network=args.network, model=args.model, neurons=args.neurons,
             density=args.density, clusters=args.clusters, prune=args.prune,
-            ap_budget=args.ap_budget,
+            ap_budget=args.ap_budget, random_budget=args.random_budget,
             iterations=args.iterations, target_density=args.target_density,
             input=args.input, rate=args.rate, steps=args.steps,
             copies=args.copies, scaling=getattr(args, "scaling", None),

@@ -10,7 +10,9 @@ Steps (each logged, long ones with a progress bar):
    dimension) or Poisson spikes;
 4. prune: LNP (task-agnostic), AP (activity pruning on the drive, budget ``ap_budget``:
    the paper's rule, LNP's neuron count or LNP's SOPs), random (the starting network
-   rewired as an Erdos-Renyi graph with the counts LNP reaches), or none; one
+   rewired as an Erdos-Renyi graph with the counts LNP reaches, or, with
+   ``random_budget="sops"``, thinned at random until its SOPs on the drive reach LNP's),
+   or none; one
    implementation of each baseline (:mod:`lnp_neuro.prune.baselines`);
 5. compact the pruned network to its active neurons and synapses and write it as
    ``network.nir`` (the original neuron ids in its metadata); read that file back: the
@@ -54,6 +56,8 @@ _SERIES_INPUTS = ("lorenz", "rossler")
 # 40 steps (docs/results.md, "Rossler").
 SERIES_CODE_DEFAULTS = {"rossler": {"scaling": "median", "steps_per_sample": 40}}
 _CODE_DEFAULTS = {"scaling": "zscore", "steps_per_sample": 20}
+#: What the random control copies of LNP's result (``--random-budget``).
+RANDOM_BUDGETS = ("counts", "sops")
 
 
 @dataclass
@@ -68,6 +72,8 @@ class DeployOptions:
     clusters: int = 4
     prune: str = "lnp"
     ap_budget: str = "paper"
+    #: What the random control matches of LNP's result: its counts, or its SOPs.
+    random_budget: str = "counts"
     iterations: int = 4
     target_density: float = 0.01
     input: str = "lorenz"
@@ -98,6 +104,9 @@ class DeployOptions:
         if self.ap_budget not in AP_BUDGETS:
             raise ValueError(f"ap_budget must be one of {', '.join(AP_BUDGETS)}; got "
                              f"{self.ap_budget!r}")
+        if self.random_budget not in RANDOM_BUDGETS:
+            raise ValueError(f"random_budget must be one of {', '.join(RANDOM_BUDGETS)}; "
+                             f"got {self.random_budget!r}")
         self.input = str(self.input)
         for name, value in {**_CODE_DEFAULTS,
                             **SERIES_CODE_DEFAULTS.get(self.input, {})}.items():
@@ -260,14 +269,34 @@ def prune_network(options: DeployOptions, net: SpikingNetwork, inputs: np.ndarra
         log(f"random baseline: LNP ({options.iterations} iteration(s)) for the counts, then the "
             f"starting network rewired at random (G(n, m), Dale's law, its weight distribution)")
         reference, history = run_lnp()
-        pruned = random_network_like(net, reference.n_active_neurons, reference.n_active_synapses,
-                                     seed=options.seed)
-        pruned.metadata["baseline_budget"] = {
-            "kind": "lnp-counts", "target": {"neurons": reference.n_active_neurons,
-                                             "synapses": reference.n_active_synapses},
-            "rule": "the starting network's neurons (E/I split kept) rewired as an "
-                    "Erdos-Renyi G(n, m) graph with LNP's neuron and synapse counts, couplings "
-                    "drawn from the starting network's per presynaptic type (Dale's law)"}
+        counts = {"neurons": reference.n_active_neurons,
+                  "synapses": reference.n_active_synapses}
+        rule = ("the starting network's neurons (E/I split kept) rewired as an Erdos-Renyi "
+                "G(n, m) graph with LNP's neuron and synapse counts, couplings drawn from "
+                "the starting network's per presynaptic type (Dale's law)")
+        if options.random_budget == "counts":
+            pruned = random_network_like(net, counts["neurons"], counts["synapses"],
+                                         seed=options.seed)
+            pruned.metadata["baseline_budget"] = {"kind": "lnp-counts", "target": counts,
+                                                  "rule": rule}
+        else:
+            from .prune.baselines import drive_sops, random_network_at_sops
+            from .targets_registry import load_target
+            mode = "fixed" if load_target(options.target).mode == "fixed" else "float"
+            target = drive_sops(reference, inputs, mode)
+            log(f"random baseline matched to LNP's SOPs on the drive: <= {target}")
+            pruned = random_network_at_sops(
+                net, counts["neurons"], counts["synapses"],
+                lambda candidate: drive_sops(candidate, inputs, mode), target,
+                seed=options.seed)
+            info = pruned.metadata["random_at_sops"]
+            pruned.metadata["baseline_budget"] = {
+                "kind": "lnp-sops", "target": target, "lnp_counts": counts,
+                "synapses": info["synapses"], "sops": info["cost"],
+                "rule": rule + "; then the largest random subset of its synapses (bisection "
+                               "over a random order) whose SOPs on the drive are <= LNP's"}
+            log(f"random baseline: {info['synapses']} of {info['full_synapses']} synapses, "
+                f"{info['cost']:.0f} SOPs (LNP's counts: {info['full_cost']:.0f})")
         # The random network copies LNP's counts, not its dynamics: keep only the counts.
         counts = [{"iteration": h["iteration"], "neurons": h["neurons"],
                    "synapses": h["synapses"]} for h in history if isinstance(h, dict)]

@@ -8,7 +8,7 @@ from lnp_neuro.energy import count_sops
 from lnp_neuro.models import chrsnn, hrsnn
 from lnp_neuro.prune.baselines import (APBudget, activity_prune, activity_prune_on_task,
                                        drive_sops, keeps_performance, performance_ratio,
-                                       random_network_like)
+                                       random_network_at_sops, random_network_like)
 from lnp_neuro.simulator import simulate
 
 
@@ -217,6 +217,52 @@ def test_random_network_keeps_everything_but_the_wiring():
         random_network_like(start, 301, 10)
     with pytest.raises(ValueError, match="n_synapses"):
         random_network_like(start, 3, 7)
+
+
+def test_random_network_at_sops_is_a_random_subset_within_the_budget():
+    start = hrsnn(300, 0.1, seed=6, n_inputs=4)
+    n, m = 200, 1500
+    full = random_network_like(start, n, m, seed=np.random.default_rng(7))
+
+    def edges(net):
+        pre, post = net.synapse_pre_post()
+        return set(zip(pre.tolist(), post.tolist()))
+
+    # A cost that is exactly monotone in the synapse count: the bisection finds the
+    # largest count within the budget.
+    def count(net):
+        return net.n_active_synapses
+
+    thin = random_network_at_sops(start, n, m, count, 1000.5, seed=7)
+    assert thin.n_active_synapses == 1000
+    assert edges(thin) <= edges(full)                   # a subset of LNP-count graph
+    info = thin.metadata["random_at_sops"]
+    assert info["synapses"] == 1000 and info["full_synapses"] == m
+    assert info["full_cost"] == m and info["cost"] == 1000
+    # A subset drawn uniformly: in-degrees still those of a G(n, k) graph.
+    assert np.diff(thin.weights.indptr).mean() == pytest.approx(1000 / n)
+    again = random_network_at_sops(start, n, m, count, 1000.5, seed=7)
+    np.testing.assert_array_equal(again.weights.indices, thin.weights.indices)
+    np.testing.assert_array_equal(again.weights.data, thin.weights.data)
+    # Within budget already: the G(n, m) graph itself; a budget of 0 keeps no synapse.
+    assert random_network_at_sops(start, n, m, count, m, seed=7).n_active_synapses == m
+    assert random_network_at_sops(start, n, m, count, 0, seed=7).n_active_synapses == 0
+    with pytest.raises(ValueError, match="target"):
+        random_network_at_sops(start, n, m, count, -1, seed=7)
+    with pytest.raises(ValueError, match="cost_fn"):
+        random_network_at_sops(start, n, m, None, 10, seed=7)
+
+
+def test_random_network_at_sops_meets_a_drive_sop_budget():
+    start = hrsnn(200, 0.1, seed=8, n_inputs=3)
+    inputs = np.random.default_rng(9).random((200, 3)) < 0.2
+    full = random_network_like(start, 150, 1200, seed=np.random.default_rng(3))
+    budget = 0.5 * drive_sops(full, inputs)
+    thin = random_network_at_sops(start, 150, 1200, lambda net: drive_sops(net, inputs),
+                                  budget, seed=3)
+    assert 0 < drive_sops(thin, inputs) <= budget
+    assert thin.metadata["random_at_sops"]["cost"] == drive_sops(thin, inputs)
+    assert 0 < thin.n_active_synapses < 1200
 
 
 def test_random_network_fires_like_the_start_network_per_synapse():

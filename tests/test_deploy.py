@@ -227,12 +227,27 @@ def test_ap_budget_matched_to_lnp(tmp_path, budget, lnp_small):
     assert "budget" in (out / "report.html").read_text()
 
 
-def test_bad_ap_budget_is_a_usage_error(tmp_path, capsys):
+def test_random_matched_to_lnp_sops(tmp_path, lnp_small):
+    code, out = deploy(tmp_path, "random_sops", "--target", "cpu", "--prune", "random",
+                       "--random-budget", "sops")
+    assert code == 0
+    report = load_report(out)
+    budget = report["baseline_budget"]
+    assert report["options"]["random_budget"] == "sops" and budget["kind"] == "lnp-sops"
+    # The SOPs are those the report counts, on the same drive in the same arithmetic.
+    assert budget["target"] == lnp_small["sops_pruned"]
+    assert report["sops_pruned"] == budget["sops"] <= lnp_small["sops_pruned"]
+    assert report["neurons_after"] == lnp_small["neurons_after"]
+    assert report["synapses_after"] == budget["synapses"] <= lnp_small["synapses_after"]
+
+
+@pytest.mark.parametrize("prune, flag, value", [("ap", "--ap-budget", "synapses"),
+                                                 ("random", "--random-budget", "neurons")])
+def test_bad_baseline_budget_is_a_usage_error(tmp_path, capsys, prune, flag, value):
     with pytest.raises(SystemExit) as exc:
-        main(["--target", "cpu", "--prune", "ap", "--ap-budget", "synapses",
-              "--out", str(tmp_path / "x")])
+        main(["--target", "cpu", "--prune", prune, flag, value, "--out", str(tmp_path / "x")])
     assert exc.value.code == 2
-    assert "--ap-budget" in capsys.readouterr().err
+    assert flag in capsys.readouterr().err
 
 
 def test_deploying_a_nir_file_runs_that_network(tmp_path, capsys):

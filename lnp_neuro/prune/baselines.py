@@ -16,6 +16,9 @@ Algorithm 4; design section 3 "Baselines"). One implementation, used by ``lnp-de
   the starting network but its wiring (neuron model and parameters, E/I split, Dale's law,
   weight distribution per presynaptic type) with a given (LNP's) number of neurons and
   synapses, wired as an Erdos-Renyi G(n, m) graph.
+- :func:`random_network_at_sops` — the same control matched in cost instead of counts:
+  LNP's neurons, and as many of the random synapses as fit in LNP's synaptic operations
+  on the drive (the comparison "at matched SOPs" that AP's ``"sops"`` budget also makes).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from ..network import SpikingNetwork
 from ..validation import check_int
 
 __all__ = ["APBudget", "AP_BUDGETS", "keeps_performance", "performance_ratio",
-           "activity_prune", "activity_prune_on_task", "drive_sops", "random_network_like"]
+           "activity_prune", "activity_prune_on_task", "drive_sops", "random_network_like",
+           "random_network_at_sops"]
 
 #: Budgets of :class:`APBudget`: the paper's rule, LNP's neuron count, LNP's SOPs.
 AP_BUDGETS = ("paper", "neurons", "sops")
@@ -527,3 +531,71 @@ def random_network_like(start: SpikingNetwork, n_neurons: int, n_synapses: int,
         excitatory=compact.excitatory[chosen],
         cluster=None if compact.cluster is None else compact.cluster[chosen],
         metadata=metadata)
+
+
+def random_network_at_sops(start: SpikingNetwork, n_neurons: int, n_synapses: int,
+                           cost_fn: Callable[[SpikingNetwork], float], target: float,
+                           seed=None) -> SpikingNetwork:
+    """The "Random" control at a matched cost: at most ``target`` synaptic operations.
+
+    1. ``full = random_network_like(start, n_neurons, n_synapses, seed)``: LNP's counts.
+    2. Its synapses are put in a random order (the same generator, drawn after step 1),
+       and ``k`` is the largest prefix length, found by bisection over ``0..n_synapses``,
+       whose network (the first ``k`` synapses of the order, the others removed) costs
+       ``cost_fn(net) <= target``. A uniformly random ``k``-subset of a G(n, m) graph is a
+       G(n, k) graph, so every candidate is itself the random control with ``k`` synapses.
+
+    The cost is not strictly monotone in ``k`` (removing an inhibitory synapse can raise
+    the activity), so the bisection returns a ``k`` whose network is within the budget,
+    not necessarily the largest such ``k``; ``metadata["random_at_sops"]`` records ``k``,
+    its cost, the target, the full network's cost and the evaluations made. When the full
+    network already fits, it is returned as it is.
+    """
+    if not callable(cost_fn):
+        raise ValueError("cost_fn must be callable: cost_fn(net) -> synaptic operations")
+    target = float(target)
+    if not np.isfinite(target) or target < 0:
+        raise ValueError(f"target must be a finite number >= 0, got {target}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    full = random_network_like(start, n_neurons, n_synapses, seed=rng)
+    coo = full.weights.tocoo()
+    order = rng.permutation(coo.nnz)
+
+    def first(k: int) -> SpikingNetwork:
+        keep = order[:k]
+        w = sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])),
+                          shape=full.weights.shape)
+        w.sort_indices()
+        return full.copy(weights=w)
+
+    evaluations = []
+
+    def cost(k: int, net: SpikingNetwork) -> float:
+        c = float(cost_fn(net))
+        evaluations.append({"synapses": int(k), "cost": c})
+        return c
+
+    full_cost = cost(coo.nnz, full)
+    lo, hi, best = 0, coo.nnz, None
+    if full_cost <= target:
+        lo, best = coo.nnz, (full, full_cost)
+    else:
+        best = (first(0), None)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            net = first(mid)
+            c = cost(mid, net)
+            if c <= target:
+                lo, best = mid, (net, c)
+            else:
+                hi = mid
+        if best[1] is None:
+            best = (best[0], cost(0, best[0]))
+    net, net_cost = best
+    net.metadata["random_at_sops"] = {
+        "synapses": int(lo), "cost": net_cost, "target": target,
+        "full_synapses": int(coo.nnz), "full_cost": full_cost,
+        "evaluations": evaluations,
+        "rule": "largest prefix of a random order of the G(n, m) synapses found by bisection "
+                "whose SOPs on the drive are <= the target"}
+    return net
