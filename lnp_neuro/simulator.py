@@ -262,21 +262,24 @@ def _run_numba_float(net, x, state, record, progress):
 
 
 def _fixed_matrix(mat: sp.spmatrix, exponents: np.ndarray):
-    """CSC parts of an integer weight matrix in the fixed kernel's narrow types, the
-    exponent as (left, right) shifts per row and the accumulator dtype that is exact for
-    it (lnp_neuro._kernels_fixed)."""
-    from ._kernels_fixed import (WEIGHT_DTYPE, accumulator_dtype, csr_to_narrow_csc,
-                                 index_dtype)
+    """Row-blocked CSC parts of an integer weight matrix in the fixed kernel's narrow
+    types (pointers, row offsets, weights, rows per block), the exponent as (left, right)
+    shifts per row and the accumulator dtype that is exact for it
+    (lnp_neuro._kernels_fixed)."""
+    from ._kernels_fixed import (ROW_INDEX_DTYPE, WEIGHT_DTYPE, accumulator_dtype,
+                                 csr_to_narrow_csc, row_blocks)
     csr = mat if sp.isspmatrix_csr(mat) else sp.csr_matrix(mat)
     n_rows, n_cols = csr.shape
-    col_ptr = np.zeros(n_cols + 1, np.int64)
-    row_idx = np.empty(csr.nnz, index_dtype(n_rows))
+    n_blocks, block_rows = row_blocks(n_rows)
+    col_ptr = np.zeros((n_blocks, n_cols + 1), np.int64)
+    row_idx = np.empty(csr.nnz, ROW_INDEX_DTYPE)
     values = np.empty(csr.nnz, WEIGHT_DTYPE)
     row_abs = np.zeros(n_rows, np.int64)
-    csr_to_narrow_csc(csr.indptr, csr.indices, csr.data, n_cols, col_ptr, row_idx, values,
-                      row_abs)
+    csr_to_narrow_csc(csr.indptr, csr.indices, csr.data, block_rows, col_ptr, row_idx,
+                      values, row_abs)
     exponents = np.asarray(exponents, np.int64)
-    parts = (col_ptr, row_idx, values, np.maximum(exponents, 0).astype(np.uint8),
+    parts = (col_ptr, row_idx, values, np.int64(block_rows),
+             np.maximum(exponents, 0).astype(np.uint8),
              np.maximum(-exponents, 0).astype(np.uint8))
     return parts, accumulator_dtype(int(row_abs.max(initial=0)))
 

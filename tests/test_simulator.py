@@ -313,6 +313,36 @@ def test_fixed_kernel_skips_neurons_at_rest_and_stays_exact():
                                       getattr(b.final_state, name))
 
 
+@pytest.mark.parametrize("case", ["bursty", "random"])
+def test_row_blocked_csc_gives_the_same_run(monkeypatch, case):
+    """Blocks of 7 rows instead of 32768: the dense and the sparse scatter over several
+    blocks (the layout N > 32768 uses) reproduce the reference engine exactly."""
+    import lnp_neuro._kernels_fixed as kernels
+    from lnp_neuro.simulator import _fixed_matrix
+    net, x = _bursty_net_and_input() if case == "bursty" else _random_net(9)
+    q = quantize(net)
+    b = simulate(net, x, mode="fixed", record_state=True, engine="numpy")
+    monkeypatch.setattr(kernels, "MAX_BLOCK_ROWS", 7)
+    parts, _ = _fixed_matrix(q.weights, q.weight_exp)
+    n = net.n_total_neurons
+    assert parts[0].shape == (-(-n // 7), n + 1) and parts[3] == -(-n // parts[0].shape[0])
+    # Every block's entries lie in its rows: the stored offsets reproduce the matrix.
+    ptr, offsets, values, rows_per_block = parts[:4]
+    dense = np.zeros((n, n), np.int64)
+    for blk in range(ptr.shape[0]):
+        for j in range(n):
+            for p in range(ptr[blk, j], ptr[blk, j + 1]):
+                assert offsets[p] < rows_per_block
+                dense[blk * rows_per_block + offsets[p], j] = values[p]
+    np.testing.assert_array_equal(dense, q.weights.toarray())
+    a = simulate(net, x, mode="fixed", record_state=True, engine="numba")
+    assert a.spikes.any()
+    np.testing.assert_array_equal(a.spikes, b.spikes)
+    np.testing.assert_array_equal(a.v, b.v)
+    np.testing.assert_array_equal(a.u, b.u)
+    assert a.synaptic_events == b.synaptic_events
+
+
 def test_int32_accumulator_only_where_the_row_bound_proves_it_exact():
     from lnp_neuro._kernels_fixed import accumulator_dtype, run_fixed
     from lnp_neuro.simulator import _fixed_kernel_args, _initial_state
@@ -325,9 +355,9 @@ def test_int32_accumulator_only_where_the_row_bound_proves_it_exact():
     ref = simulate(net, x, mode="fixed", record_state=True, quantization=q)
     state = _initial_state(net, None, "fixed", q)
     args, out = _fixed_kernel_args(net, x, q, state, True)
-    assert args[20].dtype == np.int32 and args[21].dtype == np.int32
+    assert args[22].dtype == np.int32 and args[23].dtype == np.int32
     n = net.n_total_neurons
-    args = args[:20] + (np.zeros(n, np.int64), np.zeros(n, np.int64)) + args[22:]
+    args = args[:22] + (np.zeros(n, np.int64), np.zeros(n, np.int64)) + args[24:]
     events, wraps, _ = run_fixed(0, x.shape[0], *args)
     np.testing.assert_array_equal(out["spikes"], ref.spikes)
     np.testing.assert_array_equal(out["v_rec"] / q.scale, ref.v)
