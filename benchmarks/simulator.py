@@ -74,8 +74,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="steps run in Lava (default: --steps); rasters compared on these")
     p.add_argument("--lava-modes", default="fixed",
                    help="comma-separated Lava modes to run: fixed, float (default fixed)")
-    p.add_argument("--repeats", type=_positive_int, default=3,
-                   help="timed repetitions of the native simulator (best is reported)")
+    p.add_argument("--repeats", type=_positive_int, default=10,
+                   help="timed repetitions of the native simulator, the accumulate limit and "
+                        "the brian2 cpp program (the best of each is reported)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--input-rate", type=_density, default=0.05,
                    help="probability of an input spike per channel and step")

@@ -258,6 +258,7 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
     for b in range(i_ptr.shape[0]):
         for j in range(n_in):
             in_fan_out[j] += i_ptr[b, j + 1] - i_ptr[b, j]
+    sparse_limit = (n + _SPARSE_FRACTION - 1) // _SPARSE_FRACTION
     events = 0
     wraps = 0
     sparse = False
@@ -314,11 +315,16 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
         # Work of the next step when sparse: the neurons not at rest plus at most one per
         # event. After a dense step the neurons not at rest are found by a scan, made
         # only after few events, and not again for 16 steps when it found too many.
+        # Counted only up to sparse_limit (step_events * F < n <=> step_events <
+        # sparse_limit): a busy step stops after a few spiking neurons.
         step_events = 0
         for k in range(n_sp):
             step_events += fan_out[spiking[k]]
-        for k in range(n_x):
-            step_events += in_fan_out[in_spiking[k]]
+            if step_events >= sparse_limit:
+                break
+        if step_events < sparse_limit:
+            for k in range(n_x):
+                step_events += in_fan_out[in_spiking[k]]
         have_awake = sparse          # this step ran sparse: awake[:n_aw] is current
         sparse = False
         if step + 1 < n_steps and step_events * _SPARSE_FRACTION < n:
