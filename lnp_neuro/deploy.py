@@ -249,6 +249,12 @@ def drive_targets(inputs: np.ndarray, horizon: int = _TARGET_HORIZON) -> np.ndar
     return y
 
 
+def _arithmetic(options: DeployOptions) -> str:
+    """The simulator mode of the target's arithmetic: baselines measure SOPs in it."""
+    from .targets_registry import load_target
+    return "fixed" if load_target(options.target).mode == "fixed" else "float"
+
+
 def prune_network(options: DeployOptions, net: SpikingNetwork, inputs: np.ndarray,
                   log: Callable[..., None]) -> tuple[SpikingNetwork, list[dict]]:
     """The pruned network and its history. For the baselines, ``metadata["baseline_budget"]``
@@ -269,32 +275,32 @@ def prune_network(options: DeployOptions, net: SpikingNetwork, inputs: np.ndarra
         log(f"random baseline: LNP ({options.iterations} iteration(s)) for the counts, then the "
             f"starting network rewired at random (G(n, m), Dale's law, its weight distribution)")
         reference, history = run_lnp()
-        counts = {"neurons": reference.n_active_neurons,
-                  "synapses": reference.n_active_synapses}
+        lnp_counts = {"neurons": reference.n_active_neurons,
+                      "synapses": reference.n_active_synapses}
         rule = ("the starting network's neurons (E/I split kept) rewired as an Erdos-Renyi "
                 "G(n, m) graph with LNP's neuron and synapse counts, couplings drawn from "
                 "the starting network's per presynaptic type (Dale's law)")
         if options.random_budget == "counts":
-            pruned = random_network_like(net, counts["neurons"], counts["synapses"],
+            pruned = random_network_like(net, lnp_counts["neurons"], lnp_counts["synapses"],
                                          seed=options.seed)
-            pruned.metadata["baseline_budget"] = {"kind": "lnp-counts", "target": counts,
+            pruned.metadata["baseline_budget"] = {"kind": "lnp-counts", "target": lnp_counts,
                                                   "rule": rule}
         else:
             from .prune.baselines import drive_sops, random_network_at_sops
-            from .targets_registry import load_target
-            mode = "fixed" if load_target(options.target).mode == "fixed" else "float"
+            mode = _arithmetic(options)
             target = drive_sops(reference, inputs, mode)
             log(f"random baseline matched to LNP's SOPs on the drive: <= {target}")
             pruned = random_network_at_sops(
-                net, counts["neurons"], counts["synapses"],
+                net, lnp_counts["neurons"], lnp_counts["synapses"],
                 lambda candidate: drive_sops(candidate, inputs, mode), target,
                 seed=options.seed)
             info = pruned.metadata["random_at_sops"]
             pruned.metadata["baseline_budget"] = {
-                "kind": "lnp-sops", "target": target, "lnp_counts": counts,
+                "kind": "lnp-sops", "target": target, "lnp_counts": lnp_counts,
                 "synapses": info["synapses"], "sops": info["cost"],
-                "rule": rule + "; then the largest random subset of its synapses (bisection "
-                               "over a random order) whose SOPs on the drive are <= LNP's"}
+                "rule": rule + "; then a random subset of its synapses (the prefix of a random "
+                               "order found by bisection) whose SOPs on the drive are <= "
+                               "LNP's"}
             log(f"random baseline: {info['synapses']} of {info['full_synapses']} synapses, "
                 f"{info['cost']:.0f} SOPs (LNP's counts: {info['full_cost']:.0f})")
         # The random network copies LNP's counts, not its dynamics: keep only the counts.
@@ -321,9 +327,8 @@ def activity_prune_on_input(net: SpikingNetwork, inputs: np.ndarray, options: De
     LNP's on the same drive. The matched budgets run LNP first (``lnp_reference``).
     """
     from .prune.baselines import APBudget, activity_prune_on_task, drive_sops
-    from .targets_registry import load_target
 
-    mode = "fixed" if load_target(options.target).mode == "fixed" else "float"
+    mode = _arithmetic(options)
     if options.ap_budget == "paper":
         budget = APBudget()
         log(f"activity pruning (AP): up to {options.iterations} round(s) of "

@@ -25,7 +25,7 @@ compartment profile.
 The spikes are recorded by our :class:`~lnp_neuro.backends.lava_procs.spike_recorder.
 SpikeRecorder`, 32 neurons to a word, instead of Lava's ``Monitor``: Lava 0.10 reads a Var
 back one element per channel message, which made reading a ``Monitor`` of the default
-deploy (922 neurons x 500 steps) take 8.7 s against a 2.2 s run.
+network (1000 neurons x 500 steps) take 8.7 s against a 2.2 s run.
 
 The runtime is always stopped, also when the run fails (then the run's error is raised).
 A run that does not finish (an error, SIGINT / SIGTERM turned into an exception by
