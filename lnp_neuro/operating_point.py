@@ -334,17 +334,20 @@ class LambdaEstimate:
 
 
 class OperatingPointMemo:
-    """The operating points of the last few networks measured, by content.
+    """The operating points and spectra of the last few networks measured, by content.
 
     An operating point is a deterministic function of the network's parameters and the
-    drive, so a network measured again on the same drive (LNP's step IV evaluates the
-    network it then hands to the closing measurement) reuses it, bit for bit. Networks
-    are recognised by a hash of every array the simulation reads, never by identity.
+    drive, and its ``k`` leading exponents are a deterministic function of the operating
+    point (seeded ARPACK), so a network measured again on the same drive (LNP's step IV
+    evaluates the network it then hands to the closing measurement) reuses both, bit for
+    bit. Networks are recognised by a hash of every array the simulation reads, never by
+    identity.
     """
 
     def __init__(self, size: int = 16) -> None:
         self.size = int(size)
         self._points: dict[tuple, OperatingPoint] = {}
+        self._spectra: dict[tuple, LinearSpectrum] = {}
 
     @staticmethod
     def fingerprint(net: SpikingNetwork) -> str:
@@ -367,6 +370,14 @@ class OperatingPointMemo:
         self._points[key] = point
         while len(self._points) > self.size:
             self._points.pop(next(iter(self._points)))
+
+    def get_spectrum(self, key: tuple, k: int) -> LinearSpectrum | None:
+        return self._spectra.get((*key, int(k)))
+
+    def put_spectrum(self, key: tuple, k: int, spectrum: LinearSpectrum) -> None:
+        self._spectra[(*key, int(k))] = spectrum
+        while len(self._spectra) > self.size:
+            self._spectra.pop(next(iter(self._spectra)))
 
 
 def operating_lambda_max(net: SpikingNetwork, *, n_drives: int = 4, n_steps: int = 1000,
@@ -394,7 +405,13 @@ def operating_lambda_max(net: SpikingNetwork, *, n_drives: int = 4, n_steps: int
             op = operating_point(net, x, n_transient=n_transient)
             if memo is not None:
                 memo.put(key, op)
-        return op, linear_response_spectrum(net, op, min(int(k), op.active.size))
+        k_used = min(int(k), op.active.size)
+        spec = None if memo is None else memo.get_spectrum(key, k_used)
+        if spec is None:
+            spec = linear_response_spectrum(net, op, k_used)
+            if memo is not None:
+                memo.put_spectrum(key, k_used, spec)
+        return op, spec
 
     # The drives are independent measurements, each with its own seed: they share the
     # cores (the simulator's kernels and scipy's sparse products release the GIL), and

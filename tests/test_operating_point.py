@@ -95,6 +95,49 @@ def test_operating_lambda_max_is_deterministic_and_reports_spread():
     assert operating_lambda_max(net, n_drives=1, n_steps=400, seed=4).stderr == 0.0
 
 
+def _count_spectra(monkeypatch) -> list:
+    """The ``k`` of every linear_response_spectrum computed from now on."""
+    import lnp_neuro.operating_point as op_module
+    calls = []
+    real = op_module.linear_response_spectrum
+
+    def counted(net, op, k=8):
+        calls.append(k)
+        return real(net, op, k)
+
+    monkeypatch.setattr(op_module, "linear_response_spectrum", counted)
+    return calls
+
+
+def test_memo_measures_a_network_once_per_drive_and_k(monkeypatch):
+    from lnp_neuro.operating_point import OperatingPointMemo
+    calls = _count_spectra(monkeypatch)
+    net = hrsnn(120, 0.1, seed=3)
+    memo = OperatingPointMemo()
+    first = operating_lambda_max(net, n_drives=2, n_steps=300, seed=4, k=8, memo=memo)
+    again = operating_lambda_max(net.copy(), n_drives=2, n_steps=300, seed=4, k=8, memo=memo)
+    assert calls == [8, 8]                 # the copy is the same network: nothing recomputed
+    np.testing.assert_array_equal(first.values, again.values)
+    fresh = operating_lambda_max(net, n_drives=2, n_steps=300, seed=4, k=8)
+    np.testing.assert_array_equal(fresh.values, first.values)   # the memo changes no bit
+    operating_lambda_max(net, n_drives=2, n_steps=300, seed=4, k=4, memo=memo)
+    assert calls[2:] == [4, 4, 8, 8] or calls[2:] == [8, 8, 4, 4]   # other k: recomputed
+    other = net.copy(bias=net.bias + 0.01)
+    operating_lambda_max(other, n_drives=2, n_steps=300, seed=4, k=8, memo=memo)
+    assert len(calls) == 8                 # another network: recomputed
+
+
+def test_step_iv_and_the_closing_measurement_share_their_spectra(monkeypatch):
+    """Step IV scores the network it hands over with the history's k, so the closing
+    measurement of that network reads its spectra from the memo."""
+    from lnp_neuro.prune import lnp
+    calls = _count_spectra(monkeypatch)
+    lnp(hrsnn(150, 0.1, seed=2), n_iter=1, seed=0, progress=False)
+    # Start (2 drives) and step IV's evaluation (2 drives); the closing measurement of the
+    # unchanged network computes nothing again.
+    assert calls == [8, 8, 8, 8]
+
+
 def test_validation():
     net = hrsnn(30, 0.2, seed=0)
     with pytest.raises(ValueError, match="input_spikes"):

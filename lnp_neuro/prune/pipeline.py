@@ -224,6 +224,10 @@ class _Stability:
         self.silent_rows = int(silent_rows)
 
 
+#: Leading exponents the history measures at the operating point (and step IV with it).
+_HISTORY_K = 8
+
+
 def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str,
               memo=None) -> _Stability:
     if measure == "rate_surrogate":
@@ -235,7 +239,7 @@ def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str,
         return _Stability(spec.lambda_max, float("nan"), spec.neuron_exponents, spec.active,
                           net.rate_gain[spec.active])
     from ..operating_point import operating_lambda_max
-    opts = dict(n_drives=2, n_steps=1000, k=8)
+    opts = dict(n_drives=2, n_steps=1000, k=_HISTORY_K)
     opts.update(options)
     opts["k"] = min(int(opts["k"]), net.n_active_neurons)
     est = operating_lambda_max(net, seed=seed, memo=memo, **opts)
@@ -264,6 +268,11 @@ def _step_iv_objective(measure: str, seed: int, spectrum_options: dict, memo=Non
             if k in ("n_drives", "n_steps", "n_transient")}
     if measure == "rate_surrogate":
         opts = {"n_steps": 100, "n_transient": 100, "n_drives": 1, **opts}
+    else:
+        # As many exponents as the history's measurement (_spectrum), so that the network
+        # step IV hands over is measured once: the closing measurement finds its spectra
+        # in ``memo``.
+        opts["k"] = int(spectrum_options.get("k", _HISTORY_K))
     return LyapunovObjective(measure=measure, seed=int(seed), memo=memo, **opts)
 
 
