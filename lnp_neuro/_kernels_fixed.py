@@ -24,10 +24,11 @@ direct transcription, and why each choice stays bit-exact:
   integers (8-bit mantissas, at most 9 bits with the sign) are int16. Unsigned indices
   also spare numba's negative-index check. At N <= 32768 there is one block, the plain
   CSC. Measured at N = 100 000, fan-in 50, 25 % of the neurons spiking per step, on the
-  events of one run (2026-12-06, AVX-512 EPYC): plain CSC with uint32 rows 2.5e8 events/s;
-  2 blocks of 50 000 rows 3.2e8, 3 of 33 334 4.0e8, 4 of 25 000 4.5e8, 5 or 6 blocks
-  4.3-4.4e8; the same 4 blocks with uint32 offsets 3.0e8, so most of the gain is the
-  narrower index stream. Integer sums do not depend on the order of the adds.
+  events of one run (``benchmarks/scatter_layouts.py``, two runs on 2026-12-06, AVX-512
+  EPYC): plain CSC with uint32 rows 2.5-2.7e8 events/s; 2 blocks of 50 000 rows
+  3.2-3.5e8, 3 of 33 334 4.0-4.8e8, 4 of 25 000 4.5-4.8e8, 5 or 6 blocks 4.0-4.4e8; the
+  same 4 blocks with uint32 offsets 2.9-3.0e8, so most of the gain is the narrower index
+  stream. Integer sums do not depend on the order of the adds.
 - **Branch-free update**: the truncating decay, the 24-bit wrap of ``u`` (Lava's two
   ``np.where``, reproduced exactly, including values that stay out of range), the
   saturation of ``v`` and the spike test are computed without data-dependent branches,
