@@ -29,10 +29,12 @@ import numpy as np
 import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lnp_neuro import models  # noqa: E402
 from lnp_neuro.fixed_point import quantize  # noqa: E402
 from lnp_neuro.simulator import simulate  # noqa: E402
+from simulator import _event_lists  # noqa: E402  (benchmarks/simulator.py)
 
 
 @numba.njit  # not cached: loaded from a file path, the module has no stable name
@@ -82,10 +84,7 @@ def main(argv=None) -> int:
     x = np.random.default_rng(args.seed + 1).random((args.steps, net.n_inputs)) < 0.05
     q = quantize(net)
     spikes = simulate(net, x, mode="fixed", quantization=q).spikes
-    steps, idx = np.nonzero(spikes)
-    spk_ptr = np.zeros(args.steps + 1, np.int64)
-    np.cumsum(np.bincount(steps, minlength=args.steps), out=spk_ptr[1:])
-    spk_idx = idx.astype(np.uint32)
+    spk_ptr, spk_idx = _event_lists(spikes)
     print(f"N = {args.neurons}, {net.n_active_synapses} synapses, {args.steps} steps, "
           f"{spikes.mean():.3f} of the neurons spike per step")
 

@@ -367,17 +367,19 @@ class OperatingPointMemo:
         return self._points.get(key)
 
     def put(self, key: tuple, point: OperatingPoint) -> None:
-        self._points[key] = point
-        while len(self._points) > self.size:
-            self._points.pop(next(iter(self._points)))
+        self._store(self._points, key, point)
 
     def get_spectrum(self, key: tuple, k: int) -> LinearSpectrum | None:
         return self._spectra.get((*key, int(k)))
 
     def put_spectrum(self, key: tuple, k: int, spectrum: LinearSpectrum) -> None:
-        self._spectra[(*key, int(k))] = spectrum
-        while len(self._spectra) > self.size:
-            self._spectra.pop(next(iter(self._spectra)))
+        self._store(self._spectra, (*key, int(k)), spectrum)
+
+    def _store(self, table: dict, key: tuple, value) -> None:
+        # The oldest entries go first once ``size`` is exceeded.
+        table[key] = value
+        while len(table) > self.size:
+            table.pop(next(iter(table)))
 
 
 def operating_lambda_max(net: SpikingNetwork, *, n_drives: int = 4, n_steps: int = 1000,

@@ -540,10 +540,10 @@ def random_network_at_sops(start: SpikingNetwork, n_neurons: int, n_synapses: in
 
     1. ``full = random_network_like(start, n_neurons, n_synapses, seed)``: LNP's counts.
     2. Its synapses are put in a random order (the same generator, drawn after step 1),
-       and ``k`` is the largest prefix length, found by bisection over ``0..n_synapses``,
-       whose network (the first ``k`` synapses of the order, the others removed) costs
-       ``cost_fn(net) <= target``. A uniformly random ``k``-subset of a G(n, m) graph is a
-       G(n, k) graph, so every candidate is itself the random control with ``k`` synapses.
+       and a prefix length ``k`` is found by bisection over ``0..n_synapses`` whose network
+       (the first ``k`` synapses of the order, the others removed) costs ``cost_fn(net) <=
+       target``. A uniformly random ``k``-subset of a G(n, m) graph is a G(n, k) graph, so
+       every candidate is itself the random control with ``k`` synapses.
 
     The cost is not strictly monotone in ``k`` (removing an inhibitory synapse can raise
     the activity), so the bisection returns a ``k`` whose network is within the budget,
@@ -576,26 +576,25 @@ def random_network_at_sops(start: SpikingNetwork, n_neurons: int, n_synapses: in
         return c
 
     full_cost = cost(coo.nnz, full)
-    lo, hi, best = 0, coo.nnz, None
-    if full_cost <= target:
-        lo, best = coo.nnz, (full, full_cost)
-    else:
-        best = (first(0), None)
+    lo, chosen = coo.nnz, (full, full_cost)
+    if full_cost > target:
+        lo, hi, chosen = 0, coo.nnz, None
         while hi - lo > 1:
             mid = (lo + hi) // 2
             net = first(mid)
             c = cost(mid, net)
             if c <= target:
-                lo, best = mid, (net, c)
+                lo, chosen = mid, (net, c)
             else:
                 hi = mid
-        if best[1] is None:
-            best = (best[0], cost(0, best[0]))
-    net, net_cost = best
+        if chosen is None:
+            net = first(0)
+            chosen = (net, cost(0, net))
+    net, net_cost = chosen
     net.metadata["random_at_sops"] = {
         "synapses": int(lo), "cost": net_cost, "target": target,
         "full_synapses": int(coo.nnz), "full_cost": full_cost,
         "evaluations": evaluations,
-        "rule": "largest prefix of a random order of the G(n, m) synapses found by bisection "
+        "rule": "a prefix of a random order of the G(n, m) synapses, found by bisection, "
                 "whose SOPs on the drive are <= the target"}
     return net
