@@ -65,6 +65,13 @@ def _seconds(text: str) -> float:
     return value
 
 
+def show_progress_bars(silenced: bool) -> bool:
+    """Progress bars on stderr when it is a terminal and they were not switched off; in a
+    log file or a pipe the bars' carriage returns would only add noise (the log lines
+    still say what each long step is)."""
+    return not silenced and sys.stderr.isatty()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .deploy import RANDOM_BUDGETS, DeployOptions
     from .prune.baselines import AP_BUDGETS
@@ -133,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path(d.out), help="output folder")
     p.add_argument("--force", action="store_true",
                    help="write into an existing non-empty output folder")
-    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress output (progress bars are shown only on a terminal)")
     p.add_argument("--json", action="store_true", help="print report.json to stdout")
     return p
 
@@ -219,7 +227,8 @@ def _deploy_main(argv: list[str]) -> int:
             steps_per_sample=getattr(args, "steps_per_sample", None),
             task_samples=args.task_samples, vpt_starts=args.vpt_starts, seed=args.seed,
             out=args.out, force=args.force,
-            progress=not (args.quiet or args.json), mapping=args.mapping, dt=args.dt)
+            progress=show_progress_bars(args.quiet or args.json), mapping=args.mapping,
+            dt=args.dt)
         report = run_deploy(options, log=log)
     except TargetUnavailable as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)

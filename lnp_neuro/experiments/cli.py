@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from ..cli import _positive_int  # the one argparse type of both console scripts
+from ..cli import _positive_int, show_progress_bars  # shared by both console scripts
 from ..io_utils import atomic_write
 from .config import MODELS, PRUNINGS, TASKS, TRAININGS, ExperimentConfig, grid
 from .runner import run_grid
@@ -93,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dask", action="store_true", help="run on Dask (local cluster by default)")
     p.add_argument("--scheduler", default=None,
                    help="address of a running Dask scheduler (implies --dask)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (they are shown only when stderr is a terminal)")
     return p
 
 
@@ -189,7 +190,7 @@ def _run_and_write(args, argv, cfg: ExperimentConfig, specs: list, out_dir: Path
     t0 = time.perf_counter()
     rows = run_grid(specs, cfg, workers=args.workers, executor=executor,
                     scheduler=args.scheduler, cache_dir=out_dir / "cache", on_row=save_row,
-                    progress=not args.no_progress)
+                    progress=show_progress_bars(args.no_progress))
     wall = time.perf_counter() - t0
     fingerprint_end = code_fingerprint()
     if fingerprint_end != fingerprint_start:
