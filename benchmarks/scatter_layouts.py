@@ -39,15 +39,17 @@ from simulator import _event_lists  # noqa: E402  (benchmarks/simulator.py)
 
 @numba.njit  # not cached: loaded from a file path, the module has no stable name
 def _scatter_blocks(ptr, offsets, values, block_rows, spk_ptr, spk_idx, acc):
+    # Unsigned indices throughout, as in the kernel: numba wraps a signed index that
+    # could be negative, at six instructions per array read.
     events = 0
     for t in range(spk_ptr.shape[0] - 1):
         for b in range(ptr.shape[0]):
-            first = b * block_rows
+            first = np.uint64(b * block_rows)
             for k in range(spk_ptr[t], spk_ptr[t + 1]):
                 j = spk_idx[k]
                 for p in range(ptr[b, j], ptr[b, j + 1]):
-                    acc[np.uint64(first + offsets[p])] += values[p]
-                events += ptr[b, j + 1] - ptr[b, j]
+                    acc[first + offsets[p]] += values[p]
+                events += np.int64(ptr[b, j + 1] - ptr[b, j])
     return events
 
 
@@ -66,7 +68,7 @@ def blocked_csc(mat: sp.csr_matrix, n_blocks: int, offset_dtype):
         ptr[b, 1:] = base + np.cumsum(counts)
         base = ptr[b, -1]
     offsets = (coo.row[order] - block[order] * block_rows).astype(offset_dtype)
-    return ptr, offsets, coo.data[order].astype(np.int16), block_rows
+    return ptr.astype(np.uint64), offsets, coo.data[order].astype(np.int16), block_rows
 
 
 def main(argv=None) -> int:

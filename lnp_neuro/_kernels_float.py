@@ -116,15 +116,15 @@ def _gather_reduce(col_ptr, row_idx, data, spiking, n_spiking, spiked,
     # current incomplete block, ``partial`` the 8 partial sums. Rows with more than
     # 128 items (rare) are summed again from their CSR row (``spiked`` marks the
     # spiking columns) with the recursive algorithm. Rows without input get 0.
-    # block and partial are flat (N * 8) arrays; unsigned indices spare numba's
-    # negative-index wrap-around checks in this hot loop.
+    # block and partial are flat (N * 8) arrays; unsigned indices (also the storage
+    # position p) spare numba's negative-index wrap-around checks in this hot loop.
     events = 0
     eight = np.uint64(8)
     for k in range(n_spiking):
         j = spiking[k]
         spiked[j] = True
-        lo = col_ptr[j]
-        hi = col_ptr[j + 1]
+        lo = np.uint64(col_ptr[j])
+        hi = np.uint64(col_ptr[j + 1])
         for p in range(lo, hi):
             r = np.uint64(row_idx[p])
             c = count[r]
@@ -143,7 +143,7 @@ def _gather_reduce(col_ptr, row_idx, data, spiking, n_spiking, spiked,
                         for q in range(8):
                             partial[base + np.uint64(q)] += block[base + np.uint64(q)]
             count[r] = c + 1
-        events += hi - lo
+        events += np.int64(hi - lo)
     for r in range(out.shape[0]):
         c = count[r]
         if c == 0:
@@ -166,7 +166,7 @@ def _gather_reduce(col_ptr, row_idx, data, spiking, n_spiking, spiked,
             out[r] = first[r] + res
         else:
             m = 0
-            for p in range(row_ptr[r], row_ptr[r + 1]):
+            for p in range(np.uint64(row_ptr[r]), np.uint64(row_ptr[r + 1])):
                 if spiked[row_col[p]]:
                     buffer[m] = row_data[p]
                     m += 1

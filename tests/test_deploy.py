@@ -371,8 +371,8 @@ def test_cpu_parity_catches_a_numba_kernel_bug(tmp_path, monkeypatch):
     import lnp_neuro.simulator as simulator
     honest = simulator._run_numba
 
-    def buggy(net, x, mode, fixed, state, record, progress):
-        spikes, *rest = honest(net, x, mode, fixed, state, record, progress)
+    def buggy(net, x, *args):
+        spikes, *rest = honest(net, x, *args)
         spikes = spikes.copy()
         spikes[len(x) // 2, 0] ^= True
         return (spikes, *rest)

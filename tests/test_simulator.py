@@ -264,6 +264,49 @@ def test_validation_names_the_parameter():
         simulate("net", x)
 
 
+@pytest.mark.parametrize("mode", ["float", "fixed"])
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+def test_simulator_prepares_once_and_every_run_equals_simulate(monkeypatch, mode, engine):
+    import lnp_neuro.simulator as simulator
+    net, x = _random_net(5, pruned=True)
+    calls = []
+    build = simulator._numba_layout
+    monkeypatch.setattr(simulator, "_numba_layout",
+                        lambda *a: calls.append(a[1]) or build(*a))
+    sim = simulator.Simulator(net, mode, engine=engine)
+    assert calls == []                                   # no work in the constructor
+    first = sim.run(x, record_state=True)
+    # Other inputs, a continuation and the first input again: the same results as
+    # separate simulate() calls, and the layout is not changed by the runs.
+    inputs = [(x[::-1].copy(), None), (x[:120], first.final_state), (x, None)]
+    for inp, start in inputs:
+        got = sim.run(inp, record_state=True, initial_state=start)
+        ref = simulate(net, inp, mode=mode, record_state=True, initial_state=start,
+                       engine=engine)
+        np.testing.assert_array_equal(got.spikes, ref.spikes)
+        np.testing.assert_array_equal(got.v, ref.v)
+        np.testing.assert_array_equal(got.u, ref.u)
+        assert got.synaptic_events == ref.synaptic_events
+    np.testing.assert_array_equal(got.spikes, first.spikes)
+    assert first.spikes.any()
+    # One preparation for the Simulator's four runs, one per simulate() call.
+    assert calls == ([mode] * 4 if engine == "numba" else [])
+
+
+def test_simulator_validates_at_its_first_run_naming_the_parameter():
+    from lnp_neuro.simulator import Simulator
+    net, x = _random_net(1, n=20)
+    for kwargs, name in (({"mode": "double"}, "mode"), ({"engine": "gpu"}, "engine"),
+                         ({"quantization": quantize(net)}, "quantization")):
+        sim = Simulator(net, **kwargs)                   # configuration only
+        with pytest.raises(ValueError, match=name):
+            sim.run(x)
+    with pytest.raises(ValueError, match="net"):
+        Simulator("net").run(x)
+    with pytest.raises(ValueError, match="record_state"):
+        Simulator(net).run(x, record_state="yes")
+
+
 def test_package_exports_simulate_and_lnp():
     import lnp_neuro
     from lnp_neuro.prune.pipeline import lnp
@@ -291,12 +334,12 @@ def _bursty_net_and_input(seed=7, n=400):
 
 def test_fixed_kernel_skips_neurons_at_rest_and_stays_exact():
     from lnp_neuro._kernels_fixed import run_fixed
-    from lnp_neuro.simulator import _fixed_kernel_args, _initial_state
+    from lnp_neuro.simulator import _fixed_kernel_args, _fixed_layout, _initial_state
     net, x = _bursty_net_and_input()
     q = quantize(net)
     # The kernel does take its sparse path on this run ...
     state = _initial_state(net, None, "fixed", q)
-    args, out = _fixed_kernel_args(net, x, q, state, False)
+    args, out = _fixed_kernel_args(_fixed_layout(net, q), x, state, False)
     events, _, sparse_steps = run_fixed(0, x.shape[0], *args)
     assert 100 < sparse_steps < x.shape[0] and events > 0
     # ... and every state, spike, event count and pending activation equals the
@@ -345,7 +388,7 @@ def test_row_blocked_csc_gives_the_same_run(monkeypatch, case):
 
 def test_int32_accumulator_only_where_the_row_bound_proves_it_exact():
     from lnp_neuro._kernels_fixed import accumulator_dtype, run_fixed
-    from lnp_neuro.simulator import _fixed_kernel_args, _initial_state
+    from lnp_neuro.simulator import _fixed_kernel_args, _fixed_layout, _initial_state
     # |acc[r]| <= sum_j |w_int[r, j]|: 2**31 - 1 still fits int32, one more does not.
     assert accumulator_dtype(2 ** 31 - 1) is np.int32
     assert accumulator_dtype(2 ** 31) is np.int64
@@ -354,7 +397,7 @@ def test_int32_accumulator_only_where_the_row_bound_proves_it_exact():
     q = quantize(net)
     ref = simulate(net, x, mode="fixed", record_state=True, quantization=q)
     state = _initial_state(net, None, "fixed", q)
-    args, out = _fixed_kernel_args(net, x, q, state, True)
+    args, out = _fixed_kernel_args(_fixed_layout(net, q), x, state, True)
     assert args[22].dtype == np.int32 and args[23].dtype == np.int32
     n = net.n_total_neurons
     args = args[:22] + (np.zeros(n, np.int64), np.zeros(n, np.int64)) + args[24:]

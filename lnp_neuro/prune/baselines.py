@@ -310,17 +310,17 @@ class _TaskRuns:
         self._memo: dict[bytes, list[np.ndarray]] = {}
 
     def rasters(self, net: SpikingNetwork) -> list[np.ndarray]:
-        from ..simulator import simulate
+        from ..simulator import Simulator
         key = net.neuron_active.tobytes() + net.synapse_active.tobytes()
         if key not in self._memo:
             if len(self._memo) >= 4:
                 self._memo.pop(next(iter(self._memo)))
-            # Independent runs share the cores (the kernels release the GIL); each run
-            # is the same whichever thread makes it.
+            # Independent runs share the cores (the kernels release the GIL) and one
+            # preparation of the network; each run is the same whichever thread makes it.
             from .._parallel import map_blocks
-            self._memo[key] = list(map_blocks(
-                lambda i: simulate(net, self.inputs[i], mode=self.mode).spikes,
-                len(self.inputs)))
+            sim = Simulator(net, self.mode)
+            self._memo[key] = list(map_blocks(lambda i: sim.run(self.inputs[i]).spikes,
+                                              len(self.inputs)))
         return self._memo[key]
 
 

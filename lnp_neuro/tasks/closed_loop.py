@@ -79,7 +79,7 @@ class SpikingForecaster:
         # recursion of forecast.reservoir_states evaluated in the same order.
         self._window = decay ** np.arange(k - 1, -1, -1, dtype=np.float64)
         self._carry = decay ** k
-        self._quantization = None
+        self._simulator = None
         self._state = None
         self._trace = None
         # (samples, engine state, traces) after the last teacher-forced prefix: starts
@@ -87,12 +87,11 @@ class SpikingForecaster:
         self._checkpoint = None
 
     def _simulate(self, spikes: np.ndarray):
-        from ..simulator import simulate
-        if self.mode == "fixed" and self._quantization is None:
-            from ..fixed_point import quantize
-            self._quantization = quantize(self.net)
-        return simulate(self.net, spikes, mode=self.mode, initial_state=self._state,
-                        quantization=self._quantization if self.mode == "fixed" else None)
+        # One Simulator: the network is quantised and laid out once, not per sample.
+        if self._simulator is None:
+            from ..simulator import Simulator
+            self._simulator = Simulator(self.net, self.mode)
+        return self._simulator.run(spikes, initial_state=self._state)
 
     def _advance(self, spikes: np.ndarray) -> None:
         k = self._window.size
