@@ -34,6 +34,10 @@ why each stays bit-exact). They release the GIL, so independent runs can share t
 Lava's formulation step by step, independent of the kernels, used to cross-check them and
 as a fallback when numba is missing.
 
+:class:`Simulator` prepares a network once (the kernels' synapse layout and per-neuron
+constants) and runs it on any number of inputs; :func:`simulate` is one run of a fresh
+``Simulator``.
+
 Pruned neurons (``net.neuron_active`` False) are never updated and never spike (their
 state stays 0); pruned synapses carry nothing (``net.effective_weights()``).
 """
@@ -242,8 +246,9 @@ def _run_numba(net, x, mode, fixed, state, record, progress, layout):
 def _float_layout(net):
     w = net.effective_weights()
     w_in = net.effective_input_weights()
-    return (np.ascontiguousarray(net.neuron_active), 1 - net.du, 1 - net.dv,
-            net.v_threshold, net.bias,
+    # Copies, like the weights': the layout is what the network was when it was built.
+    return (np.array(net.neuron_active, np.bool_), 1 - net.du, 1 - net.dv,
+            np.array(net.v_threshold, np.float64), np.array(net.bias, np.float64),
             *_csc_parts(w, np.float64), *_csr_parts(w),
             *_csc_parts(w_in, np.float64), *_csr_parts(w_in))
 
@@ -261,6 +266,7 @@ def _run_numba_float(layout, x, state, record, progress):
     for t0, length in _chunks(steps, progress):
         events += run_float(t0, length, *args)
     return spikes, (v_rec if record else None), (u_rec if record else None), events, 0
+
 
 def _fixed_matrix(mat: sp.spmatrix, exponents: np.ndarray):
     """Row-blocked CSC parts of an integer weight matrix in the fixed kernel's narrow
