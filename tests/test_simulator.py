@@ -293,6 +293,23 @@ def test_simulator_prepares_once_and_every_run_equals_simulate(monkeypatch, mode
     assert calls == ([mode] * 4 if engine == "numba" else [])
 
 
+def test_simulator_runs_from_two_threads_equal_the_serial_runs():
+    # The baselines' task runs share one Simulator between threads (the kernels release
+    # the GIL): one preparation, read-only layout, per-run buffers.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lnp_neuro.simulator import Simulator
+    net, x = _random_net(6)
+    inputs = [x, x[::-1].copy(), x[50:], np.roll(x, 7, axis=0)]
+    for mode in ("float", "fixed"):
+        serial = [simulate(net, inp, mode=mode).spikes for inp in inputs]
+        sim = Simulator(net, mode)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            shared = list(pool.map(lambda inp: sim.run(inp).spikes, inputs * 3))
+        for got, ref in zip(shared, serial * 3):
+            np.testing.assert_array_equal(got, ref)
+
+
 def test_simulator_validates_at_its_first_run_naming_the_parameter():
     from lnp_neuro.simulator import Simulator
     net, x = _random_net(1, n=20)
