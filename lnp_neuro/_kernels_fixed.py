@@ -25,10 +25,12 @@ direct transcription, and why each choice stays bit-exact:
   also spare numba's negative-index check. At N <= 32768 there is one block, the plain
   CSC. Measured at N = 100 000, fan-in 50, 25 % of the neurons spiking per step, on the
   events of one run (``benchmarks/scatter_layouts.py``, two runs on 2026-12-06, AVX-512
-  EPYC): plain CSC with uint32 rows 2.5-2.7e8 events/s; 2 blocks of 50 000 rows
-  3.2-3.5e8, 3 of 33 334 4.0-4.8e8, 4 of 25 000 4.5-4.8e8, 5 or 6 blocks 4.0-4.4e8; the
-  same 4 blocks with uint32 offsets 2.9-3.0e8, so most of the gain is the narrower index
-  stream. Integer sums do not depend on the order of the adds.
+  EPYC, every loop with unsigned indices as below): plain CSC with uint32 rows 3.0-3.2e8
+  events/s; 2 blocks of 50 000 rows 3.6-4.8e8, 3 of 33 334 4.5-4.6e8, 4 of 25 000
+  5.1-5.6e8, 5 or 6 blocks 4.8-5.5e8; the same 4 blocks with uint32 offsets 3.3e8, so
+  most of the gain is the narrower index stream. (With numba's negative-index check
+  still in the loops the same layouts gave 2.5-2.7e8, 3.2-3.5e8, 4.0-4.8e8, 4.5-4.8e8,
+  4.0-4.4e8 and 2.9-3.0e8.) Integer sums do not depend on the order of the adds.
 - **Unsigned indices everywhere in the hot loops.** numba wraps an index that could be
   negative (``a[i]`` with a signed ``i`` becomes ``a[i + len(a)]`` when ``i < 0``), which
   costs six instructions per array read; LLVM drops the check only where it can prove
