@@ -21,9 +21,8 @@ direct transcription, and why each choice stays bit-exact:
   (``col_ptr[b, j]``, block-major storage), so a row index is stored as its uint16 offset
   inside its block, and the scatter adds a step's spikes block by block (each block's
   accumulators, at most 128 KiB of int32, stay in cache while it is filled). Weight
-  integers (8-bit mantissas, at most 9 bits with the sign) are int16. Unsigned indices
-  also spare numba's negative-index check. At N <= 32768 there is one block, the plain
-  CSC. Measured at N = 100 000, fan-in 50, 25 % of the neurons spiking per step, on the
+  integers (8-bit mantissas, at most 9 bits with the sign) are int16. At N <= 32768
+  there is one block, the plain CSC. Measured at N = 100 000, fan-in 50, 25 % of the neurons spiking per step, on the
   events of one run (``benchmarks/scatter_layouts.py``, two runs on 2026-12-06, AVX-512
   EPYC, every loop with unsigned indices as below): plain CSC with uint32 rows 3.0-3.2e8
   events/s; 2 blocks of 50 000 rows 3.6-4.8e8, 3 of 33 334 4.5-4.6e8, 4 of 25 000
