@@ -36,9 +36,10 @@ direct transcription, and why each choice stays bit-exact:
   ``i >= 0``, and a storage position running from a pointer read out of memory is not
   such a case. The scatters therefore run their positions as uint64 and their rows as
   uint16 offsets: the inner loop became three instructions per event (a load of the
-  offset, a load of the weight, an add into memory), and the default N = 1000 run of
-  ``benchmarks/simulator.py`` fell from 11.9 to 8.1-8.6 ms (scatter alone 9.5 -> 6.1
-  ms, 2026-12-06, AVX-512 EPYC); the CSC transpose below from 216 to 83 us.
+  offset, a load of the weight, an add into memory), and ``simulate()`` of the default
+  N = 1000 network and input of ``benchmarks/simulator.py`` fell from 11.9 to 8.1-8.6 ms
+  (best of 30; the scatter alone, on that run's recorded spikes, 9.5 -> 6.1 ms;
+  2026-12-06, AVX-512 EPYC); the CSC transpose below from 216 to 83 us.
 - **Branch-free update**: the truncating decay, the 24-bit wrap of ``u`` (Lava's two
   ``np.where``, reproduced exactly, including values that stay out of range), the
   saturation of ``v`` and the spike test are computed without data-dependent branches,
