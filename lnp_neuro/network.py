@@ -12,6 +12,9 @@ with ``Sparse`` synapses, in ``floating_pt``)::
     u[t]    = u[t-1] * (1 - du) + a_in[t]             du = dt / tau_syn
     v[t]    = v[t-1] * (1 - dv) + u[t] + bias         dv = dt / tau_mem
     s[t]    = v[t] > v_threshold ;  v[t] <- 0 where s[t]
+                                              (v[t] <- v[t] - v_threshold where s[t] for
+                                               a neuron with reset_subtract; s[t] = 0
+                                               always for a non-spiking neuron)
 
 so a weight is the jump of the synaptic current ``u`` (in units of the membrane
 potential) caused by one presynaptic spike. The input spikes of step ``t`` reach the
@@ -82,14 +85,17 @@ def _scale_rows(mat: sp.csr_matrix, factors: np.ndarray) -> sp.csr_matrix:
     return out
 
 
-def _per_neuron(value: Any, n: int, name: str, dtype=np.float64) -> np.ndarray:
+def _per_neuron(value: Any, n: int, name: str, dtype=np.float64,
+                allow_inf: bool = False) -> np.ndarray:
     arr = np.asarray(value, dtype=dtype)
     if arr.ndim == 0:
         arr = np.full(n, arr, dtype=dtype)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},) (one value per neuron), got {arr.shape}")
-    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} has non-finite (NaN or inf) values")
+    if np.issubdtype(arr.dtype, np.floating):
+        bad = np.isnan(arr) | (np.isinf(arr) & ~(allow_inf & (arr > 0)))
+        if np.any(bad):
+            raise ValueError(f"{name} has non-finite (NaN or inf) values")
     return arr.copy()
 
 
@@ -182,6 +188,12 @@ class SpikingNetwork:
     neuron_active, synapse_active : bool arrays, optional
         Pruning masks; default all active. ``synapse_active`` is aligned with the stored
         entries of the canonical CSR ``weights``.
+    reset_subtract : bool array (N,), optional
+        True where a spike subtracts ``v_threshold`` from ``v`` (snnTorch's default reset)
+        instead of setting ``v`` to 0. Default all False.
+    spiking : bool array (N,), optional
+        False for a non-spiking neuron (NIR's ``LI`` and ``Integrator``, a readout): it
+        integrates like the others but never spikes or resets. Default all True.
     metadata : dict
         JSON-serialisable facts (model name, seed, pruning history summary, ...).
     """
@@ -198,6 +210,8 @@ class SpikingNetwork:
     neuron_active: np.ndarray | None = None
     synapse_active: np.ndarray | None = None
     metadata: dict = field(default_factory=dict)
+    reset_subtract: np.ndarray | None = None
+    spiking: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -224,7 +238,9 @@ class SpikingNetwork:
         self.input_weights = canonical_csr(self.input_weights, "input_weights")
 
         for name in ("tau_mem", "tau_syn"):
-            arr = _per_neuron(getattr(self, name), n, name)
+            # tau_mem = inf is a neuron without leak (NIR's IF and Integrator, dv = 0).
+            arr = _per_neuron(getattr(self, name), n, name,
+                              allow_inf=name == "tau_mem")
             if np.any(arr <= 0):
                 i = int(np.flatnonzero(arr <= 0)[0])
                 raise ValueError(f"{name} must be positive; neuron {i} has {name}={arr[i]}")
@@ -248,6 +264,10 @@ class SpikingNetwork:
                 raise ValueError("cluster labels must be non-negative integers")
         self.neuron_active = (np.ones(n, bool) if self.neuron_active is None
                               else _per_neuron(self.neuron_active, n, "neuron_active", bool))
+        self.reset_subtract = (np.zeros(n, bool) if self.reset_subtract is None
+                               else _per_neuron(self.reset_subtract, n, "reset_subtract", bool))
+        self.spiking = (np.ones(n, bool) if self.spiking is None
+                        else _per_neuron(self.spiking, n, "spiking", bool))
         nnz = self.weights.nnz
         if self.synapse_active is None:
             self.synapse_active = np.ones(nnz, bool)
@@ -284,6 +304,12 @@ class SpikingNetwork:
     @property
     def n_inputs(self) -> int:
         return self.input_weights.shape[1]
+
+    @property
+    def is_plain_lif(self) -> bool:
+        """True when every neuron spikes and resets to zero (the reservoir's neurons):
+        the form every engine has always run, with no per-neuron reset or output flags."""
+        return bool(self.spiking.all() and not self.reset_subtract.any())
 
     @property
     def density(self) -> float:
@@ -367,6 +393,7 @@ class SpikingNetwork:
             cluster=None if self.cluster is None else self.cluster.copy(),
             neuron_active=self.neuron_active.copy(), synapse_active=self.synapse_active.copy(),
             metadata=json.loads(json.dumps(self.metadata)),
+            reset_subtract=self.reset_subtract.copy(), spiking=self.spiking.copy(),
         )
         if "weights" in changes and "synapse_active" not in changes:
             base["synapse_active"] = None
@@ -384,6 +411,7 @@ class SpikingNetwork:
             excitatory=self.excitatory[keep],
             cluster=None if self.cluster is None else self.cluster[keep],
             metadata=json.loads(json.dumps(self.metadata)),
+            reset_subtract=self.reset_subtract[keep], spiking=self.spiking[keep],
         )
         return net, keep
 
@@ -406,6 +434,9 @@ class SpikingNetwork:
             "neuron_active": self.neuron_active, "synapse_active": self.synapse_active,
             "metadata_json": np.array(json.dumps(self.metadata, sort_keys=True)),
         }
+        if not self.is_plain_lif:  # only then: files of plain networks are unchanged
+            arrays["reset_subtract"] = self.reset_subtract
+            arrays["spiking"] = self.spiking
         for key, mat in (("w", self.weights), ("win", self.input_weights)):
             arrays[f"{key}_data"] = mat.data
             arrays[f"{key}_indices"] = mat.indices
@@ -462,6 +493,7 @@ class SpikingNetwork:
                 neuron_active=data.get("neuron_active"),
                 synapse_active=data.get("synapse_active"),
                 metadata=json.loads(str(data["metadata_json"])) if "metadata_json" in data else {},
+                reset_subtract=data.get("reset_subtract"), spiking=data.get("spiking"),
             )
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
