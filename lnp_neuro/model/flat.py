@@ -1,0 +1,160 @@
+"""The flat layout: a graph as one neuron index, the form the engines run.
+
+Populations are laid end to end in the graph's order (population ``p`` holds neurons
+``offsets[p][0] .. offsets[p][1] - 1``), inputs likewise on the input channels. Every
+projection between populations becomes a block of one sparse matrix ``W`` (N x N), every
+projection from an input a block of ``W_in`` (N x n_in). With ``delay_steps = 1`` for every
+projection the step of the whole graph is the step of :mod:`lnp_neuro.network`::
+
+    a[t] = W_in x[t-1] + W s[t-1]
+
+which is what the native kernels, the numpy reference and Lava already run, bit for bit.
+The per-population kinds become per-neuron parameters (``tau_syn = dt`` for the kinds
+without a synaptic filter, ``tau_mem = inf`` without leak, ``spiking`` False for readouts,
+``reset_subtract``). A one-population graph flattens to exactly the network it was built
+from (:func:`from_network` / :func:`to_network`), so the reservoir runs as it always has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..network import SpikingNetwork
+from .graph import Graph
+from .population import Population
+from .projection import Projection
+
+__all__ = ["FlatLayout", "flatten", "from_network", "to_network", "RESERVOIR", "INPUT"]
+
+#: Names of the one population and the one input of a graph made from a SpikingNetwork.
+RESERVOIR = "reservoir"
+INPUT = "input"
+
+
+@dataclass(eq=False)
+class FlatLayout:
+    """A graph laid out on one neuron index, and the network the engines run.
+
+    ``offsets[name] = (start, stop)`` of each population in the network's neurons,
+    ``input_offsets[name]`` of each input in its input channels; ``latency`` per
+    population (:meth:`Graph.latency`).
+    """
+
+    graph: Graph
+    network: SpikingNetwork
+    offsets: dict
+    input_offsets: dict
+    latency: dict
+
+    def split(self, raster: np.ndarray) -> dict[str, np.ndarray]:
+        """``{population: raster[:, start:stop]}`` of a ``[T, N]`` array of the network."""
+        raster = np.asarray(raster)
+        return {name: raster[:, a:b] for name, (a, b) in self.offsets.items()}
+
+    def join_inputs(self, inputs) -> np.ndarray:
+        """One ``[T, n_in]`` array from ``{input name: [T, channels]}`` (or the array)."""
+        if not isinstance(inputs, dict):
+            return np.asarray(inputs)
+        missing = sorted(set(self.input_offsets) - set(inputs))
+        if missing:
+            raise ValueError(f"no spikes given for input(s) {missing}")
+        return np.concatenate([np.asarray(inputs[name]) for name in self.input_offsets],
+                              axis=1)
+
+
+def _offsets(sizes: dict) -> dict:
+    out, start = {}, 0
+    for name, n in sizes.items():
+        out[name] = (start, start + n)
+        start += n
+    return out
+
+
+def _blocks(graph: Graph, projections: list[Projection], rows: dict, cols: dict,
+            shape: tuple[int, int]) -> tuple[sp.csr_matrix, np.ndarray]:
+    """One canonical CSR from per-projection blocks, with the synapse masks aligned."""
+    r_all, c_all, d_all, m_all = [], [], [], []
+    for proj in projections:
+        coo = proj.weights.tocoo()   # canonical CSR -> COO keeps the entry order
+        r_all.append(coo.row.astype(np.int64) + rows[proj.target][0])
+        c_all.append(coo.col.astype(np.int64) + cols[proj.source][0])
+        d_all.append(coo.data)
+        m_all.append(proj.synapse_active)
+    if not r_all:
+        return sp.csr_matrix(shape), np.zeros(0, bool)
+    r, c = np.concatenate(r_all), np.concatenate(c_all)
+    order = np.lexsort((c, r))   # canonical CSR order: by row, then column
+    r, c = r[order], c[order]
+    data, mask = np.concatenate(d_all)[order], np.concatenate(m_all)[order]
+    indptr = np.zeros(shape[0] + 1, np.int64)
+    np.add.at(indptr, r + 1, 1)
+    mat = sp.csr_matrix((data, c.astype(np.int32), np.cumsum(indptr)), shape=shape)
+    return mat, mask
+
+
+def flatten(graph: Graph) -> FlatLayout:
+    """Lay ``graph`` out on one neuron index (module docstring).
+
+    Raises ``ValueError`` naming the projection when a projection's delay is not one
+    step (the engines' synapses deliver in the next step only).
+    """
+    for proj in graph.projections:
+        if proj.delay_steps != 1:
+            raise ValueError(f"projection {proj.name!r}: delay_steps={proj.delay_steps}; the "
+                             f"engines run projections of one step only")
+    pops = list(graph.populations.values())
+    offsets = _offsets({p.name: p.n for p in pops})
+    input_offsets = _offsets(graph.inputs)
+    n, n_in = graph.n_neurons, graph.n_inputs
+    recurrent = [p for p in graph.projections if p.source in graph.populations]
+    external = [p for p in graph.projections if p.source in graph.inputs]
+    weights, synapse_active = _blocks(graph, recurrent, offsets, offsets, (n, n))
+    input_weights, _ = _blocks(graph, external, offsets, input_offsets, (n, n_in))
+    # Pruned input synapses carry nothing; the input matrix has no mask of its own.
+    if any(not p.synapse_active.all() for p in external):
+        input_weights = sp.csr_matrix(
+            _blocks(graph, [Projection(p.source, p.target, p.active_weights(), name=p.name)
+                            for p in external], offsets, input_offsets, (n, n_in))[0])
+    cat = np.concatenate
+    clusters = [p.cluster for p in pops]
+    network = SpikingNetwork(
+        weights=weights, input_weights=input_weights,
+        tau_mem=cat([p.tau_mem_or_inf() for p in pops]),
+        tau_syn=cat([p.tau_syn_or(graph.dt) for p in pops]),
+        v_threshold=cat([p.threshold_or_one() for p in pops]),
+        bias=cat([p.bias for p in pops]), dt=graph.dt,
+        excitatory=cat([p.excitatory for p in pops]),
+        cluster=None if any(c is None for c in clusters) else cat(clusters),
+        neuron_active=cat([p.neuron_active for p in pops]),
+        synapse_active=synapse_active,
+        metadata=dict(graph.metadata),
+        reset_subtract=cat([np.full(p.n, p.reset == "subtract") for p in pops]),
+        spiking=cat([np.full(p.n, p.spiking) for p in pops]),
+    )
+    return FlatLayout(graph=graph, network=network, offsets=offsets,
+                      input_offsets=input_offsets, latency=graph.latency())
+
+
+def from_network(net: SpikingNetwork, name: str = RESERVOIR) -> Graph:
+    """The graph of a :class:`SpikingNetwork`: one input, one population and its input and
+    recurrent projections (``flatten(from_network(net)).network`` equals ``net``)."""
+    if not net.is_plain_lif:
+        kinds = "a network with non-spiking or reset-by-subtraction neurons"
+        raise ValueError(f"from_network takes the one-population reservoir form, not {kinds}")
+    pop = Population(name=name, kind="cuba_lif", n=net.n_total_neurons, tau_mem=net.tau_mem,
+                     tau_syn=net.tau_syn, v_threshold=net.v_threshold, bias=net.bias,
+                     neuron_active=net.neuron_active, excitatory=net.excitatory,
+                     cluster=net.cluster)
+    projections = [Projection(INPUT, name, net.input_weights, name=f"{INPUT}->{name}"),
+                   Projection(name, name, net.weights, synapse_active=net.synapse_active,
+                              name=f"{name}->{name}")]
+    return Graph(inputs={INPUT: net.n_inputs}, populations=[pop], projections=projections,
+                 outputs=[name], dt=net.dt, metadata=dict(net.metadata))
+
+
+def to_network(graph: Graph) -> SpikingNetwork:
+    """The flat network of ``graph`` (:func:`flatten`)."""
+    return flatten(graph).network
