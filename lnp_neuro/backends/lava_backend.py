@@ -16,6 +16,17 @@ run under ``Loihi2SimCfg(select_tag="floating_pt" | "fixed_pt")`` (design sectio
   one ``weight_exp`` per Sparse process: the rows (postsynaptic neurons) of each distinct
   exponent get their own Sparse, all feeding the LIF's ``a_in``, where Lava sums them).
 
+The neuron process is Lava's own ``LIF`` when every kept neuron spikes and resets to zero
+(:attr:`~lnp_neuro.network.SpikingNetwork.is_plain_lif`, the reservoirs). Otherwise it is
+our :class:`~lnp_neuro.backends.lava_procs.lif_reset.LIFResetKinds`: Lava's LIF
+sub-threshold arithmetic (its abstract LIF process models) with a per-neuron spike and
+reset, because Lava 0.10's LIF can only reset to zero::
+
+    s = (v > vth) & spiking          (fixed: vth << 6, as Lava compares)
+    v <- v - vth where s & reset_subtract ;  v <- 0 where s & ~reset_subtract
+
+``tau_mem = inf`` needs no special process: ``dv = 0`` keeps ``v`` exact in both modes.
+
 Per-neuron ``du``, ``dv`` and ``vth`` are passed as arrays. Lava's ``LIF`` docstring
 allows a single value for the whole population, but its CPU process models apply them
 element-wise (the Var is handed to the model as given), which is what heterogeneous
@@ -58,7 +69,9 @@ class LavaNetwork:
 
     Attributes: ``source`` (RingBuffer or None without inputs), ``input_sparse`` and
     ``recurrent_sparse`` (lists of Sparse processes: one per distinct weight exponent in
-    fixed point, one in float), ``lif``, ``recorder`` (the
+    fixed point, one in float), ``lif`` (Lava's ``LIF``, or
+    :class:`~lnp_neuro.backends.lava_procs.lif_reset.LIFResetKinds` for a network that
+    is not :attr:`~lnp_neuro.network.SpikingNetwork.is_plain_lif`), ``recorder`` (the
     :class:`~lnp_neuro.backends.lava_procs.spike_recorder.SpikeRecorder` on the LIF's
     ``s_out``), ``kept`` (original indices of the LIF neurons), ``n_steps``, ``mode``.
     """
@@ -130,23 +143,34 @@ def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str 
                                    (net.n_total_neurons,)) for k in ("v", "u")}
         u0, v0 = full["u"][kept].copy(), full["v"][kept].copy()
 
+    # Lava's own LIF for the plain networks (every neuron spiking and resetting to
+    # zero: its results and speed stay those of Lava); LIFResetKinds only when a kept
+    # neuron resets by subtraction or does not spike.
+    if compact.is_plain_lif:
+        neuron_process, kinds = LIF, {}
+    else:
+        from .lava_procs.lif_reset import LIFResetKinds
+        neuron_process = LIFResetKinds
+        kinds = dict(reset_subtract=compact.reset_subtract.astype(np.int32),
+                     spiking=compact.spiking.astype(np.int32))
+
     if mode == "fixed":
         fixed = quantize(net) if quantization is None else quantization
         if fixed.size != net.n_total_neurons:
             raise ValueError(f"quantization describes {fixed.size} neurons, net has "
                              f"{net.n_total_neurons}")
         fx = fixed.compact(kept)
-        lif = LIF(shape=(n,), du=fx.du.copy(), dv=fx.dv.copy(), vth=fx.vth.copy(),
-                  bias_mant=fx.bias_mant.copy(), bias_exp=fx.bias_exp.copy(),
-                  u=np.round(u0 * fx.scale).astype(np.int64),
-                  v=np.round(v0 * fx.scale).astype(np.int64))
+        lif = neuron_process(shape=(n,), du=fx.du.copy(), dv=fx.dv.copy(), vth=fx.vth.copy(),
+                             bias_mant=fx.bias_mant.copy(), bias_exp=fx.bias_exp.copy(),
+                             u=np.round(u0 * fx.scale).astype(np.int64),
+                             v=np.round(v0 * fx.scale).astype(np.int64), **kinds)
         rec_parts = _exponent_parts(fx.weights, fx.weight_exp, fx.sign_mode)
         in_parts = _exponent_parts(fx.input_weights, fx.input_weight_exp, fx.input_sign_mode)
         data = x.T.astype(np.int32)
     else:
-        lif = LIF(shape=(n,), du=compact.du.copy(), dv=compact.dv.copy(),
-                  vth=compact.v_threshold.copy(), bias_mant=compact.bias.copy(),
-                  bias_exp=np.zeros(n), u=u0, v=v0)
+        lif = neuron_process(shape=(n,), du=compact.du.copy(), dv=compact.dv.copy(),
+                             vth=compact.v_threshold.copy(), bias_mant=compact.bias.copy(),
+                             bias_exp=np.zeros(n), u=u0, v=v0, **kinds)
         rec_parts = [(sp.csr_matrix(compact.weights, copy=True), {})]
         in_parts = [(sp.csr_matrix(compact.input_weights, copy=True), {})]
         data = x.T.astype(np.float64)
