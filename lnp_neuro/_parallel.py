@@ -13,12 +13,12 @@ how:
   matrix with a float64 vector or block of vectors, one block of rows per thread. Each
   row is summed from 0.0 in storage order, exactly as scipy's ``csr_matvec`` /
   ``csr_matvecs`` do, so the result equals ``matrix @ x`` bit for bit (numba does not
-  contract ``a * b + c`` into an FMA). scipy's loops hold the GIL (measured: two threads
-  took as long as one), hence numba kernels that release it.
+  contract ``a * b + c`` into an FMA). scipy's loops hold the GIL, so threads running
+  them take turns; hence numba kernels that release it.
 
 Only coarse blocks are parallelised (milliseconds of work per block, threads meet once per
-call): on a machine shared with other jobs, fine-grained parallel loops that wait at a
-barrier for a descheduled thread were measured several times slower than serial code.
+call): on a machine shared with other jobs, fine-grained parallel loops wait at every
+barrier for a descheduled thread and end up slower than serial code.
 The number of threads is numba's (``NUMBA_NUM_THREADS``, :func:`numba.set_num_threads`).
 """
 

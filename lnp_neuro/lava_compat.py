@@ -1,27 +1,20 @@
 """Make lava-nc 0.10.0 importable on Python 3.11 without editing the installed files.
 
-lava-nc 0.10.0 declares Python < 3.11. On 3.11 it fails at import time for one reason
-only (design section 6): three dataclasses of ``lava/magma/compiler/var_model.py``
-(``CoreEncoder``, ``ChipEncoder``, ``AxonEncoder``) give their ``ByteEncoder`` fields an
-*instance* as default, ``x: ByteEncoder = ByteEncoder()``. Python 3.11 rejects any
-unhashable default (``dataclasses`` raises "mutable default ... use default_factory"),
-3.10 only rejected list/dict/set.
+Lava fails at import for two reasons (docs/interop.md, "Lava"), both fixed in memory:
 
-:func:`ensure_lava` installs a meta-path finder that intercepts the import of that one
-module, parses its source, turns exactly those eight fields into
-``field(default_factory=ByteEncoder)`` and executes the result as the module. Nothing on
-disk changes and no bytecode is written; every other Lava module loads normally. The
-behaviour differs from the original only in that each encoder gets its own
-``ByteEncoder`` instead of sharing one, which is what the authors meant.
-
-A second, version-independent defect is handled the same way: Lava's
-``lava/magma/runtime/message_infrastructure/multiprocessing.py`` calls
-``multiprocessing.set_start_method('fork')`` at import, which raises "context has already
-been set" whenever anything touched the default multiprocessing context before Lava was
-imported (a tqdm progress bar does, for instance). That one call is replaced by
-:func:`_lava_set_fork_start_method`, which sets 'fork' when nothing is set yet, accepts
-'fork' when already set, and raises a clear error for any other start method. This patch
-is applied on every Python version (also 3.10), because the defect is not version bound.
+- three dataclasses of ``lava/magma/compiler/var_model.py`` give their ``ByteEncoder``
+  fields an *instance* as default, which Python 3.11 rejects. :func:`ensure_lava` installs
+  a meta-path finder that intercepts the import of that one module, parses its source,
+  turns exactly those eight fields into ``field(default_factory=ByteEncoder)`` and executes
+  the result as the module. Nothing on disk changes and no bytecode is written; every other
+  Lava module loads normally. The only difference is that each encoder gets its own
+  ``ByteEncoder`` instead of sharing one, which is what the authors meant.
+- ``lava/magma/runtime/message_infrastructure/multiprocessing.py`` sets the 'fork' start
+  method at import, which fails whenever the default multiprocessing context was already
+  set. That one call is replaced by :func:`_lava_set_fork_start_method`, which sets 'fork'
+  when nothing is set yet, accepts 'fork' when already set, and raises a clear error for
+  any other start method. This patch is applied on every Python version, because the
+  defect is not version bound.
 
 Every module of this project that imports Lava calls :func:`ensure_lava` first::
 

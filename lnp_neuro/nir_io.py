@@ -2,125 +2,49 @@
 
 NIR (Pedersen et al., "Neuromorphic intermediate representation: a unified instruction
 set for interoperable brain-inspired computing", Nature Communications 15, 8122, 2024)
-is the interchange format between the project and other simulators (norse, snnTorch,
-Lava, ...) and the hand-over of ``lnp-deploy``: the deployed network is written as
-``network.nir``, read back, and the graph read from the file is what every engine runs
-(:mod:`lnp_neuro.engines`). An exported network is the graph::
+is the interchange format with other simulators and the hand-over of ``lnp-deploy``.
+This module reads and writes files; :mod:`lnp_neuro.nir_graph` builds the graph (export)
+and :mod:`lnp_neuro.nir_import` converts a graph back. An exported network is the graph::
 
     input --> input_delay (Delay, dt) --> input_weights (Linear) --> neurons (CubaLIF) --> output
                                                                       ^        |
                                                                       |        v
                                                                 recurrent_weights (Linear)
 
-with a ``readout`` Linear (or Affine, when it has a bias) between ``neurons`` and
-``output`` when one is given. The code is split by concern: :mod:`lnp_neuro.nir_graph`
-builds the graph (export), :mod:`lnp_neuro.nir_import` converts a graph back, this module
-reads and writes files.
+plus a ``readout`` Linear (or Affine) before ``output`` when one is given.
 
-Timing
-------
-Every synapse of the project, input included, delivers one step late (Lava's ``Sparse``
-``a_buff``; :mod:`lnp_neuro.network`). A NIR edge delivers in the same step, and the
-time-stepped NIR tools (nirtorch, norse, snnTorch) break the recurrent cycle with a
-one-step delay. The one thing the graph would not say is the input's delay, so it is a
-``Delay`` node of one ``dt`` per input channel (format version 2); a tool that follows
-NIR then reproduces the project's raster (norse, which drops Delay nodes, gets it applied
-by :mod:`lnp_neuro.backends.norse_backend`). On import, a one-step Delay right after
-the Input is accepted; a graph without one (other tools' graphs, whose input arrives in
-the same step) is imported with a warning, since the project's engines and Lava always
-delay the input by one step; any other Delay is refused naming the node.
+Input delay. Every synapse of the project, input included, delivers one step late; a NIR
+edge delivers in the same step and the time-stepped NIR tools delay only the recurrent
+cycle. So the input's delay is written as a ``Delay`` node of one ``dt`` (format version
+2). On import a one-step Delay after the Input is accepted, a graph without one is read
+with a warning, any other Delay is refused.
 
-Parameter mapping
------------------
-NIR's ``CubaLIF`` is continuous: ``tau_syn dI/dt = -I + w_in S`` and
-``tau_mem dv/dt = (v_leak - v) + r I``. Every time-stepped NIR tool (snnTorch, norse,
-Lava) integrates it with a forward-Euler step of length ``dt`` and feeds each spike as a
-0/1 value in the step it occurs::
+Parameter mapping. NIR's ``CubaLIF`` is ``tau_syn dI/dt = -I + w_in S``,
+``tau_mem dv/dt = (v_leak - v) + r I``; time-stepped NIR tools integrate it with a
+forward-Euler step ``dt``, spikes as 0/1 in their step::
 
     I[t] = I[t-1] + (dt/tau_syn) (w_in S[t] - I[t-1])
     v[t] = v[t-1] + (dt/tau_mem) (v_leak - v[t-1] + r I[t])
 
-The project's discrete model (module docstring of :mod:`lnp_neuro.network`, Lava's LIF)
-is ``u[t] = u[t-1](1 - du) + W s``, ``v[t] = v[t-1](1 - dv) + u[t] + bias``. Writing
-``u = (r dt / tau_mem) I`` both coincide exactly when::
+The project's model (:mod:`lnp_neuro.network`, Lava's LIF) is ``u[t] = u[t-1](1 - du) + W s``,
+``v[t] = v[t-1](1 - dv) + u[t] + bias``. With ``u = (r dt / tau_mem) I`` the two coincide
+exactly when::
 
     r = tau_mem / dt,   w_in = tau_syn / dt,   v_leak = bias * tau_mem / dt,   v_reset = 0
 
-so the Linear weights are the project's weights unchanged. This is also snnTorch's
-convention for ``Synaptic``/``RSynaptic`` (``r = tau_mem/dt``, ``w_in = tau_syn/dt``).
-**Deviation from the brief**, which asked for ``w_in = 1``: with ``w_in = 1`` the Euler
-step above gives a current jump of ``du * W`` per spike instead of ``W``, i.e. every
-synapse would act ``tau_syn/dt`` times (5x for the default 5 ms / 1 ms) too weak in any
-tool that follows NIR's equations. Importing applies the general inverse: a
-``CubaLIF`` with arbitrary ``r``/``w_in`` becomes weights scaled per postsynaptic neuron
-by ``(dt/tau_syn) w_in (r dt/tau_mem)`` and ``bias = v_leak dt / tau_mem``; a NIR ``LIF``
-(no synaptic current) maps exactly onto ``tau_syn = dt`` (``du = 1``, so ``u[t]`` is
-just this step's input) with scale ``r dt / tau``.
+so the Linear weights are the project's weights unchanged (``w_in = 1`` would make every
+synapse ``tau_syn/dt`` times too weak). Import applies the general inverse: weights
+scaled per postsynaptic neuron by ``(dt/tau_syn) w_in (r dt/tau_mem)`` and
+``bias = v_leak dt / tau_mem``; a NIR ``LIF`` maps onto ``tau_syn = dt`` with scale
+``r dt / tau``. When a graph stores no ``dt`` it is recovered as ``tau_mem / r``.
 
-Known differences of other tools (documented, not corrected here):
+Visible arrays are what runs (pruned synapses are 0, a pruned neuron has ``v_leak = 0``);
+masks, the exact biases, neuron ids and the network metadata ride in NIR metadata (key
+``"lnp_neuro"``), so the round trip is lossless. Dense NIR arrays cost ``8 N^2`` bytes per
+matrix, a few copies of it while writing.
 
-- snnTorch writes ``dt = 1e-4`` implicitly (it is not stored); the importer recovers it
-  from ``dt = tau_mem / r`` when the graph carries no ``dt``. snnTorch resets by
-  subtraction and one step late by default; NIR (and this project) reset to ``v_reset``.
-- norse's importer (``norse.torch.from_nir``) lets the *synaptic* current also relax to
-  ``v_leak`` and starts both ``I`` and ``v`` at ``v_leak``, and ignores ``v_reset``;
-  identical to this model when ``bias = 0`` (see :mod:`lnp_neuro.backends.norse_backend`).
-  norse's exporter writes ``tau = dt / tau_inv`` (a factor ``dt^2`` off), ``r = 1`` and
-  ``w_in = 1`` although its own ``LIFCell`` jumps the current by the full weight (NIR
-  Euler would need ``w_in = tau_syn/dt``); such graphs are imported as written and
-  usually fail ``tau >= dt`` with an error naming the node. norse 1.1.0 drops a
-  ``Delay`` node without a word (``_import_norse_module`` has no branch for it); the
-  norse back end applies it.
-- snnTorch 1.0.0's importer (``snntorch/import_nir.py``) hard-codes ``dt = 1e-4`` for a
-  CubaLIF and asserts ``r == tau_mem / 1e-4`` ("r not supported in CubaLIF"), so graphs
-  at any other step are refused; its recurrent rewrite
-  (``_replace_rnn_subgraph_with_nirgraph``) feeds ``input + previous spikes`` into the
-  recurrent weights, so the external input reaches the neurons only through ``W_rec``.
-- rockpool 3.1.0's importer (``rockpool/nn/modules/torch/nir.py``,
-  ``_convert_nir_to_rockpool``) has no ``Delay``, derives ``dt = min(tau_mem / (1 + r))``
-  (its exporter's convention, not NIR's), ignores ``w_in`` and takes ``v_leak`` as an
-  unscaled bias.
-
-``tests/test_nir_interop_matrix.py`` checks each of these against the peers' code.
-
-What is stored where
---------------------
-Foreign tools see exactly what runs: ``input_weights`` is the dense
-``effective_input_weights()``, ``recurrent_weights`` the dense ``effective_weights()``
-(pruned synapses and synapses of pruned neurons are 0) and a pruned neuron has
-``v_leak = 0``, so with no input it never reaches its (positive) threshold. Everything
-else lives in NIR metadata (key ``"lnp_neuro"``), which makes the round trip lossless:
-
-- graph: format version (2: with the input Delay node), ``dt``, the network metadata (incl. any LNP history summary)
-  as a JSON string, a one-line statement of the discretisation; wall-clock durations
-  (keys in ``WALL_CLOCK_KEYS``, e.g. the LNP history's ``seconds``) are left out, so the
-  same network always gives the same bytes (they belong in a run's report);
-- ``neurons``: ``neuron_active``, ``excitatory``, ``cluster`` (when set), the exact
-  ``bias`` of every neuron (the visible ``v_leak`` of an active neuron is only equal to
-  it up to rounding, a pruned one shows 0) and, for a compacted network (what
-  ``lnp-deploy`` writes), ``neuron_ids``: each neuron's id in the network before
-  compaction (:func:`graph_neuron_ids`);
-- ``recurrent_weights`` / ``input_weights``: the stored entries a dense matrix cannot
-  show (pruned synapses with their weights, synapses of pruned neurons, stored zeros)
-  as coordinate lists, plus ``synapse_active`` for those entries. Visible non-zero
-  entries are active synapses by construction.
-
-On import the visible arrays are authoritative; metadata only restores what they
-cannot show, and the exact ``bias`` is used only where it agrees with the visible
-``v_leak`` up to rounding (so a graph edited by another tool keeps the edit).
-
-Memory
-------
-NIR stores dense arrays: ``recurrent_weights`` costs ``8 N^2`` bytes in float64
-(200 MB at N = 5000, 800 MB at N = 10000) while the CSR network holds ``~12 p N^2``
-(30 MB at N = 5000, p = 0.1). :func:`to_nir` densifies once; ``nir.write`` then holds
-further transient copies (``NIRGraph.to_dict`` runs ``dataclasses.asdict``, which
-deep-copies every array, and then converts each node again), so peak memory while
-writing is about ``4 x 8 N^2`` bytes. On disk the gzip-compressed zeros are cheap.
-:func:`from_nir` converts each dense matrix back to CSR in one pass. Measured for
-``hrsnn(5000, density=0.1)`` (2.5 M synapses): ``to_nir`` 0.9 s, 250 MB peak;
-``write_nir`` 10 s, 765 MB peak, 24 MB file; ``read_nir`` 4.9 s, 411 MB peak
-(tracemalloc).
+docs/interop.md has the rest: what each peer (snnTorch, norse, rockpool) writes and reads
+and how the project handles it, what is stored where, and memory and time measurements.
 """
 
 from __future__ import annotations

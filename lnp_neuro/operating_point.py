@@ -79,12 +79,11 @@ DEFAULT_DRIVE_RATE = 0.05
 _DENSE_MAX = 400  # below this many neurons a dense eigendecomposition is exact and fast
 _DENSE_FALLBACK_MAX = 6000  # a dense fallback when ARPACK does not converge (~1 GB at most)
 # ARPACK is asked for at least this many eigenvalues. With one, its implicit restarts
-# failed to converge in 400 restarts (24 000 products) on a step IV candidate at
-# N = 4341 whose leading real eigenvalue sits 6e-4 above a complex pair; asked for 2,
-# 4 or 8 it converged in 900-1600 products (docs/algorithm.md, "ARPACK").
+# can stall when the leading real eigenvalue sits just above a complex pair; asked for a
+# few it separates them and converges (docs/algorithm.md, "ARPACK").
 _ARPACK_MIN_K = 4
-# Restarts before the dense fallback: ten times the most seen in a converging call
-# (about 30 at N = 1000-5000, ncv = 64), instead of minutes of restarts.
+# Restarts before the dense fallback: ten times the most a converging call needs
+# (docs/algorithm.md, "ARPACK"), so the cap binds only on a stall.
 _ARPACK_MAX_RESTARTS = 300
 
 

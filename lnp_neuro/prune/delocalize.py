@@ -57,17 +57,15 @@ A fully greedy search re-scores all N^2 pairs after every edge. Instead, each ro
 
 Within a round the gains are those of the state at the start of the round, and the
 candidates are the 2-hop pairs of that state. With ``batch_size=1`` and ``pool_size=None``
-(all neurons) it is the exact one-edge-at-a-time greedy. The price of batching is
-measured, not hidden: on a disordered ring (N = 200, 100 new synapses, seed 0) the exact
-greedy grows one hub by extending its reach through the edges it has just added (F = 932;
-``pool_size=64, batch_size=1`` finds the same), while 8 rounds, which cannot see the
-2-hop pairs created inside a round, reach F = 10-30; both lower the mean IPR (0.311 ->
-0.237 exact, 0.274 in 8 rounds, 0.281 for random 2-hop additions). In a dense network
-2-hop neighbourhoods already cover almost every pair and the effect vanishes. Hence the
-default schedule: as many rounds as ``ROUND_WORK / (2 * synapses)`` allows (one edge per
-round on small or sparse networks such as the ring; exact with ``pool_size=None``), at least
-``MIN_ROUNDS = 8`` on paper-scale ones; with ``pool_size=64`` it adds 20 000 synapses to
-an N = 5000, 2.5 M-synapse HRSNN in about 4-5 s of CPU
+(all neurons) it is the exact one-edge-at-a-time greedy. The price of batching: on a
+sparse network the exact greedy extends its reach through the edges it has just added
+(and may grow one hub), which a round cannot do, since it cannot see the 2-hop pairs
+created inside it; so few large rounds lower the mean IPR less than the exact greedy
+(docs/results.md, "lnp_neuro.prune.delocalize"). In a dense network 2-hop neighbourhoods
+already cover almost every pair and the effect vanishes. Hence the default schedule: as
+many rounds as ``ROUND_WORK / (2 * synapses)`` allows (one edge per round on small or
+sparse networks; exact with ``pool_size=None``), at least ``MIN_ROUNDS = 8`` on
+paper-scale ones, where ``pool_size=64`` keeps the step to seconds of CPU
 (``benchmarks/bench_delocalize.py``).
 
 Why adding edges delocalises
@@ -111,7 +109,7 @@ DENSE_EIG_MAX_N = 3000
 #: Default schedule of :func:`delocalize`: rounds = max(MIN_ROUNDS, ROUND_WORK // (2 nnz)).
 #: A round costs a few passes over the (undirected) synapse list, so ROUND_WORK bounds
 #: the total work to about 2e6 synapse visits plus MIN_ROUNDS rounds (a round also
-#: builds pool x N dense arrays, ~50 ms at N = 1000, so more rounds cost seconds).
+#: builds pool x N dense arrays, so many more rounds would dominate the cost).
 MIN_ROUNDS = 8
 ROUND_WORK = 2_000_000
 
@@ -393,9 +391,8 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
         ``ceil(2 n_new / n_active)`` (twice the mean number of additions per neuron), so
         the step makes the degree distribution more heterogeneous but cannot grow a hub
         far beyond the existing range. Without a bound the greedy concentrates the new
-        synapses on one neuron (measured on the default HRSNN after 4 LNP iterations: one
-        inhibitory neuron went from 73 to 921 outgoing synapses and the network fell
-        silent, 83 % -> 20 % of neurons firing).
+        synapses on one neuron, which can silence most of the network (docs/results.md,
+        "lnp_neuro.prune.delocalize").
 
     Returns
     -------

@@ -19,7 +19,7 @@ blocks of a dense product. That dense step holds ``B`` (N x N float64: 200 MB at
 and one ``block_rows x N`` block; it is the one bounded dense step of this module.
 The common-neighbour counts themselves (``f = 1``) are integers, counted exactly with
 bitsets of the neighbourhoods (:func:`_common_counts`; the float32 product they replace
-was exact too, the same numbers at a third of the cost).
+was exact too, the same numbers at a higher cost).
 """
 
 from __future__ import annotations

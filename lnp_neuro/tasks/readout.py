@@ -58,10 +58,10 @@ def select_readout_neurons(net: SpikingNetwork, fraction: float = 0.1, *,
     sampled choice is reproducible). The centrality itself is
     :func:`lnp_neuro.prune.betweenness.network_betweenness` with the same arguments.
 
-    Measured on ``hrsnn(2000, density=0.1)``: the exact top 10 % and the one from 256
-    pivots share 57 of 200 neurons (1024 pivots: 111), because betweenness on an
-    Erdos-Renyi graph varies little between neurons (coefficient of variation 0.09); pass
-    ``exact=True`` when the exact choice matters (7 s at N = 2000 on this machine).
+    Betweenness on an Erdos-Renyi graph varies little between neurons, so the top fraction
+    from sampled pivots shares only part of its neurons with the exact one
+    (docs/results.md, "lnp_neuro.tasks.readout"); pass ``exact=True`` when the exact
+    choice matters (Brandes' exact algorithm costs one search per neuron).
     """
     from ..prune.betweenness import network_betweenness
 
