@@ -27,6 +27,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ._model_defaults import CHRSNN_INTER_DENSITY, CHRSNN_INTRA_DENSITY
 from .validation import check_int
 
 __all__ = ["MemoryEstimate", "available_memory", "deploy_memory_estimate",
@@ -95,18 +97,14 @@ def expected_synapses(model: str, neurons: int, density: float, clusters: int) -
 
     HRSNN: Erdos-Renyi with ``density`` over the ``N (N - 1)`` ordered pairs; CHRSNN:
     :func:`lnp_neuro.models.chrsnn`'s default intra- (0.2) and inter-cluster (0.01)
-    probabilities over equal clusters.
+    probabilities over equal clusters (both from :mod:`lnp_neuro._model_defaults`, so
+    this module does not import the models).
     """
     pairs = float(neurons) * max(neurons - 1, 0)
     if model == "hrsnn":
         return int(math.ceil(density * pairs))
     if model == "chrsnn":
-        import inspect
-
-        from .models import chrsnn
-        defaults = inspect.signature(chrsnn).parameters
-        intra = defaults["intra_density"].default
-        inter = defaults["inter_density"].default
+        intra, inter = CHRSNN_INTRA_DENSITY, CHRSNN_INTER_DENSITY
         k = max(min(clusters, neurons), 1)
         return int(math.ceil(pairs * (intra / k + inter * (1 - 1 / k))))
     raise ValueError(f"model must be 'hrsnn' or 'chrsnn', got {model!r}")

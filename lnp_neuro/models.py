@@ -35,6 +35,7 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from ._model_defaults import CHRSNN_INTER_DENSITY, CHRSNN_INTRA_DENSITY
 from .network import RATE_UNIT_HZ, SpikingNetwork
 from .validation import check_fraction, check_int, check_positive
 
@@ -181,7 +182,8 @@ def hrsnn(n_neurons: int = 1000, density: float = 0.1, seed: int | None = 0, *,
 
 
 def chrsnn(n_neurons: int = 1000, n_clusters: int = 4, seed: int | None = 0, *,
-           intra_density: float = 0.2, inter_density: float = 0.01,
+           intra_density: float = CHRSNN_INTRA_DENSITY,
+           inter_density: float = CHRSNN_INTER_DENSITY,
            tau_mem_shape: float | Sequence[float] = 5.0,
            tau_mem_scale: float | Sequence[float] | None = None,
            n_inputs: int = 3, input_density: float = 0.3, input_scale: float = 1.0,

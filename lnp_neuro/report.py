@@ -36,31 +36,35 @@ a run does not have says "not available in this run" instead of staying blank.
 ``report.html`` is self-contained (inline CSS, PNG plots embedded as base64 data URIs, no
 external fetches); ``report.md`` is its Markdown twin with the PNGs written beside it.
 Plots use matplotlib's Agg canvas directly (no pyplot, no global backend switch).
+The run data, cell formatting and figure helpers this module shares with
+:mod:`lnp_neuro.report_energy` and :mod:`lnp_neuro.report_figures` live in
+:mod:`lnp_neuro.report_base` and are importable from here as well.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 import json
-import math
-import re
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from .io_utils import atomic_write, prepare_output_dir
+# The pieces the report's modules share live in report_base (re-exported here, names
+# unchanged), so report_energy / report_figures need not import this module.
+from .report_base import (NOT_AVAILABLE, RunData, _COLOURS, _Figure, _LINESTYLES,  # noqa: F401
+                          _MARKERS, _MAX_RASTER_NEURONS, _MAX_RASTER_STEPS, _MISSING_CELL,
+                          _Section, _TASK_REQUIRED, _fmt, _new_figure, _number, _png,
+                          _positive_float, _slug, _task_of)
+from .report_energy import energy_sections
+from .report_figures import (_history_figure, _raster_figure, _spectrum_figure, _task_figure,
+                             _tau_figure)
+from .run_record import RunRecord
 
 __all__ = ["RunData", "load_run", "write_report", "NOT_AVAILABLE"]
-
-NOT_AVAILABLE = "not available in this run"
-_MISSING_CELL = "n/a"
-_MAX_RASTER_NEURONS = 200
-_MAX_RASTER_STEPS = 1000
 
 # report.json fields shown in the summary table, in order, with their row titles.
 _SUMMARY_FIELDS = [
@@ -100,15 +104,6 @@ _NEUROBENCH_FIELDS = [
     ("connection_sparsity", "NeuroBench connection sparsity"),
     ("footprint_bytes", "NeuroBench footprint of the PyTorch twin (bytes)"),
 ]
-_TASK_REQUIRED = {"name": str, "metric": str, "unpruned": float, "pruned": float,
-                  "persistence": float}
-
-# One style per run (cycled), so no two runs share colour, marker and line style, and a
-# hollow marker drawn larger for earlier runs stays visible around a later identical one.
-_COLOURS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
-            "tab:pink", "tab:olive"]
-_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-_LINESTYLES = ["-", "--", "-.", ":"]
 
 
 def _run_dt(report: dict[str, Any]) -> float | None:
@@ -117,26 +112,6 @@ def _run_dt(report: dict[str, Any]) -> float | None:
     if dt is None and isinstance(report.get("energy"), dict):
         dt = _positive_float(report["energy"].get("dt"))
     return dt
-
-
-@dataclass
-class RunData:
-    """One run directory, read without unpickling.
-
-    ``arrays`` holds ``input_spikes`` / ``spikes`` from run.npz and the analysis.npz keys
-    that were present; ``problems`` lists what could not be read (shown in the report).
-    """
-
-    path: Path
-    report: dict[str, Any]
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
-    record: Any = None
-
-    @property
-    def label(self) -> str:
-        label = self.report.get("label")
-        return str(label) if label not in (None, "") else self.path.name
 
 
 def _load_npz(path: Path, keys: dict[str, int], problems: list[str]) -> dict[str, np.ndarray]:
@@ -184,7 +159,6 @@ def load_run(run_dir: str | Path) -> RunData:
     if "record_version" in report:
         # A versioned run record: read through its typed structure (errors name the
         # file and the field), so what deploy writes and what is drawn cannot drift.
-        from .run_record import RunRecord
         record = RunRecord.from_dict(report, report_path)
         report = record.to_dict()
     problems: list[str] = []
@@ -193,120 +167,6 @@ def load_run(run_dir: str | Path) -> RunData:
                             {"lyapunov_before": 1, "lyapunov_after": 1,
                              "tau_mem_before": 1, "tau_mem_after": 1}, problems))
     return RunData(path=path, report=report, arrays=arrays, problems=problems, record=record)
-
-
-# ------------------------------------------------------------------ formatting
-def _fmt(value: Any) -> str:
-    """A table cell: never empty."""
-    if value is None:
-        return _MISSING_CELL
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if not math.isfinite(value):
-            return str(value)
-        if value == 0:
-            return "0"
-        if abs(value) >= 1e5 or abs(value) < 1e-3:
-            return f"{value:.3e}"
-        return f"{value:.4g}"
-    if isinstance(value, dict):
-        if not value:
-            return _MISSING_CELL
-        return "; ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_fmt(v) for v in value) if value else _MISSING_CELL
-    text = str(value).strip()
-    return text if text else _MISSING_CELL
-
-
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
-    return slug or "run"
-
-
-@dataclass
-class _Figure:
-    name: str        # file name of the PNG
-    title: str
-    png: bytes
-
-
-@dataclass
-class _Section:
-    """One report section: paragraphs, tables (header, rows) and figures, in order."""
-
-    title: str
-    blocks: list[tuple[str, Any]] = field(default_factory=list)
-
-    def text(self, value: str) -> None:
-        self.blocks.append(("text", value))
-
-    def table(self, header: list[str], rows: list[list[str]]) -> None:
-        self.blocks.append(("table", (header, rows)))
-
-    def figure(self, fig: _Figure) -> None:
-        self.blocks.append(("figure", fig))
-
-    def unavailable(self, what: str) -> None:
-        self.blocks.append(("text", f"{what}: {NOT_AVAILABLE}."))
-
-
-# ------------------------------------------------------------------- plotting
-def _new_figure(width: float = 7.0, height: float = 3.6):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=90)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _png(fig) -> bytes:
-    buf = io.BytesIO()
-    # Fixed margins instead of tight_layout, which draws every figure twice. No
-    # timestamp/software metadata: the same runs give the same bytes.
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.2, top=0.86, wspace=0.32)
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
-
-
-def _positive_float(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) and value > 0 else None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def _task_of(run: RunData) -> tuple[dict | None, str | None]:
-    """``(task, None)`` when the run's ``task`` can be plotted, else ``(None, why not)``."""
-    task = run.report.get("task")
-    if task is None:
-        return None, "report.json has no task (a run written before task scoring existed)"
-    if not isinstance(task, dict):
-        return None, f"report.json field task must be an object, got {type(task).__name__}"
-    for key, kind in _TASK_REQUIRED.items():
-        value = task.get(key)
-        if kind is str and not (isinstance(value, str) and value):
-            return None, f"report.json field task.{key} must be non-empty text, got {value!r}"
-        if kind is float and (_number(value) is None or value < 0):
-            return None, f"report.json field task.{key} must be a number >= 0, got {value!r}"
-    if task["metric"] != "nrmse":
-        return None, f"task.metric is {task['metric']!r}; this plot compares NRMSE only"
-    if _positive_float(run.report.get("energy_joules")) is None:
-        return None, "report.json has no positive energy_joules"
-    return task, None
-
 
 
 # ------------------------------------------------------------------ sections
@@ -357,9 +217,6 @@ def _budget_cell(budget: Any) -> str:
 
 
 def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
-    from .report_figures import (_history_figure, _raster_figure, _spectrum_figure,
-                                 _task_figure, _tau_figure)
-
     labels = [r.label for r in runs]
     sections: list[_Section] = []
 
@@ -408,7 +265,6 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
     sections.append(quant)
 
     # Energy terms per profile and the core mapping (lnp_neuro.report_energy).
-    from .report_energy import energy_sections
     sections.extend(energy_sections(runs))
 
     task_section = _Section("Task error against energy")

@@ -1,4 +1,5 @@
-"""Energy and core-mapping sections of the deployment report (:mod:`lnp_neuro.report`).
+"""Energy and core-mapping sections of the deployment report (:mod:`lnp_neuro.report`;
+the pieces shared with it come from :mod:`lnp_neuro.report_base`).
 
 - "Energy per hardware profile": the total of every profile per run (table and log-scale
   bars), then every energy term of every profile (design section 5: synaptic, neuron
@@ -16,8 +17,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .report import (RunData, _Figure, _fmt, _MISSING_CELL, _new_figure, _png,
-                     _positive_float, _Section, _slug)
+from .profiles import list_profiles, load_profile
+from .report_base import (RunData, _Figure, _fmt, _MISSING_CELL, _new_figure, _png,
+                          _positive_float, _Section, _slug)
 
 __all__ = ["energy_sections"]
 
@@ -30,8 +32,6 @@ _LEGACY_TERMS = {"synaptic": "sop"}
 
 def _profile_estimates() -> dict[str, bool]:
     """Which shipped profiles carry estimated numbers (marked in the energy table)."""
-    from .profiles import list_profiles, load_profile
-
     flags = {}
     for name in list_profiles():
         try:

@@ -1,7 +1,7 @@
 """Figures of the deployment report (:mod:`lnp_neuro.report`): LNP history per
 iteration, task error against energy, Lyapunov spectrum, spike raster and membrane time
-constants. Each returns a :class:`lnp_neuro.report._Figure` (PNG bytes), or None when the
-run lacks what the figure needs.
+constants. Each returns a :class:`lnp_neuro.report_base._Figure` (PNG bytes), or None
+when the run lacks what the figure needs.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .report import (NOT_AVAILABLE, RunData, _COLOURS, _Figure, _LINESTYLES, _MARKERS,
-                     _MAX_RASTER_NEURONS, _MAX_RASTER_STEPS, _fmt,
-                     _new_figure, _number, _png, _task_of)
+from .report_base import (NOT_AVAILABLE, RunData, _COLOURS, _Figure, _LINESTYLES, _MARKERS,
+                          _MAX_RASTER_NEURONS, _MAX_RASTER_STEPS, _fmt,
+                          _new_figure, _number, _png, _task_of)
 
 
 def _history_series(run: RunData, key: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -63,7 +63,7 @@ def _history_figure(runs: Sequence[RunData], keys: Sequence[tuple[str, str]], na
     series = {key: [(run, _history_series(run, key)) for run in runs] for key, _ in keys}
     if all(s is None for items in series.values() for _, s in items):
         return None
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # lazy: matplotlib only when a plot is drawn
     fig = _new_figure(4.2 * len(keys), 3.6)
     for i, (key, label) in enumerate(keys):
         ax = fig.add_subplot(1, len(keys), i + 1)

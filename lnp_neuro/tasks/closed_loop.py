@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..network import SpikingNetwork
-from .forecast import window_sums
+from ._windows import window_sums
 from .metrics import valid_prediction_time
 from ..validation import check_int, check_positive
 
@@ -89,6 +89,7 @@ class SpikingForecaster:
     def _simulate(self, spikes: np.ndarray):
         # One Simulator: the network is quantised and laid out once, not per sample.
         if self._simulator is None:
+            # Lazy: the simulator loads numba, which importing this module should not pay.
             from ..simulator import Simulator
             self._simulator = Simulator(self.net, self.mode)
         return self._simulator.run(spikes, initial_state=self._state)
@@ -139,7 +140,7 @@ class ESNForecaster:
     scaling, ridge 1e-6), fitted on ``series[train] -> series[train + 1]``."""
 
     def __init__(self, series, train: np.ndarray, units: int = 1000, seed: int = 0):
-        from reservoirpy.nodes import Reservoir, Ridge
+        from reservoirpy.nodes import Reservoir, Ridge  # lazy: heavy, needed only here
 
         y = np.asarray(series, dtype=np.float64)
         self._mean = y[train].mean(axis=0)

@@ -44,8 +44,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..network import SpikingNetwork
+from ._windows import window_sums
+from .closed_loop import ESNForecaster
 from .encoding import RateEncoder
 from .metrics import nrmse
+from .readout import MLPReadout, select_readout_neurons
 from ..validation import check_int, check_positive
 
 __all__ = [
@@ -131,17 +134,6 @@ def encode_series(series, n_inputs: int, *, dt: float = 1e-3, steps_per_sample: 
 TRACE_TAUS = (10e-3, 20e-3, 50e-3)
 
 
-def window_sums(spikes: np.ndarray, steps_per_sample: int, weights: np.ndarray) -> np.ndarray:
-    """``out[i] = sum_j weights[j] * spikes[i * k + j]`` for every sample ``i`` (``k =
-    steps_per_sample``), summed in step order; ``[T // k, N]`` float64. One strided
-    pass per step of the window: no float copy of the whole raster is made."""
-    k = int(steps_per_sample)
-    out = np.zeros((spikes.shape[0] // k, spikes.shape[1]))
-    for j in range(k):
-        out += weights[j] * spikes[j::k]
-    return out
-
-
 def reservoir_states(spikes, steps_per_sample: int, dt: float, tau_trace: float = 20e-3,
                      neurons=None) -> np.ndarray:
     """Exponential traces of ``spikes [T, N]`` at the last step of every sample.
@@ -210,7 +202,7 @@ def _fit_ridge(states: np.ndarray, series: np.ndarray, split: ForecastSplit):
     """Ridge from ``states[t]`` to ``series[t + 1]`` on the training samples, penalty by
     generalised cross-validation. Traces share one unit (spikes), so they are centred but
     not scaled: scaling would blow up a neuron that barely fires during training."""
-    from sklearn.linear_model import RidgeCV
+    from sklearn.linear_model import RidgeCV  # lazy: scikit-learn is slow to import
     # The SVD of the (train samples x neurons) states: sklearn's "auto" picks the
     # eigendecomposition of the samples' Gram matrix here, measured 3x slower (1.2 s
     # against 3.6 s for 2029 x 930 on one core); both are exact GCV.
@@ -257,7 +249,6 @@ def one_step_nrmse(states: np.ndarray, series: np.ndarray, split: ForecastSplit,
     else:
         if net is None:
             raise ValueError("the 'paper' readout needs net= (betweenness of its neurons)")
-        from .readout import MLPReadout, select_readout_neurons
         active = np.flatnonzero(net.neuron_active)
         chosen = np.searchsorted(active, select_readout_neurons(net, 0.1))
         model = MLPReadout(seed=seed).fit(x[split.train][:, chosen], y[split.train + 1])
@@ -277,7 +268,7 @@ def reference_forecasts(series, split: ForecastSplit, *, esn_units: int | None =
     sigma = _sigma(y)
     target = y[split.test + 1]
     out = {"persistence": float(nrmse(y[split.test], target, sigma))}
-    from sklearn.linear_model import RidgeCV
+    from sklearn.linear_model import RidgeCV  # lazy: scikit-learn is slow to import
     lagged = np.hstack([y[1:], y[:-1]])            # row t-1 holds (y[t], y[t-1])
     tr, te = split.train[split.train >= 1], split.test
     lin = RidgeCV(alphas=np.logspace(-8, 2, 11)).fit(lagged[tr - 1], y[tr + 1])
@@ -289,7 +280,6 @@ def reference_forecasts(series, split: ForecastSplit, *, esn_units: int | None =
 
 def _esn_nrmse(y: np.ndarray, split: ForecastSplit, units: int, seed: int,
                sigma: np.ndarray, esn=None) -> float:
-    from .closed_loop import ESNForecaster
     if esn is None:
         esn = ESNForecaster(y, split.train, units, seed)
     return float(nrmse(esn.one_step(split.test), y[split.test + 1], sigma))
