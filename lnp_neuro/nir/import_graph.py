@@ -263,6 +263,9 @@ def _paths(nodes: dict, edges: list) -> list[_Path]:
         if not isinstance(node, ends + (nir.Input,)) and len(preds[name]) != 1:
             raise ValueError(f"node {name!r} ({_type(node)}) must have exactly one "
                              f"predecessor, has {preds[name]}")
+        if not isinstance(node, ends) and not succs[name]:
+            raise ValueError(f"node {name!r} ({_type(node)}) has no successor; it must lead "
+                             f"to a neuron or Output node")
     paths, reached = [], set()
 
     def walk(source: str, via: list, here: str) -> None:

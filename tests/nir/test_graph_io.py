@@ -317,3 +317,21 @@ def test_kinds_round_trip_and_readout():
     readout = imported.metadata[IMPORT_METADATA_KEY]["readouts"][0]
     assert readout == {"node": "ro", "source": "pop", "output": "out",
                        "weight": [[1.0, 1.0]], "bias": [0.5]}
+
+
+def test_flatten_and_scale_pass():
+    nodes = {"in": nir.Input(input_type={"input": np.array([2])}),
+             "flat": nir.Flatten(input_type={"input": np.array([1, 2])}, start_dim=0),
+             "s": nir.Scale(scale=np.array([2.0, 3.0])), "pop": _lif(),
+             "out": nir.Output(output_type={"output": np.array([2])})}
+    graph = graph_from_nir(nir.NIRGraph(nodes=nodes, edges=[
+        ("in", "flat"), ("flat", "s"), ("s", "pop"), ("pop", "out")], type_check=False))
+    (proj,) = graph.projections
+    assert (proj.name, proj.source, proj.target) == ("s", "in", "pop")
+    # LIF scale r dt / tau = 10 * 1 ms / 10 ms = 1: the Scale node's factors as they are.
+    np.testing.assert_allclose(proj.weights.toarray(), np.diag([2.0, 3.0]))
+    nodes["dangling"] = nir.Linear(weight=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="node 'dangling' \\(Linear\\) has no successor"):
+        graph_from_nir(nir.NIRGraph(nodes=nodes, edges=[
+            ("in", "flat"), ("flat", "s"), ("s", "pop"), ("pop", "out"), ("pop", "dangling")],
+            type_check=False))
