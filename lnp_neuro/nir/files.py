@@ -1,0 +1,56 @@
+"""NIR files of a :class:`~lnp_neuro.model.Graph`: read and write.
+
+Reading reuses :func:`lnp_neuro.nir_io.read_nir_graph` (nir's type check, with a fallback
+and a warning for files that fail it), writing goes through
+:func:`lnp_neuro.io_utils.atomic_write`, so a failed write never leaves a partial file.
+Errors and warnings of the conversion name the file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import nir
+
+from ..io_utils import atomic_write
+from ..model import Graph
+from ..nir_io import _check_nir_path, read_nir_graph
+from .export import graph_to_nir
+from .import_graph import graph_from_nir
+
+__all__ = ["read_graph", "write_graph"]
+
+
+def write_graph(graph: Graph, path: str | Path, overwrite: bool = False) -> Path:
+    """Write ``graph`` as NIR (:func:`graph_to_nir`) to ``path`` (HDF5, ``.nir``), atomically.
+
+    Refuses to replace an existing file unless ``overwrite`` is True.
+    """
+    path = Path(path)
+    _check_nir_path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    nir_graph = graph_to_nir(graph)
+    with atomic_write(path) as tmp:
+        nir.write(tmp, nir_graph)
+    return path
+
+
+def read_graph(path: str | Path, *, dt: float | None = None) -> Graph:
+    """Read a NIR file (written by :func:`write_graph` or another tool) as a Graph.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file for
+    one that is not a readable NIR graph or does not map (:func:`graph_from_nir`).
+    """
+    path = Path(path)
+    nir_graph = read_nir_graph(path)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            graph = graph_from_nir(nir_graph, dt=dt)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    for w in caught:
+        warnings.warn(f"{path}: {w.message}", w.category, stacklevel=2)
+    return graph
