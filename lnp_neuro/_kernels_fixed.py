@@ -65,6 +65,13 @@ Pruned neurons are handled without a branch: their ``active_mask`` is 0, which c
 their input, and their parameters (:func:`lnp_neuro.simulator` prepares them) keep them at
 0 without spiking.
 
+Neuron kinds (:class:`~lnp_neuro.network.SpikingNetwork`) need no branch either. A
+non-spiking neuron (a readout) gets the kernel threshold ``2**31 - 1``, above the
+saturated ``v`` (at most ``2**23 - 1``), so it never spikes and ``v`` saturates as usual.
+A neuron that resets by subtraction has ``sub_mask`` -1 instead of 0, which selects
+``v - vth`` instead of 0 as the value after a spike (:func:`_update`). Both keep the
+quiescence test above valid: a neuron at rest has no input to spike on, whatever its kind.
+
 The kernel is compiled with ``nogil=True`` so independent runs can share the cores
 (:mod:`lnp_neuro._parallel`), and without ``parallel=True``: its results do not depend on
 any thread count.
@@ -166,9 +173,13 @@ def _trunc_decay(value, keep):
 
 
 @_njit
-def _update(i, a, keep_u, keep_v, vth, bias, u, v):
+def _update(i, a, keep_u, keep_v, vth, bias, sub_mask, u, v):
     """One LIF step of neuron ``i`` on input ``a`` (int32 activation, before the shift by
-    6); returns (spiked, wrapped)."""
+    6); returns (spiked, wrapped).
+
+    On a spike ``v`` becomes ``(vol - vth) & sub_mask``: 0 for a neuron that resets to
+    zero (``sub_mask`` 0), ``vol - vth`` for one that resets by subtraction (``sub_mask``
+    -1, all bits set). ``0 < vol - vth < 2**23`` there, so no saturation is needed."""
     uv_max = np.int64(8388608)                        # 2**23
     act = _wrap32(a << 6)
     cur = _wrap32(_trunc_decay(u[i], keep_u[i]) + act)
@@ -180,7 +191,7 @@ def _update(i, a, keep_u, keep_v, vth, bias, u, v):
     vol = min(max(vol, -(uv_max - 1)), uv_max - 1)
     spiked = vol > vth[i]
     u[i] = w
-    v[i] = 0 if spiked else vol
+    v[i] = ((vol - vth[i]) & sub_mask[i]) if spiked else vol
     return spiked, up | down
 
 
@@ -249,7 +260,7 @@ def _not_at_rest(u, v, bias, awake):
 
 
 @_njit
-def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
+def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias, sub_mask,
               r_ptr, r_idx, r_dat, r_block, r_left, r_right,
               i_ptr, i_idx, i_dat, i_block, i_left, i_right,
               v, u, pend_in, pend_rec, acc_rec, acc_in, spikes, record, v_rec, u_rec):
@@ -290,7 +301,7 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
         if step == 0:
             for i in range(n):
                 a = _wrap32(pend_rec[i] + pend_in[i]) & active_mask[i]
-                s, wr = _update(i, a, keep_u, keep_v, vth, bias, u, v)
+                s, wr = _update(i, a, keep_u, keep_v, vth, bias, sub_mask, u, v)
                 row[i] = s
                 wraps += wr
         elif not sparse:
@@ -298,7 +309,7 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
             # neurons are collected from the raster row afterwards.
             for i in range(n):
                 a = _input(i, acc_rec, acc_in, r_left, r_right, i_left, i_right, active_mask)
-                s, wr = _update(i, a, keep_u, keep_v, vth, bias, u, v)
+                s, wr = _update(i, a, keep_u, keep_v, vth, bias, sub_mask, u, v)
                 row[i] = s
                 wraps += wr
         else:
@@ -310,7 +321,7 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias,
                 i = cand[k]
                 listed[i] = 0
                 a = _input(i, acc_rec, acc_in, r_left, r_right, i_left, i_right, active_mask)
-                s, wr = _update(i, a, keep_u, keep_v, vth, bias, u, v)
+                s, wr = _update(i, a, keep_u, keep_v, vth, bias, sub_mask, u, v)
                 row[i] = s
                 spiking[n_sp] = i
                 n_sp += np.int64(s)

@@ -6,6 +6,13 @@ numpy's pairwise sum of the rest, in presynaptic index order (:mod:`lnp_neuro.si
 design section 6). :func:`_gather_reduce` computes that sum on the fly while visiting the
 spiking columns in ascending order, so rasters and states are bit-identical to Lava's.
 
+Neuron kinds (:class:`~lnp_neuro.network.SpikingNetwork`): a non-spiking neuron gets the
+threshold ``+inf`` in ``vth`` (``v > inf`` is never true, so it never spikes or resets,
+without a test of its own); a neuron with ``reset_sub[i]`` set resets to
+``v - v_threshold`` instead of 0, a test made only on a spike. ``reset_sub`` is None when
+no neuron subtracts, which compiles a separate specialisation without that test, so
+that plain networks run the same machine code as without neuron kinds.
+
 Compiled with ``nogil=True`` (independent runs may share the cores) and without
 ``parallel=True``: nothing here depends on a thread count.
 """
@@ -177,7 +184,7 @@ def _gather_reduce(col_ptr, row_idx, data, spiking, n_spiking, spiked,
     return events
 
 @_njit
-def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias,
+def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias, reset_sub,
                r_ptr, r_idx, r_dat, r_rptr, r_rcol, r_rdat,
                i_ptr, i_idx, i_dat, i_rptr, i_rcol, i_rdat,
                v, u, pend_in, pend_rec, spikes, record, v_rec, u_rec):
@@ -206,7 +213,15 @@ def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias,
             vi = v[i] * one_minus_dv[i] + ui + bias[i]
             u[i] = ui
             if vi > vth[i]:
-                vi = 0.0
+                # Reset to 0, or by subtraction (snnTorch's "subtract" reset). reset_sub
+                # is None when no neuron subtracts: numba then compiles the plain reset
+                # alone (the branch on None is pruned at compile time).
+                if reset_sub is None:
+                    vi = 0.0
+                elif reset_sub[i]:
+                    vi = vi - vth[i]
+                else:
+                    vi = 0.0
                 spikes[t, i] = True
                 spiking[n_sp] = i
                 n_sp += 1

@@ -10,6 +10,8 @@ on-chip learning"; design section 6). Per step, in integer units::
     u[t]   = wrap24( trunc(u[t-1] * (4096 - (du + 1)) / 4096) + (a << 6) )
     v[t]   = clip24( trunc(v[t-1] * (4096 - dv) / 4096) + u[t] + (bias_mant << bias_exp) )
     s[t]   = v[t] > (vth << 6) ;  v[t] <- 0 where s[t]
+                       (v[t] <- v[t] - (vth << 6) for a neuron with reset_subtract;
+                        s[t] = 0 always for a non-spiking neuron: lnp_neuro.simulator)
 
 ``trunc`` rounds toward zero (sign * (|x| >> 12)); ``wrap24`` wraps the current modulo
 2**24 like the hardware, ``clip24`` saturates the voltage at +-(2**23 - 1).
@@ -28,7 +30,7 @@ Field by field:
 - ``du = clip(round(4096 * dt / tau_syn) - 1, 0, 4095)``: Lava adds ``ds_offset = 1`` to the
   current decay, so the effective decay is ``(du + 1) / 4096`` (``tau_syn = dt`` is exact).
 - ``dv = clip(round(4096 * dt / tau_mem), 0, 4095)`` (``dm_offset = 0``: ``tau_mem = dt``
-  becomes 4095/4096).
+  becomes 4095/4096; ``tau_mem = inf`` gives ``dt / tau_mem = 0``, hence ``dv = 0``, no leak).
 - ``vth = clip(round(v_threshold * scale / 64), 1, 2**17 - 1)`` (17-bit, shifted by 6).
 - ``bias = bias_mant << bias_exp`` with ``bias_mant`` 13-bit signed and ``bias_exp`` in
   [0, 7], the smallest exponent whose mantissa fits (most precision).

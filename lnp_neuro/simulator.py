@@ -11,6 +11,13 @@ it receives this step's spikes (its ``a_buff``)::
     v[t]  = v[t-1] (1 - dv) + u[t] + bias
     s[t]  = v[t] > v_threshold ;  v[t] <- 0 where s[t]
 
+per neuron kind (:class:`~lnp_neuro.network.SpikingNetwork`): a neuron with
+``reset_subtract`` resets by ``v[t] <- v[t] - v_threshold`` in the same step (snnTorch's
+subtract reset; in ``mode="fixed"`` ``v <- v - (vth << 6)``, which stays inside the 24-bit
+range); a non-spiking neuron (``spiking`` False: NIR's ``LI``/``Integrator``, a readout)
+never spikes and never resets; ``tau_mem = inf`` gives ``dv = 0``, no leak (the fixed
+``dv`` rounds to 0 too). All three engines implement these rules and agree bit for bit.
+
 ``mode="float"`` computes exactly what Lava's ``floating_pt`` models compute, operation
 for operation in float64, including the summation order of the synaptic input: Lava sums
 the weights of the spiking presynaptic neurons with ``scipy``'s CSR row sum, i.e. numpy's
@@ -247,8 +254,12 @@ def _float_layout(net):
     w = net.effective_weights()
     w_in = net.effective_input_weights()
     # Copies, like the weights': the layout is what the network was when it was built.
+    # A non-spiking neuron's threshold is +inf here: v > inf never holds (kernel docstring).
+    # reset_sub is None when no neuron subtracts (the kernel's plain specialisation).
+    vth = np.where(net.spiking, net.v_threshold, np.inf).astype(np.float64)
+    reset_sub = np.array(net.reset_subtract, np.bool_) if net.reset_subtract.any() else None
     return (np.array(net.neuron_active, np.bool_), 1 - net.du, 1 - net.dv,
-            np.array(net.v_threshold, np.float64), np.array(net.bias, np.float64),
+            vth, np.array(net.bias, np.float64), reset_sub,
             *_csc_parts(w, np.float64), *_csr_parts(w),
             *_csc_parts(w_in, np.float64), *_csr_parts(w_in))
 
@@ -299,15 +310,19 @@ def _fixed_layout(net, fixed):
     # Pruned neurons: input masked to 0, no decay, no bias and a threshold v never reaches,
     # so they stay at 0 without a branch in the kernel. All fit int32 (12-bit decays,
     # 23-bit threshold, bias < 2**19), which keeps the data the update loop streams small.
+    # Non-spiking neurons get the same unreachable threshold (v saturates at 2**23 - 1);
+    # sub_mask is -1 where a spike subtracts the threshold, 0 where it resets to 0.
     unity = 2 ** DECAY_BITS
     keep_u = np.where(active, unity - (fixed.du + 1), 0).astype(np.int32)
     keep_v = np.where(active, unity - fixed.dv, 0).astype(np.int32)
-    vth = np.where(active, fixed.effective_vth, 2 ** 31 - 1).astype(np.int32)
+    vth = np.where(active & net.spiking, fixed.effective_vth, 2 ** 31 - 1).astype(np.int32)
     bias = np.where(active, fixed.effective_bias, 0).astype(np.int32)
+    sub_mask = np.where(net.reset_subtract, -1, 0).astype(np.int32)
     active_mask = np.where(active, -1, 0).astype(np.int32)
     rec_parts, rec_acc = _fixed_matrix(fixed.weights, fixed.weight_exp)
     in_parts, in_acc = _fixed_matrix(fixed.input_weights, fixed.input_weight_exp)
-    return (active_mask, keep_u, keep_v, vth, bias, *rec_parts, *in_parts), rec_acc, in_acc
+    return ((active_mask, keep_u, keep_v, vth, bias, sub_mask, *rec_parts, *in_parts),
+            rec_acc, in_acc)
 
 
 def _fixed_kernel_args(layout, x, state, record):
@@ -360,6 +375,8 @@ def _run_numpy(net, x, mode, fixed, state, record, progress, layout=None):
     # The reference engine prepares nothing: it reads the network as Lava does, per step.
     n, steps = net.n_total_neurons, x.shape[0]
     active = net.neuron_active
+    can_spike = active & net.spiking             # non-spiking neurons never spike
+    subtract = net.reset_subtract
     spikes = np.zeros((steps, n), np.bool_)
     v_rec = u_rec = None
     if record:
@@ -394,8 +411,8 @@ def _run_numpy(net, x, mode, fixed, state, record, progress, layout=None):
                 u_new = u * omdu
                 u_new = u_new + a
                 v_new = v * omdv + u_new + net.bias
-                s = (v_new > net.v_threshold) & active
-                v_new[s] = 0.0
+                s = (v_new > net.v_threshold) & can_spike
+                v_new = np.where(s, np.where(subtract, v_new - net.v_threshold, 0.0), v_new)
             else:
                 act = _wrap32(_wrap32(pend_rec + pend_in) << ACT_SHIFT)
                 cur = _wrap32(trunc_decay(u, keep_u) + act)
@@ -405,8 +422,9 @@ def _run_numpy(net, x, mode, fixed, state, record, progress, layout=None):
                 u_new = wrapped
                 v_new = _wrap32(_wrap32(trunc_decay(v, keep_v) + u_new) + bias_eff)
                 v_new = np.clip(v_new, -(_UV_MAX - 1), _UV_MAX - 1)
-                s = (v_new > vth_eff) & active
-                v_new[s] = 0
+                s = (v_new > vth_eff) & can_spike
+                # vth_eff < v_new <= 2**23 - 1: the subtraction stays in the 24-bit range.
+                v_new = np.where(s, np.where(subtract, v_new - vth_eff, 0), v_new)
             u[active] = u_new[active]
             v[active] = v_new[active]
             spikes[t] = s

@@ -415,9 +415,9 @@ def test_int32_accumulator_only_where_the_row_bound_proves_it_exact():
     ref = simulate(net, x, mode="fixed", record_state=True, quantization=q)
     state = _initial_state(net, None, "fixed", q)
     args, out = _fixed_kernel_args(_fixed_layout(net, q), x, state, True)
-    assert args[22].dtype == np.int32 and args[23].dtype == np.int32
+    assert args[23].dtype == np.int32 and args[24].dtype == np.int32   # acc_rec, acc_in
     n = net.n_total_neurons
-    args = args[:22] + (np.zeros(n, np.int64), np.zeros(n, np.int64)) + args[24:]
+    args = args[:23] + (np.zeros(n, np.int64), np.zeros(n, np.int64)) + args[25:]
     events, wraps, _ = run_fixed(0, x.shape[0], *args)
     np.testing.assert_array_equal(out["spikes"], ref.spikes)
     np.testing.assert_array_equal(out["v_rec"] / q.scale, ref.v)
