@@ -38,7 +38,9 @@ from typing import Callable
 import numpy as np
 
 from .io_utils import atomic_write
+from .model import FlatLayout, flatten
 from .network import SpikingNetwork
+from .nir import read_graph, write_graph
 
 __all__ = ["DeployOptions", "run_deploy", "DEFAULT_SPECTRUM", "OUTPUT_FILES",
            "check_build_size"]
@@ -152,14 +154,25 @@ class DeployOptions:
 
 
 # ----------------------------------------------------------------- network and input
-def load_network(path: Path, dt: float | None = None) -> SpikingNetwork:
+def load_network(path: Path, dt: float | None = None) -> SpikingNetwork | FlatLayout:
     """A network from ``.nir`` (HDF5, via NIR; ``dt`` for a graph that stores none) or
-    ``.npz`` (lnp_neuro's own format)."""
+    ``.npz`` (lnp_neuro's own format).
+
+    A NIR graph of one recurrent population (the reservoir form) is read as a
+    :class:`SpikingNetwork`, as it always was; a graph of several populations (a trained
+    classifier, the NIR paper's Braille graphs) as a population graph, returned in its
+    flat layout (:func:`lnp_neuro.model.flatten`).
+    """
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such network file")
     if path.suffix == ".nir":
         from .nir_io import read_nir
-        return read_nir(path, dt=dt)
+        try:
+            return read_nir(path, dt=dt)
+        except ValueError as single:
+            if "spiking populations" not in str(single):
+                raise
+        return flatten(read_graph(path, dt=dt))
     if path.suffix == ".npz":
         return SpikingNetwork.load(path)
     raise ValueError(f"{path}: a network file must end in .nir or .npz")
@@ -455,6 +468,27 @@ def hand_over(net: SpikingNetwork, path: Path):
     return deployed
 
 
+def hand_over_graph(layout: FlatLayout, path: Path):
+    """Write a population graph to ``path`` as NIR and read it back: the
+    :class:`~lnp_neuro.engines.DeployedNetwork` every engine runs (its flat layout)."""
+    from .engines import DeployedNetwork
+    write_graph(layout.graph, path, overwrite=True)
+    deployed = DeployedNetwork.read_graph(path)
+    if (deployed.layout.offsets != layout.offsets
+            or deployed.network.n_active_synapses != layout.network.n_active_synapses):
+        raise RuntimeError(f"{path}: the graph read back is not the one written")
+    return deployed
+
+
+def population_summary(layout: FlatLayout) -> list[dict]:
+    """Per population of a deployed graph: kind, size, place in ``spikes`` and latency
+    (steps behind a framework that delivers feed-forward edges in the same step)."""
+    return [{"name": name, "kind": pop.kind, "neurons": pop.n, "reset": pop.reset,
+             "columns": list(layout.offsets[name]), "latency_steps": layout.latency[name],
+             "run_npz_key": f"spikes/{name}"}
+            for name, pop in layout.graph.populations.items()]
+
+
 #: Files every deployment writes (the report adds its PNG plots).
 OUTPUT_FILES = ("network.nir", "run.npz", "analysis.npz", "report.json", "report.html",
                 "report.md")
@@ -525,9 +559,19 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         return result
 
     series, series_info = timed("series", load_series, options)
+    layout = None
     if options.network is not None:
         net0 = timed("load", load_network, options.network, options.dt)
-        log(f"loaded {options.network}: {net0}")
+        if isinstance(net0, FlatLayout):
+            layout, net0 = net0, net0.network
+            if options.prune != "none":
+                raise ValueError(f"--network {options.network}: a graph of "
+                                 f"{len(layout.graph.populations)} populations runs with "
+                                 f"--prune none only (pruning several populations is not "
+                                 f"implemented yet)")
+            log(f"loaded {options.network}: {layout.graph.summary()}")
+        else:
+            log(f"loaded {options.network}: {net0}")
         from ._limits import check_memory, deploy_memory_estimate
         check_memory(deploy_memory_estimate(net0.n_total_neurons, net0.n_active_synapses,
                                             options.steps, net0.n_inputs),
@@ -548,7 +592,10 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
 
     # The hand-over: only the active neurons and synapses go into network.nir, with their
     # original ids; the graph read back from the file is what every engine runs.
-    deployed = timed("hand_over", hand_over, net1, out / "network.nir")
+    if layout is None:
+        deployed = timed("hand_over", hand_over, net1, out / "network.nir")
+    else:
+        deployed = timed("hand_over", hand_over_graph, layout, out / "network.nir")
     net_d = deployed.network
     log(f"wrote network.nir and read it back: {net_d.n_total_neurons} neurons, "
         f"{net_d.n_active_synapses} synapses")
@@ -598,6 +645,9 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         extra = {} if encoded is None else {
             "series": encoded.series[: -(-inputs.shape[0] // encoded.steps_per_sample)],
             "steps_per_sample": np.int64(encoded.steps_per_sample)}
+        if layout is not None:
+            extra.update({f"spikes/{name}": raster.astype(bool)
+                          for name, raster in deployed.populations(spikes1).items()})
         np.savez_compressed(fh, input_spikes=inputs.astype(bool), spikes=spikes1.astype(bool),
                             neuron_ids=deployed.neuron_ids,
                             spikes_unpruned=spikes0.astype(bool), **extra)
@@ -638,7 +688,9 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
                   "synapses": net_d.n_active_synapses,
                   "neuron_ids": "ids in the starting network: run.npz neuron_ids, and "
                                 "network.nir neurons metadata lnp_neuro.neuron_ids",
-                  "engine": engine.name, "engine_description": engine.description},
+                  "engine": engine.name, "engine_description": engine.description,
+                  **({} if layout is None
+                     else {"populations": population_summary(deployed.layout)})},
         timings_seconds=timings, quantisation=quantisation,
         neurobench=neurobench_metrics(net_d, spikes1, inputs),
         seconds=round(time.perf_counter() - t_start, 3))

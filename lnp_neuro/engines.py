@@ -62,6 +62,9 @@ class DeployedNetwork:
     network: SpikingNetwork
     neuron_ids: np.ndarray
     source: str = ""
+    #: The population graph behind ``network`` (its flat layout), for a graph of several
+    #: populations; None for the one-population reservoir form.
+    layout: object = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.network, SpikingNetwork):
@@ -84,6 +87,24 @@ class DeployedNetwork:
         return cls(graph=graph, network=net,
                    neuron_ids=np.arange(net.n_total_neurons) if ids is None else ids,
                    source=str(path))
+
+    @classmethod
+    def read_graph(cls, path: str | Path, dt: float | None = None) -> "DeployedNetwork":
+        """Read ``path`` as a graph of populations (:func:`lnp_neuro.nir.read_graph`); the
+        engines run its flat layout (:func:`lnp_neuro.model.flatten`)."""
+        from .model import flatten
+        from .nir import read_graph
+        from .nir_io import read_nir_graph
+        layout = flatten(read_graph(path, dt=dt))
+        return cls(graph=read_nir_graph(path), network=layout.network,
+                   neuron_ids=np.arange(layout.network.n_total_neurons), source=str(path),
+                   layout=layout)
+
+    def populations(self, raster: np.ndarray) -> dict[str, np.ndarray]:
+        """``{population name: its columns of raster}`` (one entry for the reservoir)."""
+        if self.layout is None:
+            return {"reservoir": np.asarray(raster)}
+        return self.layout.split(raster)
 
 
 @dataclass(eq=False)
@@ -159,8 +180,23 @@ def _lava(deployed: DeployedNetwork, x, mode: str, progress: bool) -> np.ndarray
 def _norse(deployed: DeployedNetwork, x, mode: str, progress: bool) -> np.ndarray:
     # norse runs the graph itself, through its own importer (norse.torch.from_nir); the
     # graph's input Delay node is applied by run_norse because norse drops it.
-    from .backends.norse_backend import run_norse
-    return run_norse(deployed.graph, x, dt=deployed.network.dt, progress=progress)
+    from .backends.norse_backend import run_norse, run_norse_populations
+    if deployed.layout is None:
+        return run_norse(deployed.graph, x, dt=deployed.network.dt, progress=progress)
+    # norse steps the graph with NIR's same-step feed-forward edges (its Delay nodes
+    # dropped): population p spikes there latency[p] steps before it does here
+    # (lnp_neuro.model.graph), so each raster is shifted by its latency.
+    layout = deployed.layout
+    spiking = [name for name, pop in layout.graph.populations.items() if pop.spiking]
+    outputs = run_norse_populations(deployed.graph, x, dt=deployed.network.dt,
+                                    populations=spiking, progress=progress)
+    spikes = np.zeros((np.asarray(x).shape[0], deployed.network.n_total_neurons), bool)
+    for name in spiking:
+        start, stop = layout.offsets[name]
+        shift = layout.latency[name]
+        raster = np.asarray(outputs[name], bool)
+        spikes[shift:, start:stop] = raster[:raster.shape[0] - shift]
+    return spikes
 
 
 def _loihi(deployed: DeployedNetwork, x, mode: str, progress: bool) -> np.ndarray:

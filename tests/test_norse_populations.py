@@ -194,11 +194,24 @@ def test_two_inputs_if_and_integrator():
         run_norse_populations(g, xa, dt=DT)
 
 
-def test_lif_with_r_not_one_is_refused_naming_the_node():
+def test_lif_gain_is_folded_into_its_weights_or_refused_naming_the_node():
     g = small_graph(False)
+    x = np.random.default_rng(3).random((40, 3)) < 0.5
     g.nodes["hidden"].r = np.full(4, 2.0)
+    doubled = small_graph(False)   # the gain of 2 written into fc, the LIF's only input
+    doubled.nodes["fc"].weight = np.asarray(doubled.nodes["fc"].weight) * 2.0
+    doubled.nodes["fc"].bias = np.asarray(doubled.nodes["fc"].bias) * 2.0
+    folded = run_norse_populations(g, x, dt=DT)
+    np.testing.assert_array_equal(folded["hidden"],
+                                  run_norse_populations(doubled, x, dt=DT)["hidden"])
+    assert folded["hidden"].any()
+    # An Input straight into the LIF has no weights to carry the gain: refused.
+    direct = nir.NIRGraph(nodes={"in": nir.Input(input_type={"input": np.array([4])}),
+                                 "hidden": g.nodes["hidden"],
+                                 "out": nir.Output(output_type={"output": np.array([4])})},
+                          edges=[("in", "hidden"), ("hidden", "out")], type_check=False)
     with pytest.raises(ValueError, match="'hidden'.*r != 1"):
-        run_norse_populations(g, np.zeros((5, 3), dtype=bool), dt=DT)
+        run_norse_populations(direct, np.zeros((5, 4), dtype=bool), dt=DT)
     out = run_norse_populations(g, np.zeros((5, 3), dtype=bool), dt=DT, as_imported=True)
     assert out["hidden"].shape == (5, 4)
 

@@ -417,6 +417,57 @@ def _strip_delays(nodes: dict, edges: list) -> tuple[dict, list]:
     return nodes, edges
 
 
+def _fold_gains(nodes: dict, edges: list, dt: float) -> dict:
+    """LIF and IF nodes with their input gain moved into the weights that feed them.
+
+    norse's LIF integrates ``r I`` with ``r = 1`` and its IF adds ``I`` unscaled (the
+    checks below); NIR's Euler step is ``v += dt/tau (v_leak - v + r I)`` and
+    ``v += dt r I``. Scaling the rows of every Linear/Affine into the node by ``g`` (``r``
+    for LIF, ``dt r`` for IF) and setting the gain to one computes the same step, so
+    such a graph still runs as NIR says. A node fed by anything but a weight node keeps
+    its gain (and is refused below).
+    """
+    import nir
+    nodes = dict(nodes)
+    for name, node in list(nodes.items()):
+        if isinstance(node, nir.LIF):
+            gain = np.asarray(node.r, dtype=np.float64)
+        elif isinstance(node, nir.IF):
+            gain = np.asarray(node.r, dtype=np.float64) * dt
+        else:
+            continue
+        if np.allclose(gain, 1.0, rtol=_PARAM_RTOL, atol=0):
+            continue
+        sources = [s for s, d in edges if d == name]
+        if not sources or not all(isinstance(nodes[s], (nir.Linear, nir.Affine))
+                                  and sum(1 for a, _ in edges if a == s) == 1
+                                  for s in sources):
+            continue
+        column = gain.reshape(-1, 1)
+        for s in sources:
+            w = np.asarray(nodes[s].weight, dtype=np.float64) * column
+            if isinstance(nodes[s], nir.Affine):
+                nodes[s] = nir.Affine(weight=w, bias=np.asarray(nodes[s].bias) * gain)
+            else:
+                nodes[s] = nir.Linear(weight=w)
+        one = np.ones_like(gain)
+        if isinstance(node, nir.LIF):
+            nodes[name] = nir.LIF(tau=node.tau, r=one, v_leak=node.v_leak,
+                                  v_threshold=node.v_threshold, v_reset=node.v_reset)
+        else:
+            nodes[name] = nir.IF(r=one / dt, v_threshold=node.v_threshold,
+                                 v_reset=node.v_reset)
+    return nodes
+
+
+def _reset_mode(node) -> str:
+    """"subtract" where the node's lnp_neuro metadata says so, else NIR's "zero"."""
+    meta = getattr(node, "metadata", None)
+    meta = meta.get(METADATA_KEY) if isinstance(meta, dict) else None
+    mode = meta.get("reset") if isinstance(meta, dict) else None
+    return "subtract" if str(np.asarray(mode)) == "subtract" else "zero"
+
+
 def _check_representable(name: str, node, dt: float, as_imported: bool) -> None:
     """Refuse, naming the node, what norse's import would silently change."""
     import nir
@@ -443,6 +494,9 @@ def _check_representable(name: str, node, dt: float, as_imported: bool) -> None:
         raise ValueError(f"node {name!r} (IF) has r*dt != 1: norse's IF adds its input to v "
                          f"each step (v += I, ignoring r and dt) while NIR's Euler step is "
                          f"v += dt r I; pass as_imported=True to run it norse's way anyway")
+    if isinstance(node, nir.IF) and _reset_mode(node) == "subtract":
+        raise ValueError(f"node {name!r} (IF) resets by subtraction, which norse's IF "
+                         f"cell cannot (it resets to 0)")
     if isinstance(node, (nir.CubaLIF, nir.LIF, nir.IF)) and not np.allclose(
             np.asarray(node.v_reset, dtype=np.float64), 0.0):
         raise ValueError(f"node {name!r} ({kind}) has v_reset != 0, which norse's import "
@@ -653,6 +707,8 @@ def run_norse_populations(graph, input_spikes, *, dt: float, populations=None,
         raise ValueError(f"dt must be a positive number of seconds, got {dt}")
 
     nodes, edges = _flat_nodes_edges(graph)
+    if not as_imported:
+        nodes = _fold_gains(nodes, edges, dt)
     for name, node in nodes.items():
         _check_representable(name, node, dt, as_imported)
     nodes, edges = _strip_delays(nodes, edges)
@@ -727,11 +783,19 @@ def run_norse_populations(graph, input_spikes, *, dt: float, populations=None,
         from norse.torch.functional.leaky_integrator_box import LIBoxParameters
         from norse.torch.utils.import_nir import _import_norse_module
 
+        from norse.torch.functional.reset import reset_subtract, reset_value
+
         def model_map(node):
             extra = _extra_module(node, dt)
             if extra is not None:
                 return extra
-            return _import_norse_module(node, ignore_warnings=True, dt=dt)
+            # NIR resets to v_reset; a population that resets by subtraction says so in
+            # the lnp_neuro metadata of its node (lnp_neuro.nir.export), and norse's LIF
+            # cells take that rule as their reset method.
+            subtract = _reset_mode(node) == "subtract"
+            return _import_norse_module(node, ignore_warnings=True, dt=dt,
+                                        reset_method=reset_subtract if subtract
+                                        else reset_value)
 
         flat = nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
         module = nirtorch.load(flat, model_map)

@@ -1,0 +1,116 @@
+"""One test body, every engine: the same small graphs run on the native kernels, the
+numpy reference, Lava and norse (the way Brian2 runs one test body on every device).
+
+Exactness: native fixed == numpy fixed == Lava fixed, and native float == numpy float ==
+Lava float, spike for spike (they implement the same integer or float64 operations);
+norse steps the NIR graph in float32 with NIR's same-step feed-forward edges, so its
+rasters are compared after the latency shift (lnp_neuro.model.graph) with the tolerance
+of :data:`NORSE_MAX_MISMATCH_FRACTION`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from conftest import chain_graph, drive, recurrent_graph
+from lnp_neuro.engines import DeployedNetwork, Engine, get_engine
+from lnp_neuro.model import flatten
+from lnp_neuro.nir import graph_to_nir
+
+GRAPHS = {"chain": chain_graph, "chain_subtract": lambda: chain_graph(reset="subtract"),
+          "recurrent": recurrent_graph}
+EXACT = [("native", "fixed"), ("lava", "fixed"), ("native", "float"), ("lava", "float")]
+#: norse runs float32: a near-threshold spike may flip; at most this fraction of cells.
+NORSE_MAX_MISMATCH_FRACTION = 0.01
+
+_HAVE = {"lava": importlib.util.find_spec("lava") is not None,
+         "norse": importlib.util.find_spec("norse") is not None}
+
+
+def deployed(graph) -> DeployedNetwork:
+    layout = flatten(graph)
+    return DeployedNetwork(graph=graph_to_nir(graph), network=layout.network,
+                           neuron_ids=np.arange(layout.network.n_total_neurons),
+                           layout=layout)
+
+
+def run(engine, graph_name: str, mode: str) -> np.ndarray:
+    graph = GRAPHS[graph_name]()
+    engine = get_engine(engine) if isinstance(engine, str) else engine
+    return engine.run(deployed(graph), drive(graph), mode).spikes
+
+
+_REFERENCE: dict = {}
+
+
+def reference(graph_name: str, mode: str) -> np.ndarray:
+    """The numpy reference engine's raster (computed once per graph and mode)."""
+    key = (graph_name, mode)
+    if key not in _REFERENCE:
+        _REFERENCE[key] = run("numpy", graph_name, mode)
+    return _REFERENCE[key]
+
+
+@pytest.mark.parametrize("mode", ["fixed", "float"])
+@pytest.mark.parametrize("graph_name", sorted(GRAPHS))
+def test_every_spiking_population_is_exercised(graph_name, mode):
+    graph = GRAPHS[graph_name]()
+    per_pop = flatten(graph).split(reference(graph_name, mode))
+    for name, pop in graph.populations.items():
+        if pop.spiking:
+            assert per_pop[name].any(), f"{name} never spikes: the case tests nothing"
+        else:
+            assert not per_pop[name].any()
+
+
+@pytest.mark.parametrize("engine, mode", EXACT)
+@pytest.mark.parametrize("graph_name", sorted(GRAPHS))
+def test_engine_equals_reference_bit_for_bit(graph_name, engine, mode):
+    if engine in _HAVE and not _HAVE[engine]:
+        pytest.skip(f"{engine} is not installed")
+    np.testing.assert_array_equal(run(engine, graph_name, mode), reference(graph_name, mode))
+
+
+@pytest.mark.parametrize("graph_name", sorted(GRAPHS))
+def test_norse_within_float32_tolerance(graph_name):
+    if not _HAVE["norse"]:
+        pytest.skip("norse is not installed")
+    ours = reference(graph_name, "float")
+    theirs = run("norse", graph_name, "float")
+    graph = GRAPHS[graph_name]()
+    # The last latency steps of each population are beyond norse's run.
+    valid = ours.shape[0] - max(flatten(graph).latency.values())
+    mismatches = np.count_nonzero(ours[:valid] != theirs[:valid])
+    assert mismatches <= NORSE_MAX_MISMATCH_FRACTION * ours[:valid].size, mismatches
+
+
+def _buggy_engine(flip: str) -> Engine:
+    """The native engine with one semantic slip: ``flip`` = "reset" swaps the reset rule,
+    "delay" delivers the input one step late, "readout" lets the readout spike (at a
+    low threshold)."""
+    native = get_engine("native")
+
+    def runner(dep, x, mode, progress):
+        net = dep.network
+        if flip == "reset":
+            net = net.copy(reset_subtract=~net.reset_subtract)
+        elif flip == "readout":
+            net = net.copy(spiking=np.ones_like(net.spiking),
+                           v_threshold=np.where(net.spiking, net.v_threshold, 1e-3))
+        else:
+            x = np.vstack([np.zeros_like(x[:1]), x[:-1]])
+        bugged = DeployedNetwork(dep.graph, net, dep.neuron_ids, layout=dep.layout)
+        return native.runner(bugged, x, mode, progress)
+
+    return Engine(f"buggy-{flip}", "native with an injected bug", runner)
+
+
+@pytest.mark.parametrize("flip, graph_name", [("reset", "chain"), ("reset", "recurrent"),
+                                              ("delay", "chain"), ("readout", "recurrent")])
+def test_an_injected_bug_is_caught(flip, graph_name):
+    for mode in ("fixed", "float"):
+        assert np.any(run(_buggy_engine(flip), graph_name, mode)
+                      != reference(graph_name, mode)), mode
