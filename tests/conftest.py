@@ -59,3 +59,62 @@ def tiny_graph(request) -> Graph:
     return {"chain": lambda: chain_graph(),
             "chain_subtract": lambda: chain_graph(reset="subtract"),
             "recurrent": lambda: recurrent_graph()}[request.param]()
+
+
+def snntorch_classifier(reset_delay: bool = False, bias: bool = True, seed: int = 0):
+    """A two-layer recurrent classifier made in snnTorch (untrained, seconds):
+    Linear(8, 16) -> RLeaky(16, all-to-all, reset to zero) -> Linear(16, 4) -> Leaky(4).
+
+    Returns ``(net, nir_graph)``: the torch module (``net.run(x)`` steps a ``[T, 8]``
+    input one step at a time and returns both layers' rasters in float64) and the graph
+    ``snntorch.export_nir.export_to_nir`` writes for it. Needs torch and snntorch.
+    """
+    import warnings
+
+    import snntorch as snn
+    import torch
+    from snntorch.export_nir import export_to_nir
+
+    torch.manual_seed(seed)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = torch.nn.Linear(8, 16)
+            # Vector parameters: snnTorch's exporter needs per-neuron beta and threshold.
+            self.lif1 = snn.RLeaky(beta=torch.full((16,), 0.9), linear_features=16,
+                                   all_to_all=True, reset_mechanism="zero",
+                                   reset_delay=reset_delay)
+            self.fc2 = torch.nn.Linear(16, 4)
+            self.lif2 = snn.Leaky(beta=torch.full((4,), 0.8), threshold=torch.ones(4),
+                                  reset_mechanism="zero")
+
+        def forward(self, x):
+            """One step from rest: what nirtorch traces for the export."""
+            spk1, mem1 = self.lif1(self.fc1(x), *self.lif1.init_rleaky())
+            return self.lif2(self.fc2(spk1), self.lif2.init_leaky())[0]
+
+        def run(self, x):
+            """The rasters of ``x`` [T, 8], stepped one step at a time."""
+            spk1, mem1 = (v.to(torch.float64) for v in self.lif1.init_rleaky())
+            mem2 = self.lif2.init_leaky().to(torch.float64)
+            s1, s2 = [], []
+            for t in range(x.shape[0]):
+                spk1, mem1 = self.lif1(self.fc1(x[t]), spk1, mem1)
+                spk1 = spk1.to(torch.float64)   # snnTorch's spike function casts
+                spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
+                s1.append(spk1.detach().clone())
+                s2.append(spk2.detach().clone())
+            return torch.stack(s1), torch.stack(s2)
+
+    net = Net()
+    with torch.no_grad():
+        net.fc1.weight.mul_(3.0)
+        net.fc2.weight.abs_().mul_(2.0)
+        if not bias:
+            for layer in (net.fc1, net.fc2, net.lif1.recurrent):
+                layer.bias.zero_()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nir_graph = export_to_nir(net, torch.zeros(1, 8), ignore_dims=[0])
+    return net, nir_graph

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from conftest import snntorch_classifier
 from lnp_neuro.model import Graph, Population, Projection, flatten, from_network
 from lnp_neuro.models import hrsnn
 from lnp_neuro.nir import (IMPORT_METADATA_KEY, graph_from_nir, graph_to_nir, read_graph,
@@ -189,50 +190,8 @@ def test_snntorch_rleaky_matches_own_forward(reset_delay, bias):
     bias-free network matches at every step.
     """
     torch = pytest.importorskip("torch")
-    snn = pytest.importorskip("snntorch")
-    from snntorch.export_nir import export_to_nir
-
-    torch.manual_seed(0)
-
-    class Net(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1 = torch.nn.Linear(8, 16)
-            self.lif1 = snn.RLeaky(beta=torch.full((16,), 0.9), linear_features=16,
-                                   all_to_all=True, reset_mechanism="zero",
-                               reset_delay=reset_delay)
-            self.fc2 = torch.nn.Linear(16, 4)
-            self.lif2 = snn.Leaky(beta=torch.full((4,), 0.8), threshold=torch.ones(4),
-                                  reset_mechanism="zero")
-
-        def forward(self, x):
-            """One step from rest: what nirtorch traces for the export."""
-            spk1, mem1 = self.lif1(self.fc1(x), *self.lif1.init_rleaky())
-            return self.lif2(self.fc2(spk1), self.lif2.init_leaky())[0]
-
-        def run(self, x):
-            """The raster of ``x`` [T, 8], stepped one step at a time."""
-            spk1, mem1 = (v.to(torch.float64) for v in self.lif1.init_rleaky())
-            mem2 = self.lif2.init_leaky().to(torch.float64)
-            s1, s2 = [], []
-            for t in range(x.shape[0]):
-                spk1, mem1 = self.lif1(self.fc1(x[t]), spk1, mem1)
-                spk1 = spk1.to(torch.float64)   # snnTorch's spike function casts
-                spk2, mem2 = self.lif2(self.fc2(spk1), mem2)
-                s1.append(spk1.detach().clone())
-                s2.append(spk2.detach().clone())
-            return torch.stack(s1), torch.stack(s2)
-
-    net = Net()
-    with torch.no_grad():
-        net.fc1.weight.mul_(3.0)
-        net.fc2.weight.abs_().mul_(2.0)
-        if not bias:
-            for layer in (net.fc1, net.fc2, net.lif1.recurrent):
-                layer.bias.zero_()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        nir_graph = export_to_nir(net, torch.zeros(1, 8), ignore_dims=[0])
+    pytest.importorskip("snntorch")
+    net, nir_graph = snntorch_classifier(reset_delay=reset_delay, bias=bias)
     # The reference in float64 (float32 parameters are exact in float64), as ours runs.
     net.double()
     T = 200
