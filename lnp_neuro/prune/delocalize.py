@@ -81,16 +81,17 @@ uniform one (design section 3, step III).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
 import numba
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-from .._parallel import csr_matmul, csr_operator
+from .._parallel import csr_matmul
 from ..network import canonical_csr
 from ..validation import check_int, make_rng
+from ._graph import _active_mask, _pattern, _square_csr
+# The IPR measure and the weight samplers; re-exported, callers import them from here.
+from .ipr import DENSE_EIG_MAX_N, _ipr_columns, inverse_participation_ratio, mean_ipr
+from .weight_samplers import WeightSampler, _default_sampler, _sign_pools, dale_weight_sampler
 
 __all__ = [
     "DelocalizeInfo",
@@ -102,9 +103,6 @@ __all__ = [
     "DENSE_EIG_MAX_N",
 ]
 
-#: Largest matrix for which ``inverse_participation_ratio(k=None)`` (every eigenvector, by
-#: a dense eigendecomposition) is allowed; beyond it pass ``k`` (ARPACK, k leading vectors).
-DENSE_EIG_MAX_N = 3000
 
 #: Default schedule of :func:`delocalize`: rounds = max(MIN_ROUNDS, ROUND_WORK // (2 nnz)).
 #: A round costs a few passes over the (undirected) synapse list, so ROUND_WORK bounds
@@ -112,42 +110,6 @@ DENSE_EIG_MAX_N = 3000
 #: builds pool x N dense arrays, so many more rounds would dominate the cost).
 MIN_ROUNDS = 8
 ROUND_WORK = 2_000_000
-
-WeightSampler = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
-
-
-# ------------------------------------------------------------------------- validation
-def _square_csr(weights, name: str = "weights") -> sp.csr_matrix:
-    w = canonical_csr(weights, name)
-    if w.shape[0] != w.shape[1]:
-        raise ValueError(f"{name} must be square (N, N), got shape {w.shape}")
-    return w
-
-
-def _active_mask(neuron_active, n: int, name: str = "neuron_active") -> np.ndarray:
-    if neuron_active is None:
-        return np.ones(n, bool)
-    mask = np.asarray(neuron_active)
-    if mask.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},) (one flag per neuron), got {mask.shape}")
-    if mask.dtype != bool:
-        if not np.all(np.isin(mask, (0, 1))):
-            raise ValueError(f"{name} must be boolean (or 0/1)")
-        mask = mask.astype(bool)
-    return mask.copy()
-
-
-# ---------------------------------------------------------------------- graph helpers
-def _pattern(weights: sp.csr_matrix, active: np.ndarray) -> sp.csr_matrix:
-    """Directed 0/1 pattern of stored synapses between active neurons, no self-loops."""
-    pat = weights.copy()
-    pat.data = np.ones(pat.nnz)
-    rows = np.repeat(np.arange(pat.shape[0]), np.diff(pat.indptr))
-    keep = active[rows] & active[pat.indices] & (rows != pat.indices)
-    if not keep.all():
-        pat = sp.csr_matrix((pat.data[keep], (rows[keep], pat.indices[keep])), shape=pat.shape)
-    pat.sort_indices()
-    return pat
 
 
 class _LocalStats:
@@ -228,78 +190,6 @@ def local_degree_variance(weights, neuron_active=None) -> float:
     w = _square_csr(weights)
     active = _active_mask(neuron_active, w.shape[0])
     return _LocalStats(_pattern(w, active), active).objective()
-
-
-# -------------------------------------------------------------------- weight sampling
-def dale_weight_sampler(weights, neuron_active=None, excitatory=None, *,
-                        fallback_weights=None) -> WeightSampler:
-    """A ``weight_sampler`` that resamples the stored weights of ``weights`` (between active
-    neurons) whose sign is that of the presynaptic neuron (Dale's law); the default of
-    :func:`delocalize`.
-
-    ``fallback_weights`` (same shape, e.g. the unpruned network's weights): a sign that has
-    no stored weight left in ``weights`` is drawn from the fallback's weights of that sign
-    instead of raising; :func:`lnp` passes its starting network (design section 3, step III: "the
-    original weight distribution").
-    """
-    weights = _square_csr(weights)
-    active = _active_mask(neuron_active, weights.shape[0])
-    if excitatory is not None:
-        excitatory = np.asarray(excitatory, dtype=bool)
-    fallback = None
-    if fallback_weights is not None:
-        fallback = _square_csr(fallback_weights, "fallback_weights")
-        if fallback.shape != weights.shape:
-            raise ValueError(f"fallback_weights must have shape {weights.shape}, got "
-                             f"{fallback.shape}")
-    return _default_sampler(weights, active, excitatory, fallback)
-
-
-def _sign_pools(weights: sp.csr_matrix, active: np.ndarray):
-    """Nonzero stored weights between active neurons: (w restricted, all, positive, negative)."""
-    pat = _pattern(weights, active)
-    w = weights.multiply(pat).tocsr() if pat.nnz != weights.nnz else weights
-    values = w.data[w.data != 0]
-    return w, values, values[values > 0], values[values < 0]
-
-
-def _default_sampler(weights: sp.csr_matrix, active: np.ndarray,
-                     excitatory: np.ndarray | None,
-                     fallback: sp.csr_matrix | None = None) -> WeightSampler:
-    """Resample stored weights whose sign is that of the presynaptic neuron (Dale's law);
-    an empty pool is taken from ``fallback`` (all its neurons count) when given."""
-    w, values, positive, negative = _sign_pools(weights, active)
-    if fallback is not None:
-        _, fb_values, fb_positive, fb_negative = _sign_pools(fallback,
-                                                             np.ones(fallback.shape[0], bool))
-        positive = positive if positive.size else fb_positive
-        negative = negative if negative.size else fb_negative
-        values = values if values.size else fb_values
-    if values.size == 0:
-        raise ValueError("weights has no nonzero synapse to resample new weights from; "
-                         "pass weight_sampler")
-    if excitatory is None:
-        # Dale's law: the sign of a neuron is the sign of its outgoing weights.
-        out_sum = np.asarray(w.sum(axis=0)).ravel()
-        sign = np.sign(out_sum)
-    else:
-        sign = np.where(excitatory, 1.0, -1.0)
-
-    def sample(pre: np.ndarray, post: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        out = np.empty(pre.size)
-        s = sign[pre]
-        for mask, pool in ((s > 0, positive), (s < 0, negative), (s == 0, values)):
-            if not mask.any():
-                continue
-            if pool.size == 0:
-                # No stored weight of that sign: the original distribution has none to give.
-                raise ValueError(
-                    "no stored weight of the presynaptic neuron's sign to resample; "
-                    "pass excitatory=, fallback_weights= or weight_sampler")
-            out[mask] = pool[rng.integers(0, pool.size, int(mask.sum()))]
-        return out
-
-    return sample
 
 
 # ------------------------------------------------------------------------ main entry
@@ -406,6 +296,48 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
     n_all = w.shape[0]
     n_new = check_int(n_new, "n_new", 0)
     active = _active_mask(neuron_active, n_all)
+    pool_size, batch_size, n_rounds, excitatory = _check_options(
+        n_all, pool_size, batch_size, n_rounds, excitatory, weight_sampler)
+    rng = make_rng(seed)
+
+    directed = _pattern(w, active)
+    stats = _LocalStats(directed, active)
+    f_before = stats.objective()
+    deg = _Degrees(*_degree_bounds(directed, active, n_new, max_out_degree, max_in_degree))
+    if n_new == 0:
+        return w.copy(), DelocalizeInfo(np.zeros((0, 2), np.int64), 0, f_before, f_before)
+    sampler = weight_sampler or _default_sampler(w, active, excitatory)
+    batch = _round_batch(n_new, batch_size, n_rounds, directed.nnz)
+    chunk = pool_size or int(active.sum())
+
+    pre_all: list[np.ndarray] = []
+    post_all: list[np.ndarray] = []
+    placed = 0
+    while placed < n_new:
+        taken = _greedy_round(stats, active, rng, min(batch, n_new - placed), chunk, deg,
+                              allow_fewer, n_new, placed)
+        if taken is None:
+            break
+        pre, post = taken
+        np.add.at(deg.out, pre, 1)
+        np.add.at(deg.inn, post, 1)
+        pre_all.append(pre)
+        post_all.append(post)
+        placed += pre.size
+        add = sp.csr_matrix((np.ones(pre.size), (post, pre)), shape=(n_all, n_all))
+        directed = (directed + add).tocsr()
+        directed.sort_indices()
+        stats = _LocalStats(directed, active)
+
+    pre = np.concatenate(pre_all or [np.zeros(0)]).astype(np.int64)
+    post = np.concatenate(post_all or [np.zeros(0)]).astype(np.int64)
+    new_w = _with_new_synapses(w, pre, post, sampler, rng)
+    return new_w, DelocalizeInfo(np.column_stack([pre, post]), n_new, f_before,
+                                 stats.objective())
+
+
+def _check_options(n_all: int, pool_size, batch_size, n_rounds, excitatory, weight_sampler):
+    """Validate :func:`delocalize`'s schedule, Dale identity and sampler arguments."""
     if pool_size is not None:
         pool_size = check_int(pool_size, "pool_size", 1)
     if batch_size is not None:
@@ -419,11 +351,14 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
         excitatory = excitatory.astype(bool)
     if weight_sampler is not None and not callable(weight_sampler):
         raise ValueError("weight_sampler must be a callable (pre, post, rng) -> weights")
-    rng = make_rng(seed)
+    return pool_size, batch_size, n_rounds, excitatory
 
-    directed = _pattern(w, active)
-    stats = _LocalStats(directed, active)
-    f_before = stats.objective()
+
+def _degree_bounds(directed: sp.csr_matrix, active: np.ndarray, n_new: int,
+                   max_out_degree, max_in_degree):
+    """Out/in degrees of the active graph and the bounds no added synapse may exceed:
+    the largest degree plus ``ceil(2 n_new / n_active)`` unless given."""
+    n_all = directed.shape[0]
     out_deg = np.bincount(directed.indices, minlength=n_all).astype(np.int64)
     in_deg = np.diff(directed.indptr).astype(np.int64)
     headroom = -(-2 * n_new // max(1, int(active.sum())))
@@ -433,89 +368,110 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
         max_in_degree = (int(in_deg[active].max()) if active.any() else 0) + headroom
     max_out_degree = check_int(max_out_degree, "max_out_degree", 0)
     max_in_degree = check_int(max_in_degree, "max_in_degree", 0)
-    if n_new == 0:
-        return w.copy(), DelocalizeInfo(np.zeros((0, 2), np.int64), 0, f_before, f_before)
-    sampler = weight_sampler or _default_sampler(w, active, excitatory)
-    if batch_size is None:
-        if n_rounds is None:
-            # As many rounds as ROUND_WORK / (synapses) allows: exact greedy on small or
-            # sparse graphs, at least MIN_ROUNDS rounds on paper-scale ones.
-            n_rounds = max(MIN_ROUNDS, ROUND_WORK // max(1, 2 * directed.nnz))
-        batch = max(1, -(-n_new // n_rounds))
-    else:
-        batch = batch_size
-    chunk = pool_size or int(active.sum())
+    return out_deg, in_deg, max_out_degree, max_in_degree
 
-    pre_all: list[np.ndarray] = []
-    post_all: list[np.ndarray] = []
-    placed = 0
-    while placed < n_new:
-        want = min(batch, n_new - placed)
-        tie = rng.random(n_all)
-        order = np.lexsort((tie, -np.round(stats.g, 9)))
-        order = order[active[order]]
-        keys_list, gain_list, adj_list, out_list = [], [], [], []
-        found = 0
-        for start in range(0, order.size, chunk):
-            pool = order[start:start + chunk]
-            gain, valid, adjacent, out_exists = stats.pool_gains(pool)
-            r, b = np.nonzero(valid)
-            a = pool[r]
-            adj = adjacent[r, b]
-            # Direction if exactly one is free: the free one (a -> b free iff not out_exists).
-            free = np.where(out_exists[r, b], b, a)              # the pre of the free direction
-            other = np.where(free == a, b, a)
-            fits = ((out_deg[free] < max_out_degree) & (in_deg[other] < max_in_degree)) | (
-                ~adj & (out_deg[other] < max_out_degree) & (in_deg[free] < max_in_degree))
-            r, b, a, adj, free = r[fits], b[fits], a[fits], adj[fits], free[fits]
-            lo, hi = np.minimum(a, b), np.maximum(a, b)
-            keys_list.append(lo * n_all + hi)
-            gain_list.append(gain[r, b])
-            adj_list.append(adj)
-            out_list.append(free)
-            found = np.unique(np.concatenate(keys_list)).size
-            if found >= want:
-                break
-        keys = np.concatenate(keys_list)
-        if keys.size == 0 and allow_fewer:
+
+def _round_batch(n_new: int, batch_size, n_rounds, nnz: int) -> int:
+    """Synapses added per greedy round: ``batch_size``, else ``ceil(n_new / n_rounds)``."""
+    if batch_size is not None:
+        return batch_size
+    if n_rounds is None:
+        # As many rounds as ROUND_WORK / (synapses) allows: exact greedy on small or
+        # sparse graphs, at least MIN_ROUNDS rounds on paper-scale ones.
+        n_rounds = max(MIN_ROUNDS, ROUND_WORK // max(1, 2 * nnz))
+    return max(1, -(-n_new // n_rounds))
+
+
+@dataclass
+class _Degrees:
+    """Current out/in degrees (updated as synapses are added) and their bounds."""
+    out: np.ndarray
+    inn: np.ndarray
+    max_out: int
+    max_in: int
+
+
+def _candidate_pools(stats: _LocalStats, order: np.ndarray, chunk: int, want: int,
+                     deg: _Degrees, n_all: int):
+    """Score anchor pools in ``order`` until ``want`` distinct candidate pairs fit the
+    degree bounds: lists of pair keys, gains, adjacency and free-direction pre."""
+    keys_list, gain_list, adj_list, out_list = [], [], [], []
+    found = 0
+    for start in range(0, order.size, chunk):
+        pool = order[start:start + chunk]
+        gain, valid, adjacent, out_exists = stats.pool_gains(pool)
+        r, b = np.nonzero(valid)
+        a = pool[r]
+        adj = adjacent[r, b]
+        # Direction if exactly one is free: the free one (a -> b free iff not out_exists).
+        free = np.where(out_exists[r, b], b, a)              # the pre of the free direction
+        other = np.where(free == a, b, a)
+        fits = ((deg.out[free] < deg.max_out) & (deg.inn[other] < deg.max_in)) | (
+            ~adj & (deg.out[other] < deg.max_out) & (deg.inn[free] < deg.max_in))
+        r, b, a, adj, free = r[fits], b[fits], a[fits], adj[fits], free[fits]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        keys_list.append(lo * n_all + hi)
+        gain_list.append(gain[r, b])
+        adj_list.append(adj)
+        out_list.append(free)
+        found = np.unique(np.concatenate(keys_list)).size
+        if found >= want:
             break
-        if keys.size == 0:
-            raise ValueError(
-                f"n_new={n_new} synapses cannot be placed: only {placed} new synapses fit "
-                f"inside 2-hop neighbourhoods of the active neurons")
-        gains = np.round(np.concatenate(gain_list), 9)
-        adjacent = np.concatenate(adj_list)
-        free_pre = np.concatenate(out_list)
-        rand = rng.random(keys.size)
-        rank = np.lexsort((rand, -gains))
-        _, first = np.unique(keys[rank], return_index=True)
-        ranked = rank[np.sort(first)]
-        k_lo, k_hi = keys[ranked] // n_all, keys[ranked] % n_all
-        # A pair with no synapse yet gets a random direction; otherwise the free direction.
-        flip = rng.random(ranked.size) < 0.5
-        pre = np.where(adjacent[ranked], free_pre[ranked], np.where(flip, k_hi, k_lo))
-        post = np.where(pre == k_lo, k_hi, k_lo)
-        pre, post = _within_degree_bounds(pre, post, adjacent[ranked], out_deg, in_deg,
-                                          max_out_degree, max_in_degree, want)
-        if pre.size == 0:
-            if allow_fewer:
-                break
-            raise ValueError(
-                f"n_new={n_new} synapses cannot be placed: only {placed} new synapses fit "
-                f"inside 2-hop neighbourhoods within the degree bounds (out <= "
-                f"{max_out_degree}, in <= {max_in_degree})")
-        np.add.at(out_deg, pre, 1)
-        np.add.at(in_deg, post, 1)
-        pre_all.append(pre)
-        post_all.append(post)
-        placed += pre.size
-        add = sp.csr_matrix((np.ones(pre.size), (post, pre)), shape=(n_all, n_all))
-        directed = (directed + add).tocsr()
-        directed.sort_indices()
-        stats = _LocalStats(directed, active)
+    return keys_list, gain_list, adj_list, out_list
 
-    pre = np.concatenate(pre_all or [np.zeros(0)]).astype(np.int64)
-    post = np.concatenate(post_all or [np.zeros(0)]).astype(np.int64)
+
+def _rank_and_orient(keys, gain_list, adj_list, out_list, rng, n_all: int):
+    """Rank the distinct pairs by gain (random tie-break) and orient each: the free
+    direction of a connected pair, a random one otherwise. Returns (pre, post, adjacent)."""
+    gains = np.round(np.concatenate(gain_list), 9)
+    adjacent = np.concatenate(adj_list)
+    free_pre = np.concatenate(out_list)
+    rand = rng.random(keys.size)
+    rank = np.lexsort((rand, -gains))
+    _, first = np.unique(keys[rank], return_index=True)
+    ranked = rank[np.sort(first)]
+    k_lo, k_hi = keys[ranked] // n_all, keys[ranked] % n_all
+    # A pair with no synapse yet gets a random direction; otherwise the free direction.
+    flip = rng.random(ranked.size) < 0.5
+    pre = np.where(adjacent[ranked], free_pre[ranked], np.where(flip, k_hi, k_lo))
+    post = np.where(pre == k_lo, k_hi, k_lo)
+    return pre, post, adjacent[ranked]
+
+
+def _greedy_round(stats: _LocalStats, active: np.ndarray, rng, want: int, chunk: int,
+                  deg: _Degrees, allow_fewer: bool, n_new: int, placed: int):
+    """One round of the batched greedy: the ``want`` best-gain synapses that fit (pre,
+    post), or None when nothing fits and ``allow_fewer``."""
+    n_all = active.size
+    tie = rng.random(n_all)
+    order = np.lexsort((tie, -np.round(stats.g, 9)))
+    order = order[active[order]]
+    keys_list, gain_list, adj_list, out_list = _candidate_pools(stats, order, chunk, want,
+                                                                deg, n_all)
+    keys = np.concatenate(keys_list)
+    if keys.size == 0 and allow_fewer:
+        return None
+    if keys.size == 0:
+        raise ValueError(
+            f"n_new={n_new} synapses cannot be placed: only {placed} new synapses fit "
+            f"inside 2-hop neighbourhoods of the active neurons")
+    pre, post, adjacent = _rank_and_orient(keys, gain_list, adj_list, out_list, rng, n_all)
+    pre, post = _within_degree_bounds(pre, post, adjacent, deg.out, deg.inn,
+                                      deg.max_out, deg.max_in, want)
+    if pre.size == 0:
+        if allow_fewer:
+            return None
+        raise ValueError(
+            f"n_new={n_new} synapses cannot be placed: only {placed} new synapses fit "
+            f"inside 2-hop neighbourhoods within the degree bounds (out <= "
+            f"{deg.max_out}, in <= {deg.max_in})")
+    return pre, post
+
+
+def _with_new_synapses(w: sp.csr_matrix, pre: np.ndarray, post: np.ndarray,
+                       sampler: WeightSampler, rng) -> sp.csr_matrix:
+    """``w`` plus the synapses ``pre -> post`` with weights drawn by ``sampler``."""
+    n_all = w.shape[0]
     values = np.asarray(sampler(pre, post, rng), dtype=np.float64)
     if values.shape != (pre.size,):
         raise ValueError(f"weight_sampler returned shape {values.shape}, expected ({pre.size},)")
@@ -529,8 +485,7 @@ def delocalize(weights, n_new: int, seed=None, neuron_active=None,
     new_w = canonical_csr(merged, "new_weights")
     if new_w.nnz != w.nnz + pre.size:  # a stored zero plus a new entry would merge
         raise AssertionError("internal error: a new synapse coincided with a stored one")
-    return new_w, DelocalizeInfo(np.column_stack([pre, post]), n_new, f_before,
-                                 stats.objective())
+    return new_w
 
 
 def _within_degree_bounds(pre, post, adjacent, out_deg, in_deg, max_out, max_in, want):
@@ -572,92 +527,3 @@ def _take_within_bounds(pre, post, adjacent, out_deg, in_deg, max_out, max_in,
                 n_taken += 1
                 break
     return n_taken
-
-
-# ---------------------------------------------------------------------------- IPR
-def _ipr_columns(vectors: np.ndarray) -> np.ndarray:
-    mag2 = np.abs(vectors) ** 2
-    return (mag2 ** 2).sum(axis=0) / mag2.sum(axis=0) ** 2
-
-
-def inverse_participation_ratio(weights, k: int | None = None, *, neuron_active=None,
-                                seed=None, symmetric: bool | None = None,
-                                tol: float = 1e-5) -> np.ndarray:
-    """IPR of the eigenvectors of ``weights``: ``IPR(v) = sum_i |v_i|^4 / (sum_i |v_i|^2)^2``.
-
-    design section 3 step III's delocalisation measure (Chakraborty et al., ICLR 2024,
-    Sec. 3.1 step III). ``1`` for a vector on one neuron, ``1/N`` for a uniform one.
-
-    Parameters
-    ----------
-    weights : sparse or dense (N, N)
-        The matrix whose eigenvectors are measured (e.g. ``W[post, pre]``).
-    k : int or None
-        None: every eigenvector, by a dense eigendecomposition (only for N <=
-        ``DENSE_EIG_MAX_N``). An int: the k eigenvectors of largest |eigenvalue|, by ARPACK
-        (``scipy.sparse.linalg.eigs``/``eigsh``) on the sparse matrix, so memory stays
-        O(nnz + N k) at N = 5000; the start vector is drawn from ``seed``.
-    neuron_active : bool (N,), optional
-        Restrict to the active neurons (the matrix of the pruned network).
-    symmetric : bool or None
-        Use the symmetric solver; None detects exact symmetry.
-    tol : float
-        ARPACK relative accuracy of the eigenpairs (k given). The IPR is insensitive to
-        it: at N = 5000, density 0.1, k = 20, ``tol=1e-6`` and ``tol=0`` (machine
-        precision) agree to 6 digits; 1e-5 (the default) takes about half the time of 0.
-
-    Returns
-    -------
-    ipr : array (k,) or (N,), ordered by decreasing |eigenvalue|.
-    """
-    w = _square_csr(weights)
-    active = _active_mask(neuron_active, w.shape[0])
-    if not active.all():
-        idx = np.flatnonzero(active)
-        w = w[idx][:, idx].tocsr()
-    n = w.shape[0]
-    if n == 0:
-        raise ValueError("weights has no active neuron")
-    if symmetric is None:
-        diff = w - w.T
-        symmetric = diff.nnz == 0 or np.abs(diff.data).max() == 0
-    if k is None:
-        if n > DENSE_EIG_MAX_N:
-            raise ValueError(
-                f"k=None needs a dense eigendecomposition of a {n}x{n} matrix "
-                f"(> DENSE_EIG_MAX_N={DENSE_EIG_MAX_N}); pass k for the k leading eigenvectors")
-        dense = w.toarray()
-        if symmetric:
-            vals, vecs = np.linalg.eigh(dense)
-        else:
-            vals, vecs = np.linalg.eig(dense)
-        order = np.argsort(-np.abs(vals), kind="stable")
-        return _ipr_columns(vecs[:, order])
-    k = check_int(k, "k", 1)
-    rng = make_rng(seed)
-    limit = n - 1 if symmetric else n - 2
-    if k > limit:
-        raise ValueError(f"k must be <= {limit} for ARPACK on a {n}x{n} matrix, got {k}; "
-                         f"use k=None for all eigenvectors")
-    tol = float(tol)
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a non-negative number, got {tol}")
-    v0 = rng.standard_normal(n)
-    # csr_operator: the products of w itself bit for bit, rows split over the cores.
-    op = csr_operator(w)
-    # rng: ARPACK's restart vectors after an early-closing Krylov space (scipy would draw
-    # them from the OS).
-    if symmetric:
-        vals, vecs = spla.eigsh(op, k=k, which="LM", v0=v0, tol=tol, rng=rng)
-    else:
-        vals, vecs = spla.eigs(op, k=k, which="LM", v0=v0, tol=tol, rng=rng)
-    order = np.argsort(-np.abs(vals), kind="stable")
-    return _ipr_columns(vecs[:, order])
-
-
-def mean_ipr(weights, k: int | None = None, **kwargs) -> float:
-    """Mean IPR over the eigenvectors (all, or the k leading ones): lower = more delocalised.
-
-    See :func:`inverse_participation_ratio` for the parameters.
-    """
-    return float(np.mean(inverse_participation_ratio(weights, k, **kwargs)))

@@ -51,18 +51,22 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
+from tqdm.auto import tqdm
 
 from ..network import SpikingNetwork
+from ..lyapunov import network_spectrum
+from ..operating_point import OperatingPointMemo, operating_lambda_max
 from .betweenness import betweenness_prune
-from .covariance import spectral_abscissa
-from .delocalize import DelocalizeInfo, dale_weight_sampler, delocalize
-from .lyapunov_matrix import lyapunov_matrix as _lyapunov_matrix
-from .noise import NoisePruneInfo, noise_prune
+from .delocalize import mean_ipr
+# Steps I and III on a network; re-exported, callers import them from here.
+from .network_steps import (RESCALES, delocalize_network, input_power_factors,
+                            noise_prune_network)
+from .timescales import LyapunovObjective, optimize_timescales
 from ..validation import check_fraction
 
 __all__ = ["lnp", "noise_prune_network", "delocalize_network", "STEPS"]
@@ -71,134 +75,11 @@ STEPS = ("noise", "nodes", "delocalize", "timescales")
 
 
 def _child_seed(seq: np.random.SeedSequence) -> int:
+    """One 64-bit seed drawn from ``seq``."""
     return int(seq.generate_state(1, dtype=np.uint64)[0])
 
 
-def _active_weights(net: SpikingNetwork) -> tuple[np.ndarray, sp.csr_matrix]:
-    active = np.flatnonzero(net.neuron_active)
-    sub = sp.csr_matrix(net.effective_weights()[active][:, active])
-    sub.sort_indices()
-    return active, sub
-
-
-def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
-                        rho: float | None = None, neuron_exponents=None,
-                        stability_margin: float = 0.1, covariance: str = "auto",
-                        sigma: float = 1.0, seed=None, covariance_options: dict | None = None,
-                        rescale: str = "variance", row_gain=None
-                        ) -> tuple[SpikingNetwork, NoisePruneInfo]:
-    """LNP step I on a :class:`SpikingNetwork` (linearisation in the module docstring).
-
-    ``n_keep``: expected number of active synapses kept (or give ``rho``); when the
-    network has at most ``n_keep`` active synapses nothing is sampled and it is returned
-    unchanged.
-    ``neuron_exponents``: per-neuron Lyapunov exponents (1/s) of the *active* neurons in
-    index order, or None for the plain Moore-Chaudhuri rule (Lambda = 1).
-    ``rescale``: how kept weights are rescaled (``RESCALES``, see :func:`lnp`).
-    ``row_gain``: per active neuron, the coupling per unit presynaptic rate of row i of
-    ``W`` in the linearised network (default ``net.rate_gain``, the autonomous rate
-    surrogate's; :func:`lnp` passes the operating point's ``kappa / (du v_th)``).
-
-    Returns the pruned network (new weights, synapse_active reset) and a
-    :class:`NoisePruneInfo` over its active synapses, with ``linear_abscissa`` and
-    ``leak_shift`` of the linearisation.
-    """
-    if rescale not in RESCALES:
-        raise ValueError(f"rescale must be one of {RESCALES}, got {rescale!r}")
-    if not isinstance(net, SpikingNetwork):
-        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
-    margin_frac = float(stability_margin)
-    if not (np.isfinite(margin_frac) and margin_frac > 0):
-        raise ValueError(f"stability_margin must be a positive number, got {stability_margin}")
-    active, w_act = _active_weights(net)
-    if w_act.nnz == 0 or (n_keep is not None and n_keep >= w_act.nnz):
-        return net.copy(), NoisePruneInfo.nothing_sampled(w_act.nnz)
-    leak = 1.0 / net.tau_mem[active]
-    rows = np.repeat(np.arange(active.size), np.diff(w_act.indptr))
-    # The surrogate's coupling is G = diag(rate_gain) W (SpikingNetwork.rate_coupling);
-    # its continuous-time linearisation couples with D G.
-    if row_gain is None:
-        row_gain = net.rate_gain[active]
-    row_gain = np.asarray(row_gain, dtype=np.float64)
-    if row_gain.shape != (active.size,) or not np.all(np.isfinite(row_gain)):
-        raise ValueError(f"row_gain must hold one finite value per active neuron "
-                         f"({active.size},), got shape {row_gain.shape}")
-    row_scale = leak * row_gain
-    w_lin = w_act.copy()
-    w_lin.data = w_lin.data * row_scale[rows]
-    abscissa = spectral_abscissa(w_lin, leak, seed=0)
-    margin = margin_frac * float(np.median(leak))
-    shift = max(0.0, abscissa + margin)
-    lam = None
-    if neuron_exponents is not None:
-        exps = np.asarray(neuron_exponents, dtype=np.float64)
-        if exps.shape != (active.size,):
-            raise ValueError(f"neuron_exponents must have one value per active neuron "
-                             f"({active.size},), got {exps.shape}")
-        lam = _lyapunov_matrix(w_act, exps, net.dt)
-    _, info = noise_prune(w_lin, leak + shift, rho=rho, n_keep=n_keep, sigma=sigma,
-                          lyapunov_matrix=lam, seed=seed, covariance=covariance,
-                          **(covariance_options or {}))
-    kept = info.kept
-    # Undo the row scale: kept w_ij / p_ij.
-    new_data = w_act.data[kept] / info.keep_probability[kept]
-    new_data = _rescale_kept(w_act.data, rows, kept, new_data, rescale)
-    post_act = active[rows[kept]]
-    pre_act = active[w_act.indices[kept]]
-    # Stored synapses touching an already-masked neuron stay as they are.
-    pre_all, post_all = net.synapse_pre_post()
-    inactive_edge = ~(net.neuron_active[pre_all] & net.neuron_active[post_all])
-    rows_full = np.concatenate([post_act, post_all[inactive_edge]])
-    cols_full = np.concatenate([pre_act, pre_all[inactive_edge]])
-    data_full = np.concatenate([new_data, net.weights.data[inactive_edge]])
-    active_full = np.concatenate([np.ones(new_data.size, bool),
-                                  net.synapse_active[inactive_edge]])
-    order = np.lexsort((cols_full, rows_full))
-    weights = sp.csr_matrix((data_full[order], (rows_full[order], cols_full[order])),
-                            shape=net.weights.shape)
-    weights.sort_indices()
-    out = net.copy(weights=weights, synapse_active=active_full[order])
-    return out, replace(info, linear_abscissa=float(abscissa), leak_shift=float(shift))
-
-
-RESCALES = ("unbiased", "variance", "none")
-
-
-def _rescale_kept(old: np.ndarray, rows: np.ndarray, kept: np.ndarray, new: np.ndarray,
-                  rescale: str) -> np.ndarray:
-    """Weights of the kept synapses under the chosen rescaling rule (see ``lnp``)."""
-    if rescale == "unbiased":
-        return new
-    if rescale == "none":
-        return old[kept]
-    return new * input_power_factors(old, rows, new, rows[kept])
-
-
-def input_power_factors(reference: np.ndarray, reference_rows: np.ndarray,
-                        weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Per-synapse factors that give ``weights`` the input power of ``reference``.
-
-    For every postsynaptic neuron (``rows``) and presynaptic sign, the factor makes the
-    sum of squared weights equal to that of ``reference`` (synapses ``reference_rows``),
-    so each neuron keeps the variance of its excitatory and of its inhibitory input. A
-    neuron/sign with no synapse left, or none before, keeps factor 1.
-    """
-    n_rows = int(max(reference_rows.max(initial=-1), rows.max(initial=-1))) + 1
-    factor = np.ones(weights.size)
-    for positive in (True, False):
-        ref = (reference > 0) if positive else (reference < 0)
-        cur = (weights > 0) if positive else (weights < 0)
-        before = np.bincount(reference_rows[ref], reference[ref] ** 2, minlength=n_rows)
-        after = np.bincount(rows[cur], weights[cur] ** 2, minlength=n_rows)
-        scale = np.ones(n_rows)
-        ok = (after > 0) & (before > 0)
-        scale[ok] = np.sqrt(before[ok] / after[ok])
-        factor[cur] = scale[rows[cur]]
-    return factor
-
-
 def _mean_ipr(net: SpikingNetwork, ipr_k: int | None, seed: int) -> float:
-    from .delocalize import mean_ipr
     n = net.n_active_neurons
     if net.n_active_synapses == 0 or n < 4:
         return float("nan")
@@ -231,14 +112,12 @@ _HISTORY_K = 8
 def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str,
               memo=None) -> _Stability:
     if measure == "rate_surrogate":
-        from ..lyapunov import network_spectrum
         opts = dict(n_steps=200, k=8, progress=False)
         opts.update(options)
         opts["k"] = min(int(opts["k"]), net.n_active_neurons)
         spec = network_spectrum(net, seed=seed, **opts)
         return _Stability(spec.lambda_max, float("nan"), spec.neuron_exponents, spec.active,
                           net.rate_gain[spec.active])
-    from ..operating_point import operating_lambda_max
     opts = dict(n_drives=2, n_steps=1000, k=_HISTORY_K)
     opts.update(options)
     opts["k"] = min(int(opts["k"]), net.n_active_neurons)
@@ -263,7 +142,6 @@ def _spectrum(net: SpikingNetwork, options: dict, seed: int, measure: str,
 def _step_iv_objective(measure: str, seed: int, spectrum_options: dict, memo=None):
     """Step IV's objective on the same measure and drives as the history (sharing the
     history's operating points through ``memo``)."""
-    from .timescales import LyapunovObjective
     opts = {k: v for k, v in spectrum_options.items()
             if k in ("n_drives", "n_steps", "n_transient")}
     if measure == "rate_surrogate":
@@ -274,6 +152,252 @@ def _step_iv_objective(measure: str, seed: int, spectrum_options: dict, memo=Non
         # in ``memo``.
         opts["k"] = int(spectrum_options.get("k", _HISTORY_K))
     return LyapunovObjective(measure=measure, seed=int(seed), memo=memo, **opts)
+
+
+@dataclass
+class _LnpSettings:
+    """The validated arguments of :func:`lnp` that the iteration's steps read."""
+    n_iter: int
+    steps: tuple
+    keep_sched: list | None
+    rho_sched: list | None
+    target_density: float | None
+    node_quantile: float
+    delocalize_fraction: float
+    bo_budget: int
+    use_lyapunov_matrix: bool
+    stability_margin: float
+    covariance: str
+    covariance_options: dict | None
+    spectrum_options: dict
+    betweenness_options: dict
+    timescale_options: dict
+    ipr_k: int | None
+    min_neurons: int
+    rescale: str
+    measure: str
+
+
+@dataclass
+class _LnpState:
+    """The network being pruned and the measurement the next step I may reuse."""
+    current: SpikingNetwork
+    spectrum: object
+    measure_seed: int
+    memo: object
+    start_weights: sp.csr_matrix | None
+    spectrum_current: bool = True
+
+
+def _schedule(value, name, check, n_iter):
+    """``value`` as one checked value per iteration (a number repeated, or a sequence)."""
+    if value is None:
+        return None
+    if np.ndim(value) == 0:
+        return [check(value, name)] * n_iter
+    vals = list(value)
+    if len(vals) != n_iter:
+        raise ValueError(f"{name} must be a number or one value per iteration ({n_iter}), "
+                         f"got {len(vals)}")
+    return [check(v, name) for v in vals]
+
+
+def _positive(v, name):
+    """``v`` as a float, raising unless it is finite and > 0."""
+    v = float(v)
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name} must be a positive number, got {v}")
+    return v
+
+
+def _check_lnp_arguments(net, n_iter, *, synapse_keep, target_density, rho, node_quantile,
+                         delocalize_fraction, bo_budget, steps, use_lyapunov_matrix,
+                         stability_margin, covariance, covariance_options, spectrum_options,
+                         betweenness_options, timescale_options, ipr_k, min_neurons,
+                         rescale, measure) -> _LnpSettings:
+    """Validate the arguments of :func:`lnp` and expand the per-iteration schedules."""
+    if not isinstance(net, SpikingNetwork):
+        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
+    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
+        raise ValueError(f"n_iter must be a non-negative integer, got {n_iter!r}")
+    steps = tuple(steps)
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        raise ValueError(f"steps must be taken from {STEPS}, got unknown {unknown}")
+    if rescale not in RESCALES:
+        raise ValueError(f"rescale must be one of {RESCALES}, got {rescale!r}")
+    if measure not in MEASURES:
+        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
+    keep_sched = _schedule(synapse_keep, "synapse_keep",
+                           lambda v, n: check_fraction(v, n, allow_zero=False, allow_one=True),
+                           n_iter)
+    rho_sched = _schedule(rho, "rho", _positive, n_iter)
+    if target_density is not None:
+        target_density = check_fraction(target_density, "target_density", allow_zero=False,
+                                         allow_one=True)
+    node_quantile = check_fraction(node_quantile, "node_quantile")
+    delocalize_fraction = float(delocalize_fraction)
+    if not (np.isfinite(delocalize_fraction) and delocalize_fraction >= 0):
+        raise ValueError(f"delocalize_fraction must be >= 0, got {delocalize_fraction}")
+    if isinstance(bo_budget, bool) or not isinstance(bo_budget, (int, np.integer)) or bo_budget < 1:
+        raise ValueError(f"bo_budget must be a positive integer, got {bo_budget!r}")
+    if ipr_k is not None and (isinstance(ipr_k, bool) or not isinstance(ipr_k, (int, np.integer))
+                              or ipr_k < 1):
+        raise ValueError(f"ipr_k must be a positive integer or None, got {ipr_k!r}")
+    return _LnpSettings(
+        n_iter=n_iter, steps=steps, keep_sched=keep_sched, rho_sched=rho_sched,
+        target_density=target_density, node_quantile=node_quantile,
+        delocalize_fraction=delocalize_fraction, bo_budget=bo_budget,
+        use_lyapunov_matrix=use_lyapunov_matrix, stability_margin=stability_margin,
+        covariance=covariance, covariance_options=covariance_options,
+        spectrum_options=dict(spectrum_options or {}),
+        betweenness_options=dict(betweenness_options or {}),
+        timescale_options=dict(timescale_options or {}),
+        ipr_k=ipr_k, min_neurons=min_neurons, rescale=rescale, measure=measure)
+
+
+def _measure_start(net, cfg: _LnpSettings, start_seqs) -> tuple[_LnpState, dict]:
+    """Measure the starting network: the state the iterations begin from and history[0]."""
+    current = net.copy()
+    start_weights = net.effective_weights() if "delocalize" in cfg.steps else None
+    t0 = time.perf_counter()
+    # Every measurement uses the same seed: with the operating-point measure, the same
+    # drives (common random numbers), so the history's changes are not drive noise.
+    measure_seed = _child_seed(start_seqs[0])
+    # Step IV measures the network it hands over on the history's drives, and the
+    # closing measurement measures it again: the operating points are computed once
+    # (a deterministic function of the network and the drive, recognised by content).
+    memo = OperatingPointMemo()
+    spectrum = _spectrum(current, cfg.spectrum_options, measure_seed, cfg.measure, memo)
+    entry = {
+        "iteration": 0, "neurons": current.n_active_neurons,
+        "synapses": current.n_active_synapses,
+        "lambda_max": spectrum.lambda_max, "lambda_max_stderr": spectrum.stderr,
+        "mean_ipr": _mean_ipr(current, cfg.ipr_k, _child_seed(start_seqs[1])),
+        "seconds": time.perf_counter() - t0, "step_seconds": {},
+        "synapses_removed": 0, "synapses_added": 0, "neurons_removed": 0,
+    }
+    state = _LnpState(current=current, spectrum=spectrum, measure_seed=measure_seed,
+                      memo=memo, start_weights=start_weights)
+    return state, entry
+
+
+def _noise_step(state: _LnpState, cfg: _LnpSettings, it: int, entry: dict, seq) -> None:
+    """Step I: noise pruning of synapses, keeping the scheduled share (or ``rho``)."""
+    current = state.current
+    before = current.n_active_synapses
+    n_keep = None
+    r = None
+    if cfg.rho_sched is not None:
+        r = cfg.rho_sched[it - 1]
+    elif cfg.target_density is not None:
+        n_act = current.n_active_neurons
+        goal = cfg.target_density * n_act ** 2
+        remaining = cfg.n_iter - it + 1
+        n_keep = before * min(1.0, (goal / before) ** (1.0 / remaining)) if before else 0
+    else:
+        n_keep = cfg.keep_sched[it - 1] * before
+    if not state.spectrum_current:
+        # The network changed since the last measurement (reordered steps).
+        state.spectrum = _spectrum(current, cfg.spectrum_options, state.measure_seed,
+                                   cfg.measure, state.memo)
+    spectrum = state.spectrum
+    exps = spectrum.neuron_exponents if cfg.use_lyapunov_matrix else None
+    current, info = noise_prune_network(
+        current, n_keep, rho=r, neuron_exponents=exps,
+        stability_margin=cfg.stability_margin, covariance=cfg.covariance,
+        seed=_child_seed(seq), covariance_options=cfg.covariance_options,
+        rescale=cfg.rescale, row_gain=spectrum.row_gain)
+    entry["noise"] = info.to_dict()
+    if not info.skipped:
+        # Neurons that did not respond on the drive whose gains step I used.
+        entry["noise"]["silent_neurons"] = spectrum.silent_rows
+    entry["synapses_removed"] += before - current.n_active_synapses
+    state.current = current
+
+
+def _nodes_step(state: _LnpState, cfg: _LnpSettings, entry: dict, seq) -> None:
+    """Step II: mask the active neurons of lowest betweenness centrality."""
+    before_s = state.current.n_active_synapses
+    state.current, info = betweenness_prune(state.current, cfg.node_quantile,
+                                            seed=_child_seed(seq),
+                                            min_neurons=cfg.min_neurons,
+                                            **cfg.betweenness_options)
+    entry["neurons_removed"] += info.n_removed
+    entry["synapses_removed"] += before_s - state.current.n_active_synapses
+
+
+def _delocalize_step(state: _LnpState, cfg: _LnpSettings, entry: dict, seq) -> None:
+    """Step III: add ``delocalize_fraction`` of the removed synapses in 2-hop neighbourhoods."""
+    n_new = int(round(cfg.delocalize_fraction * entry["synapses_removed"]))
+    state.current, info = delocalize_network(state.current, n_new, seed=_child_seed(seq),
+                                             fallback_weights=state.start_weights,
+                                             keep_input_power=cfg.rescale == "variance")
+    entry["synapses_added"] += info.n_added
+
+
+def _timescales_step(state: _LnpState, cfg: _LnpSettings, entry: dict, seq) -> None:
+    """Step IV: Bayesian optimisation of the tau_mem distributions."""
+    opts = dict(cfg.timescale_options)
+    opts.setdefault("objective", _step_iv_objective(cfg.measure, state.measure_seed,
+                                                    cfg.spectrum_options, state.memo))
+    state.current, result = optimize_timescales(state.current, budget=int(cfg.bo_budget),
+                                                seed=_child_seed(seq), progress=False,
+                                                **opts)
+    entry["timescales"] = {
+        "best_value": float(result.best_value), "accepted": result.accepted,
+        "current_value": float(result.current_value),
+        "best_params": np.asarray(result.best_params).tolist(),
+        "lambda_before": result.lambda_before, "lambda_after": result.lambda_after}
+
+
+def _run_steps(state: _LnpState, cfg: _LnpSettings, it: int, entry: dict, seqs) -> None:
+    """Run the iteration's steps in the order of ``cfg.steps``, timing each."""
+    state.spectrum_current = True
+    for step in cfg.steps:
+        t_step = time.perf_counter()
+        if step == "noise":
+            _noise_step(state, cfg, it, entry, seqs[0])
+        elif step == "nodes":
+            _nodes_step(state, cfg, entry, seqs[1])
+        elif step == "delocalize":
+            _delocalize_step(state, cfg, entry, seqs[2])
+        elif step == "timescales":
+            _timescales_step(state, cfg, entry, seqs[3])
+        entry["step_seconds"][step] = time.perf_counter() - t_step
+        state.spectrum_current = False
+
+
+def _measure_iteration(state: _LnpState, cfg: _LnpSettings, entry: dict, seq) -> None:
+    """Measure lambda_max and the mean IPR of the network an iteration leaves."""
+    t_step = time.perf_counter()
+    state.spectrum = _spectrum(state.current, cfg.spectrum_options, state.measure_seed,
+                               cfg.measure, state.memo)
+    entry["lambda_max"] = state.spectrum.lambda_max
+    entry["lambda_max_stderr"] = state.spectrum.stderr
+    entry["mean_ipr"] = _mean_ipr(state.current, cfg.ipr_k, _child_seed(seq))
+    entry["step_seconds"]["measure"] = time.perf_counter() - t_step
+    entry["neurons"] = state.current.n_active_neurons
+    entry["synapses"] = state.current.n_active_synapses
+
+
+def _lnp_metadata(current, cfg: _LnpSettings, seed, history) -> dict:
+    """The pruned network's metadata with the run's summary under ``"lnp"``."""
+    metadata = json.loads(json.dumps(current.metadata))
+    metadata["lnp"] = {
+        "n_iter": int(cfg.n_iter), "seed": seed, "steps": list(cfg.steps),
+        "use_lyapunov_matrix": bool(cfg.use_lyapunov_matrix),
+        "synapse_keep": None if cfg.keep_sched is None else cfg.keep_sched[:1],
+        "target_density": cfg.target_density, "node_quantile": cfg.node_quantile,
+        "delocalize_fraction": cfg.delocalize_fraction, "bo_budget": int(cfg.bo_budget),
+        "neurons": [h["neurons"] for h in history],
+        "synapses": [h["synapses"] for h in history],
+        "lambda_max": [float(h["lambda_max"]) for h in history],
+        "mean_ipr": [None if not np.isfinite(h["mean_ipr"]) else float(h["mean_ipr"])
+                     for h in history],
+        "seconds": [float(h["seconds"]) for h in history],
+    }
+    return metadata
 
 
 def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
@@ -335,230 +459,31 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
         :meth:`NoisePruneInfo.to_dict` plus silent_neurons; ``timescales``: accepted,
         current_value, best_value, best_params, lambda_before, lambda_after).
     """
-    if not isinstance(net, SpikingNetwork):
-        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
-    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 0:
-        raise ValueError(f"n_iter must be a non-negative integer, got {n_iter!r}")
-    steps = tuple(steps)
-    unknown = [s for s in steps if s not in STEPS]
-    if unknown:
-        raise ValueError(f"steps must be taken from {STEPS}, got unknown {unknown}")
-    if rescale not in RESCALES:
-        raise ValueError(f"rescale must be one of {RESCALES}, got {rescale!r}")
-    if measure not in MEASURES:
-        raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
-
-    def schedule(value, name, check):
-        if value is None:
-            return None
-        if np.ndim(value) == 0:
-            return [check(value, name)] * n_iter
-        vals = list(value)
-        if len(vals) != n_iter:
-            raise ValueError(f"{name} must be a number or one value per iteration ({n_iter}), "
-                             f"got {len(vals)}")
-        return [check(v, name) for v in vals]
-
-    def positive(v, name):
-        v = float(v)
-        if not (np.isfinite(v) and v > 0):
-            raise ValueError(f"{name} must be a positive number, got {v}")
-        return v
-
-    keep_sched = schedule(synapse_keep, "synapse_keep",
-                          lambda v, n: check_fraction(v, n, allow_zero=False, allow_one=True))
-    rho_sched = schedule(rho, "rho", positive)
-    if target_density is not None:
-        target_density = check_fraction(target_density, "target_density", allow_zero=False,
-                                         allow_one=True)
-    node_quantile = check_fraction(node_quantile, "node_quantile")
-    delocalize_fraction = float(delocalize_fraction)
-    if not (np.isfinite(delocalize_fraction) and delocalize_fraction >= 0):
-        raise ValueError(f"delocalize_fraction must be >= 0, got {delocalize_fraction}")
-    if isinstance(bo_budget, bool) or not isinstance(bo_budget, (int, np.integer)) or bo_budget < 1:
-        raise ValueError(f"bo_budget must be a positive integer, got {bo_budget!r}")
-    if ipr_k is not None and (isinstance(ipr_k, bool) or not isinstance(ipr_k, (int, np.integer))
-                              or ipr_k < 1):
-        raise ValueError(f"ipr_k must be a positive integer or None, got {ipr_k!r}")
-    spectrum_options = dict(spectrum_options or {})
-    betweenness_options = dict(betweenness_options or {})
-    timescale_options = dict(timescale_options or {})
-
-    root = np.random.SeedSequence(seed)
-    iter_seqs = root.spawn(n_iter + 1)
-    start_seqs = iter_seqs[0].spawn(2)
-    current = net.copy()
-    start_weights = net.effective_weights() if "delocalize" in steps else None
-    t0 = time.perf_counter()
-    # Every measurement uses the same seed: with the operating-point measure, the same
-    # drives (common random numbers), so the history's changes are not drive noise.
-    measure_seed = _child_seed(start_seqs[0])
-    # Step IV measures the network it hands over on the history's drives, and the
-    # closing measurement measures it again: the operating points are computed once
-    # (a deterministic function of the network and the drive, recognised by content).
-    from ..operating_point import OperatingPointMemo
-    memo = OperatingPointMemo()
-    spectrum = _spectrum(current, spectrum_options, measure_seed, measure, memo)
-    history = [{
-        "iteration": 0, "neurons": current.n_active_neurons,
-        "synapses": current.n_active_synapses,
-        "lambda_max": spectrum.lambda_max, "lambda_max_stderr": spectrum.stderr,
-        "mean_ipr": _mean_ipr(current, ipr_k, _child_seed(start_seqs[1])),
-        "seconds": time.perf_counter() - t0, "step_seconds": {},
-        "synapses_removed": 0, "synapses_added": 0, "neurons_removed": 0,
-    }]
-    from tqdm.auto import tqdm
+    cfg = _check_lnp_arguments(
+        net, n_iter, synapse_keep=synapse_keep, target_density=target_density, rho=rho,
+        node_quantile=node_quantile, delocalize_fraction=delocalize_fraction,
+        bo_budget=bo_budget, steps=steps, use_lyapunov_matrix=use_lyapunov_matrix,
+        stability_margin=stability_margin, covariance=covariance,
+        covariance_options=covariance_options, spectrum_options=spectrum_options,
+        betweenness_options=betweenness_options, timescale_options=timescale_options,
+        ipr_k=ipr_k, min_neurons=min_neurons, rescale=rescale, measure=measure)
+    iter_seqs = np.random.SeedSequence(seed).spawn(n_iter + 1)
+    state, start_entry = _measure_start(net, cfg, iter_seqs[0].spawn(2))
+    history = [start_entry]
     bar = tqdm(range(1, n_iter + 1), desc="LNP", disable=not progress)
     for it in bar:
         seqs = iter_seqs[it].spawn(6)
         t_iter = time.perf_counter()
         entry = {"iteration": it, "step_seconds": {}, "synapses_removed": 0,
                  "synapses_added": 0, "neurons_removed": 0}
-        spectrum_current = True
-        for step in steps:
-            t_step = time.perf_counter()
-            if step == "noise":
-                before = current.n_active_synapses
-                n_keep = None
-                r = None
-                if rho_sched is not None:
-                    r = rho_sched[it - 1]
-                elif target_density is not None:
-                    n_act = current.n_active_neurons
-                    goal = target_density * n_act ** 2
-                    remaining = n_iter - it + 1
-                    n_keep = before * min(1.0, (goal / before) ** (1.0 / remaining)) if before else 0
-                else:
-                    n_keep = keep_sched[it - 1] * before
-                if not spectrum_current:
-                    # The network changed since the last measurement (reordered steps).
-                    spectrum = _spectrum(current, spectrum_options, measure_seed, measure, memo)
-                exps = spectrum.neuron_exponents if use_lyapunov_matrix else None
-                current, info = noise_prune_network(
-                    current, n_keep, rho=r, neuron_exponents=exps,
-                    stability_margin=stability_margin, covariance=covariance,
-                    seed=_child_seed(seqs[0]), covariance_options=covariance_options,
-                    rescale=rescale, row_gain=spectrum.row_gain)
-                entry["noise"] = info.to_dict()
-                if not info.skipped:
-                    # Neurons that did not respond on the drive whose gains step I used.
-                    entry["noise"]["silent_neurons"] = spectrum.silent_rows
-                entry["synapses_removed"] += before - current.n_active_synapses
-            elif step == "nodes":
-                before_s = current.n_active_synapses
-                current, info = betweenness_prune(current, node_quantile,
-                                                  seed=_child_seed(seqs[1]),
-                                                  min_neurons=min_neurons, **betweenness_options)
-                entry["neurons_removed"] += info.n_removed
-                entry["synapses_removed"] += before_s - current.n_active_synapses
-            elif step == "delocalize":
-                n_new = int(round(delocalize_fraction * entry["synapses_removed"]))
-                current, info = delocalize_network(current, n_new, seed=_child_seed(seqs[2]),
-                                                   fallback_weights=start_weights,
-                                                   keep_input_power=rescale == "variance")
-                entry["synapses_added"] += info.n_added
-            elif step == "timescales":
-                from .timescales import optimize_timescales
-                opts = dict(timescale_options)
-                opts.setdefault("objective", _step_iv_objective(measure, measure_seed,
-                                                                spectrum_options, memo))
-                current, result = optimize_timescales(current, budget=int(bo_budget),
-                                                      seed=_child_seed(seqs[3]), progress=False,
-                                                      **opts)
-                entry["timescales"] = {
-                    "best_value": float(result.best_value), "accepted": result.accepted,
-                    "current_value": float(result.current_value),
-                    "best_params": np.asarray(result.best_params).tolist(),
-                    "lambda_before": result.lambda_before, "lambda_after": result.lambda_after}
-            entry["step_seconds"][step] = time.perf_counter() - t_step
-            spectrum_current = False
-        t_step = time.perf_counter()
-        spectrum = _spectrum(current, spectrum_options, measure_seed, measure, memo)
-        entry["lambda_max"] = spectrum.lambda_max
-        entry["lambda_max_stderr"] = spectrum.stderr
-        entry["mean_ipr"] = _mean_ipr(current, ipr_k, _child_seed(seqs[5]))
-        entry["step_seconds"]["measure"] = time.perf_counter() - t_step
-        entry["neurons"] = current.n_active_neurons
-        entry["synapses"] = current.n_active_synapses
+        # Steps I-IV (noise, nodes, delocalize, timescales), then the measurement.
+        _run_steps(state, cfg, it, entry, seqs)
+        _measure_iteration(state, cfg, entry, seqs[5])
         entry["seconds"] = time.perf_counter() - t_iter
         history.append(entry)
         bar.set_postfix(neurons=entry["neurons"], synapses=entry["synapses"],
                         lambda_max=f"{entry['lambda_max']:.3g}")
     bar.close()
-    metadata = json.loads(json.dumps(current.metadata))
-    metadata["lnp"] = {
-        "n_iter": int(n_iter), "seed": seed, "steps": list(steps),
-        "use_lyapunov_matrix": bool(use_lyapunov_matrix),
-        "synapse_keep": None if keep_sched is None else keep_sched[:1],
-        "target_density": target_density, "node_quantile": node_quantile,
-        "delocalize_fraction": delocalize_fraction, "bo_budget": int(bo_budget),
-        "neurons": [h["neurons"] for h in history],
-        "synapses": [h["synapses"] for h in history],
-        "lambda_max": [float(h["lambda_max"]) for h in history],
-        "mean_ipr": [None if not np.isfinite(h["mean_ipr"]) else float(h["mean_ipr"])
-                     for h in history],
-        "seconds": [float(h["seconds"]) for h in history],
-    }
-    return current.copy(metadata=metadata), history
+    return state.current.copy(metadata=_lnp_metadata(state.current, cfg, seed, history)), history
 
 
-def delocalize_network(net: SpikingNetwork, n_new: int, *, seed=None, fallback_weights=None,
-                       keep_input_power: bool = True, allow_fewer: bool = True,
-                       **delocalize_options) -> tuple[SpikingNetwork, DelocalizeInfo]:
-    """LNP step III on a :class:`SpikingNetwork`: add ``n_new`` synapses between active
-    neurons with :func:`lnp_neuro.prune.delocalize.delocalize`.
-
-    The new weights are drawn from the current active weights of the presynaptic sign
-    (Dale's law, :func:`~lnp_neuro.prune.delocalize.dale_weight_sampler`); a sign pruning
-    has emptied is drawn from ``fallback_weights`` (:func:`lnp` passes its starting
-    network's, docs/design.md: "original"). ``keep_input_power``: each neuron's
-    excitatory and inhibitory input is then scaled back to the input power it had before,
-    so the new synapses change the wiring, not the drive. ``allow_fewer``: late in a long
-    run the 2-hop neighbourhoods can be full, and the step adds what fits instead of
-    raising. ``delocalize_options`` go to ``delocalize`` (``pool_size``, ``batch_size``,
-    ...). Stored synapses touching masked neurons are kept as they are.
-
-    Returns the new network and a :class:`~lnp_neuro.prune.delocalize.DelocalizeInfo`
-    (``added`` in full-index ``(pre, post)`` rows).
-    """
-    if not isinstance(net, SpikingNetwork):
-        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
-    eff = net.effective_weights()
-    # No sampler when nothing is added: it needs a stored weight of each sign to draw from.
-    sampler = None if n_new == 0 else dale_weight_sampler(
-        eff, net.neuron_active, net.excitatory, fallback_weights=fallback_weights)
-    new_w, info = delocalize(eff, n_new, seed=seed, neuron_active=net.neuron_active,
-                             weight_sampler=sampler, allow_fewer=allow_fewer,
-                             **delocalize_options)
-    if info.n_added == 0:
-        return net.copy(), info
-    if keep_input_power:
-        new_w = _with_input_power_of(eff, new_w)
-    return _replace_active_weights(net, new_w), info
-
-
-def _with_input_power_of(reference: sp.csr_matrix, weights: sp.csr_matrix) -> sp.csr_matrix:
-    """``weights`` rescaled row- and sign-wise to the input power of ``reference``."""
-    ref_rows = np.repeat(np.arange(reference.shape[0]), np.diff(reference.indptr))
-    rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
-    out = weights.copy()
-    out.data = out.data * input_power_factors(reference.data, ref_rows, weights.data, rows)
-    return out
-
-
-def _replace_active_weights(net: SpikingNetwork, new_effective: sp.csr_matrix) -> SpikingNetwork:
-    """Weights = ``new_effective`` (active part) + stored synapses touching masked neurons."""
-    pre_all, post_all = net.synapse_pre_post()
-    inactive_edge = ~(net.neuron_active[pre_all] & net.neuron_active[post_all]
-                      & net.synapse_active)
-    coo = sp.csr_matrix(new_effective).tocoo()
-    rows = np.concatenate([coo.row.astype(np.int64), post_all[inactive_edge]])
-    cols = np.concatenate([coo.col.astype(np.int64), pre_all[inactive_edge]])
-    data = np.concatenate([coo.data, net.weights.data[inactive_edge]])
-    flags = np.concatenate([np.ones(coo.nnz, bool), net.synapse_active[inactive_edge]])
-    order = np.lexsort((cols, rows))
-    weights = sp.csr_matrix((data[order], (rows[order], cols[order])), shape=net.weights.shape)
-    weights.sort_indices()
-    if weights.nnz != order.size:
-        raise RuntimeError("delocalize returned a synapse that duplicates a masked one")
-    return net.copy(weights=weights, synapse_active=flags[order])
