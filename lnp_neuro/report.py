@@ -217,9 +217,21 @@ def _budget_cell(budget: Any) -> str:
 
 
 def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
+    """The report's sections, in order: one stage per section (energy ones in report_energy)."""
     labels = [r.label for r in runs]
-    sections: list[_Section] = []
+    sections: list[_Section] = [_summary_section(runs, labels), _quantisation_section(runs, labels)]
+    # Energy terms per profile and the core mapping (lnp_neuro.report_energy).
+    sections.extend(energy_sections(runs))
+    sections.append(_task_section(runs))
+    sections.append(_history_section(runs))
+    sections.append(_lyapunov_section(runs))
+    sections.append(_activity_section(runs))
+    sections.append(_tau_section(runs))
+    return sections
 
+
+def _summary_section(runs: Sequence[RunData], labels: list[str]) -> _Section:
+    """"Runs side by side": the report.json numbers, budgets, the SOP model and read problems."""
     summary = _Section("Runs side by side")
     rows = [[title] + [_fmt(r.report.get(key)) for r in runs] for key, title in _SUMMARY_FIELDS]
     rows.append(["spikes per active neuron per second, pruned"]
@@ -246,8 +258,11 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
     for run in runs:
         if run.problems:
             summary.text(f"{run.label}: could not read " + "; ".join(run.problems) + ".")
-    sections.append(summary)
+    return summary
 
+
+def _quantisation_section(runs: Sequence[RunData], labels: list[str]) -> _Section:
+    """"Quantisation": the union of the runs' quantisation keys, first-seen order."""
     quant = _Section("Quantisation")
     if any(isinstance(r.report.get("quantisation"), dict) and r.report["quantisation"]
            for r in runs):
@@ -262,11 +277,11 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
     for r in runs:
         if not (isinstance(r.report.get("quantisation"), dict) and r.report["quantisation"]):
             quant.unavailable(f"Quantisation report of {r.label}")
-    sections.append(quant)
+    return quant
 
-    # Energy terms per profile and the core mapping (lnp_neuro.report_energy).
-    sections.extend(energy_sections(runs))
 
+def _task_section(runs: Sequence[RunData]) -> _Section:
+    """"Task error against energy": pruned NRMSE vs energy, one point per run with a task."""
     task_section = _Section("Task error against energy")
     fig = _task_figure(runs)
     task_rows = []
@@ -289,8 +304,11 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
                           "Dotted: the unpruned network's NRMSE; dashed: the persistence "
                           "forecast's (next value = current value), the error a network "
                           "must beat to have learnt anything.")
-    sections.append(task_section)
+    return task_section
 
+
+def _history_section(runs: Sequence[RunData]) -> _Section:
+    """"Pruning history" (paper Fig. 3a/b): size and dynamics curves, one table per run."""
     history = _Section("Pruning history (paper Fig. 3a/b)")
     fig = _history_figure(runs, [("synapses", "synapses"), ("neurons", "neurons")],
                           "history_size.png", "Synapses and neurons against pruning iteration")
@@ -310,8 +328,11 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
         history.table([f"{r.label}: " + keys[0]] + keys[1:],
                       [[_fmt(e.get(k)) if isinstance(e, dict) else _MISSING_CELL for k in keys]
                        for e in entries])
-    sections.append(history)
+    return history
 
+
+def _lyapunov_section(runs: Sequence[RunData]) -> _Section:
+    """Lyapunov spectra before/after pruning (paper Suppl. A.7): plot, max and count per run."""
     lyap = _Section("Lyapunov spectrum before and after pruning (paper Suppl. A.7)")
     for i, r in enumerate(runs):
         fig = _spectrum_figure(r, f"{i}-{_slug(r.label)}")
@@ -326,8 +347,11 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
                          _fmt(float(arr.max())) if arr is not None and arr.size else _MISSING_CELL,
                          _fmt(int(arr.size)) if arr is not None else _MISSING_CELL])
         lyap.table([f"{r.label}: spectrum", "lambda_max (1/s)", "exponents"], rows)
-    sections.append(lyap)
+    return lyap
 
+
+def _activity_section(runs: Sequence[RunData]) -> _Section:
+    """Spike raster and firing-rate histogram per run, with its activity numbers."""
     activity = _Section("Spike raster and firing rates")
     for i, r in enumerate(runs):
         dt = _run_dt(r.report)
@@ -340,8 +364,11 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
         activity.table([f"{r.label}: activity", "value"], [[k, _fmt(v)] for k, v in stats.items()])
         if dt is None:
             activity.text(f"{r.label}: report.json has no dt, so rates are per time step.")
-    sections.append(activity)
+    return activity
 
+
+def _tau_section(runs: Sequence[RunData]) -> _Section:
+    """Membrane time constants before/after (LNP step IV): histogram, mean/std in ms, count."""
     taus = _Section("Membrane time constants before and after (LNP step IV)")
     for i, r in enumerate(runs):
         fig = _tau_figure(r, f"{i}-{_slug(r.label)}")
@@ -358,8 +385,7 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
                 rows.append([key, _fmt(float(arr.mean() * 1e3)), _fmt(float(arr.std() * 1e3)),
                              _fmt(int(arr.size))])
         taus.table([f"{r.label}: distribution", "mean (ms)", "std (ms)", "neurons"], rows)
-    sections.append(taus)
-    return sections
+    return taus
 
 
 # ------------------------------------------------------------------ rendering

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .network import SpikingNetwork
+from .simulator import simulate
 from .validation import check_int, check_positive
 
 __all__ = ["SpikingDivergence", "spiking_divergence", "spiking_lambda_max"]
@@ -125,8 +126,33 @@ def spiking_divergence(net: SpikingNetwork, n_steps: int, input_spikes: Any = No
     saturation_fraction : end of the growth window, in (0, 1].
     divergence_floor : relative floor of ``d_t`` (0 < floor < 1).
     """
-    from .simulator import simulate
+    n_steps, n_transient, n_trials, perturbation, input_rate, saturation_fraction, \
+        divergence_floor = _check_options(net, n_steps, n_transient, n_trials, perturbation,
+                                          input_rate, saturation_fraction, divergence_floor,
+                                          seed)
+    active = _active_neurons(net)
+    rng = np.random.default_rng(seed)
+    drive = _drive(net, rng, input_spikes, n_transient + n_steps, input_rate)
+    start, v_ref, v0, u0 = _reference_run(net, drive, n_transient, active)
+    curves = _twin_log_distances(net, drive[n_transient:], rng, start, v0, u0, v_ref, active,
+                                 n_trials, perturbation, divergence_floor)
+    mean_curve = curves.mean(axis=0)
+    slope, fit_steps, saturated, log_sat = _growth_window_slope(mean_curve, v_ref,
+                                                                 saturation_fraction, n_steps)
+    return SpikingDivergence(lambda_max=float(slope / net.dt), log_divergence=mean_curve,
+                             trial_log_divergence=curves, fit_steps=fit_steps,
+                             saturated=saturated, saturation_log_distance=float(log_sat),
+                             dt=net.dt)
 
+
+def _check_options(net: Any, n_steps: Any, n_transient: Any, n_trials: Any,
+                   perturbation: Any, input_rate: Any, saturation_fraction: Any,
+                   divergence_floor: Any, seed: Any) -> tuple:
+    """Validate the arguments of :func:`spiking_divergence` and return them normalised.
+
+    Returns ``(n_steps, n_transient, n_trials, perturbation, input_rate,
+    saturation_fraction, divergence_floor)``; raises ValueError on the first bad one.
+    """
     if not isinstance(net, SpikingNetwork):
         raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
     n_steps = check_int(n_steps, "n_steps", 2)
@@ -144,23 +170,44 @@ def spiking_divergence(net: SpikingNetwork, n_steps: int, input_spikes: Any = No
         raise ValueError(f"divergence_floor must be in (0, 1), got {divergence_floor}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
         raise ValueError(f"seed must be an integer or None, got {seed!r}")
+    return (n_steps, n_transient, n_trials, perturbation, input_rate, saturation_fraction,
+            divergence_floor)
+
+
+def _active_neurons(net: SpikingNetwork) -> np.ndarray:
+    """Indices of the active neurons, whose membranes are perturbed and compared."""
     active = np.flatnonzero(net.neuron_active)
     if active.size == 0:
         raise ValueError("net has no active neuron")
-    rng = np.random.default_rng(seed)
-    total = n_transient + n_steps
-    if input_spikes is None:
-        drive = _bernoulli_drive(rng, total, net.n_inputs, input_rate)
-    else:
-        drive = np.asarray(input_spikes)
-        if drive.ndim != 2 or drive.shape[1] != net.n_inputs:
-            raise ValueError(f"input_spikes must have shape (T, n_inputs={net.n_inputs}), "
-                             f"got {drive.shape}")
-        if drive.shape[0] < total:
-            raise ValueError(f"input_spikes has {drive.shape[0]} time steps, need "
-                             f"n_transient + n_steps = {total}")
-        drive = drive[:total]
+    return active
 
+
+def _drive(net: SpikingNetwork, rng: np.random.Generator, input_spikes: Any, total: int,
+           input_rate: float) -> np.ndarray:
+    """Input spikes of all ``total`` steps: the given ones (checked, cut) or a Bernoulli drive.
+
+    The default drive is the first draw of ``rng``, before the perturbation directions.
+    """
+    if input_spikes is None:
+        return _bernoulli_drive(rng, total, net.n_inputs, input_rate)
+    drive = np.asarray(input_spikes)
+    if drive.ndim != 2 or drive.shape[1] != net.n_inputs:
+        raise ValueError(f"input_spikes must have shape (T, n_inputs={net.n_inputs}), "
+                         f"got {drive.shape}")
+    if drive.shape[0] < total:
+        raise ValueError(f"input_spikes has {drive.shape[0]} time steps, need "
+                         f"n_transient + n_steps = {total}")
+    return drive[:total]
+
+
+def _reference_run(net: SpikingNetwork, drive: np.ndarray, n_transient: int,
+                   active: np.ndarray) -> tuple:
+    """Steps 1 and 3 for the reference: transient from rest, then the recorded run.
+
+    Returns ``(start, v_ref, v0, u0)``: the state after the transient (None without one),
+    the reference membranes of the active neurons after each step (n_steps, n_active), and
+    the full membrane and synaptic-current vectors the twins start from.
+    """
     if n_transient:
         start = simulate(net, drive[:n_transient], mode="float").final_state
     else:
@@ -173,7 +220,19 @@ def spiking_divergence(net: SpikingNetwork, n_steps: int, input_spikes: Any = No
         u0 = np.zeros(net.n_total_neurons)
     else:
         v0, u0 = start.v, start.u
+    return start, v_ref, v0, u0
 
+
+def _twin_log_distances(net: SpikingNetwork, drive: np.ndarray, rng: np.random.Generator,
+                        start: Any, v0: np.ndarray, u0: np.ndarray, v_ref: np.ndarray,
+                        active: np.ndarray, n_trials: int, perturbation: float,
+                        divergence_floor: float) -> np.ndarray:
+    """Steps 2-5 per trial: perturb, run the twin, floored ``log d_t``; (n_trials, n_steps + 1).
+
+    ``d_0 = perturbation * sqrt(n_active)`` along a random direction drawn from ``rng``;
+    ``log d_t`` is floored at ``log(divergence_floor * d_0)`` (a common reset gives d_t = 0).
+    """
+    n_steps = drive.shape[0]
     initial_distance = perturbation * np.sqrt(active.size)
     floor = np.log(divergence_floor * initial_distance)
     curves = np.empty((n_trials, n_steps + 1))
@@ -188,14 +247,22 @@ def spiking_divergence(net: SpikingNetwork, n_steps: int, input_spikes: Any = No
             twin_start = type(start)(v=v_twin0, u=u0, pending_input=start.pending_input,
                                      pending_recurrent=start.pending_recurrent,
                                      mode=start.mode)
-        twin = simulate(net, drive[n_transient:], mode="float", record_state=True,
-                        initial_state=twin_start)
+        twin = simulate(net, drive, mode="float", record_state=True, initial_state=twin_start)
         dist = np.linalg.norm(twin.v[:, active] - v_ref, axis=1)
         with np.errstate(divide="ignore"):
             curves[trial, 0] = np.log(initial_distance)
             curves[trial, 1:] = np.maximum(np.log(dist), floor)
-    mean_curve = curves.mean(axis=0)
+    return curves
 
+
+def _growth_window_slope(mean_curve: np.ndarray, v_ref: np.ndarray,
+                         saturation_fraction: float, n_steps: int) -> tuple:
+    """Step 6: least-squares slope (per step) of the mean log-distance over the growth window.
+
+    The window ends where the curve first reaches ``saturation_fraction`` of the way (in
+    log) to ``log sqrt(2 sum_i var_t v_i)`` of the reference run, else after ``n_steps``.
+    Returns ``(slope, fit_steps, saturated, log_saturation_distance)``.
+    """
     saturation = float(np.sqrt(2.0 * v_ref.var(axis=0).sum()))
     log_sat = np.log(saturation) if saturation > 0 else -np.inf
     threshold = mean_curve[0] + saturation_fraction * (log_sat - mean_curve[0])
@@ -204,10 +271,7 @@ def spiking_divergence(net: SpikingNetwork, n_steps: int, input_spikes: Any = No
     fit_steps = int(reached[0]) if reached.size else n_steps
     t = np.arange(fit_steps + 1, dtype=np.float64)
     slope = np.polyfit(t, mean_curve[: fit_steps + 1], 1)[0]
-    return SpikingDivergence(lambda_max=float(slope / net.dt), log_divergence=mean_curve,
-                             trial_log_divergence=curves, fit_steps=fit_steps,
-                             saturated=bool(reached.size), saturation_log_distance=float(log_sat),
-                             dt=net.dt)
+    return slope, fit_steps, bool(reached.size), log_sat
 
 
 def spiking_lambda_max(net: SpikingNetwork, n_steps: int, input_spikes: Any = None,

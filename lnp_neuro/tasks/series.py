@@ -313,6 +313,22 @@ def read_csv_columns(path, columns: Sequence[str] | None = None, *, delimiter: s
     messages are line numbers of the file (the header is line 1).
     """
     path = Path(path)
+    _check_csv_options(path, delimiter, min_rows, missing)
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        header = _csv_header(reader, path)
+        columns, idx = _select_columns(path, header, columns)
+        rows, line_numbers, gaps = _csv_rows(reader, path, header, columns, idx)
+    if len(rows) < min_rows:
+        raise ValueError(f"{path}: {len(rows)} data row(s); at least {min_rows} are needed")
+    data = np.array(rows, dtype=np.float64).reshape(len(rows), len(columns))
+    if any(gaps.values()):
+        _fill_gaps(path, data, columns, gaps, line_numbers, missing)
+    return data, tuple(columns)
+
+
+def _check_csv_options(path: Path, delimiter, min_rows, missing) -> None:
+    """Refuse bad options of :func:`read_csv_columns` and a path that is not a file."""
     if missing not in ("error", "interpolate"):
         raise ValueError(f"missing must be 'error' or 'interpolate', got {missing!r}")
     if not isinstance(min_rows, (int, np.integer)) or min_rows < 1:
@@ -321,84 +337,112 @@ def read_csv_columns(path, columns: Sequence[str] | None = None, *, delimiter: s
         raise ValueError(f"delimiter must be one character, got {delimiter!r}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such CSV file")
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+
+
+def _csv_header(reader, path: Path) -> list[str]:
+    """The header row, fields stripped; an empty or unreadable file is an error."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ValueError(f"{path}: the file is empty (expected a header row)") from None
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
+    return [h.strip() for h in header]
+
+
+def _select_columns(path: Path, header: list[str], columns
+                    ) -> tuple[list[str], list[int]]:
+    """The requested column names (None: the whole header) and their header positions.
+
+    Each must be in the header exactly once.
+    """
+    if columns is None:
+        columns = header
+    if isinstance(columns, str):
+        columns = [columns]
+    columns = [str(c) for c in columns]
+    if not columns:
+        raise ValueError(f"columns must name at least one column of {path}")
+    absent = [c for c in columns if c not in header]
+    if absent:
+        raise ValueError(f"{path}: column(s) {', '.join(repr(c) for c in absent)} not found; "
+                         f"the header has {', '.join(repr(h) for h in header)}")
+    dup = sorted({h for h in header if header.count(h) > 1 and h in columns})
+    if dup:
+        raise ValueError(f"{path}: column name(s) {dup} appear more than once in the header")
+    return columns, [header.index(c) for c in columns]
+
+
+def _csv_rows(reader, path: Path, header: list[str], columns: list[str], idx: list[int]
+              ) -> tuple[list[list[float]], list[int], dict[str, list[int]]]:
+    """The data rows after the header: values, file line numbers, and per column its gaps.
+
+    Blank lines are skipped; a row with the wrong field count or a CSV syntax error is an
+    error naming the line.
+    """
+    rows: list[list[float]] = []
+    line_numbers: list[int] = []
+    gaps: dict[str, list[int]] = {c: [] for c in columns}
+    try:
+        for record in reader:
+            if not record or all(not f.strip() for f in record):
+                continue  # blank line
+            line = reader.line_num
+            if len(record) != len(header):
+                raise ValueError(f"{path}: line {line} has {len(record)} fields, the header "
+                                 f"has {len(header)}")
+            rows.append(_row_values(path, record, columns, idx, line, gaps))
+            line_numbers.append(line)
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not a readable CSV file near line {reader.line_num} "
+                         f"({exc})") from None
+    return rows, line_numbers, gaps
+
+
+def _row_values(path: Path, record: list[str], columns: list[str], idx: list[int], line: int,
+                gaps: dict[str, list[int]]) -> list[float]:
+    """The selected cells of one row as floats: missing tokens and NaN become NaN (their
+    line is added to ``gaps``); text that is no number and infinities are errors."""
+    values = []
+    for c, i in zip(columns, idx):
+        text = record[i].strip()
+        if text.lower() in _MISSING_TOKENS:
+            gaps[c].append(line)
+            values.append(math.nan)
+            continue
         try:
-            header = next(reader)
-        except StopIteration:
-            raise ValueError(f"{path}: the file is empty (expected a header row)") from None
-        except csv.Error as exc:
-            raise ValueError(f"{path}: not a readable CSV file ({exc})") from None
-        header = [h.strip() for h in header]
-        if columns is None:
-            columns = header
-        if isinstance(columns, str):
-            columns = [columns]
-        columns = [str(c) for c in columns]
-        if not columns:
-            raise ValueError(f"columns must name at least one column of {path}")
-        absent = [c for c in columns if c not in header]
-        if absent:
-            raise ValueError(f"{path}: column(s) {', '.join(repr(c) for c in absent)} not found; "
-                             f"the header has {', '.join(repr(h) for h in header)}")
-        dup = sorted({h for h in header if header.count(h) > 1 and h in columns})
-        if dup:
-            raise ValueError(f"{path}: column name(s) {dup} appear more than once in the header")
-        idx = [header.index(c) for c in columns]
-        rows: list[list[float]] = []
-        line_numbers: list[int] = []
-        gaps: dict[str, list[int]] = {c: [] for c in columns}
-        try:
-            for record in reader:
-                if not record or all(not f.strip() for f in record):
-                    continue  # blank line
-                line = reader.line_num
-                if len(record) != len(header):
-                    raise ValueError(f"{path}: line {line} has {len(record)} fields, the header "
-                                     f"has {len(header)}")
-                values = []
-                for c, i in zip(columns, idx):
-                    text = record[i].strip()
-                    if text.lower() in _MISSING_TOKENS:
-                        gaps[c].append(line)
-                        values.append(math.nan)
-                        continue
-                    try:
-                        value = float(text)
-                    except ValueError:
-                        raise ValueError(f"{path}: column {c!r}, line {line}: {text!r} is not a "
-                                         f"number") from None
-                    if math.isnan(value):
-                        gaps[c].append(line)
-                    elif math.isinf(value):
-                        raise ValueError(f"{path}: column {c!r}, line {line}: infinite value "
-                                         f"{text!r}")
-                    values.append(value)
-                rows.append(values)
-                line_numbers.append(line)
-        except csv.Error as exc:
-            raise ValueError(f"{path}: not a readable CSV file near line {reader.line_num} "
-                             f"({exc})") from None
-    if len(rows) < min_rows:
-        raise ValueError(f"{path}: {len(rows)} data row(s); at least {min_rows} are needed")
-    data = np.array(rows, dtype=np.float64).reshape(len(rows), len(columns))
-    if any(gaps.values()):
-        if missing == "error":
-            parts = [f"column {c!r} at line(s) {_list_rows(r)}" for c, r in gaps.items() if r]
-            raise ValueError(f"{path}: missing or NaN values in " + "; ".join(parts) +
-                             " (pass missing='interpolate' to fill interior gaps)")
-        lines = np.asarray(line_numbers)
-        for j, c in enumerate(columns):
-            bad = np.isnan(data[:, j])
-            if not bad.any():
-                continue
-            if bad[0] or bad[-1]:
-                where = lines[0] if bad[0] else lines[-1]
-                raise ValueError(f"{path}: column {c!r} is missing at line {where}, at an end "
-                                 f"of the series, where it cannot be interpolated")
-            pos = np.arange(len(data))
-            data[bad, j] = np.interp(pos[bad], pos[~bad], data[~bad, j])
-    return data, tuple(columns)
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"{path}: column {c!r}, line {line}: {text!r} is not a "
+                             f"number") from None
+        if math.isnan(value):
+            gaps[c].append(line)
+        elif math.isinf(value):
+            raise ValueError(f"{path}: column {c!r}, line {line}: infinite value "
+                             f"{text!r}")
+        values.append(value)
+    return values
+
+
+def _fill_gaps(path: Path, data: np.ndarray, columns: list[str], gaps: dict[str, list[int]],
+               line_numbers: list[int], missing: str) -> None:
+    """Refuse the gaps (``missing="error"``) or fill interior ones in place by linear
+    interpolation in row order (``np.interp``); a gap at either end cannot be filled."""
+    if missing == "error":
+        parts = [f"column {c!r} at line(s) {_list_rows(r)}" for c, r in gaps.items() if r]
+        raise ValueError(f"{path}: missing or NaN values in " + "; ".join(parts) +
+                         " (pass missing='interpolate' to fill interior gaps)")
+    lines = np.asarray(line_numbers)
+    for j, c in enumerate(columns):
+        bad = np.isnan(data[:, j])
+        if not bad.any():
+            continue
+        if bad[0] or bad[-1]:
+            where = lines[0] if bad[0] else lines[-1]
+            raise ValueError(f"{path}: column {c!r} is missing at line {where}, at an end "
+                             f"of the series, where it cannot be interpolated")
+        pos = np.arange(len(data))
+        data[bad, j] = np.interp(pos[bad], pos[~bad], data[~bad, j])
 
 
 def load_csv_series(path, columns: Sequence[str] | None = None, *,
