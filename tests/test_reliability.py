@@ -148,12 +148,12 @@ def test_lava_workers_die_with_a_sigkilled_parent(tmp_path):
 
 # ------------------------------------------------------------------ output folder
 def _simulated_full_disk(monkeypatch):
-    import lnp_neuro.report as report
+    import lnp_neuro.deploy.run as deploy_run
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     # the first write after network.nir, run.npz, analysis.npz and report.json
-    monkeypatch.setattr(report, "write_report", full)
+    monkeypatch.setattr(deploy_run, "write_report", full)
 
 
 def test_full_disk_leaves_nothing_that_claims_success(tmp_path, monkeypatch, capsys):
@@ -272,7 +272,7 @@ def test_unwritable_out_is_refused_before_any_computation(tmp_path, monkeypatch,
 
     def no_compute(*args, **kwargs):
         raise AssertionError("computation started before the output check")
-    monkeypatch.setattr(deploy, "build_network", no_compute)
+    monkeypatch.setattr(deploy.run, "build_network", no_compute)
     if where == "under_a_file":
         (tmp_path / "file").write_text("x")
         out = tmp_path / "file" / "out"

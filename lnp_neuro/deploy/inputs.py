@@ -1,0 +1,121 @@
+"""The starting network (built or loaded) and the drive it runs on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .._limits import check_memory, deploy_memory_estimate, expected_synapses
+from ..model import FlatLayout, flatten
+from ..models import build_network as build
+from ..network import SpikingNetwork
+from ..nir import read_graph
+from ..nir_io import read_nir
+from ..tasks import dynamical
+from ..tasks.forecast import encode_series
+from ..tasks.series import read_csv_columns
+from .options import SERIES_INPUTS, DeployOptions
+
+__all__ = ["load_network", "build_network", "load_series", "series_inputs", "make_input",
+           "check_build_size"]
+
+
+def load_network(path: Path, dt: float | None = None) -> SpikingNetwork | FlatLayout:
+    """A network from ``.nir`` (HDF5, via NIR; ``dt`` for a graph that stores none) or
+    ``.npz`` (lnp_neuro's own format).
+
+    A NIR graph of one recurrent population (the reservoir form) is read as a
+    :class:`SpikingNetwork`, as it always was; a graph of several populations (a trained
+    classifier, the NIR paper's Braille graphs) as a population graph, returned in its
+    flat layout (:func:`lnp_neuro.model.flatten`).
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such network file")
+    if path.suffix == ".nir":
+        try:
+            return read_nir(path, dt=dt)
+        except ValueError as single:
+            if "spiking populations" not in str(single):
+                raise
+        return flatten(read_graph(path, dt=dt))
+    if path.suffix == ".npz":
+        return SpikingNetwork.load(path)
+    raise ValueError(f"{path}: a network file must end in .nir or .npz")
+
+
+def build_network(options: DeployOptions, n_inputs: int) -> SpikingNetwork:
+    """The starting network of ``--model`` (:func:`lnp_neuro.models.build_network`)."""
+    return build(options.model, options.neurons, seed=options.seed, n_inputs=n_inputs,
+                 density=options.density, n_clusters=options.clusters)
+
+
+def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None, dict]:
+    """The task series of ``--input`` (None for a Poisson drive): ``max(task_samples,
+    steps / steps_per_sample)`` samples of Lorenz-63 or Rossler, or the CSV's rows (at
+    most that many)."""
+    if options.input == "poisson":
+        return None, {"kind": "poisson", "rate_per_step": options.rate}
+    # As many samples as the drive needs, and at least the ones the forecast is scored on.
+    n = max(options.task_samples, -(-options.steps // options.steps_per_sample))
+    if options.input in SERIES_INPUTS:
+        if options.input == "lorenz":
+            data = dynamical.lorenz63(n_samples=n + 2, split=(n, 1, 1), seed=options.seed)
+        else:
+            data = dynamical.rossler(n_samples=7700 + n + 2, split=(n, 1, 1),
+                                     seed=options.seed)
+        return data.train[:n], {"kind": options.input, "source": "RK4 (design section 4)",
+                                "dt_model": data.dt,
+                                "lambda_max": (dynamical.LORENZ63_LAMBDA_MAX
+                                               if options.input == "lorenz"
+                                               else dynamical.ROSSLER_LAMBDA_MAX)}
+    values, columns = read_csv_columns(options.input, min_rows=200)
+    values = values[:n]
+    return values, {"kind": "csv", "source": str(options.input), "columns": list(columns)}
+
+
+def series_inputs(series: np.ndarray | None, options: DeployOptions) -> int:
+    """Input channels a built network needs for the drive (ON/OFF pairs x copies)."""
+    return 6 if series is None else 2 * series.shape[1] * options.copies
+
+
+def make_input(options: DeployOptions, net: SpikingNetwork, series: np.ndarray | None,
+               info: dict):
+    """The target's drive ``[steps, n_inputs]``, the encoded series (or None), and the
+    drive's description for the report."""
+    if series is None:
+        rng = np.random.default_rng(np.random.SeedSequence([options.seed, 1]))
+        spikes = rng.random((options.steps, net.n_inputs)) < options.rate
+        return spikes, None, {**info, "channels": net.n_inputs}
+
+    fit = max(2, int(0.7 * series.shape[0]))
+    encoded = encode_series(series, net.n_inputs, dt=net.dt,
+                            steps_per_sample=options.steps_per_sample, fit_samples=fit,
+                            scaling=options.scaling)
+    if encoded.spikes.shape[0] < options.steps:
+        raise ValueError(f"--steps {options.steps} is longer than the series of --input "
+                         f"{options.input} ({series.shape[0]} samples x --steps-per-sample "
+                         f"{options.steps_per_sample} = {encoded.spikes.shape[0]} steps)")
+    return encoded.spikes[: options.steps], encoded, {**info, **encoded.describe()}
+
+
+
+def check_build_size(options: DeployOptions) -> None:
+    """Refuse a network to build, or a run, that cannot fit in memory (before allocating)."""
+
+    series_drive = options.input != "poisson"
+    # A CSV's dimension count is not known before reading it; three (Lorenz, Rossler) is
+    # the estimate, the file is checked again once read.
+    n_inputs = 2 * 3 * options.copies if series_drive else 6
+    # The forecast is scored on the whole encoded series, usually longer than the drive.
+    steps = max(options.steps, options.task_samples * options.steps_per_sample
+                if series_drive else 0)
+    synapses = expected_synapses(options.model, options.neurons, options.density,
+                                 options.clusters)
+    check_memory(deploy_memory_estimate(options.neurons, synapses, steps, n_inputs),
+                 f"--neurons {options.neurons}, --steps {options.steps}"
+                 + (f", --task-samples {options.task_samples} x --steps-per-sample "
+                    f"{options.steps_per_sample}" if series_drive else ""),
+                 neurons=options.neurons)
+
+

@@ -1,0 +1,117 @@
+"""The options of one deployment (the ``lnp-deploy`` flags), checked when made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..mapping import STRATEGIES
+from ..models import MODELS
+from ..prune.baselines import AP_BUDGETS
+from ..tasks.encoding import SERIES_SCALINGS
+
+__all__ = ["DeployOptions", "SERIES_CODE_DEFAULTS", "RANDOM_BUDGETS", "SERIES_INPUTS"]
+
+SERIES_INPUTS = ("lorenz", "rossler")
+# Series code defaults per input (a flag given overrides them). Rossler: its z spends most
+# of the time near zero and bursts rarely, so the z-score code clips it (unpruned HRSNN,
+# seed 0: NRMSE 0.120 against persistence 0.041); and it is sampled about 4 x more finely
+# than Lorenz-63 per Lyapunov time (467 samples against 110), so a sample's change is
+# smaller and needs a longer count to resolve: unpruned HRSNN, seeds 0-4, mean NRMSE over
+# mean persistence 0.63 at 20 steps per sample, 0.70 with 16 copies instead of 8, 0.44 at
+# 40 steps (docs/results.md, "Rossler").
+SERIES_CODE_DEFAULTS = {"rossler": {"scaling": "median", "steps_per_sample": 40}}
+_CODE_DEFAULTS = {"scaling": "zscore", "steps_per_sample": 20}
+#: What the random control copies of LNP's result (``--random-budget``).
+RANDOM_BUDGETS = ("counts", "sops")
+
+
+@dataclass
+class DeployOptions:
+    """Options of one deployment (the ``lnp-deploy`` flags)."""
+
+    target: str = "loihi-sim"
+    network: Path | None = None
+    model: str = "hrsnn"
+    neurons: int = 1000
+    density: float = 0.1
+    clusters: int = 4
+    prune: str = "lnp"
+    ap_budget: str = "paper"
+    #: What the random control matches of LNP's result: its counts, or its SOPs.
+    random_budget: str = "counts"
+    iterations: int = 4
+    target_density: float = 0.01
+    input: str = "lorenz"
+    rate: float = 0.05
+    steps: int = 500
+    copies: int = 8
+    #: None: the input's default (``SERIES_CODE_DEFAULTS``, else zscore).
+    scaling: str | None = None
+    #: None: the input's default (``SERIES_CODE_DEFAULTS``, else 20).
+    steps_per_sample: int | None = None
+    task_samples: int = 3000
+    vpt_starts: int = 5
+    seed: int = 0
+    out: Path = Path("lnp-out")
+    force: bool = False
+    progress: bool = True
+    mapping: str = "partition"
+    #: Time step (s) for a --network graph that stores none (NIR graphs of other tools).
+    dt: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}; got {self.model!r}")
+        if self.prune not in ("lnp", "ap", "random", "none"):
+            raise ValueError(f"prune must be one of lnp, ap, random, none; got {self.prune!r}")
+        if self.ap_budget not in AP_BUDGETS:
+            raise ValueError(f"ap_budget must be one of {', '.join(AP_BUDGETS)}; got "
+                             f"{self.ap_budget!r}")
+        if self.random_budget not in RANDOM_BUDGETS:
+            raise ValueError(f"random_budget must be one of {', '.join(RANDOM_BUDGETS)}; "
+                             f"got {self.random_budget!r}")
+        self.input = str(self.input)
+        for name, value in {**_CODE_DEFAULTS,
+                            **SERIES_CODE_DEFAULTS.get(self.input, {})}.items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+        if self.scaling not in SERIES_SCALINGS:
+            raise ValueError(f"scaling must be one of {', '.join(SERIES_SCALINGS)}; got "
+                             f"{self.scaling!r}")
+        if self.input not in SERIES_INPUTS + ("poisson",) and not self.input.endswith(".csv"):
+            raise ValueError(f"input must be 'lorenz', 'rossler', 'poisson' or a .csv file, "
+                             f"got {self.input!r}")
+        if self.input.endswith(".csv") and not Path(self.input).is_file():
+            raise ValueError(f"input {self.input}: no such CSV file")
+        for name in ("neurons", "clusters", "iterations", "steps", "copies",
+                     "steps_per_sample", "task_samples"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.vpt_starts, bool) or not isinstance(self.vpt_starts,
+                                                               (int, np.integer)) \
+                or self.vpt_starts < 0:
+            raise ValueError(f"vpt_starts must be a non-negative integer, got "
+                             f"{self.vpt_starts!r}")
+        for name in ("density", "rate", "target_density"):
+            value = float(getattr(self, name))
+            if not 0 < value <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {value}")
+        if self.mapping not in STRATEGIES:
+            raise ValueError(f"mapping must be one of {', '.join(STRATEGIES)}; got "
+                             f"{self.mapping!r}")
+        self.out = Path(self.out)
+        if self.network is not None:
+            self.network = Path(self.network)
+        if self.dt is not None:
+            dt = float(self.dt)
+            if not np.isfinite(dt) or dt <= 0:
+                raise ValueError(f"dt (--dt) must be a positive number of seconds, got {self.dt!r}")
+            if self.network is None or self.network.suffix != ".nir":
+                raise ValueError("--dt applies only to a --network .nir graph (one that stores no dt)")
+            self.dt = dt
+
+

@@ -1,0 +1,288 @@
+"""The deployment run: the stages of ``lnp-deploy`` in order (:mod:`lnp_neuro.deploy`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .._limits import check_memory, deploy_memory_estimate
+from ..energy import energy_report, profiles_for_target
+from ..engines import DeployedNetwork, Engine, get_engine, parity
+from ..fixed_point import quantize
+from ..io_utils import OutputFolder, atomic_write
+from ..mapping import core_limits, map_to_cores
+from ..model import FlatLayout
+from ..network import SpikingNetwork
+from ..neurobench_metrics import neurobench_metrics
+from ..profiles import load_profile
+from ..report import write_report
+from ..run_record import RunRecord
+from ..simulator import simulate
+from ..targets_registry import load_target
+from ..threads import deterministic_threads
+from .handover import hand_over, hand_over_graph, population_summary
+from .inputs import (build_network, check_build_size, load_network, load_series,
+                     make_input, series_inputs)
+from .measure import activity, score_task, stability
+from .options import DeployOptions
+from .pruning import prune_network
+
+__all__ = ["run_deploy", "OUTPUT_FILES"]
+
+#: Files every deployment writes (the report adds its PNG plots).
+OUTPUT_FILES = ("network.nir", "run.npz", "analysis.npz", "report.json", "report.html",
+                "report.md")
+_LABELS = {"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}
+
+
+def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict:
+    """Run one deployment (module docstring) and return the report dict it wrote.
+
+    The output is a transaction (:class:`lnp_neuro.io_utils.OutputFolder`): files are
+    written into a staging folder beside ``options.out`` and moved into place only when
+    the run is complete; the folder is locked for the whole run and checked for
+    writability, and the run's size against the memory it needs, before any computation.
+    BLAS thread pools are pinned to one thread (:mod:`lnp_neuro.threads`) so that the
+    same seed gives the same bits whatever thread counts are set.
+    """
+    if not isinstance(options, DeployOptions):
+        raise ValueError(f"options must be DeployOptions, got {type(options).__name__}")
+    target = load_target(options.target)
+    target.require_available()
+    if options.network is None:
+        check_build_size(options)
+    with OutputFolder(options.out, force=options.force, expected=OUTPUT_FILES,
+                      protect=[options.network]) as staging, deterministic_threads():
+        return _run_deploy(options, log, staging)
+
+
+@dataclass(eq=False)
+class _Run:
+    """What one deployment carries from stage to stage, and the time each stage took."""
+
+    options: DeployOptions
+    log: Callable[..., None]
+    out: Path
+    t_start: float = field(default_factory=time.perf_counter)
+    timings: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.target = load_target(self.options.target)
+        self.profile = load_profile(self.target.profile)
+        self.mode = "fixed" if self.target.mode == "fixed" else "float"
+
+    def timed(self, name: str, fn, *args, **kwargs):
+        t = time.perf_counter()
+        result = fn(*args, **kwargs)
+        self.timings[name] = round(time.perf_counter() - t, 3)
+        return result
+
+
+def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> dict:
+    """The deployment itself, stage by stage; every file goes into ``out`` (the staging
+    folder)."""
+    run = _Run(options, log, out)
+    net0, layout, series = _starting_network(run)
+    inputs, encoded, input_info = run.timed("input", make_input, options, net0, *series)
+    log(f"drive: {input_info['kind']}, {inputs.shape[0]} steps x {inputs.shape[1]} channels")
+    net1, history = run.timed("prune", prune_network, options, net0, inputs, log)
+    log(f"pruned ({options.prune}): {net0.n_active_neurons} -> {net1.n_active_neurons} "
+        f"neurons, {net0.n_active_synapses} -> {net1.n_active_synapses} synapses")
+    deployed = _hand_over(run, net1, layout)
+    runs = _run_engines(run, net0, deployed, inputs)
+    mapping, energy = _account(run, net0, deployed, runs, inputs)
+    measured = _measure(run, net0, deployed.network, runs, encoded, input_info)
+    _write_arrays(run, net0, deployed, runs, inputs, encoded, measured)
+    record = _record(run, net0, net1, deployed, runs, inputs, input_info, history, mapping,
+                     energy, measured)
+    record.write(out / "report.json")
+    write_report([out], out, force=True)
+    return record.json_object()
+
+
+def _starting_network(run: _Run):
+    """The network to prune (built, or loaded with its population graph when it has
+    several populations) and the task series of the drive."""
+    options, log = run.options, run.log
+    series = run.timed("series", load_series, options)
+    layout = None
+    if options.network is None:
+        net0 = run.timed("build", build_network, options, series_inputs(series[0], options))
+        log(f"built {options.model.upper()}: {net0.n_active_neurons} neurons, "
+            f"{net0.n_active_synapses} synapses (seed {options.seed})")
+        return net0, layout, series
+    net0 = run.timed("load", load_network, options.network, options.dt)
+    if isinstance(net0, FlatLayout):
+        layout, net0 = net0, net0.network
+        if options.prune != "none":
+            raise ValueError(f"--network {options.network}: a graph of "
+                             f"{len(layout.graph.populations)} populations runs with "
+                             f"--prune none only (pruning several populations is not "
+                             f"implemented yet)")
+        log(f"loaded {options.network}: {layout.graph.summary()}")
+    else:
+        log(f"loaded {options.network}: {net0}")
+    check_memory(deploy_memory_estimate(net0.n_total_neurons, net0.n_active_synapses,
+                                        options.steps, net0.n_inputs),
+                 f"--network {options.network} ({net0.n_total_neurons} neurons), "
+                 f"--steps {options.steps}")
+    return net0, layout, series
+
+
+def _hand_over(run: _Run, net1: SpikingNetwork, layout: FlatLayout | None) -> DeployedNetwork:
+    """Only the active neurons and synapses go into network.nir, with their original ids;
+    the graph read back from the file is what every engine runs."""
+    path = run.out / "network.nir"
+    if layout is None:
+        deployed = run.timed("hand_over", hand_over, net1, path)
+    else:
+        deployed = run.timed("hand_over", hand_over_graph, layout, path)
+    run.log(f"wrote network.nir and read it back: {deployed.network.n_total_neurons} "
+            f"neurons, {deployed.network.n_active_synapses} synapses")
+    return deployed
+
+
+@dataclass(eq=False)
+class _EngineRuns:
+    """The rasters of one deployment: the unpruned baseline and the deployed graph on the
+    target's engine, and that engine's parity against its reference."""
+
+    spikes_unpruned: np.ndarray
+    spikes: np.ndarray
+    mismatches: int
+    engine: Engine
+    reference: Engine
+
+
+def _run_engines(run: _Run, net0: SpikingNetwork, deployed: DeployedNetwork,
+                 inputs: np.ndarray) -> _EngineRuns:
+    """The unpruned network on the native simulator (the SOP baseline), the deployed graph
+    on the target's engine and on its independent parity reference."""
+    options, log, target, mode = run.options, run.log, run.target, run.mode
+    engine = get_engine(target.backend)
+    reference_engine = get_engine(engine.parity_reference)
+    log("running the unpruned network on the native simulator (SOP baseline)")
+    spikes0 = run.timed("run_unpruned", lambda: simulate(net0, inputs, mode=mode,
+                                                         progress=options.progress).spikes)
+    log(f"running the deployed graph on {target.name} ({target.description})")
+    on_target = run.timed("run_target", engine.run, deployed, inputs, mode, options.progress)
+    log(f"running it on the {reference_engine.name} engine (parity reference)")
+    reference = run.timed("run_reference", reference_engine.run, deployed, inputs, mode)
+    mismatches = parity(on_target, reference)
+    if mismatches:
+        log(f"WARNING: {mismatches} spike mismatch(es) between {target.name} ({engine.name}) "
+            f"and the {reference_engine.name} engine on the same graph"
+            + ("; they are expected to agree exactly" if engine.name != "norse" else ""))
+    return _EngineRuns(spikes0, on_target.spikes, mismatches, engine, reference_engine)
+
+
+def _account(run: _Run, net0: SpikingNetwork, deployed: DeployedNetwork, runs: _EngineRuns,
+             inputs: np.ndarray):
+    """Placement of the deployed network on the profile's cores and the energy of the run
+    on every hardware profile."""
+    options, profile = run.options, run.profile
+    net_d = deployed.network
+    limits = core_limits(profile)
+    mapping = run.timed("map", map_to_cores, net_d, limits, options.mapping, runs.spikes,
+                        options.seed) if limits is not None else None
+    cores_used = mapping.cores_used if mapping is not None else None
+    energy = run.timed("energy", energy_report, net_d, runs.spikes,
+                       profiles_for_target(profile), (net0, runs.spikes_unpruned),
+                       input_spikes=inputs,
+                       cores_used={profile.name: cores_used} if cores_used is not None
+                       else None,
+                       mapping_strategy=options.mapping,
+                       mappings={profile.name: mapping} if mapping is not None else None,
+                       seed=options.seed)
+    return mapping, energy
+
+
+def _measure(run: _Run, net0: SpikingNetwork, net_d: SpikingNetwork, runs: _EngineRuns,
+             encoded, input_info: dict) -> dict:
+    """Stability at the operating point before and after pruning, activity, and the
+    drive's task (None for a Poisson drive)."""
+    options = run.options
+    run.log("measuring stability at the operating point before and after pruning")
+    measured = {"stability0": run.timed("stability_before", stability, net0, options.seed),
+                "stability1": run.timed("stability_after", stability, net_d, options.seed),
+                "activity0": activity(runs.spikes_unpruned, net0),
+                "activity1": activity(runs.spikes, net_d), "task": None}
+    if encoded is not None:
+        measured["task"] = run.timed("task", score_task, net0, net_d, encoded, run.mode,
+                                     input_info, run.log, options.vpt_starts)
+    return measured
+
+
+def _write_arrays(run: _Run, net0: SpikingNetwork, deployed: DeployedNetwork,
+                  runs: _EngineRuns, inputs: np.ndarray, encoded, measured: dict) -> None:
+    """``run.npz`` (input, rasters per network and per population, the series) and
+    ``analysis.npz`` (the Lyapunov spectra and time constants behind the plots)."""
+    net_d = deployed.network
+    with atomic_write(run.out / "run.npz") as tmp, open(tmp, "wb") as fh:
+        extra = {} if encoded is None else {
+            "series": encoded.series[: -(-inputs.shape[0] // encoded.steps_per_sample)],
+            "steps_per_sample": np.int64(encoded.steps_per_sample)}
+        if deployed.layout is not None:
+            extra.update({f"spikes/{name}": raster.astype(bool)
+                          for name, raster in deployed.populations(runs.spikes).items()})
+        np.savez_compressed(fh, input_spikes=inputs.astype(bool),
+                            spikes=runs.spikes.astype(bool), neuron_ids=deployed.neuron_ids,
+                            spikes_unpruned=runs.spikes_unpruned.astype(bool), **extra)
+    with atomic_write(run.out / "analysis.npz") as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, lyapunov_before=measured["stability0"].spectra[0].exponents,
+                            lyapunov_after=measured["stability1"].spectra[0].exponents,
+                            tau_mem_before=net0.tau_mem[net0.neuron_active],
+                            tau_mem_after=net_d.tau_mem[net_d.neuron_active])
+
+
+def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, mapping,
+            energy, measured) -> RunRecord:
+    """The run record (``report.json``) of the deployment."""
+    options, target, profile = run.options, run.target, run.profile
+    net_d = deployed.network
+    stability0, stability1 = measured["stability0"], measured["stability1"]
+    act0, act1 = measured["activity0"], measured["activity1"]
+    cores_used = mapping.cores_used if mapping is not None else None
+    deployed_info = {"network": "network.nir", "neurons": net_d.n_total_neurons,
+                     "synapses": net_d.n_active_synapses,
+                     "neuron_ids": "ids in the starting network: run.npz neuron_ids, and "
+                                   "network.nir neurons metadata lnp_neuro.neuron_ids",
+                     "engine": runs.engine.name,
+                     "engine_description": runs.engine.description}
+    if deployed.layout is not None:
+        deployed_info["populations"] = population_summary(deployed.layout)
+    return RunRecord(
+        label=_LABELS[options.prune],
+        target=target.name, backend=runs.engine.name, mode=target.mode, profile=profile.name,
+        steps=int(inputs.shape[0]), dt=net_d.dt,
+        neurons_before=net0.n_active_neurons, neurons_after=net_d.n_active_neurons,
+        synapses_before=net0.n_active_synapses, synapses_after=net_d.n_active_synapses,
+        sops_dense=energy["baseline"]["sops_dense"], sops_pruned=energy["sops_and_mask"],
+        sop_ratio=energy["sop_ratio"],
+        energy_joules=energy["profiles"][profile.name]["energy_joules"],
+        energy_by_profile={k: v["energy_joules"] for k, v in energy["profiles"].items()},
+        cores_used=cores_used, mapping=mapping.summary() if mapping is not None else None,
+        parity=runs.mismatches, parity_reference=runs.reference.name,
+        spikes_before=int(np.count_nonzero(runs.spikes_unpruned)),
+        spikes_after=int(np.count_nonzero(runs.spikes)),
+        lambda_max_before=stability0.mean, lambda_max_after=stability1.mean,
+        lambda_max_stderr_before=stability0.stderr, lambda_max_stderr_after=stability1.stderr,
+        stability={"measure": "linear rate dynamics at the operating point "
+                              "(lnp_neuro.operating_point)",
+                   "before": stability0.as_dict(), "after": stability1.as_dict()},
+        activity={"fraction_firing_before": act0["fraction_firing"],
+                  "fraction_firing_after": act1["fraction_firing"],
+                  "rate_hz_before": act0["rate_hz"], "rate_hz_after": act1["rate_hz"]},
+        task=measured["task"], history=history,
+        baseline_budget=net1.metadata.get("baseline_budget"),
+        energy=energy, input=input_info,
+        options={k: v for k, v in asdict(options).items() if k not in ("progress",)},
+        deployed=deployed_info,
+        timings_seconds=run.timings,
+        quantisation=quantize(net_d).error.as_dict() if target.mode == "fixed" else None,
+        neurobench=neurobench_metrics(net_d, runs.spikes, inputs),
+        seconds=round(time.perf_counter() - run.t_start, 3))
