@@ -31,7 +31,8 @@ as the columns do not collapse onto the leading direction within ``m`` steps (th
 
   with ``W`` the active recurrent coupling in rate units, ``net.rate_coupling()`` (the
   spiking weights scaled row-wise by each neuron's steady-state gain; see
-  :class:`RateSurrogate` for units, bias and input), sparse: ``J_t Q`` is one sparse @
+  :class:`RateSurrogate`, in :mod:`lnp_neuro.rate_surrogate` and re-exported here, for
+  units, bias and input), sparse: ``J_t Q`` is one sparse @
   dense ``[N, k]`` product. The per-neuron exponent of design section 2 is
   ``lambda_i = sum_k lambda_k Q_ik^2 / sum_k Q_ik^2``.
 - :func:`spiking_divergence` / :func:`spiking_lambda_max` — the direct estimate of the LNP
@@ -48,7 +49,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .network import RATE_UNIT_HZ, SpikingNetwork
+from .network import SpikingNetwork
+from .rate_surrogate import RateSurrogate, rate_surrogate
 from .spiking_divergence import SpikingDivergence, spiking_divergence, spiking_lambda_max
 from .validation import check_int, check_nonnegative, check_positive, progress_bar
 
@@ -278,94 +280,6 @@ def map_spectrum(step: Callable[..., np.ndarray], jac: Callable[..., Any], h0: A
     return exponents[_sorted_descending(exponents)]
 
 
-# ------------------------------------------------------------ rate surrogate of an SNN
-@dataclass(eq=False)
-class RateSurrogate:
-    """Discrete-time firing-rate map of the active part of a spiking network (design section 2)::
-
-        r_{t+1} = (1 - a) * r_t + a * tanh(G r_t + b + G_in x_t),    a = dt / tau_mem
-        J_t     = diag(1 - a) + diag(a * (1 - tanh^2(G r_t + b + G_in x_t))) G
-
-    Engelken et al. (2023) Eq. 1 with a per-neuron step ``a_i = dt / tau_i`` (LNP paper
-    appendix A.1). ``phi = tanh`` is this project's choice (the paper does not name phi):
-    it is the transfer function of Engelken et al. and of the classical chaotic rate
-    network (Sompolinsky, Crisanti & Sommers 1988), whose transition to chaos sits at
-    bulk spectral radius 1, the ``gain`` of :mod:`lnp_neuro.models`.
-
-    Units (those of :meth:`SpikingNetwork.rate_coupling`): rates ``r`` are in units of
-    :data:`lnp_neuro.network.RATE_UNIT_HZ`, the preactivation is the steady-state drive in
-    thresholds. ``G = diag(rate_gain) W`` is the the design's ``W`` in these units (the spiking
-    weights scaled by each neuron's steady-state gain); ``b = bias (tau_mem / dt) /
-    v_threshold``, the membrane offset a constant bias holds, in thresholds;
-    ``G_in = diag(rate_gain) W_in / (RATE_UNIT_HZ dt)``, so ``x_t`` is in input spikes
-    per step (a spike train, or the per-step spike probabilities of a rate code).
-
-    Attributes
-    ----------
-    weights : CSR (n, n), ``G[post, pre]`` between active neurons.
-    input_weights : CSR (n, n_in), ``G_in`` onto the active neurons.
-    leak : array (n,), ``a = dt / tau_mem`` in (0, 1].
-    bias : array (n,), ``b``.
-    dt : seconds per step.
-    active : int array (n,), indices of the active neurons in the full network.
-    """
-
-    weights: sp.csr_matrix
-    input_weights: sp.csr_matrix
-    leak: np.ndarray
-    bias: np.ndarray
-    dt: float
-    active: np.ndarray
-
-    def __post_init__(self) -> None:
-        n = self.leak.shape[0]
-        if self.weights.shape != (n, n):
-            raise ValueError(f"weights must have shape ({n}, {n}), got {self.weights.shape}")
-        if self.input_weights.shape[0] != n:
-            raise ValueError(f"input_weights must have {n} rows, got {self.input_weights.shape}")
-        if np.any(self.leak <= 0) or np.any(self.leak > 1):
-            raise ValueError("leak (dt / tau_mem) must lie in (0, 1]")
-        if self.bias.shape != (n,) or self.active.shape != (n,):
-            raise ValueError(f"bias and active must have shape ({n},)")
-        self.dt = check_positive(self.dt, "dt")
-
-    @property
-    def n(self) -> int:
-        return self.leak.shape[0]
-
-    def preactivation(self, r: np.ndarray, x: np.ndarray | None = None) -> np.ndarray:
-        """``W r + b (+ W_in x)``."""
-        pre = self.weights @ r + self.bias
-        if x is not None:
-            pre = pre + self.input_weights @ np.asarray(x, dtype=np.float64)
-        return pre
-
-    def step(self, r: np.ndarray, x: np.ndarray | None = None) -> np.ndarray:
-        """One step of the rate map."""
-        return (1.0 - self.leak) * r + self.leak * np.tanh(self.preactivation(r, x))
-
-    def jacobian(self, r: np.ndarray, x: np.ndarray | None = None) -> sp.csr_matrix:
-        """Sparse Jacobian ``dr_{t+1}/dr_t`` at ``(r, x)``."""
-        slope = 1.0 - np.tanh(self.preactivation(r, x)) ** 2
-        jac = sp.diags(self.leak * slope) @ self.weights + sp.diags(1.0 - self.leak)
-        return sp.csr_matrix(jac)
-
-
-def rate_surrogate(net: SpikingNetwork) -> RateSurrogate:
-    """The rate surrogate (:class:`RateSurrogate`) of the active neurons of ``net``."""
-    if not isinstance(net, SpikingNetwork):
-        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
-    active = np.flatnonzero(net.neuron_active)
-    if active.size == 0:
-        raise ValueError("net has no active neuron")
-    weights = sp.csr_matrix(net.rate_coupling()[active][:, active])
-    weights.sort_indices()
-    input_weights = sp.csr_matrix(net.rate_input_coupling()[active]) / (RATE_UNIT_HZ * net.dt)
-    bias = net.bias[active] * net.tau_mem[active] / (net.dt * net.v_threshold[active])
-    return RateSurrogate(weights=sp.csr_matrix(weights), input_weights=sp.csr_matrix(input_weights),
-                         leak=net.dt / net.tau_mem[active], bias=bias, dt=net.dt, active=active)
-
-
 def per_neuron_exponents(exponents: Any, vectors: Any) -> np.ndarray:
     """Spectrum attributed to each neuron by its loading on the Lyapunov vectors (design section 2).
 
@@ -490,6 +404,100 @@ def _initial_tangent_columns(weights: sp.csr_matrix, leak: np.ndarray, k: int) -
     return q0
 
 
+def _check_spectrum_settings(n: int, n_steps: Any, k: Any, n_transient: Any,
+                             reortho_every: Any, noise_std: Any) -> tuple:
+    """``(n_steps, k, n_transient, reortho_every, noise_std)`` checked; ``k <= n`` active."""
+    n_steps = check_int(n_steps, "n_steps", 1)
+    k = check_int(k, "k", 1)
+    if k > n:
+        raise ValueError(f"k must be <= the number of active neurons {n}, got {k}")
+    n_transient = check_int(n_transient, "n_transient", 0)
+    reortho_every = check_int(reortho_every, "reortho_every", 1)
+    noise_std = check_nonnegative(noise_std, "noise_std")
+    return n_steps, k, n_transient, reortho_every, noise_std
+
+
+def _check_drive(inputs: Any, n_inputs: int, total: int) -> np.ndarray | None:
+    """The input spikes as float64 ``(T_in >= total, n_inputs)``, or None (no drive)."""
+    if inputs is None:
+        return None
+    inputs = np.asarray(inputs)
+    if inputs.ndim != 2 or inputs.shape[1] != n_inputs:
+        raise ValueError(f"inputs must have shape (T, n_inputs={n_inputs}), "
+                         f"got {inputs.shape}")
+    if inputs.shape[0] < total:
+        raise ValueError(f"inputs has {inputs.shape[0]} time steps, need n_transient + "
+                         f"n_steps = {total}")
+    inputs = inputs.astype(np.float64)
+    if not np.all(np.isfinite(inputs)):
+        raise ValueError("inputs has non-finite (NaN or inf) values")
+    return inputs
+
+
+def _spectrum_rng(seed: Any) -> np.random.Generator:
+    """The generator of the initial rates and the noise: ``seed`` if a Generator, else
+    ``default_rng(seed)`` (an integer or None)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
+        return np.random.default_rng(seed)
+    raise ValueError(f"seed must be an integer, a numpy Generator or None, got {seed!r}")
+
+
+def _initial_rates(initial_rates: Any, rng: np.random.Generator, n: int) -> np.ndarray:
+    """r_0: ``initial_rates`` checked, else uniform in (-1, 1) (the range of tanh) from
+    ``rng`` (its first draw)."""
+    if initial_rates is None:
+        return rng.uniform(-1.0, 1.0, n)
+    r = _check_state(initial_rates, "initial_rates")
+    if r.shape != (n,):
+        raise ValueError(f"initial_rates must have shape ({n},) (active neurons), "
+                         f"got {r.shape}")
+    return r
+
+
+def _iterate_tangents(surrogate: RateSurrogate, r: np.ndarray, basis: _TangentBasis,
+                      inputs: np.ndarray | None, noise_std: float, rng: np.random.Generator,
+                      n_transient: int, total: int, progress: bool | None) -> None:
+    """Benettin's QR loop on the rate map for ``total`` steps: ``r_{t+1} = (1 - a) r_t +
+    a tanh(pre_t)`` and ``Y = J_t Q``, growth accumulated after ``n_transient`` steps (QR
+    forced at the end of the transient and at the last step)."""
+    weights, leak = surrogate.weights, surrogate.leak
+    keep = 1.0 - leak
+    keep_col, bias = keep[:, None], surrogate.bias
+    n = surrogate.n
+    with progress_bar(total, progress, "Lyapunov spectrum (network)") as bar:
+        for t in range(total):
+            pre = weights @ r + bias
+            if inputs is not None:
+                pre += surrogate.input_weights @ inputs[t]
+            if noise_std > 0:
+                pre += noise_std * rng.standard_normal(n)
+            act = np.tanh(pre)
+            slope = leak * (1.0 - act * act)
+            # J_t Q = diag(1 - a) Q + diag(a phi') (W Q): one sparse @ dense product
+            y = weights @ basis.q
+            y *= slope[:, None]
+            y += keep_col * basis.q
+            r = keep * r + leak * act
+            basis.advance(y, force_qr=(t == n_transient - 1 or t == total - 1),
+                          accumulate=t >= n_transient)
+            bar.update()
+
+
+def _spectrum_from_basis(basis: _TangentBasis, surrogate: RateSurrogate,
+                         net: SpikingNetwork, n_steps: int) -> NetworkSpectrum:
+    """Exponents ``log_growth / (T dt)`` sorted descending with their vectors, and the
+    per-neuron exponents of design section 2."""
+    exponents = basis.log_growth / (n_steps * net.dt)
+    order = _sorted_descending(exponents)
+    exponents, vectors = exponents[order], basis.q[:, order]
+    return NetworkSpectrum(exponents=exponents, vectors=vectors,
+                           neuron_exponents=per_neuron_exponents(exponents, vectors),
+                           active=surrogate.active, size=net.n_total_neurons, dt=net.dt,
+                           n_steps=n_steps)
+
+
 def network_spectrum(net: SpikingNetwork, n_steps: int, k: int,
                      inputs: Any = None, seed: int | np.random.Generator | None = None, *,
                      n_transient: int = 200, noise_std: float = 0.0,
@@ -532,65 +540,14 @@ def network_spectrum(net: SpikingNetwork, n_steps: int, k: int,
     ``sort(log(1 - dt / tau_i) / dt)`` for any k.
     """
     surrogate = rate_surrogate(net)
-    n = surrogate.n
-    n_steps = check_int(n_steps, "n_steps", 1)
-    k = check_int(k, "k", 1)
-    if k > n:
-        raise ValueError(f"k must be <= the number of active neurons {n}, got {k}")
-    n_transient = check_int(n_transient, "n_transient", 0)
-    reortho_every = check_int(reortho_every, "reortho_every", 1)
-    noise_std = check_nonnegative(noise_std, "noise_std")
+    n_steps, k, n_transient, reortho_every, noise_std = _check_spectrum_settings(
+        surrogate.n, n_steps, k, n_transient, reortho_every, noise_std)
     total = n_transient + n_steps
-    if inputs is not None:
-        inputs = np.asarray(inputs)
-        if inputs.ndim != 2 or inputs.shape[1] != net.n_inputs:
-            raise ValueError(f"inputs must have shape (T, n_inputs={net.n_inputs}), "
-                             f"got {inputs.shape}")
-        if inputs.shape[0] < total:
-            raise ValueError(f"inputs has {inputs.shape[0]} time steps, need n_transient + "
-                             f"n_steps = {total}")
-        inputs = inputs.astype(np.float64)
-        if not np.all(np.isfinite(inputs)):
-            raise ValueError("inputs has non-finite (NaN or inf) values")
-    if isinstance(seed, np.random.Generator):
-        rng = seed
-    elif seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, bool)):
-        rng = np.random.default_rng(seed)
-    else:
-        raise ValueError(f"seed must be an integer, a numpy Generator or None, got {seed!r}")
-    if initial_rates is None:
-        r = rng.uniform(-1.0, 1.0, n)
-    else:
-        r = _check_state(initial_rates, "initial_rates")
-        if r.shape != (n,):
-            raise ValueError(f"initial_rates must have shape ({n},) (active neurons), "
-                             f"got {r.shape}")
-
-    weights, leak = surrogate.weights, surrogate.leak
-    keep = 1.0 - leak
-    keep_col, bias = keep[:, None], surrogate.bias
-    basis = _TangentBasis(_initial_tangent_columns(weights, leak, k), reortho_every)
-    with progress_bar(total, progress, "Lyapunov spectrum (network)") as bar:
-        for t in range(total):
-            pre = weights @ r + bias
-            if inputs is not None:
-                pre += surrogate.input_weights @ inputs[t]
-            if noise_std > 0:
-                pre += noise_std * rng.standard_normal(n)
-            act = np.tanh(pre)
-            slope = leak * (1.0 - act * act)
-            # J_t Q = diag(1 - a) Q + diag(a phi') (W Q): one sparse @ dense product
-            y = weights @ basis.q
-            y *= slope[:, None]
-            y += keep_col * basis.q
-            r = keep * r + leak * act
-            basis.advance(y, force_qr=(t == n_transient - 1 or t == total - 1),
-                          accumulate=t >= n_transient)
-            bar.update()
-    exponents = basis.log_growth / (n_steps * net.dt)
-    order = _sorted_descending(exponents)
-    exponents, vectors = exponents[order], basis.q[:, order]
-    return NetworkSpectrum(exponents=exponents, vectors=vectors,
-                           neuron_exponents=per_neuron_exponents(exponents, vectors),
-                           active=surrogate.active, size=net.n_total_neurons, dt=net.dt,
-                           n_steps=n_steps)
+    inputs = _check_drive(inputs, net.n_inputs, total)
+    rng = _spectrum_rng(seed)
+    r = _initial_rates(initial_rates, rng, surrogate.n)
+    basis = _TangentBasis(_initial_tangent_columns(surrogate.weights, surrogate.leak, k),
+                          reortho_every)
+    _iterate_tangents(surrogate, r, basis, inputs, noise_std, rng, n_transient, total,
+                      progress)
+    return _spectrum_from_basis(basis, surrogate, net, n_steps)

@@ -19,6 +19,7 @@ Algorithm 4; design section 3 "Baselines"). One implementation, used by ``lnp-de
 - :func:`random_network_at_sops` — the same control matched in cost instead of counts:
   LNP's neurons, and as many of the random synapses as fit in LNP's synaptic operations
   on the drive (the comparison "at matched SOPs" that AP's ``"sops"`` budget also makes).
+  Both live in :mod:`lnp_neuro.prune.random_control` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -28,10 +29,15 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import scipy.sparse as sp
 
+from .._parallel import map_blocks
+from ..energy import count_sops
 from ..network import SpikingNetwork
+from ..simulator import Simulator
+from ..tasks.metrics import nrmse
+from ..tasks.readout import exponential_trace
 from ..validation import check_int
+from .random_control import random_network_at_sops, random_network_like
 
 __all__ = ["APBudget", "AP_BUDGETS", "keeps_performance", "performance_ratio",
            "activity_prune", "activity_prune_on_task", "drive_sops", "random_network_like",
@@ -131,9 +137,181 @@ def keeps_performance(score: float, baseline: float, min_ratio: float = 0.9,
 
 
 def _mask_least_active(net: SpikingNetwork, order: np.ndarray, k: int) -> SpikingNetwork:
+    """``net`` with the first ``k`` neurons of ``order`` (least active first) masked."""
     mask = net.neuron_active.copy()
     mask[order[:k]] = False
     return net.copy(neuron_active=mask)
+
+
+@dataclass(frozen=True)
+class _APRules:
+    """The checked settings of one :func:`activity_prune` run and its checked callbacks."""
+
+    activity_fn: Callable[[SpikingNetwork], np.ndarray]
+    score_fn: Callable[[SpikingNetwork], float]
+    cost_fn: Callable[[SpikingNetwork], float] | None
+    fraction: float
+    n_iter: int
+    ratio_min: float
+    higher_is_better: bool
+    min_neurons: int
+    budget: APBudget
+
+    def score(self, model: SpikingNetwork) -> float:
+        """``score_fn(model)``, refused unless a finite number >= 0 (ratio scale)."""
+        value = float(self.score_fn(model))
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"score_fn returned {value}; it must return a performance or an "
+                             f"error >= 0 (pass an error with higher_is_better=False, not "
+                             f"its negation)")
+        return value
+
+    def cost(self, model: SpikingNetwork) -> float | None:
+        """``cost_fn(model)`` (SOPs >= 0) under an ``"sops"`` budget, else None (unused)."""
+        if self.budget.kind != "sops":
+            return None
+        value = float(self.cost_fn(model))
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"cost_fn returned {value}; it must return SOPs >= 0")
+        return value
+
+    def entry(self, it: int, model: SpikingNetwork, perf: float, sops: float | None,
+              accepted: bool, baseline: float) -> dict:
+        """One row of the history (the keys listed by :func:`activity_prune`)."""
+        ratio = performance_ratio(perf, baseline, self.higher_is_better)
+        row = {"iteration": it, "neurons": model.n_active_neurons,
+               "synapses": model.n_active_synapses,
+               "performance": perf, "performance_ratio": ratio,
+               "meets_rule": bool(keeps_performance(perf, baseline, self.ratio_min,
+                                                    self.higher_is_better)),
+               "accepted": bool(accepted)}
+        if sops is not None:
+            row["sops"] = sops
+        return row
+
+    def reached(self, model: SpikingNetwork, model_cost: float | None) -> bool:
+        """Whether a matched budget is met (never under the paper's)."""
+        if self.budget.kind == "neurons":
+            return model.n_active_neurons <= self.budget.target
+        if self.budget.kind == "sops":
+            return model_cost <= self.budget.target
+        return False
+
+
+def _check_ap_settings(net, activity_fn, score_fn, fraction, n_iter, min_performance_ratio,
+                       higher_is_better, min_neurons, budget, cost_fn) -> _APRules:
+    """The arguments of :func:`activity_prune` checked, as an :class:`_APRules`."""
+    if not isinstance(net, SpikingNetwork):
+        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
+    if not callable(activity_fn) or not callable(score_fn):
+        raise ValueError("activity_fn and score_fn must be callables taking a SpikingNetwork")
+    fraction = float(fraction)
+    if not (np.isfinite(fraction) and 0 < fraction < 1):
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    n_iter = check_int(n_iter, "n_iter", 0)
+    ratio_min = float(min_performance_ratio)
+    if not (np.isfinite(ratio_min) and ratio_min > 0):
+        raise ValueError(f"min_performance_ratio must be positive, got {min_performance_ratio}")
+    min_neurons = check_int(min_neurons, "min_neurons", 1)
+    budget = APBudget() if budget is None else budget
+    if not isinstance(budget, APBudget):
+        raise ValueError(f"budget must be an APBudget, got {type(budget).__name__}")
+    if budget.kind == "sops" and not callable(cost_fn):
+        raise ValueError("an 'sops' budget needs cost_fn(net) -> synaptic operations")
+    return _APRules(activity_fn, score_fn, cost_fn, fraction, n_iter, ratio_min,
+                    higher_is_better, min_neurons, budget)
+
+
+def _stop_reason(rules: _APRules, current: SpikingNetwork, current_cost: float | None,
+                 it: int) -> str | None:
+    """Why pruning ends before round ``it + 1`` (``"budget reached"``, ``"n_iter"``,
+    ``"min_neurons"``), or None to go on."""
+    if rules.reached(current, current_cost):
+        return "budget reached"
+    if rules.budget.kind == "paper" and it >= rules.n_iter:
+        return "n_iter"
+    if np.count_nonzero(current.neuron_active) - rules.min_neurons <= 0:
+        return "min_neurons"
+    return None
+
+
+def _removal_count(rules: _APRules, n_active: int) -> int:
+    """``k = max(1, round(fraction * n_active))``, capped by ``min_neurons`` and by a
+    neuron budget's remainder."""
+    room = n_active - rules.min_neurons
+    k = min(max(1, int(round(rules.fraction * n_active))), room)
+    if rules.budget.kind == "neurons":
+        k = min(k, n_active - int(rules.budget.target))
+    return k
+
+
+def _least_active_order(rules: _APRules, current: SpikingNetwork,
+                        active: np.ndarray) -> np.ndarray:
+    """The active neurons by ascending ``activity_fn(current)`` (stable: ties to the lower
+    index)."""
+    activity = np.asarray(rules.activity_fn(current), dtype=np.float64)
+    if activity.shape != (current.n_total_neurons,):
+        raise ValueError(f"activity_fn must return one value per neuron "
+                         f"({current.n_total_neurons},), got {activity.shape}")
+    return active[np.argsort(activity[active], kind="stable")]
+
+
+def _candidate(rules: _APRules, current: SpikingNetwork
+               ) -> tuple[SpikingNetwork, float | None]:
+    """One round's pruned model and its cost: the ``k`` least active masked; under an
+    ``"sops"`` budget met by it, the removal count bisected to the crossing
+    ``cost(hi) <= target < cost(lo)``."""
+    active = np.flatnonzero(current.neuron_active)
+    k = _removal_count(rules, active.size)
+    order = _least_active_order(rules, current, active)
+    candidate = _mask_least_active(current, order, k)
+    candidate_cost = rules.cost(candidate)
+    if rules.budget.kind == "sops" and candidate_cost <= rules.budget.target and k > 1:
+        lo, hi, hi_cost = 0, k, candidate_cost
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            mid_cost = rules.cost(_mask_least_active(current, order, mid))
+            if mid_cost <= rules.budget.target:
+                hi, hi_cost = mid, mid_cost
+            else:
+                lo = mid
+        candidate, candidate_cost = _mask_least_active(current, order, hi), hi_cost
+    return candidate, candidate_cost
+
+
+def _prune_rounds(rules: _APRules, current: SpikingNetwork, current_cost: float | None,
+                  baseline: float, history: list[dict]) -> tuple[SpikingNetwork, str]:
+    """Rounds until a stop reason (appending each scored round to ``history``): the
+    last kept model and why it ended. The paper rule rejects a round that falls below
+    ``ratio_min`` of ``baseline`` (``"performance"``); matched budgets only record it."""
+    it = 0
+    while True:
+        stopped = _stop_reason(rules, current, current_cost, it)
+        if stopped is not None:
+            return current, stopped
+        it += 1
+        candidate, candidate_cost = _candidate(rules, current)
+        perf = rules.score(candidate)
+        keep = keeps_performance(perf, baseline, rules.ratio_min, rules.higher_is_better)
+        accepted = keep or rules.budget.kind != "paper"
+        history.append(rules.entry(it, candidate, perf, candidate_cost, accepted, baseline))
+        if not accepted:
+            return current, "performance"
+        current, current_cost = candidate, candidate_cost
+
+
+def _with_ap_metadata(current: SpikingNetwork, rules: _APRules, stopped: str,
+                      history: list[dict]) -> SpikingNetwork:
+    """A copy of ``current`` with ``metadata["activity_pruning"]`` (settings, budget,
+    ``stopped``, neurons and performance per scored model)."""
+    metadata = json.loads(json.dumps(current.metadata))
+    metadata["activity_pruning"] = {
+        "fraction": rules.fraction, "n_iter": rules.n_iter,
+        "min_performance_ratio": rules.ratio_min,
+        "higher_is_better": bool(rules.higher_is_better), "budget": rules.budget.as_dict(),
+        "stopped": stopped, "neurons": [h["neurons"] for h in history],
+        "performance": [h["performance"] for h in history]}
+    return current.copy(metadata=metadata)
 
 
 def activity_prune(net: SpikingNetwork, activity_fn: Callable[[SpikingNetwork], np.ndarray],
@@ -177,116 +355,17 @@ def activity_prune(net: SpikingNetwork, activity_fn: Callable[[SpikingNetwork], 
     ["activity_pruning"]`` records the settings, the budget and ``stopped`` (why it ended:
     ``"performance"``, ``"n_iter"``, ``"budget reached"``, ``"min_neurons"``).
     """
-    if not isinstance(net, SpikingNetwork):
-        raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
-    if not callable(activity_fn) or not callable(score_fn):
-        raise ValueError("activity_fn and score_fn must be callables taking a SpikingNetwork")
-    fraction = float(fraction)
-    if not (np.isfinite(fraction) and 0 < fraction < 1):
-        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
-    n_iter = check_int(n_iter, "n_iter", 0)
-    ratio_min = float(min_performance_ratio)
-    if not (np.isfinite(ratio_min) and ratio_min > 0):
-        raise ValueError(f"min_performance_ratio must be positive, got {min_performance_ratio}")
-    min_neurons = check_int(min_neurons, "min_neurons", 1)
-    budget = APBudget() if budget is None else budget
-    if not isinstance(budget, APBudget):
-        raise ValueError(f"budget must be an APBudget, got {type(budget).__name__}")
-    if budget.kind == "sops" and not callable(cost_fn):
-        raise ValueError("an 'sops' budget needs cost_fn(net) -> synaptic operations")
-
-    def score(model: SpikingNetwork) -> float:
-        value = float(score_fn(model))
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"score_fn returned {value}; it must return a performance or an "
-                             f"error >= 0 (pass an error with higher_is_better=False, not "
-                             f"its negation)")
-        return value
-
-    def cost(model: SpikingNetwork) -> float:
-        value = float(cost_fn(model))
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"cost_fn returned {value}; it must return SOPs >= 0")
-        return value
-
-    def entry(it: int, model: SpikingNetwork, perf: float, sops: float | None,
-              accepted: bool) -> dict:
-        ratio = performance_ratio(perf, baseline, higher_is_better)
-        row = {"iteration": it, "neurons": model.n_active_neurons,
-               "synapses": model.n_active_synapses,
-               "performance": perf, "performance_ratio": ratio,
-               "meets_rule": bool(keeps_performance(perf, baseline, ratio_min,
-                                                    higher_is_better)),
-               "accepted": bool(accepted)}
-        if sops is not None:
-            row["sops"] = sops
-        return row
-
-    baseline = score(net)
+    rules = _check_ap_settings(net, activity_fn, score_fn, fraction, n_iter,
+                               min_performance_ratio, higher_is_better, min_neurons, budget,
+                               cost_fn)
+    baseline = rules.score(net)
     if higher_is_better and baseline == 0:
         raise ValueError("the unpruned model scores 0: 90 % of it anchors nothing")
     current = net.copy()
-    current_cost = cost(current) if budget.kind == "sops" else None
-    history = [entry(0, current, baseline, current_cost, True)]
-
-    def reached(model: SpikingNetwork, model_cost: float | None) -> bool:
-        if budget.kind == "neurons":
-            return model.n_active_neurons <= budget.target
-        if budget.kind == "sops":
-            return model_cost <= budget.target
-        return False
-
-    stopped = "n_iter"
-    it = 0
-    while True:
-        if reached(current, current_cost):
-            stopped = "budget reached"
-            break
-        if budget.kind == "paper" and it >= n_iter:
-            break
-        active = np.flatnonzero(current.neuron_active)
-        room = active.size - min_neurons
-        if room <= 0:
-            stopped = "min_neurons"
-            break
-        it += 1
-        k = min(max(1, int(round(fraction * active.size))), room)
-        if budget.kind == "neurons":
-            k = min(k, active.size - int(budget.target))
-        activity = np.asarray(activity_fn(current), dtype=np.float64)
-        if activity.shape != (current.n_total_neurons,):
-            raise ValueError(f"activity_fn must return one value per neuron "
-                             f"({current.n_total_neurons},), got {activity.shape}")
-        order = active[np.argsort(activity[active], kind="stable")]
-        candidate = _mask_least_active(current, order, k)
-        candidate_cost = cost(candidate) if budget.kind == "sops" else None
-        if budget.kind == "sops" and candidate_cost <= budget.target and k > 1:
-            # Bisect the removal count to a crossing: cost(hi) <= target < cost(lo).
-            lo, hi, hi_cost = 0, k, candidate_cost
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                mid_cost = cost(_mask_least_active(current, order, mid))
-                if mid_cost <= budget.target:
-                    hi, hi_cost = mid, mid_cost
-                else:
-                    lo = mid
-            candidate, candidate_cost = _mask_least_active(current, order, hi), hi_cost
-        perf = score(candidate)
-        keep = keeps_performance(perf, baseline, ratio_min, higher_is_better)
-        accepted = keep or budget.kind != "paper"
-        history.append(entry(it, candidate, perf, candidate_cost, accepted))
-        if not accepted:
-            stopped = "performance"
-            break
-        current, current_cost = candidate, candidate_cost
-
-    metadata = json.loads(json.dumps(current.metadata))
-    metadata["activity_pruning"] = {
-        "fraction": fraction, "n_iter": n_iter, "min_performance_ratio": ratio_min,
-        "higher_is_better": bool(higher_is_better), "budget": budget.as_dict(),
-        "stopped": stopped, "neurons": [h["neurons"] for h in history],
-        "performance": [h["performance"] for h in history]}
-    return current.copy(metadata=metadata), history
+    current_cost = rules.cost(current)
+    history = [rules.entry(0, current, baseline, current_cost, True, baseline)]
+    current, stopped = _prune_rounds(rules, current, current_cost, baseline, history)
+    return _with_ap_metadata(current, rules, stopped, history), history
 
 
 # ------------------------------------------------------------------ AP on task data
@@ -310,14 +389,12 @@ class _TaskRuns:
         self._memo: dict[bytes, list[np.ndarray]] = {}
 
     def rasters(self, net: SpikingNetwork) -> list[np.ndarray]:
-        from ..simulator import Simulator
         key = net.neuron_active.tobytes() + net.synapse_active.tobytes()
         if key not in self._memo:
             if len(self._memo) >= 4:
                 self._memo.pop(next(iter(self._memo)))
             # Independent runs share the cores (the kernels release the GIL) and one
             # preparation of the network; each run is the same whichever thread makes it.
-            from .._parallel import map_blocks
             sim = Simulator(net, self.mode)
             self._memo[key] = list(map_blocks(lambda i: sim.run(self.inputs[i]).spikes,
                                               len(self.inputs)))
@@ -327,11 +404,129 @@ class _TaskRuns:
 def drive_sops(net: SpikingNetwork, inputs, mode: str = "float") -> int:
     """Synaptic operations of ``net`` on ``inputs`` ([T, C] or [n, T, C]), AND-mask model
     (:func:`lnp_neuro.energy.count_sops`; the count ``lnp-deploy`` reports)."""
-    from ..energy import count_sops
     x = _as_sequences("inputs", inputs, 3)
     runs = _TaskRuns(x, mode)
     return sum(count_sops(s, net.weights, net.neuron_active, net.synapse_active)
                for s in runs.rasters(net))
+
+
+def _check_task_inputs(net: SpikingNetwork, inputs, task: str,
+                       train_fraction: float) -> tuple[np.ndarray, float]:
+    """``inputs`` as ``[n_sequences, T, C]`` for ``net``, and the checked ``train_fraction``."""
+    if task not in ("regression", "classification"):
+        raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
+    x = _as_sequences("inputs", inputs, 3)
+    if x.shape[2] != net.n_inputs:
+        raise ValueError(f"inputs have {x.shape[2]} channels, the network {net.n_inputs}")
+    train_fraction = float(train_fraction)
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    return x, train_fraction
+
+
+@dataclass(frozen=True)
+class _RegressionTargets:
+    """Finite target rows (``rows`` [n, T] selects them, in sequence-then-time order), the
+    first ``n_fit`` fitted, and NRMSE's per-dimension ``sigma`` (varying dimensions)."""
+
+    rows: np.ndarray
+    n_fit: int
+    y_rows: np.ndarray
+    sigma: np.ndarray
+
+
+@dataclass(frozen=True)
+class _ClassificationTargets:
+    """One label per sequence; the first ``n_fit`` sequences are fitted."""
+
+    labels: np.ndarray
+    n_fit: int
+
+
+def _regression_targets(targets, x: np.ndarray, train_fraction: float) -> _RegressionTargets:
+    """The rows to fit and score and NRMSE's sigma: the target's long-term std (paper
+    Sec. 4) over all its rows (a std of the fitted rows alone would blow up the error of a
+    dimension that happens to be quiet there); a dimension constant throughout is left
+    out."""
+    y = _as_sequences("targets", np.asarray(targets, dtype=np.float64), 3)
+    if y.shape[:2] != x.shape[:2]:
+        raise ValueError(f"targets {y.shape} must match inputs {x.shape} in sequences "
+                         f"and steps")
+    rows = np.all(np.isfinite(y), axis=2)               # [n, T]
+    n_rows = int(rows.sum())
+    n_fit = int(train_fraction * n_rows)
+    if n_fit < 2 or n_rows - n_fit < 1:
+        raise ValueError(f"targets hold {n_rows} finite rows; the readout needs at least "
+                         f"two to fit and one to score")
+    y_rows = y[rows]
+    sigma = y_rows.std(axis=0)
+    varying = sigma > 0
+    if not varying.any():
+        raise ValueError("targets are constant in every dimension; NRMSE is undefined")
+    return _RegressionTargets(rows, n_fit, y_rows[:, varying], sigma[varying])
+
+
+def _classification_targets(targets, x: np.ndarray,
+                            train_fraction: float) -> _ClassificationTargets:
+    """The labels, and how many sequences are fitted (two classes among them at least)."""
+    labels = np.asarray(targets).reshape(-1)
+    if labels.shape[0] != x.shape[0]:
+        raise ValueError(f"classification needs one label per sequence ({x.shape[0]}), "
+                         f"got {labels.shape[0]}")
+    n_fit = int(train_fraction * x.shape[0])
+    if n_fit < 2 or x.shape[0] - n_fit < 1 or np.unique(labels[:n_fit]).size < 2:
+        raise ValueError("classification needs at least two classes among the fitted "
+                         "sequences and one sequence to score")
+    return _ClassificationTargets(labels, n_fit)
+
+
+@dataclass(frozen=True)
+class _TaskCallbacks:
+    """The callbacks :func:`activity_prune` gets from :func:`activity_prune_on_task`, all
+    read from one memoised simulation per candidate (``runs``)."""
+
+    runs: _TaskRuns
+    targets: _RegressionTargets | _ClassificationTargets
+    tau: float
+
+    def activity(self, model: SpikingNetwork) -> np.ndarray:
+        """Spike count of every neuron over all sequences."""
+        return sum(s.sum(axis=0) for s in self.runs.rasters(model)).astype(np.float64)
+
+    def features(self, model: SpikingNetwork) -> list[np.ndarray]:
+        """Exponential traces (``tau``) of the active neurons, per sequence."""
+        active = model.neuron_active
+        return [exponential_trace(s[:, active], self.tau, model.dt)
+                for s in self.runs.rasters(model)]
+
+    def score(self, model: SpikingNetwork) -> float:
+        """Held-out NRMSE of a ridge regression (penalty by 5 contiguous folds: leave-one-out
+        on autocorrelated rows rewards memorising neighbours and picks a penalty that fails
+        on the held-out stretch), or held-out accuracy of a ridge classifier (penalty by
+        leave-one-out) on the time-averaged traces; standardised features either way."""
+        # lazy: scikit-learn is slow to import
+        from sklearn.linear_model import RidgeClassifierCV, RidgeCV
+        from sklearn.model_selection import KFold
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        alphas = np.logspace(-3, 4, 15)
+        feats = self.features(model)
+        tg = self.targets
+        if isinstance(tg, _RegressionTargets):
+            z = np.concatenate([f[r] for f, r in zip(feats, tg.rows)])
+            fit = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas, cv=KFold(5)))
+            fit.fit(z[:tg.n_fit], tg.y_rows[:tg.n_fit])
+            pred = fit.predict(z[tg.n_fit:]).reshape(-1, tg.y_rows.shape[1])
+            return nrmse(pred, tg.y_rows[tg.n_fit:], tg.sigma)
+        z = np.stack([f.mean(axis=0) for f in feats])
+        fit = make_pipeline(StandardScaler(), RidgeClassifierCV(alphas=alphas))
+        fit.fit(z[:tg.n_fit], tg.labels[:tg.n_fit])
+        return float(np.mean(fit.predict(z[tg.n_fit:]) == tg.labels[tg.n_fit:]))
+
+    def cost(self, model: SpikingNetwork) -> float:
+        """Synaptic operations (AND-mask) over all sequences."""
+        return float(sum(count_sops(s, model.weights, model.neuron_active,
+                                    model.synapse_active) for s in self.runs.rasters(model)))
 
 
 def activity_prune_on_task(net: SpikingNetwork, inputs, targets, *, task: str = "regression",
@@ -369,232 +564,13 @@ def activity_prune_on_task(net: SpikingNetwork, inputs, targets, *, task: str = 
     are left out); classification -> accuracy of a ridge classifier (penalty by
     leave-one-out) on the time-averaged traces (higher is better).
     """
-    from ..energy import count_sops
-    if task not in ("regression", "classification"):
-        raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
-    x = _as_sequences("inputs", inputs, 3)
-    if x.shape[2] != net.n_inputs:
-        raise ValueError(f"inputs have {x.shape[2]} channels, the network {net.n_inputs}")
-    train_fraction = float(train_fraction)
-    if not 0 < train_fraction < 1:
-        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    x, train_fraction = _check_task_inputs(net, inputs, task, train_fraction)
     if task == "regression":
-        y = _as_sequences("targets", np.asarray(targets, dtype=np.float64), 3)
-        if y.shape[:2] != x.shape[:2]:
-            raise ValueError(f"targets {y.shape} must match inputs {x.shape} in sequences "
-                             f"and steps")
-        rows = np.all(np.isfinite(y), axis=2)               # [n, T]
-        n_rows = int(rows.sum())
-        n_fit = int(train_fraction * n_rows)
-        if n_fit < 2 or n_rows - n_fit < 1:
-            raise ValueError(f"targets hold {n_rows} finite rows; the readout needs at least "
-                             f"two to fit and one to score")
-        y_rows = y[rows]
-        # NRMSE's sigma is the target's long-term std (paper Sec. 4), over all its rows: a
-        # std of the fitted rows alone would blow up the error of a dimension that happens
-        # to be quiet there. A dimension constant throughout is left out.
-        sigma = y_rows.std(axis=0)
-        varying = sigma > 0
-        if not varying.any():
-            raise ValueError("targets are constant in every dimension; NRMSE is undefined")
-        y_rows, sigma = y_rows[:, varying], sigma[varying]
+        split = _regression_targets(targets, x, train_fraction)
     else:
-        labels = np.asarray(targets).reshape(-1)
-        if labels.shape[0] != x.shape[0]:
-            raise ValueError(f"classification needs one label per sequence ({x.shape[0]}), "
-                             f"got {labels.shape[0]}")
-        n_fit = int(train_fraction * x.shape[0])
-        if n_fit < 2 or x.shape[0] - n_fit < 1 or np.unique(labels[:n_fit]).size < 2:
-            raise ValueError("classification needs at least two classes among the fitted "
-                             "sequences and one sequence to score")
-    runs = _TaskRuns(x, mode)
-
-    def activity(model: SpikingNetwork) -> np.ndarray:
-        return sum(s.sum(axis=0) for s in runs.rasters(model)).astype(np.float64)
-
-    def features(model: SpikingNetwork) -> list[np.ndarray]:
-        from ..tasks.readout import exponential_trace
-        active = model.neuron_active
-        return [exponential_trace(s[:, active], tau, model.dt) for s in runs.rasters(model)]
-
-    def score(model: SpikingNetwork) -> float:
-        from sklearn.linear_model import RidgeClassifierCV, RidgeCV
-        from sklearn.model_selection import KFold
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-        alphas = np.logspace(-3, 4, 15)
-        feats = features(model)
-        if task == "regression":
-            z = np.concatenate([f[r] for f, r in zip(feats, rows)])
-            # Contiguous folds: leave-one-out on autocorrelated rows rewards memorising
-            # neighbours and picks a penalty that fails on the held-out stretch.
-            fit = make_pipeline(StandardScaler(), RidgeCV(alphas=alphas, cv=KFold(5)))
-            fit.fit(z[:n_fit], y_rows[:n_fit])
-            pred = fit.predict(z[n_fit:]).reshape(-1, y_rows.shape[1])
-            from ..tasks.metrics import nrmse
-            return nrmse(pred, y_rows[n_fit:], sigma)
-        z = np.stack([f.mean(axis=0) for f in feats])
-        fit = make_pipeline(StandardScaler(), RidgeClassifierCV(alphas=alphas))
-        fit.fit(z[:n_fit], labels[:n_fit])
-        return float(np.mean(fit.predict(z[n_fit:]) == labels[n_fit:]))
-
-    def cost(model: SpikingNetwork) -> float:
-        return float(sum(count_sops(s, model.weights, model.neuron_active,
-                                    model.synapse_active) for s in runs.rasters(model)))
-
-    return activity_prune(net, activity, score, fraction=fraction, n_iter=n_iter,
+        split = _classification_targets(targets, x, train_fraction)
+    calls = _TaskCallbacks(_TaskRuns(x, mode), split, tau)
+    return activity_prune(net, calls.activity, calls.score, fraction=fraction, n_iter=n_iter,
                           min_performance_ratio=min_performance_ratio,
                           higher_is_better=(task == "classification"), min_neurons=min_neurons,
-                          budget=budget, cost_fn=cost)
-
-
-# --------------------------------------------------------------------- random control
-def random_network_like(start: SpikingNetwork, n_neurons: int, n_synapses: int,
-                        seed=None) -> SpikingNetwork:
-    """The paper's "Random" control (Sec. 4): ``start`` with its wiring redrawn.
-
-    Kept from ``start`` (its active part): the neuron model and every per-neuron parameter
-    (time constants, thresholds, biases, input weights, cluster labels), the
-    excitatory/inhibitory split and Dale's law, and the distribution of the recurrent
-    couplings per presynaptic type. Changed: the wiring, and the counts.
-
-    1. Neurons: ``n_neurons`` of ``start``'s active neurons, drawn without replacement
-       within each type, ``round(n_neurons * f_E)`` excitatory (``f_E``: ``start``'s
-       excitatory share, clipped to what each type has), kept in index order.
-    2. Wiring: Erdos-Renyi G(n, m), ``m = n_synapses`` synapses drawn uniformly without
-       replacement among the ``n (n - 1)`` ordered pairs (no autapses).
-    3. Weights: each synapse's rate coupling ``G_ij = g_i W_ij``
-       (:meth:`SpikingNetwork.rate_coupling`, ``g_i`` the postsynaptic gain) is drawn from
-       ``start``'s couplings of synapses whose presynaptic neuron has the same type as
-       ``j``, then ``W_ij = G_ij / g_i``. Drawing the coupling rather than the weight
-       keeps what a synapse does to its target: ``start``'s weights were scaled per
-       postsynaptic neuron (:mod:`lnp_neuro.models`), and a weight moved to a neuron with
-       another ``g`` would drive it more or less strongly than anywhere in ``start``.
-       In a Dale network the sign is then the presynaptic type's.
-
-    Weights are NOT taken from the network that supplies the counts (e.g. LNP's result):
-    LNP rescales the weights it keeps, and those weights on random wiring would be a
-    different network family, not a control.
-    """
-    if not isinstance(start, SpikingNetwork):
-        raise ValueError(f"start must be a SpikingNetwork, got {type(start).__name__}")
-    compact, _ = start.compact()
-    total = compact.n_total_neurons
-    n = check_int(n_neurons, "n_neurons", 1)
-    if n > total:
-        raise ValueError(f"n_neurons={n} exceeds the {total} active neurons of start")
-    m = check_int(n_synapses, "n_synapses", 0)
-    if m > n * (n - 1):
-        raise ValueError(f"n_synapses={m} do not fit in {n} neurons without autapses")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-    exc_idx = np.flatnonzero(compact.excitatory)
-    inh_idx = np.flatnonzero(~compact.excitatory)
-    n_exc = int(round(n * exc_idx.size / total))
-    n_exc = min(max(n_exc, n - inh_idx.size), exc_idx.size)
-    chosen = np.sort(np.concatenate([rng.choice(exc_idx, n_exc, replace=False),
-                                     rng.choice(inh_idx, n - n_exc, replace=False)]))
-
-    flat = np.sort(rng.choice(n * (n - 1), size=m, replace=False)) if m else \
-        np.zeros(0, np.int64)
-    post = flat // max(n - 1, 1)
-    pre = flat % max(n - 1, 1)
-    pre = pre + (pre >= post)          # skip the diagonal
-
-    coupling = compact.rate_coupling()
-    pool_exc = compact.excitatory[coupling.indices]
-    is_exc = compact.excitatory[chosen][pre]
-    g = compact.rate_gain[chosen]
-    data = np.empty(m)
-    for kind, want in (("excitatory", True), ("inhibitory", False)):
-        need = is_exc == want
-        if not need.any():
-            continue
-        pool = coupling.data[pool_exc == want]
-        if pool.size == 0:
-            raise ValueError(f"start has {kind} neurons but no synapse from one: there is no "
-                             f"{kind} weight distribution to draw from")
-        data[need] = rng.choice(pool, size=int(need.sum()))
-    data = data / g[post]
-    weights = sp.csr_matrix((data, (post, pre)), shape=(n, n))
-    weights.sort_indices()
-    metadata = json.loads(json.dumps(start.metadata))
-    metadata["random_like"] = {
-        "start_neurons": int(total), "n_neurons": n, "n_synapses": m,
-        "n_excitatory": int(n_exc),
-        "weights": "rate couplings of start, drawn per presynaptic type",
-        "seed": seed if seed is None or isinstance(seed, (int, np.integer)) else None}
-    return SpikingNetwork(
-        weights=weights, input_weights=compact.input_weights[chosen],
-        tau_mem=compact.tau_mem[chosen], tau_syn=compact.tau_syn[chosen],
-        v_threshold=compact.v_threshold[chosen], bias=compact.bias[chosen], dt=compact.dt,
-        excitatory=compact.excitatory[chosen],
-        cluster=None if compact.cluster is None else compact.cluster[chosen],
-        metadata=metadata)
-
-
-def random_network_at_sops(start: SpikingNetwork, n_neurons: int, n_synapses: int,
-                           cost_fn: Callable[[SpikingNetwork], float], target: float,
-                           seed=None) -> SpikingNetwork:
-    """The "Random" control at a matched cost: at most ``target`` synaptic operations.
-
-    1. ``full = random_network_like(start, n_neurons, n_synapses, seed)``: LNP's counts.
-    2. Its synapses are put in a random order (the same generator, drawn after step 1),
-       and a prefix length ``k`` is found by bisection over ``0..n_synapses`` whose network
-       (the first ``k`` synapses of the order, the others removed) costs ``cost_fn(net) <=
-       target``. A uniformly random ``k``-subset of a G(n, m) graph is a G(n, k) graph, so
-       every candidate is itself the random control with ``k`` synapses.
-
-    The cost is not strictly monotone in ``k`` (removing an inhibitory synapse can raise
-    the activity), so the bisection returns a ``k`` whose network is within the budget,
-    not necessarily the largest such ``k``; ``metadata["random_at_sops"]`` records ``k``,
-    its cost, the target, the full network's cost and the evaluations made. When the full
-    network already fits, it is returned as it is.
-    """
-    if not callable(cost_fn):
-        raise ValueError("cost_fn must be callable: cost_fn(net) -> synaptic operations")
-    target = float(target)
-    if not np.isfinite(target) or target < 0:
-        raise ValueError(f"target must be a finite number >= 0, got {target}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    full = random_network_like(start, n_neurons, n_synapses, seed=rng)
-    coo = full.weights.tocoo()
-    order = rng.permutation(coo.nnz)
-
-    def first(k: int) -> SpikingNetwork:
-        keep = order[:k]
-        w = sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])),
-                          shape=full.weights.shape)
-        w.sort_indices()
-        return full.copy(weights=w)
-
-    evaluations = []
-
-    def cost(k: int, net: SpikingNetwork) -> float:
-        c = float(cost_fn(net))
-        evaluations.append({"synapses": int(k), "cost": c})
-        return c
-
-    full_cost = cost(coo.nnz, full)
-    lo, chosen = coo.nnz, (full, full_cost)
-    if full_cost > target:
-        lo, hi, chosen = 0, coo.nnz, None
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            net = first(mid)
-            c = cost(mid, net)
-            if c <= target:
-                lo, chosen = mid, (net, c)
-            else:
-                hi = mid
-        if chosen is None:
-            net = first(0)
-            chosen = (net, cost(0, net))
-    net, net_cost = chosen
-    net.metadata["random_at_sops"] = {
-        "synapses": int(lo), "cost": net_cost, "target": target,
-        "full_synapses": int(coo.nnz), "full_cost": full_cost,
-        "evaluations": evaluations,
-        "rule": "a prefix of a random order of the G(n, m) synapses, found by bisection, "
-                "whose SOPs on the drive are <= the target"}
-    return net
+                          budget=budget, cost_fn=calls.cost)
