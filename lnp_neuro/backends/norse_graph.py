@@ -43,7 +43,7 @@ import nir
 import numpy as np
 
 from ..nir_graph import METADATA_KEY
-from ..nir_import import _contract_passthrough, _flatten_graph
+from ..nir_import import _flat_graph
 from .norse_common import (_check_n_threads, _quiet_norse_import, _time_steps, _torch_threads,
                            _zero_state, _zero_synaptic_leak)
 
@@ -66,13 +66,6 @@ def _kind(node) -> str:
     if integrator is not None and isinstance(node, integrator):
         return "Integrator"
     return type(node).__name__
-
-
-def _flat_nodes_edges(graph) -> tuple[dict, list]:
-    """Nested subgraphs inlined with '.'-joined names, as :mod:`lnp_neuro.nir_import`
-    does (its subgraph Input/Output nodes are contracted into the edges)."""
-    nodes, edges = _flatten_graph(graph)
-    return _contract_passthrough(nodes, edges)
 
 
 def _strip_delays(nodes: dict, edges: list) -> tuple[dict, list]:
@@ -287,7 +280,8 @@ def _prepare_graph(graph, dt: float, as_imported: bool) -> tuple[dict, list, dic
     inlined, LIF/IF gains folded into their weights (unless ``as_imported``), every node
     checked for what norse would silently change, every Delay removed. Returns the nodes,
     the edges and the kind of every neuron node."""
-    nodes, edges = _flat_nodes_edges(graph)
+    # Nested subgraphs inlined with '.'-joined names, their Input/Output contracted.
+    nodes, edges = _flat_graph(graph)
     if not as_imported:
         nodes = _fold_gains(nodes, edges, dt)
     for name, node in nodes.items():
