@@ -22,9 +22,8 @@ from .nir_graph import METADATA_KEY, NIR_FORMAT_VERSION, Readout
 __all__ = ["from_nir"]
 
 _SUPPORTED = ("Input", "Output", "Linear", "Affine", "CubaLIF", "LIF", "NIRGraph", "Delay")
-# Relative tolerance under which a computed factor counts as exactly 1 (or a metadata
-# value as equal to its visible counterpart): a few float64 roundings, never a model
-# difference.
+# Relative tolerance under which a computed factor counts as exactly 1 (or a metadata value
+# as equal to its visible counterpart): a few float64 roundings, never a model difference.
 _ROUNDING_RTOL = 1e-9
 
 # --------------------------------------------------------------------------- import
@@ -40,15 +39,10 @@ _PASSTHROUGH = _PassThrough()
 
 
 def _flatten_graph(graph: nir.NIRGraph, prefix: str = "") -> tuple[dict, list]:
-    """Inline nested NIRGraphs (snnTorch wraps RSynaptic/RLeaky in a subgraph).
-
-    A subgraph's own Input/Output nodes become pass-through markers that
-    :func:`_contract_passthrough` removes, reconnecting their neighbours.
-    """
-    nodes: dict[str, Any] = {}
-    edges: list[tuple[str, str]] = []
-    entry: dict[str, str] = {}
-    exit_: dict[str, str] = {}
+    """Inline nested NIRGraphs (snnTorch wraps RSynaptic/RLeaky in a subgraph); their own
+    Input/Output become pass-through markers that :func:`_contract_passthrough` removes."""
+    nodes, edges = {}, []
+    entry, exit_ = {}, {}  # subgraph name -> its inner Input / Output
     for name, node in graph.nodes.items():
         full = f"{prefix}{name}"
         if isinstance(node, nir.NIRGraph):
@@ -74,6 +68,7 @@ def _flatten_graph(graph: nir.NIRGraph, prefix: str = "") -> tuple[dict, list]:
 
 
 def _contract_passthrough(nodes: dict, edges: list) -> tuple[dict, list]:
+    """The graph without its pass-through markers, each predecessor wired to each successor."""
     edges = list(dict.fromkeys(edges))
     for name in [k for k, v in nodes.items() if v is _PASSTHROUGH]:
         preds = [s for s, d in edges if d == name]
@@ -85,9 +80,9 @@ def _contract_passthrough(nodes: dict, edges: list) -> tuple[dict, list]:
     return nodes, edges
 
 
-def _per_neuron_param(node_name: str, node: Any, field_name: str, n: int,
-                      value: Any = None) -> np.ndarray:
-    raw = getattr(node, field_name) if value is None else value
+def _per_neuron_param(node_name: str, node: Any, field_name: str, n: int) -> np.ndarray:
+    """A node's parameter as one float64 per neuron (a scalar is broadcast), finite."""
+    raw = getattr(node, field_name)
     arr = np.asarray(raw, dtype=np.float64)
     if arr.size == 1:
         return np.full(n, float(arr.reshape(-1)[0]))
@@ -139,26 +134,20 @@ def _meta_array(meta: dict, key: str, shape: tuple, dtype, where: str) -> np.nda
 
 def _sparse_with_hidden(name: str, dense: np.ndarray, meta: dict, col_key: str,
                         active_key: str | None) -> tuple[sp.csr_matrix, np.ndarray | None]:
-    """CSR of the visible non-zeros plus the metadata's hidden entries.
-
-    Returns the matrix and, when ``active_key`` is given, a per-entry activity mask
-    aligned with the canonical CSR (visible entries are active).
-    """
+    """CSR of the visible non-zeros plus the metadata's hidden entries, and, when
+    ``active_key`` is given, a per-entry activity mask aligned with it (visible: active)."""
+    where = f"node {name!r}"
     rows_v, cols_v = np.nonzero(dense)
     vals_v = dense[rows_v, cols_v]
     k = int(np.asarray(meta.get("hidden_weight", np.zeros(0))).size)
-    rows_h = _meta_array(meta, "hidden_post", (k,), np.int64, f"node {name!r}")
-    cols_h = _meta_array(meta, col_key, (k,), np.int64, f"node {name!r}")
-    vals_h = _meta_array(meta, "hidden_weight", (k,), np.float64, f"node {name!r}")
+    rows_h = _meta_array(meta, "hidden_post", (k,), np.int64, where)
+    cols_h = _meta_array(meta, col_key, (k,), np.int64, where)
+    vals_h = _meta_array(meta, "hidden_weight", (k,), np.float64, where)
     if rows_h is None or cols_h is None or vals_h is None:
-        rows_h = cols_h = np.zeros(0, np.int64)
-        vals_h = np.zeros(0)
-        k = 0
-    act_h = None
-    if active_key is not None:
-        act_h = _meta_array(meta, active_key, (k,), bool, f"node {name!r}")
-        if act_h is None:
-            act_h = np.ones(k, bool)
+        rows_h, cols_h, vals_h, k = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), 0
+    act_h = None if active_key is None else _meta_array(meta, active_key, (k,), bool, where)
+    if active_key is not None and act_h is None:
+        act_h = np.ones(k, bool)
     if k:
         n_rows, n_cols = dense.shape
         if (rows_h.min() < 0 or rows_h.max() >= n_rows or cols_h.min() < 0
@@ -180,19 +169,15 @@ def _sparse_with_hidden(name: str, dense: np.ndarray, meta: dict, col_key: str,
             raise ValueError(f"node {name!r}: metadata lists a hidden entry twice")
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=dense.shape[0]))])
     matrix = sp.csr_matrix((vals[order], cols[order], indptr), shape=dense.shape)
-    mask = None
-    if active_key is not None:
-        mask = np.concatenate([np.ones(rows_v.size, bool), act_h])[order]
+    mask = None if active_key is None else np.concatenate([np.ones(rows_v.size, bool),
+                                                           act_h])[order]
     return matrix, mask
 
 
 def _take_input_delay(nodes: dict, edges: list) -> tuple[dict, list, tuple | None]:
-    """Remove a ``Delay`` node between the Input and the input projection.
-
-    Returns the graph without it and ``(name, delay in seconds per channel)``, or None when
-    the graph has no Delay. A Delay anywhere else is refused, naming it: the project's
-    synapses have exactly one step of delay, nothing else can be expressed.
-    """
+    """The graph without the ``Delay`` node between the Input and the input projection,
+    and ``(name, delay in seconds per channel)`` (None without a Delay). A Delay anywhere
+    else is refused, naming it: the project's synapses have exactly one step of delay."""
     delays = [k for k, v in nodes.items() if isinstance(v, nir.Delay)]
     if not delays:
         return nodes, edges, None
@@ -216,14 +201,12 @@ def _take_input_delay(nodes: dict, edges: list) -> tuple[dict, list, tuple | Non
 
 def _input_delay_steps(delay: tuple | None, dt: float, own_format: int) -> int:
     """Steps of delay on the input path: 1 (the project's engines), or 0 with a warning."""
-    if delay is None:
-        if own_format == 1:
-            return 1  # written by lnp_neuro before the Delay node: one step by convention
-        return 0
+    if delay is None:  # lnp_neuro wrote format 1 before the Delay node: one step by convention
+        return 1 if own_format == 1 else 0
     name, values = delay
     if values.size == 0:
         return 1  # no input channel: nothing arrives early or late
-    if np.allclose(values / dt, 1.0, rtol=_ROUNDING_RTOL, atol=0):
+    if _is_one(values / dt):
         return 1
     if np.all(values == 0):
         return 0
@@ -265,9 +248,6 @@ def _find_structure(nodes: dict, edges: list) -> dict:
             raise ValueError(f"edge ({s!r}, {d!r}) names a node that is not in the graph")
         preds[d].append(s)
         succs[s].append(d)
-
-    found: dict[str, str | None] = {"input": inputs[0], "neurons": neurons, "output": outputs[0],
-                                    "input_weights": None, "recurrent": None, "readout": None}
     input_paths, recurrent_paths = [], []
     for src in preds[neurons]:
         if src == inputs[0]:
@@ -288,9 +268,10 @@ def _find_structure(nodes: dict, edges: list) -> dict:
     if len(recurrent_paths) > 1:
         raise ValueError(f"expected at most one recurrent edge onto {neurons!r}, found "
                          f"{recurrent_paths}")
-    found["input_weights"] = input_paths[0]
-    found["recurrent"] = recurrent_paths[0] if recurrent_paths else None
-
+    found: dict[str, str | None] = {
+        "input": inputs[0], "neurons": neurons, "output": outputs[0],
+        "input_weights": input_paths[0],
+        "recurrent": recurrent_paths[0] if recurrent_paths else None, "readout": None}
     out_paths = [d for d in succs[neurons] if d != found["recurrent"]]
     if len(out_paths) != 1:
         raise ValueError(f"expected exactly one path from {neurons!r} to the Output node, found "
@@ -331,8 +312,8 @@ def _flat_graph(graph: nir.NIRGraph) -> tuple[dict, list]:
     return _contract_passthrough(nodes, edges)
 
 
-def _resolve_dt(dt: float | None, graph_meta: dict,
-                infer: Callable[[], float]) -> tuple[float, str]:
+def _resolve_dt(dt: float | None, graph_meta: dict, infer: Callable[[], float]
+                ) -> tuple[float, str]:
     """``(dt, source)``: the graph's stored dt ("metadata", which an argument must not
     contradict), else the argument ("argument"), else ``infer()`` ("r": ``tau / r``)."""
     meta_dt = graph_meta.get("dt")
@@ -348,7 +329,7 @@ def _resolve_dt(dt: float | None, graph_meta: dict,
 
 def _infer_dt(neurons_name: str, node: Any, tau_mem: np.ndarray, r: np.ndarray) -> float:
     """``dt = tau_mem / r``, snnTorch's convention (it writes ``r = tau_mem / dt``)."""
-    if np.allclose(r, 1.0, rtol=_ROUNDING_RTOL, atol=0):
+    if _is_one(r):
         raise ValueError(
             f"the graph carries no dt (no {METADATA_KEY} metadata) and node {neurons_name!r} "
             f"has r = 1, so dt cannot be inferred from r = tau_mem/dt; pass dt=... "
@@ -374,8 +355,8 @@ def _v_reset_zero(name: str, node: Any, n: int) -> None:
 
 
 def _euler_scale_bias(dt: float, r: np.ndarray, tau_mem: np.ndarray, v_leak: np.ndarray,
-                      tau_syn: np.ndarray | None = None,
-                      w_in: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      tau_syn: np.ndarray | None = None, w_in: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """Input scale (jump of u per unit of NIR input) and bias of a leaky NIR neuron:
     ``scale = r dt/tau_mem`` (CubaLIF: times ``dt/tau_syn w_in``), ``bias = dt v_leak /
     tau_mem``, NIR's forward-Euler step as the project's (derivation: :mod:`.nir_io`)."""
@@ -393,12 +374,9 @@ def _is_one(scale: np.ndarray) -> bool:
 def _fold_affine_bias(bias: np.ndarray, extra: np.ndarray, scale: np.ndarray,
                       tau_syn: np.ndarray, dt: float, node_name: str, target: str,
                       stacklevel: int) -> np.ndarray:
-    """``bias`` plus an Affine bias b (a constant input current) at its settled value.
-
-    b adds ``c = scale b`` to u every step; settled, u holds ``c tau_syn/dt``, which it
-    adds to v every step: the neuron bias. Exact when the current starts settled; NIR's,
-    from 0, rises to it with tau_syn (a warning unless ``tau_syn = dt``; ``stacklevel`` as
-    seen from the caller)."""
+    """``bias`` plus an Affine bias b (a constant input current ``c = scale b`` into u) at
+    its settled value ``c tau_syn/dt``; NIR's current, from 0, rises to it with tau_syn (a
+    warning unless ``tau_syn = dt``; ``stacklevel`` as seen from the caller)."""
     per_step = extra if _is_one(scale) else scale * extra
     bias = bias + per_step * tau_syn / dt
     if np.any(tau_syn != dt):
@@ -426,9 +404,8 @@ def _active_and_bias(nmeta: dict, n: int, where: str, bias: np.ndarray,
 
 
 def _excitatory(nmeta: dict, n: int, where: str, outgoing: Iterable) -> np.ndarray:
-    """Dale identity: the metadata's, else from the signs of a neuron's outgoing synapses
-    (the columns of the matrices in ``outgoing``): inhibitory when it has inhibitory
-    synapses and no excitatory ones."""
+    """Dale identity: the metadata's, else inhibitory where a neuron's outgoing synapses
+    (columns of ``outgoing``) include inhibitory and no excitatory ones."""
     excitatory = _meta_array(nmeta, "excitatory", (n,), bool, where)
     if excitatory is not None:
         return excitatory
@@ -465,24 +442,12 @@ class _Weights:
     rec_bias: np.ndarray | None
 
 
-def _format_version(graph_meta: dict) -> int:
-    """The graph's lnp_neuro format version (0 when written by another tool)."""
-    if not graph_meta:
-        return 0
-    version = int(np.asarray(graph_meta.get("format_version", 0)))
-    if version > NIR_FORMAT_VERSION:
-        raise ValueError(f"graph metadata format version {version} is newer than this "
-                         f"lnp_neuro reads ({NIR_FORMAT_VERSION})")
-    return version
-
-
 def _read_weights(nodes: dict, found: dict) -> _Weights:
     """The weights around the neuron node, their sizes checked against each other."""
+    def read(name):
+        return (None, None) if name is None else _weight_of(name, nodes[name])
     rec_name, in_name = found["recurrent"], found["input_weights"]
-    rec_weight, rec_bias = (None, None) if rec_name is None else _weight_of(rec_name,
-                                                                             nodes[rec_name])
-    in_weight, in_bias = (None, None) if in_name is None else _weight_of(in_name,
-                                                                         nodes[in_name])
+    (rec_weight, rec_bias), (in_weight, in_bias) = read(rec_name), read(in_name)
     if rec_weight is not None:
         n = rec_weight.shape[0]
         if rec_weight.shape != (n, n):
@@ -512,8 +477,7 @@ def _neuron_parameters(nname: str, neurons: Any, n: int) -> dict[str, np.ndarray
     params = {
         "tau_mem": _per_neuron_param(nname, neurons, "tau_mem" if cuba else "tau", n),
         "tau_syn": _per_neuron_param(nname, neurons, "tau_syn", n) if cuba else None,
-        "w_in": _per_neuron_param(nname, neurons, "w_in", n) if cuba else None,
-    }
+        "w_in": _per_neuron_param(nname, neurons, "w_in", n) if cuba else None}
     for field in ("r", "v_leak", "v_threshold"):
         params[field] = _per_neuron_param(nname, neurons, field, n)
     _v_reset_zero(nname, neurons, n)
@@ -527,9 +491,8 @@ def _synapses(nodes: dict, w: _Weights, scale: np.ndarray
               ) -> tuple[sp.csr_matrix, np.ndarray | None, sp.csr_matrix]:
     """Recurrent weights (with their activity mask) and input weights in project units:
     visible and hidden (metadata) entries, rows multiplied by ``scale``."""
-    n = w.n
     if w.rec_weight is None:
-        weights, synapse_active = sp.csr_matrix((n, n)), None
+        weights, synapse_active = sp.csr_matrix((w.n, w.n)), None
     else:
         weights, synapse_active = _sparse_with_hidden(
             w.rec_name, w.rec_weight, _lnp_meta(nodes[w.rec_name]), "hidden_pre",
@@ -590,7 +553,10 @@ def from_nir(graph: nir.NIRGraph, *, dt: float | None = None, with_readout: bool
     nname = found["neurons"]
     neurons = nodes[nname]
     graph_meta = _lnp_meta(graph)
-    version = _format_version(graph_meta)
+    version = int(np.asarray(graph_meta.get("format_version", 0)))  # 0: another tool's
+    if version > NIR_FORMAT_VERSION:
+        raise ValueError(f"graph metadata format version {version} is newer than this "
+                         f"lnp_neuro reads ({NIR_FORMAT_VERSION})")
     w = _read_weights(nodes, found)
     n = w.n
     p = _neuron_parameters(nname, neurons, n)
@@ -610,7 +576,6 @@ def from_nir(graph: nir.NIRGraph, *, dt: float | None = None, with_readout: bool
             "the Input); lnp_neuro's engines and Lava deliver every input one step later, "
             "so they run this graph on the input delayed by one step", UserWarning,
             stacklevel=2)
-
     nmeta, where = _lnp_meta(neurons), f"node {nname!r}"
     neuron_active, bias = _active_and_bias(nmeta, n, where, bias)
     cluster = _meta_array(nmeta, "cluster", (n,), np.int64, where)
@@ -630,6 +595,4 @@ def from_nir(graph: nir.NIRGraph, *, dt: float | None = None, with_readout: bool
     except ValueError as exc:
         raise ValueError(f"node {nname!r} ({_node_type(neurons)}) does not map onto the "
                          f"project's neuron model with dt={dt}: {exc}") from None
-    if not with_readout:
-        return net
-    return net, _readout_of(nodes, found, n)
+    return (net, _readout_of(nodes, found, n)) if with_readout else net
