@@ -66,7 +66,8 @@ import nir
 import numpy as np
 
 from ..network import SpikingNetwork
-from ..nir_graph import METADATA_KEY, to_nir
+from ..nir_graph import to_nir
+from ..nir_import import _checked_dt, _lnp_meta, _resolve_dt
 from .norse_common import (_check_n_threads, _quiet_norse_import, _time_steps, _torch_threads,
                            _zero_state, _zero_synaptic_leak)
 from .norse_graph import run_norse_populations
@@ -126,20 +127,12 @@ class NorseModel:
 
 
 def _graph_dt(graph, dt: float | None) -> float:
-    meta = graph.metadata.get(METADATA_KEY) if isinstance(graph.metadata, dict) else None
-    stored = None if not isinstance(meta, dict) or "dt" not in meta else float(
-        np.asarray(meta["dt"]))
-    if dt is not None:
-        dt = float(dt)
-        if not np.isfinite(dt) or dt <= 0:
-            raise ValueError(f"dt must be a positive number of seconds, got {dt}")
-        if stored is not None and stored != dt:
-            raise ValueError(f"dt={dt} contradicts the dt={stored} stored in the graph")
-        return dt
-    if stored is None:
+    """The time step: the argument, which must not contradict the one stored in the
+    graph's lnp_neuro metadata, else the stored one (norse cannot infer it)."""
+    def missing() -> float:
         raise ValueError("the graph carries no dt (no lnp_neuro metadata); pass dt=... "
                          "(norse needs the time step)")
-    return stored
+    return _resolve_dt(_checked_dt(graph, dt), _lnp_meta(graph), missing)[0]
 
 
 def _without_input_delay(graph, dt: float):
