@@ -51,36 +51,32 @@ output of the graph. A population straight into an ``Output`` is an output.
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 import nir
 import numpy as np
-import scipy.sparse as sp
 
 from ..model import Graph, Population, Projection
 from ..nir_graph import METADATA_KEY
-from ..nir_import import (_PASSTHROUGH, _contract_passthrough, _flatten_graph, _infer_dt,
-                          _lnp_meta, _meta_array, _per_neuron_param, _sparse_with_hidden)
+from ..nir_import import (_PASSTHROUGH, _active_and_bias, _checked_dt, _contract_passthrough,
+                          _euler_scale_bias, _excitatory, _flat_graph, _fold_affine_bias,
+                          _infer_dt, _is_one, _lnp_meta, _meta_array, _meta_json,
+                          _node_type, _per_neuron_param, _resolve_dt, _sparse_with_hidden,
+                          _v_reset_zero, _weight_of)
 from .export import GRAPH_FORMAT_VERSION, IMPORT_METADATA_KEY
 
 __all__ = ["graph_from_nir", "IMPORT_METADATA_KEY"]
 
-# Relative tolerance under which a computed factor counts as exactly 1, a delay as a whole
-# number of steps or a metadata value as equal to its visible counterpart: a few float
-# roundings (float32 files included), never a model difference.
-_ROUNDING_RTOL = 1e-9
+# Relative tolerance under which a delay counts as a whole number of steps: a few float
+# roundings (float32 files included), never a model difference. (Scales and metadata
+# values are compared with lnp_neuro.nir_import's _ROUNDING_RTOL.)
 _DELAY_RTOL = 1e-5
 
 _WEIGHT_TYPES = (nir.Affine, nir.Linear, nir.Scale)
 _SUPPORTED = ("Input", "Output", "Affine", "Linear", "Scale", "Delay", "CubaLIF", "LIF",
               "IF", "LI", "I", "NIRGraph", "Flatten")
-
-
-def _type(node: Any) -> str:
-    return type(node).__name__
 
 
 # --------------------------------------------------------------------------- neurons
@@ -96,19 +92,9 @@ class _Neuron:
     scale: np.ndarray
 
 
-def _v_reset_zero(name: str, node: Any, n: int) -> None:
-    if getattr(node, "v_reset", None) is None:
-        return
-    v_reset = _per_neuron_param(name, node, "v_reset", n)
-    if np.any(v_reset != 0):
-        raise ValueError(f"node {name!r} ({_type(node)}): v_reset must be 0 (the project's "
-                         f"neurons reset to 0), got values in {v_reset.min():g}.."
-                         f"{v_reset.max():g}")
-
-
 def _positive(name: str, node: Any, field: str, arr: np.ndarray) -> np.ndarray:
     if np.any(arr <= 0):
-        raise ValueError(f"node {name!r} ({_type(node)}): {field} must be positive, got "
+        raise ValueError(f"node {name!r} ({_node_type(node)}): {field} must be positive, got "
                          f"{arr.min():g}")
     return arr
 
@@ -119,10 +105,10 @@ def _cuba_lif(name: str, node: nir.CubaLIF, n: int, dt: float) -> _Neuron:
     r = _per_neuron_param(name, node, "r", n)
     w_in = _per_neuron_param(name, node, "w_in", n)
     _v_reset_zero(name, node, n)
-    return _Neuron("cuba_lif", tau_mem, tau_syn,
-                   _per_neuron_param(name, node, "v_threshold", n),
-                   dt * _per_neuron_param(name, node, "v_leak", n) / tau_mem,
-                   r * dt / tau_mem * (dt / tau_syn) * w_in)
+    threshold = _per_neuron_param(name, node, "v_threshold", n)
+    scale, bias = _euler_scale_bias(dt, r, tau_mem, _per_neuron_param(name, node, "v_leak", n),
+                                    tau_syn, w_in)
+    return _Neuron("cuba_lif", tau_mem, tau_syn, threshold, bias, scale)
 
 
 def _leaky(kind: str):
@@ -133,8 +119,8 @@ def _leaky(kind: str):
         if kind == "lif":
             _v_reset_zero(name, node, n)
             threshold = _per_neuron_param(name, node, "v_threshold", n)
-        return _Neuron(kind, tau, None, threshold,
-                       dt * _per_neuron_param(name, node, "v_leak", n) / tau, r * dt / tau)
+        scale, bias = _euler_scale_bias(dt, r, tau, _per_neuron_param(name, node, "v_leak", n))
+        return _Neuron(kind, tau, None, threshold, bias, scale)
     return convert
 
 
@@ -162,28 +148,11 @@ _NEURON_FIELDS = ("tau", "tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "v_
 
 
 # --------------------------------------------------------------------------- weights
-def _finite_2d(name: str, node: Any, weight: np.ndarray) -> np.ndarray:
-    if weight.ndim != 2:
-        raise ValueError(f"node {name!r} ({_type(node)}): weight must be 2-D, got shape "
-                         f"{weight.shape}")
-    if not np.all(np.isfinite(weight)):
-        raise ValueError(f"node {name!r} ({_type(node)}): weight has non-finite values")
-    return weight
-
-
-def _linear(name: str, node: nir.Linear) -> tuple[np.ndarray, np.ndarray | None]:
-    return _finite_2d(name, node, np.asarray(node.weight, dtype=np.float64)), None
-
-
 def _affine(name: str, node: nir.Affine) -> tuple[np.ndarray, np.ndarray | None]:
-    weight = _finite_2d(name, node, np.asarray(node.weight, dtype=np.float64))
-    bias = np.asarray(node.bias, dtype=np.float64).reshape(-1)
-    if bias.shape != (weight.shape[0],):
-        raise ValueError(f"node {name!r} (Affine): bias has shape {np.shape(node.bias)}, "
-                         f"expected ({weight.shape[0]},)")
-    if not np.all(np.isfinite(bias)):
+    weight, bias = _weight_of(name, node)
+    if bias is not None and not np.all(np.isfinite(bias)):
         raise ValueError(f"node {name!r} (Affine): bias has non-finite values")
-    return weight, (bias if np.any(bias) else None)
+    return weight, bias
 
 
 def _scale(name: str, node: nir.Scale) -> tuple[np.ndarray, np.ndarray | None]:
@@ -194,7 +163,7 @@ def _scale(name: str, node: nir.Scale) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 #: NIR weight node type -> converter ``(name, node) -> (W[post, pre], bias or None)``.
-WEIGHT_CONVERTERS = {nir.Affine: _affine, nir.Linear: _linear, nir.Scale: _scale}
+WEIGHT_CONVERTERS = {nir.Affine: _affine, nir.Linear: _weight_of, nir.Scale: _scale}
 
 
 def _delay_steps(name: str, node: nir.Delay, dt: float) -> int:
@@ -261,10 +230,10 @@ def _paths(nodes: dict, edges: list) -> list[_Path]:
         if isinstance(node, nir.Output) and succs[name]:
             raise ValueError(f"node {name!r} (Output) has successors {succs[name]}")
         if not isinstance(node, ends + (nir.Input,)) and len(preds[name]) != 1:
-            raise ValueError(f"node {name!r} ({_type(node)}) must have exactly one "
+            raise ValueError(f"node {name!r} ({_node_type(node)}) must have exactly one "
                              f"predecessor, has {preds[name]}")
         if not isinstance(node, ends) and not succs[name]:
-            raise ValueError(f"node {name!r} ({_type(node)}) has no successor; it must lead "
+            raise ValueError(f"node {name!r} ({_node_type(node)}) has no successor; it must lead "
                              f"to a neuron or Output node")
     paths, reached = [], set()
 
@@ -273,7 +242,7 @@ def _paths(nodes: dict, edges: list) -> list[_Path]:
             if isinstance(nodes[nxt], ends):
                 paths.append(_Path(source, via, nxt))
             elif nxt in via:
-                raise ValueError(f"node {nxt!r} ({_type(nodes[nxt])}) is on a cycle without "
+                raise ValueError(f"node {nxt!r} ({_node_type(nodes[nxt])}) is on a cycle without "
                                  f"a neuron node")
             else:
                 reached.add(nxt)
@@ -284,12 +253,12 @@ def _paths(nodes: dict, edges: list) -> list[_Path]:
             walk(name, [], name)
     for name, node in nodes.items():
         if not isinstance(node, ends + (nir.Input,)) and name not in reached:
-            raise ValueError(f"node {name!r} ({_type(node)}) is not on a path from an Input "
+            raise ValueError(f"node {name!r} ({_node_type(node)}) is not on a path from an Input "
                              f"or neuron node")
     for path in paths:
         weights = [v for v in path.via if isinstance(nodes[v], _WEIGHT_TYPES)]
         if len(weights) > 1:
-            raise ValueError(f"node {weights[1]!r} ({_type(nodes[weights[1]])}): a path "
+            raise ValueError(f"node {weights[1]!r} ({_node_type(nodes[weights[1]])}): a path "
                              f"{path.source!r} -> {path.end!r} may hold one weight node, has "
                              f"{weights}")
     return paths
@@ -322,14 +291,12 @@ def _sizes(nodes: dict, paths: list[_Path], inputs: dict) -> dict[str, int]:
 # --------------------------------------------------------------------------- dt
 def _graph_dt(dt: float | None, graph_meta: dict, neurons: dict,
               sizes: dict) -> tuple[float, str]:
-    meta_dt = graph_meta.get("dt")
-    if meta_dt is not None:
-        meta_dt = float(np.asarray(meta_dt))
-        if dt is not None and dt != meta_dt:
-            raise ValueError(f"dt={dt} contradicts the dt={meta_dt} stored in the graph")
-        return meta_dt, "metadata"
-    if dt is not None:
-        return dt, "argument"
+    """``(dt, source)`` as :func:`lnp_neuro.nir_import._resolve_dt`; inferred as ``tau / r``
+    of every leaky neuron node, which must agree."""
+    return _resolve_dt(dt, graph_meta, lambda: _inferred_dt(neurons, sizes))
+
+
+def _inferred_dt(neurons: dict, sizes: dict) -> float:
     inferred = []
     for name, node in neurons.items():
         tau_field = {nir.CubaLIF: "tau_mem", nir.LIF: "tau", nir.LI: "tau"}.get(type(node))
@@ -348,7 +315,7 @@ def _graph_dt(dt: float | None, graph_meta: dict, neurons: dict,
             raise ValueError(f"the graph carries no dt and tau/r disagrees between node "
                              f"{first!r} ({value:g} s) and node {name!r} ({other:g} s); pass "
                              f"dt=... (lnp-deploy --dt SECONDS)")
-    return value, "r"
+    return value
 
 
 def _shift(projections: list[Projection], undelayed: set, populations: list[str]) -> dict:
@@ -369,6 +336,174 @@ def _shift(projections: list[Projection], undelayed: set, populations: list[str]
     return {name: best[member[name]] for name in populations}
 
 
+# --------------------------------------------------------------------------- stages
+def _supported_nodes(nir_graph: nir.NIRGraph) -> tuple[dict, list]:
+    """Nodes and edges with subgraphs inlined and pass-through Flattens contracted; any
+    node of a kind this importer does not read is refused."""
+    nodes, edges = _flat_graph(nir_graph)
+    for name, node in nodes.items():
+        if _node_type(node) not in _SUPPORTED:
+            raise ValueError(f"node {name!r} of type {_node_type(node)} is not supported by "
+                             f"lnp_neuro.nir.graph_from_nir (supported: "
+                             f"{', '.join(_SUPPORTED)})")
+    return _drop_flatten(nodes, edges)
+
+
+def _written_by_lnp_neuro(graph_meta: dict) -> bool:
+    """Whether :mod:`lnp_neuro.nir.export` wrote the graph (a version this code reads)."""
+    if "graph_format_version" not in graph_meta:
+        return False
+    version = int(np.asarray(graph_meta["graph_format_version"]))
+    if version > GRAPH_FORMAT_VERSION:
+        raise ValueError(f"graph metadata {METADATA_KEY}.graph_format_version {version} is "
+                         f"newer than this lnp_neuro reads ({GRAPH_FORMAT_VERSION})")
+    return True
+
+
+def _input_channels(nodes: dict) -> dict[str, int]:
+    """Channels of every Input node, by name."""
+    inputs = {}
+    for name, node in nodes.items():
+        if isinstance(node, nir.Input):
+            channels = _channels(name, node, "input", "input_type")
+            if channels is None:
+                raise ValueError(f"node {name!r} (Input): input_type gives no channel count")
+            inputs[name] = channels
+    if not inputs:
+        raise ValueError("the graph has no Input node")
+    return inputs
+
+
+@dataclass
+class _Connections:
+    """What the paths of a graph become: projections, readouts and outputs."""
+
+    projections: list
+    undelayed: list
+    readouts: list
+    outputs: list
+
+
+def _path_weight(nodes: dict, path: _Path, size_of: dict):
+    """The path's weight node name (None: identity), ``W[post, pre]`` and Affine bias."""
+    weight_names = [v for v in path.via if isinstance(nodes[v], _WEIGHT_TYPES)]
+    wname = weight_names[0] if weight_names else None
+    if wname is None:
+        return None, np.eye(size_of[path.source]), None
+    return (wname, *WEIGHT_CONVERTERS[type(nodes[wname])](wname, nodes[wname]))
+
+
+def _add_readout(out: _Connections, nodes: dict, path: _Path, inputs: dict, sizes: dict,
+                 wname: str | None, weight: np.ndarray, extra: np.ndarray | None) -> None:
+    """A path into an Output: its source is an output of the graph, and a weight node on
+    it a readout kept as JSON (module docstring)."""
+    if path.source in inputs:
+        raise ValueError(f"node {path.end!r} (Output) is fed by the Input "
+                         f"{path.source!r}, not by a population")
+    if path.source not in out.outputs:
+        out.outputs.append(path.source)
+    if wname is None:
+        return
+    if weight.shape[1] != sizes[path.source]:
+        raise ValueError(f"node {wname!r} ({_node_type(nodes[wname])}): weight has "
+                         f"{weight.shape[1]} columns, expected {sizes[path.source]} "
+                         f"(neurons of {path.source!r})")
+    out.readouts.append({"node": wname, "source": path.source, "output": path.end,
+                         "weight": weight.tolist(),
+                         "bias": None if extra is None else extra.tolist()})
+
+
+def _add_projection(out: _Connections, nodes: dict, path: _Path, spec: _Neuron,
+                    expected: tuple, dt: float, wname: str | None, weight: np.ndarray,
+                    extra: np.ndarray | None) -> None:
+    """A path into a neuron node as a :class:`Projection`: delay from the path's Delay
+    nodes (module docstring, Timing), weights scaled by the target's input scale, an
+    Affine bias folded into the target's bias."""
+    target, where = path.end, wname or path.source
+    if weight.shape != expected:
+        raise ValueError(f"node {where!r}: weight has shape {weight.shape}, expected "
+                         f"{expected} (neurons of {target!r}, channels of "
+                         f"{path.source!r})")
+    d = sum(_delay_steps(v, nodes[v], dt) for v in path.via
+            if isinstance(nodes[v], nir.Delay))
+    name = wname or f"{path.source}->{target}"
+    if path.source == target:
+        steps = 1 + d
+    else:
+        steps = max(d, 1)
+        if d == 0:
+            out.undelayed.append(name)
+    meta = _lnp_meta(nodes[wname]) if wname is not None else {}
+    matrix, mask = _sparse_with_hidden(where, weight, meta, "hidden_pre",
+                                       "hidden_synapse_active")
+    if not _is_one(spec.scale):
+        matrix = matrix.copy()
+        matrix.data = matrix.data * np.repeat(spec.scale, np.diff(matrix.indptr))
+    if extra is not None:
+        tau_syn = spec.tau_syn if spec.tau_syn is not None else np.full(expected[0], dt)
+        # stacklevel 4: the warning points at the caller of graph_from_nir.
+        spec.bias = _fold_affine_bias(spec.bias, extra, spec.scale, tau_syn, dt, wname,
+                                      target, stacklevel=4)
+    out.projections.append(Projection(path.source, target, matrix, synapse_active=mask,
+                                      delay_steps=steps, name=name))
+
+
+def _connections(nodes: dict, paths: list[_Path], neurons: dict, inputs: dict,
+                 sizes: dict, dt: float) -> _Connections:
+    """Every path as a projection (into a neuron node) or a readout/output (into an
+    Output); folds Affine biases into ``neurons``."""
+    size_of = {**inputs, **sizes}
+    out = _Connections([], [], [], [])
+    for path in paths:
+        wname, weight, extra = _path_weight(nodes, path, size_of)
+        if isinstance(nodes[path.end], nir.Output):
+            _add_readout(out, nodes, path, inputs, sizes, wname, weight, extra)
+        else:
+            _add_projection(out, nodes, path, neurons[path.end],
+                            (sizes[path.end], size_of[path.source]), dt, wname, weight, extra)
+    return out
+
+
+def _population(name: str, node: Any, spec: _Neuron, n: int,
+                projections: list[Projection]) -> Population:
+    """A neuron node as a :class:`Population`: the converted parameters, with the exact
+    bias, masks, Dale identity, reset rule and clusters of its ``lnp_neuro`` metadata."""
+    nmeta, where = _lnp_meta(node), f"node {name!r}"
+    active, bias = _active_and_bias(nmeta, n, where, spec.bias,
+                                    no_v_leak=spec.tau_mem is None)
+    excitatory = _excitatory(nmeta, n, where,
+                             (p.weights for p in projections if p.source == name))
+    reset = nmeta.get("reset", "zero")
+    reset = reset.item() if isinstance(reset, np.ndarray) else reset
+    reset = reset.decode() if isinstance(reset, bytes) else str(reset)
+    try:
+        return Population(
+            name=name, kind=spec.kind, n=n, tau_mem=spec.tau_mem, tau_syn=spec.tau_syn,
+            v_threshold=spec.v_threshold, bias=bias, reset=reset, neuron_active=active,
+            excitatory=excitatory,
+            cluster=_meta_array(nmeta, "cluster", (n,), np.int64, where))
+    except ValueError as exc:
+        raise ValueError(f"node {name!r} ({_node_type(node)}): {exc}") from None
+
+
+def _layout_order(graph_meta: dict, populations: list, projections: list, inputs: dict,
+                  outputs: list) -> dict:
+    """Populations, projections and outputs sorted in place, and the inputs returned, in
+    the order the exporter's ``layout_json`` lists them (unlisted ones last)."""
+    layout = json.loads(str(graph_meta.get("layout_json", "{}")))
+
+    def rank(key: str):
+        order = {k: i for i, k in enumerate(layout.get(key, []))}
+        return lambda name: order.get(name, len(order))
+
+    by_population, by_projection, by_input = (rank("populations"), rank("projections"),
+                                              rank("inputs"))
+    populations.sort(key=lambda p: by_population(p.name))
+    projections.sort(key=lambda p: by_projection(p.name))
+    outputs.sort(key=rank("outputs"))
+    return dict(sorted(inputs.items(), key=lambda kv: by_input(kv[0])))
+
+
 # --------------------------------------------------------------------------- import
 def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None) -> Graph:
     """Import a NIR graph as a :class:`~lnp_neuro.model.Graph` (module docstring).
@@ -380,36 +515,11 @@ def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None) -> Graph
         Time step in seconds for graphs that do not store one; default from the graph's
         ``lnp_neuro`` metadata or ``tau / r`` of its leaky neuron nodes.
     """
-    if not isinstance(nir_graph, nir.NIRGraph):
-        raise TypeError(f"graph must be a nir.NIRGraph, got {type(nir_graph).__name__}")
-    if dt is not None:
-        dt = float(dt)
-        if not np.isfinite(dt) or dt <= 0:
-            raise ValueError(f"dt must be a positive number of seconds, got {dt}")
-    nodes, edges = _flatten_graph(nir_graph)
-    nodes, edges = _contract_passthrough(nodes, edges)
-    for name, node in nodes.items():
-        if _type(node) not in _SUPPORTED:
-            raise ValueError(f"node {name!r} of type {_type(node)} is not supported by "
-                             f"lnp_neuro.nir.graph_from_nir (supported: {', '.join(_SUPPORTED)})")
-    nodes, edges = _drop_flatten(nodes, edges)
+    dt = _checked_dt(nir_graph, dt)
+    nodes, edges = _supported_nodes(nir_graph)
     graph_meta = _lnp_meta(nir_graph)
-    own = "graph_format_version" in graph_meta
-    if own:
-        version = int(np.asarray(graph_meta["graph_format_version"]))
-        if version > GRAPH_FORMAT_VERSION:
-            raise ValueError(f"graph metadata {METADATA_KEY}.graph_format_version {version} is "
-                             f"newer than this lnp_neuro reads ({GRAPH_FORMAT_VERSION})")
-
-    inputs = {}
-    for name, node in nodes.items():
-        if isinstance(node, nir.Input):
-            channels = _channels(name, node, "input", "input_type")
-            if channels is None:
-                raise ValueError(f"node {name!r} (Input): input_type gives no channel count")
-            inputs[name] = channels
-    if not inputs:
-        raise ValueError("the graph has no Input node")
+    own = _written_by_lnp_neuro(graph_meta)
+    inputs = _input_channels(nodes)
     neuron_nodes = {k: v for k, v in nodes.items() if isinstance(v, tuple(NEURON_CONVERTERS))}
     if not neuron_nodes:
         raise ValueError("the graph has no neuron node (CubaLIF, LIF, IF, LI or I)")
@@ -419,128 +529,22 @@ def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None) -> Graph
 
     neurons = {name: NEURON_CONVERTERS[type(node)](name, node, sizes[name], dt)
                for name, node in neuron_nodes.items()}
-    size_of = {**inputs, **sizes}
-    projections, undelayed, readouts, outputs = [], [], [], []
-    for path in paths:
-        weight_names = [v for v in path.via if isinstance(nodes[v], _WEIGHT_TYPES)]
-        wname = weight_names[0] if weight_names else None
-        if wname is None:
-            weight, extra = np.eye(size_of[path.source]), None
-        else:
-            weight, extra = WEIGHT_CONVERTERS[type(nodes[wname])](wname, nodes[wname])
-        where = wname or path.source
-        if isinstance(nodes[path.end], nir.Output):
-            if path.source in inputs:
-                raise ValueError(f"node {path.end!r} (Output) is fed by the Input "
-                                 f"{path.source!r}, not by a population")
-            if path.source not in outputs:
-                outputs.append(path.source)
-            if wname is not None:
-                if weight.shape[1] != sizes[path.source]:
-                    raise ValueError(f"node {wname!r} ({_type(nodes[wname])}): weight has "
-                                     f"{weight.shape[1]} columns, expected {sizes[path.source]} "
-                                     f"(neurons of {path.source!r})")
-                readouts.append({"node": wname, "source": path.source, "output": path.end,
-                                 "weight": weight.tolist(),
-                                 "bias": None if extra is None else extra.tolist()})
-            continue
-        target, spec = path.end, neurons[path.end]
-        expected = (sizes[target], size_of[path.source])
-        if weight.shape != expected:
-            raise ValueError(f"node {where!r}: weight has shape {weight.shape}, expected "
-                             f"{expected} (neurons of {target!r}, channels of "
-                             f"{path.source!r})")
-        d = sum(_delay_steps(v, nodes[v], dt) for v in path.via
-                if isinstance(nodes[v], nir.Delay))
-        name = wname or f"{path.source}->{target}"
-        if path.source == target:
-            steps = 1 + d
-        else:
-            steps = max(d, 1)
-            if d == 0:
-                undelayed.append(name)
-        meta = _lnp_meta(nodes[wname]) if wname is not None else {}
-        matrix, mask = _sparse_with_hidden(where, weight, meta, "hidden_pre",
-                                           "hidden_synapse_active")
-        exact_one = np.allclose(spec.scale, 1.0, rtol=_ROUNDING_RTOL, atol=0)
-        if not exact_one:
-            matrix = matrix.copy()
-            matrix.data = matrix.data * np.repeat(spec.scale, np.diff(matrix.indptr))
-        if extra is not None:
-            tau_syn = spec.tau_syn if spec.tau_syn is not None else np.full(sizes[target], dt)
-            per_step = extra if exact_one else spec.scale * extra
-            spec.bias = spec.bias + per_step * tau_syn / dt
-            if np.any(tau_syn != dt):
-                warnings.warn(
-                    f"node {wname!r} (Affine): its bias is imported as a constant input "
-                    f"current, folded into the bias of {target!r} at its settled value (bias "
-                    f"x tau_syn/dt); NIR's synaptic current, started from 0, reaches it after "
-                    f"a few tau_syn ({tau_syn.max() * 1e3:g} ms at most)", UserWarning,
-                    stacklevel=2)
-        projections.append(Projection(path.source, target, matrix, synapse_active=mask,
-                                      delay_steps=steps, name=name))
-
-    populations = []
-    for name, spec in neurons.items():
-        n, nmeta, where = sizes[name], _lnp_meta(nodes[name]), f"node {name!r}"
-        active = _meta_array(nmeta, "neuron_active", (n,), bool, where)
-        active = np.ones(n, bool) if active is None else active
-        bias = spec.bias
-        meta_bias = _meta_array(nmeta, "bias", (n,), np.float64, where)
-        if meta_bias is not None:
-            # The exact bias restores the bits lost to v_leak = bias tau_mem/dt, the bias of
-            # a pruned neuron (shown as 0) and that of IF / I nodes (no v_leak in NIR).
-            hidden = ~active | (spec.tau_mem is None)
-            agrees = np.isclose(meta_bias, bias, rtol=_ROUNDING_RTOL, atol=1e-300)
-            bias = np.where(agrees | hidden, meta_bias, bias)
-        excitatory = _meta_array(nmeta, "excitatory", (n,), bool, where)
-        if excitatory is None:
-            # Dale identity from the signs of a neuron's outgoing synapses: inhibitory
-            # when it has inhibitory synapses and no excitatory ones.
-            has_neg, has_pos = np.zeros(n, bool), np.zeros(n, bool)
-            for proj in projections:
-                if proj.source == name:
-                    w = sp.csc_matrix(proj.weights)
-                    cols = np.repeat(np.arange(n), np.diff(w.indptr))
-                    np.logical_or.at(has_neg, cols, w.data < 0)
-                    np.logical_or.at(has_pos, cols, w.data > 0)
-            excitatory = ~(has_neg & ~has_pos)
-        reset = nmeta.get("reset", "zero")
-        reset = reset.item() if isinstance(reset, np.ndarray) else reset
-        reset = reset.decode() if isinstance(reset, bytes) else str(reset)
-        try:
-            populations.append(Population(
-                name=name, kind=spec.kind, n=n, tau_mem=spec.tau_mem, tau_syn=spec.tau_syn,
-                v_threshold=spec.v_threshold, bias=bias, reset=reset, neuron_active=active,
-                excitatory=excitatory,
-                cluster=_meta_array(nmeta, "cluster", (n,), np.int64, where)))
-        except ValueError as exc:
-            raise ValueError(f"node {name!r} ({_type(nodes[name])}): {exc}") from None
-
-    metadata: dict = {}
+    conn = _connections(nodes, paths, neurons, inputs, sizes, dt)
+    populations = [_population(name, nodes[name], spec, sizes[name], conn.projections)
+                   for name, spec in neurons.items()]
     if own:
-        layout = json.loads(str(graph_meta.get("layout_json", "{}")))
-        order = {k: i for i, k in enumerate(layout.get("populations", []))}
-        populations.sort(key=lambda p: order.get(p.name, len(order)))
-        order = {k: i for i, k in enumerate(layout.get("projections", []))}
-        projections.sort(key=lambda p: order.get(p.name, len(order)))
-        order = {k: i for i, k in enumerate(layout.get("inputs", []))}
-        inputs = dict(sorted(inputs.items(), key=lambda kv: order.get(kv[0], len(order))))
-        order = {k: i for i, k in enumerate(layout.get("outputs", {}))}
-        outputs.sort(key=lambda k: order.get(k, len(order)))
-        try:
-            metadata = json.loads(str(graph_meta.get("graph_metadata_json", "{}")))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"graph metadata {METADATA_KEY}.graph_metadata_json is not valid "
-                             f"JSON ({exc})") from None
+        inputs = _layout_order(graph_meta, populations, conn.projections, inputs,
+                               conn.outputs)
+        metadata = _meta_json(graph_meta, "graph_metadata_json")
     else:
         metadata = {"model": "nir-import"}
     metadata[IMPORT_METADATA_KEY] = {
         "written_by_lnp_neuro": own,
         "dt_source": dt_source,
-        "undelayed_projections": undelayed,
-        "shift": _shift(projections, set(undelayed), [p.name for p in populations]),
-        "readouts": readouts,
+        "undelayed_projections": conn.undelayed,
+        "shift": _shift(conn.projections, set(conn.undelayed),
+                        [p.name for p in populations]),
+        "readouts": conn.readouts,
     }
-    return Graph(inputs=inputs, populations=populations, projections=projections,
-                 outputs=outputs, dt=dt, metadata=metadata)
+    return Graph(inputs=inputs, populations=populations, projections=conn.projections,
+                 outputs=conn.outputs, dt=dt, metadata=metadata)
