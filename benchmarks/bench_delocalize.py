@@ -11,7 +11,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from lnp_neuro.models import hrsnn
+from lnp_neuro.model.build import hrsnn
 from lnp_neuro.prune.delocalize import delocalize, local_degree_variance, mean_ipr
 
 

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from lnp_neuro.models import chrsnn, hrsnn
+from lnp_neuro.model.build import chrsnn, hrsnn
 from lnp_neuro.prune.timescales import lyapunov_objective, optimize_timescales
 
 

@@ -56,8 +56,8 @@ def kernel(args) -> None:
     ref_fixed = importlib.import_module("lnp_ref.fixed_point")
     ref_sim = importlib.import_module("lnp_ref.simulator")
     from lnp_neuro import models
-    from lnp_neuro.fixed_point import quantize
-    from lnp_neuro.simulator import simulate
+    from lnp_neuro.engines.fixed_point import quantize
+    from lnp_neuro.engines.simulator import simulate
     bench = _bench_module()
     cases = [("N=1000 d=0.05", 1000, 50, 1000, 0.05), ("N=5000 d=0.02", 5000, 100, 1000, 0.05),
              ("N=20k busy", 20_000, 50, 300, 0.05), ("N=20k quiet", 20_000, 50, 300, 0.002),
@@ -98,8 +98,8 @@ def lnp_iteration(args) -> None:
     ref_models = importlib.import_module("lnp_ref.models")
     ref_prune = importlib.import_module("lnp_ref.prune")
     from lnp_neuro import models
+    from lnp_neuro._util.threads import deterministic_threads
     from lnp_neuro.prune import lnp
-    from lnp_neuro.threads import deterministic_threads
     kw = dict(n_iter=1, seed=0, bo_budget=args.bo_budget, progress=False)
     results = {}
     with deterministic_threads():
@@ -137,7 +137,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     import numba
 
-    from lnp_neuro._parallel import core_speedup
+    from lnp_neuro._util.parallel import core_speedup
     print(f"this tree against {args.ref}; {os.cpu_count()} CPUs, numba "
           f"{numba.get_num_threads()} threads (speed-up of busy threads over one now: "
           f"{core_speedup():.2f}x), load average "

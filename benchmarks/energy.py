@@ -1,6 +1,6 @@
 """Speed of SOP counting at the paper's scale (N = 5000, density 0.1: 2.5 M synapses).
 
-Prints the vectorised count (spike counts @ fan-out, lnp_neuro.energy.count_sops) side by
+Prints the vectorised count (spike counts @ fan-out, lnp_neuro.hardware.energy.count_sops) side by
 side with the straightforward reference: per time step, the sparse matrix-vector product
 of the AND-masked connectivity with the spike vector, summed. Both must agree exactly.
 
@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from lnp_neuro.energy import count_sops
-from lnp_neuro.models import hrsnn
+from lnp_neuro.hardware.energy import count_sops
+from lnp_neuro.model.build import hrsnn
 
 
 def reference_sops(raster: np.ndarray, net) -> int:

@@ -1,6 +1,6 @@
 """Reading spikes back from Lava: Lava's ``Monitor`` against our bit-packed ``SpikeRecorder``.
 
-The measurement behind ``lnp_neuro.backends.lava_procs`` (design section 6): the default
+The measurement behind ``lnp_neuro.engines.lava.procs`` (design section 6): the default
 deploy's unpruned network (HRSNN, N = 1000, its Lorenz-63 drive of 500 steps) is built
 as Lava processes by ``build_lava_network`` (which attaches a ``SpikeRecorder``), a
 ``Monitor`` probes the same ``s_out``, and one fixed-point run is made. Printed: the
@@ -22,10 +22,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lnp_neuro.backends.lava_backend import build_lava_network  # noqa: E402
 from lnp_neuro.deploy import (DeployOptions, build_network, load_series,  # noqa: E402
                               make_input, series_inputs)
-from lnp_neuro.lava_compat import ensure_lava  # noqa: E402
+from lnp_neuro.engines.lava.backend import build_lava_network  # noqa: E402
+from lnp_neuro.engines.lava.compat import ensure_lava  # noqa: E402
 
 
 def _children_cpu() -> float:

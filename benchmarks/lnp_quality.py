@@ -9,7 +9,7 @@ default drive, LNP to the default density), read from the report it writes, so t
 are the ones a user gets:
 
 - lambda_max before and after (linear rate dynamics at the operating point, mean and
-  standard error over four Poisson drives; ``lnp_neuro.operating_point``), and rho(M),
+  standard error over four Poisson drives; ``lnp_neuro.dynamics.operating_point``), and rho(M),
   the leading real part of the effective coupling (instability at 1);
 - fraction of the deployed neurons that fire on the default drive, and the rate ratio
   (pruned / unpruned mean rate);

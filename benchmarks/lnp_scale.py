@@ -17,7 +17,7 @@ the unpruned network, not part of an iteration), the peak resident memory
 average) and, next to LNP's steps I and II, the naive references timed at ``--ref-n``
 and extrapolated to N: a dense continuous-Lyapunov solve (Bartels-Stewart, O(N^3)) for the
 covariance and networkx's exact Brandes betweenness (O(N E), timed on a subset of
-sources). BLAS is pinned to one thread (``lnp_neuro.threads``), as in ``lnp-deploy``; the
+sources). BLAS is pinned to one thread (``lnp_neuro._util.threads``), as in ``lnp-deploy``; the
 package's own multi-core paths use numba's thread count and give the same bits with any.
 """
 
@@ -46,7 +46,7 @@ def peak_rss_gib() -> float:
 def machine_line() -> str:
     import numba
 
-    from lnp_neuro._parallel import core_speedup
+    from lnp_neuro._util.parallel import core_speedup
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     return (f"machine: {os.cpu_count()} CPUs, numba {numba.__version__} with "
             f"{numba.get_num_threads()} threads (speed-up of busy threads over one now: "
@@ -75,7 +75,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def one_iteration(args) -> tuple[dict, list]:
-    from lnp_neuro.models import hrsnn
+    from lnp_neuro.model.build import hrsnn
     from lnp_neuro.prune import lnp
 
     t = time.perf_counter()
@@ -105,7 +105,7 @@ def references(args, h: dict) -> None:
     import networkx as nx
     import scipy.linalg as sla
 
-    from lnp_neuro.models import hrsnn
+    from lnp_neuro.model.build import hrsnn
 
     ref = hrsnn(args.ref_n, args.density, seed=args.seed)
     leak = 1.0 / ref.tau_mem
@@ -135,7 +135,7 @@ def references(args, h: dict) -> None:
 
 
 def full_schedule(args) -> None:
-    from lnp_neuro.models import hrsnn
+    from lnp_neuro.model.build import hrsnn
     from lnp_neuro.prune import lnp
 
     net = hrsnn(args.n, args.density, seed=args.seed)
@@ -165,11 +165,11 @@ def full_schedule(args) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from lnp_neuro.threads import deterministic_threads
+    from lnp_neuro._util.threads import deterministic_threads
 
     print(machine_line(), flush=True)
     with deterministic_threads():
-        from lnp_neuro.models import hrsnn
+        from lnp_neuro.model.build import hrsnn
         from lnp_neuro.prune import lnp
         t = time.perf_counter()
         lnp(hrsnn(420, args.density, seed=args.seed), n_iter=1, seed=args.seed,

@@ -18,9 +18,9 @@ import time
 
 from lnp_neuro.deploy import (DeployOptions, build_network, load_series, make_input,
                               prune_network, series_inputs)
-from lnp_neuro.mapping import STRATEGIES, core_limits, map_to_cores
-from lnp_neuro.profiles import load_profile
-from lnp_neuro.simulator import simulate
+from lnp_neuro.engines.simulator import simulate
+from lnp_neuro.hardware.mapping import STRATEGIES, core_limits, map_to_cores
+from lnp_neuro.hardware.profiles import load_profile
 
 
 def placements(net, raster, limits, seed: int) -> dict[str, dict]:

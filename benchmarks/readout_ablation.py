@@ -33,14 +33,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lnp_neuro.threads import pinned  # noqa: E402
+from lnp_neuro._util.threads import pinned  # noqa: E402
 
 SHORT_TRAIN = 400
 
 
 def readout_scores(net, encoded, split, seed: int) -> dict:
     """NRMSE of every readout variant on one network's run over the encoded series."""
-    from lnp_neuro.simulator import simulate
+    from lnp_neuro.engines.simulator import simulate
     from lnp_neuro.tasks import nrmse
     from lnp_neuro.tasks.forecast import _sigma, one_step_nrmse, select_trace_tau
     from lnp_neuro.tasks.readout import MLPReadout, select_readout_neurons

@@ -1,6 +1,6 @@
 """Synapse layouts for the fixed kernel's scatter at large N, on the events of one run.
 
-The measurement behind the row blocks of ``lnp_neuro._kernels_fixed`` (its docstring
+The measurement behind the row blocks of ``lnp_neuro.engines._kernels_fixed`` (its docstring
 quotes it): the HRSNN of ``benchmarks/simulator.py``'s N = 100 000 row (fan-in 50, 20
 Poisson inputs at 0.05, ~25 % of the neurons spiking per step) runs once in fixed point;
 its recurrent events are then added into int32 accumulators with each layout, and the
@@ -31,10 +31,11 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lnp_neuro import models  # noqa: E402
-from lnp_neuro.fixed_point import quantize  # noqa: E402
-from lnp_neuro.simulator import simulate  # noqa: E402
 from simulator import _event_lists  # noqa: E402  (benchmarks/simulator.py)
+
+from lnp_neuro import models  # noqa: E402
+from lnp_neuro.engines.fixed_point import quantize  # noqa: E402
+from lnp_neuro.engines.simulator import simulate  # noqa: E402
 
 
 @numba.njit  # not cached: loaded from a file path, the module has no stable name

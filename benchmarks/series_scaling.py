@@ -26,8 +26,8 @@ import numpy as np
 def main(argv=None) -> int:
     from sklearn.linear_model import RidgeCV
 
-    from lnp_neuro.models import hrsnn
-    from lnp_neuro.simulator import simulate
+    from lnp_neuro.engines.simulator import simulate
+    from lnp_neuro.model.build import hrsnn
     from lnp_neuro.tasks import dynamical
     from lnp_neuro.tasks.encoding import SERIES_SCALINGS, spike_counts
     from lnp_neuro.tasks.forecast import (ForecastSplit, encode_series, one_step_nrmse,

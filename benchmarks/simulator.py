@@ -5,7 +5,7 @@ inputs: ~20 % of the neurons fire per step, ~90 % of them are active) runs in
 
 - Lava ``Loihi2SimCfg(select_tag="fixed_pt")`` (the reference; optionally also
   ``floating_pt`` with ``--lava-modes fixed,float``),
-- ``lnp_neuro.simulator`` in ``mode="fixed"`` and ``mode="float"``: the ``lnp_neuro``
+- ``lnp_neuro.engines.simulator`` in ``mode="fixed"`` and ``mode="float"``: the ``lnp_neuro``
   rows time runs of one prepared ``Simulator`` (its synapse layout is built once and
   counted in the start-up column, as Brian2's row times the run loop of a built network
   and the limit row its loop over a ready CSC); the ``simulate()`` rows time the same
@@ -21,7 +21,7 @@ inputs: ~20 % of the neurons fire per step, ~90 % of them are active) runs in
   index that could be negative, a check that made this loop 1.6x slower). The kernel's
   narrower synapses (16-bit row offsets and weights) stream less data, so its scatter
   alone is a little faster than this loop; at N > 32768 it also stores them in blocks
-  of rows (``lnp_neuro._kernels_fixed``) that keep each block's accumulators in cache,
+  of rows (``lnp_neuro.engines._kernels_fixed``) that keep each block's accumulators in cache,
   and there the whole kernel runs faster than this loop (a percentage above 100).
 
 Prints steps/s and synaptic events/s of each side by side with the ratio to Lava, and
@@ -53,8 +53,8 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lnp_neuro import models  # noqa: E402
-from lnp_neuro.fixed_point import quantize  # noqa: E402
-from lnp_neuro.simulator import Simulator, simulate  # noqa: E402
+from lnp_neuro.engines.fixed_point import quantize  # noqa: E402
+from lnp_neuro.engines.simulator import Simulator, simulate  # noqa: E402
 
 
 def _positive_int(text: str) -> int:
@@ -139,9 +139,10 @@ def time_native(net, x, mode, repeats, quantization, per_call=False):
 
 
 def time_lava(net, x, mode, quantization):
-    from lnp_neuro.backends.lava_backend import build_lava_network
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
+
+    from lnp_neuro.engines.lava.backend import build_lava_network
     steps = x.shape[0]
     lava_net = build_lava_network(net, x, mode, quantization=quantization)
     lif = lava_net.lif
@@ -269,7 +270,7 @@ def brian2_target(choice: str) -> str | None:
 def time_brian2(net, x, target, repeats=1):
     """Run the float model in Brian2; returns (raster, seconds of the run, start-up).
 
-    Same equations and order as Lava's floating_pt LIF (lnp_neuro.simulator module doc):
+    Same equations and order as Lava's floating_pt LIF (lnp_neuro.engines.simulator module doc):
     the synapses of the spikes of step t (recurrent and input) are added into ``a_rec`` and
     ``a_in`` in Brian2's ``synapses`` slot, which comes after ``groups`` (the update) and
     ``thresholds`` of the same step, so they reach u at t + 1 like Lava's Sparse delay.
@@ -354,7 +355,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     net, x = build(args)
     q = quantize(net)
-    from lnp_neuro._parallel import core_speedup
+    from lnp_neuro._util.parallel import core_speedup
     print(f"machine: {os.cpu_count()} CPUs, numba {numba.__version__} with "
           f"{numba.get_num_threads()} threads (speed-up of busy threads over one now: "
           f"{core_speedup():.2f}x; the kernels here run on one), load average "

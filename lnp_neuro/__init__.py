@@ -8,12 +8,12 @@ run a pruned network: a native CPU simulator exact to Lava's arithmetic, Lava it
 and the pruning pulls in networkx/igraph, which a plain ``import lnp_neuro`` should not pay.
 """
 
-from ._numba_cache import ensure_cache_dir as _ensure_numba_cache_dir
+from .engines._numba_cache import ensure_cache_dir as _ensure_numba_cache_dir
 
 _ensure_numba_cache_dir()  # before any numba kernel is defined (runs without a writable HOME)
 
-from . import models  # noqa: E402
-from .network import SpikingNetwork  # noqa: E402
+from .model import build as models  # noqa: E402
+from .model.network import SpikingNetwork  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -22,7 +22,7 @@ __all__ = ["SpikingNetwork", "models", "simulate", "lnp", "__version__"]
 
 def __getattr__(name: str):
     if name == "simulate":
-        from .simulator import simulate
+        from .engines.simulator import simulate
         return simulate
     if name == "lnp":
         from .prune.pipeline import lnp

@@ -1,1 +1,1 @@
-"""Deployment target definitions (data files, one per target); read by lnp_neuro.targets_registry."""
+"""Deployment target definitions (data files, one per target); read by lnp_neuro.deploy.targets."""

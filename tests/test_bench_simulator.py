@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from lnp_neuro import models
-from lnp_neuro.fixed_point import quantize
-from lnp_neuro.simulator import simulate
+from lnp_neuro.engines.fixed_point import quantize
+from lnp_neuro.engines.simulator import simulate
 
 _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "simulator.py"
 

@@ -49,8 +49,8 @@ def test_installed_wheel_finds_its_data(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "--target", str(target), str(wheel)], check=True)
-    code = ("import lnp_neuro, sys; from lnp_neuro.targets_registry import list_targets; "
-            "from lnp_neuro.profiles import list_profiles; "
+    code = ("import lnp_neuro, sys; from lnp_neuro.deploy.targets import list_targets; "
+            "from lnp_neuro.hardware.profiles import list_profiles; "
             "assert lnp_neuro.__file__.startswith(sys.argv[1]), lnp_neuro.__file__; "
             "print(len(list_targets()), len(list_profiles()))")
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}

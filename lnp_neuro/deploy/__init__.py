@@ -4,7 +4,7 @@ Steps (each logged, long ones with a progress bar):
 
 1. resolve the target (``targets/``) and its hardware profile; refuse early when the target
    cannot run here or the output folder exists and ``force`` is not set;
-2. load the network (``.nir`` through :mod:`lnp_neuro.nir_io`, ``.npz``) or build one
+2. load the network (``.nir`` through :mod:`lnp_neuro.nir.reservoir_files`, ``.npz``) or build one
    (HRSNN / CHRSNN, design section 1);
 3. build the drive: rate-encoded Lorenz-63 (design section 4, the on/off channel pair per
    dimension) or Poisson spikes;
@@ -17,15 +17,15 @@ Steps (each logged, long ones with a progress bar):
 5. compact the pruned network to its active neurons and synapses and write it as
    ``network.nir`` (the original neuron ids in its metadata); read that file back: the
    graph read from it is the hand-over, and every engine runs it
-   (:class:`lnp_neuro.engines.DeployedNetwork`);
+   (:class:`lnp_neuro.engines.base.DeployedNetwork`);
 6. run the unpruned network on the native simulator (the SOP baseline, same input) and
    the deployed graph on the target's engine and on an independent reference engine
-   (:mod:`lnp_neuro.engines`: numba against numpy, Lava and norse against native), and
+   (:mod:`lnp_neuro.engines.base`: numba against numpy, Lava and norse against native), and
    count the spike mismatches (``parity``, ``parity_reference``);
-7. place the deployed network on cores (:mod:`lnp_neuro.mapping`) and price the run on
-   every hardware profile (:mod:`lnp_neuro.energy`);
+7. place the deployed network on cores (:mod:`lnp_neuro.hardware.mapping`) and price the run on
+   every hardware profile (:mod:`lnp_neuro.hardware.energy`);
 8. write ``run.npz``, ``analysis.npz``, ``report.json`` (a
-   :class:`lnp_neuro.run_record.RunRecord`), ``report.html`` and ``report.md``.
+   :class:`lnp_neuro.report.record.RunRecord`), ``report.html`` and ``report.md``.
 
 Modules, in the order of the flow: :mod:`~lnp_neuro.deploy.options` (the flags),
 :mod:`~lnp_neuro.deploy.inputs` (steps 2-3), :mod:`~lnp_neuro.deploy.pruning` (4),

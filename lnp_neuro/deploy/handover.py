@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engines import DeployedNetwork
+from ..engines.base import DeployedNetwork
 from ..model import FlatLayout
-from ..network import SpikingNetwork
+from ..model.network import SpikingNetwork
 from ..nir import write_graph
-from ..nir_io import write_nir
+from ..nir.reservoir_files import write_nir
 
 __all__ = ["hand_over", "hand_over_graph", "population_summary"]
 
@@ -18,7 +18,7 @@ __all__ = ["hand_over", "hand_over_graph", "population_summary"]
 def hand_over(net: SpikingNetwork, path: Path):
     """Compact ``net`` to its active neurons and synapses, write it to ``path`` as NIR
     with the original neuron ids, and read it back: the
-    :class:`~lnp_neuro.engines.DeployedNetwork` every engine runs."""
+    :class:`~lnp_neuro.engines.base.DeployedNetwork` every engine runs."""
     compact, kept = net.compact()
     write_nir(compact, path, overwrite=True, neuron_ids=kept)
     deployed = DeployedNetwork.read(path)
@@ -30,7 +30,7 @@ def hand_over(net: SpikingNetwork, path: Path):
 
 def hand_over_graph(layout: FlatLayout, path: Path):
     """Write a population graph to ``path`` as NIR and read it back: the
-    :class:`~lnp_neuro.engines.DeployedNetwork` every engine runs (its flat layout)."""
+    :class:`~lnp_neuro.engines.base.DeployedNetwork` every engine runs (its flat layout)."""
     write_graph(layout.graph, path, overwrite=True)
     deployed = DeployedNetwork.read_graph(path)
     if (deployed.layout.offsets != layout.offsets

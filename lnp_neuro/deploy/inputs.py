@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .._limits import check_memory, deploy_memory_estimate, expected_synapses
+from .._util.limits import check_memory, deploy_memory_estimate, expected_synapses
 from ..model import FlatLayout, flatten
-from ..models import build_network as build
-from ..network import SpikingNetwork
+from ..model.build import build_network as build
+from ..model.network import SpikingNetwork
 from ..nir import read_graph
-from ..nir_io import read_nir
+from ..nir.reservoir_files import read_nir
 from ..tasks import dynamical
 from ..tasks.forecast import encode_series
 from ..tasks.series import read_csv_columns
@@ -45,7 +45,7 @@ def load_network(path: Path, dt: float | None = None) -> SpikingNetwork | FlatLa
 
 
 def build_network(options: DeployOptions, n_inputs: int) -> SpikingNetwork:
-    """The starting network of ``--model`` (:func:`lnp_neuro.models.build_network`)."""
+    """The starting network of ``--model`` (:func:`lnp_neuro.model.build.build_network`)."""
     return build(options.model, options.neurons, seed=options.seed, n_inputs=n_inputs,
                  density=options.density, n_clusters=options.clusters)
 

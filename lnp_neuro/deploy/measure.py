@@ -7,19 +7,20 @@ from typing import Callable
 
 import numpy as np
 
-from .._parallel import map_blocks
-from ..network import SpikingNetwork
-from ..operating_point import operating_lambda_max
-from ..simulator import simulate
+from .._util.parallel import map_blocks
+from ..dynamics.operating_point import operating_lambda_max
+from ..engines.simulator import simulate
+from ..model.network import SpikingNetwork
 from ..tasks.closed_loop import (ESNForecaster, PersistenceForecaster, SpikingForecaster,
-                                 closed_loop_vpt, vpt_starts as spread_starts)
+                                 closed_loop_vpt)
+from ..tasks.closed_loop import vpt_starts as spread_starts
 from ..tasks.forecast import (ForecastSplit, one_step_nrmse, reference_forecasts,
                               select_trace_tau)
 
 __all__ = ["stability", "activity", "score_task", "DEFAULT_SPECTRUM", "VPT_HORIZON"]
 
 # Lyapunov spectra shown in the report (paper A.7): leading exponents of the linear rate
-# dynamics at the operating point (lnp_neuro.operating_point), over four Poisson drives.
+# dynamics at the operating point (lnp_neuro.dynamics.operating_point), over four Poisson drives.
 DEFAULT_SPECTRUM = {"n_drives": 4, "n_steps": 1000, "k": 20}
 
 

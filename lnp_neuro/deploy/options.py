@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..mapping import STRATEGIES
-from ..models import MODELS
+from ..hardware.mapping import STRATEGIES
+from ..model.build import MODELS
 from ..prune.baselines import AP_BUDGETS
 from ..tasks.encoding import SERIES_SCALINGS
 

@@ -6,12 +6,12 @@ from typing import Callable
 
 import numpy as np
 
-from ..network import SpikingNetwork
+from ..model.network import SpikingNetwork
 from ..prune.baselines import (APBudget, activity_prune_on_task, drive_sops,
                                random_network_at_sops, random_network_like)
 from ..prune.pipeline import lnp
-from ..targets_registry import load_target
 from .options import DeployOptions
+from .targets import load_target
 
 __all__ = ["prune_network", "activity_prune_on_input", "drive_targets"]
 

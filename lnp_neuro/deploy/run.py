@@ -9,27 +9,27 @@ from typing import Callable
 
 import numpy as np
 
-from .._limits import check_memory, deploy_memory_estimate
-from ..energy import energy_report, profiles_for_target
-from ..engines import DeployedNetwork, Engine, get_engine, parity
-from ..fixed_point import quantize
-from ..io_utils import OutputFolder, atomic_write
-from ..mapping import core_limits, map_to_cores
+from .._util.io import OutputFolder, atomic_write
+from .._util.limits import check_memory, deploy_memory_estimate
+from .._util.threads import deterministic_threads
+from ..engines.base import DeployedNetwork, Engine, get_engine, parity
+from ..engines.fixed_point import quantize
+from ..engines.simulator import simulate
+from ..hardware.energy import energy_report, profiles_for_target
+from ..hardware.mapping import core_limits, map_to_cores
+from ..hardware.neurobench import neurobench_metrics
+from ..hardware.profiles import load_profile
 from ..model import FlatLayout
-from ..network import SpikingNetwork
-from ..neurobench_metrics import neurobench_metrics
-from ..profiles import load_profile
-from ..report import write_report
-from ..run_record import RunRecord
-from ..simulator import simulate
-from ..targets_registry import load_target
-from ..threads import deterministic_threads
+from ..model.network import SpikingNetwork
+from ..report.record import RunRecord
+from ..report.render import write_report
 from .handover import hand_over, hand_over_graph, population_summary
-from .inputs import (build_network, check_build_size, load_network, load_series,
-                     make_input, series_inputs)
+from .inputs import (build_network, check_build_size, load_network, load_series, make_input,
+                     series_inputs)
 from .measure import activity, score_task, stability
 from .options import DeployOptions
 from .pruning import prune_network
+from .targets import load_target
 
 __all__ = ["run_deploy", "OUTPUT_FILES"]
 
@@ -42,11 +42,11 @@ _LABELS = {"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}
 def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict:
     """Run one deployment (module docstring) and return the report dict it wrote.
 
-    The output is a transaction (:class:`lnp_neuro.io_utils.OutputFolder`): files are
+    The output is a transaction (:class:`lnp_neuro._util.io.OutputFolder`): files are
     written into a staging folder beside ``options.out`` and moved into place only when
     the run is complete; the folder is locked for the whole run and checked for
     writability, and the run's size against the memory it needs, before any computation.
-    BLAS thread pools are pinned to one thread (:mod:`lnp_neuro.threads`) so that the
+    BLAS thread pools are pinned to one thread (:mod:`lnp_neuro._util.threads`) so that the
     same seed gives the same bits whatever thread counts are set.
     """
     if not isinstance(options, DeployOptions):
@@ -272,7 +272,7 @@ def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, 
         lambda_max_before=stability0.mean, lambda_max_after=stability1.mean,
         lambda_max_stderr_before=stability0.stderr, lambda_max_stderr_after=stability1.stderr,
         stability={"measure": "linear rate dynamics at the operating point "
-                              "(lnp_neuro.operating_point)",
+                              "(lnp_neuro.dynamics.operating_point)",
                    "before": stability0.as_dict(), "after": stability1.as_dict()},
         activity={"fraction_firing_before": act0["fraction_firing"],
                   "fraction_firing_after": act1["fraction_firing"],

@@ -24,7 +24,7 @@ One run (:func:`run_one`), for a prediction task (Lorenz-63, Rossler; design sec
    own predictions exactly as the training data were encoded. One channel resolves
    ``steps_per_sample * max_rate * dt`` intensity levels per sample (4 with the
    defaults); M staggered copies resolve M times more.
-3. Network: :func:`lnp_neuro.models.build_network` (HRSNN or CHRSNN) with the run seed
+3. Network: :func:`lnp_neuro.model.build.build_network` (HRSNN or CHRSNN) with the run seed
    (the same network for every pruning method of one seed, so comparisons are paired),
    then pruning (:mod:`.pruning`): ``unpruned``; ``lnp``
    (:func:`lnp_neuro.prune.pipeline.lnp`, task-agnostic); ``random`` (the start network
@@ -48,7 +48,7 @@ One run (:func:`run_one`), for a prediction task (Lorenz-63, Rossler; design sec
    ``nrmse_snr``: open-loop NRMSE when Gaussian noise of the given SNR (dB, relative to
    each dimension's variance over the training samples) is added to the test input;
    ``sops``: synaptic operations of the recurrent layer during the open-loop test
-   presentation, AND-mask model (:func:`lnp_neuro.energy.count_sops`).
+   presentation, AND-mask model (:func:`lnp_neuro.hardware.energy.count_sops`).
 
 For the image task (``digits``, scikit-learn's 8x8 digits) rows carry ``accuracy`` on the
 held-out images instead of NRMSE/VPT; images are presented as Poisson spike trains

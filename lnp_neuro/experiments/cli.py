@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from ..cli import _positive_int, show_progress_bars  # shared by both console scripts
-from ..io_utils import atomic_write
+from .._util.io import atomic_write
+from ..deploy.cli import _positive_int, show_progress_bars  # shared by both console scripts
 from .config import MODELS, PRUNINGS, TASKS, TRAININGS, ExperimentConfig, grid
 from .runner import run_grid
 from .tables import format_noise_table, format_table2, write_outputs
@@ -104,9 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Exit status: 0 when every run succeeded, 1 when some run failed (its row says why),
     2 for bad input (flags, ``--config``, ``--scheduler``, ``--out``), 130 / 143 when
     stopped by SIGINT / SIGTERM. The output folder is a transaction
-    (:class:`lnp_neuro.io_utils.OutputFolder`): it appears only when the grid completed.
+    (:class:`lnp_neuro._util.io.OutputFolder`): it appears only when the grid completed.
     """
-    from ..interrupts import Interrupted, exit_code, exit_within, signals_raise
+    from .._util.interrupts import Interrupted, exit_code, exit_within, signals_raise
     try:
         with signals_raise():
             return _main(argv)
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    from ..io_utils import OutputFolder
+    from .._util.io import OutputFolder
     try:
         seeds = [int(s) for s in args.seeds]
         if any(s < 0 for s in seeds):

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..models import MODELS
+from ..model.build import MODELS
 
 __all__ = ["PRUNINGS", "MODELS", "TRAININGS", "TASKS", "PREDICTION_TASKS", "SNR_DB",
            "RunSpec", "ExperimentConfig", "grid", "derive_seed"]
@@ -70,7 +70,7 @@ class ExperimentConfig:
     HRSNN density 0.1, CHRSNN 4 clusters at 0.2 / 0.01, input weight scale 1; z-scored
     ON/OFF pairs x 8 staggered copies at 200 Hz, 20 steps per sample; LNP 4 iterations to
     density 0.01), so a grid row and a deployment of the same seed describe the same
-    network and drive (``tests/test_experiments.py`` holds the two to each other).
+    network and drive (``tests/experiments/test_experiments.py`` holds the two to each other).
     """
 
     n_neurons: int = 1000
@@ -164,7 +164,7 @@ class ExperimentConfig:
         return d
 
     def network_settings(self, input_scale: float | None = None) -> dict:
-        """Keyword arguments of :func:`lnp_neuro.models.build_network` for either model
+        """Keyword arguments of :func:`lnp_neuro.model.build.build_network` for either model
         (``input_scale`` overrides the series one, e.g. for 64 pixel channels)."""
         return dict(density=self.density, n_clusters=self.n_clusters,
                     intra_density=self.intra_density, inter_density=self.inter_density,

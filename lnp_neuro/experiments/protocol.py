@@ -40,6 +40,7 @@ def population_rate_code(intensities: np.ndarray, steps_per_sample: int, p_max: 
     if not 0 < p_max <= 1:
         raise ValueError(f"p_max must be in (0, 1], got {p_max}")
     from ..tasks import staggered_population_spikes
+
     # A rate of p_max per second with steps of 1 s is p_max spikes per step.
     spikes = staggered_population_spikes(x, p_max, 1.0, steps_per_sample, copies)
     return spikes.reshape(x.shape[0], steps_per_sample, x.shape[1] * copies)
@@ -116,6 +117,7 @@ class PredictionData:
         training samples) added to the test input.
         """
         import torch
+
         from ..tasks import nrmse, valid_prediction_time
         cfg, w, model = self.cfg, self.window, trainer.model_
         k = cfg.steps_per_sample
@@ -216,6 +218,7 @@ def make_trainer(training: str, task_kind: str, cfg: ExperimentConfig, seed: int
 def spike_raster(net, inputs: np.ndarray) -> np.ndarray:
     """Spike raster(s) of ``net`` (float64, exact dynamics): inputs [T, C] or [n, T, C]."""
     import torch
+
     from ..training import TorchSNN
     x = np.asarray(inputs)
     batched = x.ndim == 3
@@ -229,7 +232,7 @@ def recurrent_sops(net, raster: np.ndarray) -> dict:
     """Synaptic operations of the recurrent layer during ``raster`` (design section 5):
     ``sops`` in the AND-mask model, ``sops_dense`` as if nothing were pruned, and the
     active neurons' mean ``spike_rate`` (spikes per neuron per step)."""
-    from ..energy import count_sops
+    from ..hardware.energy import count_sops
     r = raster.reshape(-1, raster.shape[-1])
     return {"sops": count_sops(r, net.weights, net.neuron_active, net.synapse_active,
                                model="and-mask"),

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..io_utils import json_default
+from .._util.io import json_default
 from .config import ExperimentConfig, RunSpec, derive_seed
 
 __all__ = ["PruneCache", "prune_for_run"]
@@ -59,7 +59,7 @@ class PruneCache:
         that depends on the task's inputs); the rest of the key is ``(kind, model, seed)``
         and every setting of ``cfg``.
         """
-        from ..network import SpikingNetwork
+        from ..model.network import SpikingNetwork
         text = json.dumps(cfg.to_dict(), sort_keys=True)
         fingerprint = zlib.crc32(np.ascontiguousarray(net.input_weights.data).tobytes())
         key = (kind, model, seed, net.n_inputs, text, fingerprint)

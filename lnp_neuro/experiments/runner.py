@@ -9,8 +9,8 @@ import traceback
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..io_utils import strict_json_record
-from ..threads import deterministic_threads
+from .._util.io import strict_json_record
+from .._util.threads import deterministic_threads
 from .config import ExperimentConfig, RunSpec, derive_seed
 from .protocol import make_trainer, recurrent_sops, task_data
 from .pruning import PruneCache, prune_for_run
@@ -58,7 +58,7 @@ def run_one(spec: RunSpec, config: ExperimentConfig | None = None, *,
 
 
 def _run(spec: RunSpec, cfg: ExperimentConfig, cache: PruneCache, progress: bool) -> dict:
-    from ..models import build_network
+    from ..model.build import build_network
     data = task_data(spec.task, spec.seed, cfg)
     net0 = build_network(spec.model, cfg.n_neurons, seed=spec.seed, n_inputs=data.n_inputs,
                          **cfg.network_settings(data.input_scale))
@@ -87,10 +87,10 @@ def _run(spec: RunSpec, cfg: ExperimentConfig, cache: PruneCache, progress: bool
 def _worker_init() -> None:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    # A pool worker is spawned (fork + exec), so the fork hook of lnp_neuro.interrupts
+    # A pool worker is spawned (fork + exec), so the fork hook of lnp_neuro._util.interrupts
     # does not reach it: it asks the kernel itself to end it with its parent, and leaves
     # SIGINT / SIGTERM to the parent, which stops the pool.
-    from ..interrupts import die_with_parent
+    from .._util.interrupts import die_with_parent
     die_with_parent()
 
 
@@ -155,7 +155,7 @@ def _run_in_pool(specs: list[RunSpec], cfg: ExperimentConfig, cache: PruneCache,
         except BaseException:
             # shutdown(wait=True) on leaving the block would wait for the running runs to
             # finish (minutes): end the workers first.
-            from ..interrupts import kill_children
+            from .._util.interrupts import kill_children
             workers_alive = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
             kill_children(workers_alive)
@@ -165,7 +165,8 @@ def _run_in_pool(specs: list[RunSpec], cfg: ExperimentConfig, cache: PruneCache,
 def _run_on_dask(specs: list[RunSpec], cfg: ExperimentConfig, cache: PruneCache,
                  workers: int, scheduler: str | None,
                  done: Callable[[int, dict], None]) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed as dask_completed
+    from dask.distributed import Client, LocalCluster
+    from dask.distributed import as_completed as dask_completed
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,

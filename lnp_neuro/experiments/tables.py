@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io_utils import atomic_write, strict_json
+from .._util.io import atomic_write, strict_json
 from .config import PREDICTION_TASKS, PRUNINGS, ExperimentConfig
 
 __all__ = ["summarize", "format_table2", "format_noise_table", "write_outputs"]

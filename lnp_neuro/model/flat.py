@@ -4,7 +4,7 @@ Populations are laid end to end in the graph's order (population ``p`` holds neu
 ``offsets[p][0] .. offsets[p][1] - 1``), inputs likewise on the input channels. Every
 projection between populations becomes a block of one sparse matrix ``W`` (N x N), every
 projection from an input a block of ``W_in`` (N x n_in). With ``delay_steps = 1`` for every
-projection the step of the whole graph is the step of :mod:`lnp_neuro.network`::
+projection the step of the whole graph is the step of :mod:`lnp_neuro.model.network`::
 
     a[t] = W_in x[t-1] + W s[t-1]
 
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..network import SpikingNetwork
 from .graph import Graph
+from .network import SpikingNetwork
 from .population import Population
 from .projection import Projection
 

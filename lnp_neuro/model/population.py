@@ -21,7 +21,7 @@ kind            NIR primitive                tau_syn     tau_mem spikes
 ``tau_syn = dt`` makes the current forget itself every step (``u = a``), which is a neuron
 without a synaptic filter; ``tau_mem = inf`` removes the leak. Weights are in units of the
 membrane potential (the jump of ``u`` per presynaptic spike), as in
-:mod:`lnp_neuro.network`.
+:mod:`lnp_neuro.model.network`.
 """
 
 from __future__ import annotations

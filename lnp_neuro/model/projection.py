@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..network import canonical_csr
+from .network import canonical_csr
 
 __all__ = ["Projection"]
 

@@ -3,7 +3,7 @@
 :func:`graph_from_nir` converts a NIR graph node by node (one converter per node kind),
 :func:`graph_to_nir` writes a graph back losslessly, :func:`read_graph` /
 :func:`write_graph` do the same for files. The one-population reservoir format of
-:mod:`lnp_neuro.nir_io` is unchanged beside it.
+:mod:`lnp_neuro.nir.reservoir_files` is unchanged beside it.
 """
 
 from .export import GRAPH_FORMAT_VERSION, graph_to_nir

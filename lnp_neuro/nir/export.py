@@ -44,7 +44,7 @@ import nir
 import numpy as np
 
 from ..model import Graph, Population, Projection
-from ..nir_graph import METADATA_KEY, _hidden_entries, _without_wall_clock
+from .reservoir_export import METADATA_KEY, _hidden_entries, _without_wall_clock
 
 __all__ = ["graph_to_nir", "GRAPH_FORMAT_VERSION", "IMPORT_METADATA_KEY"]
 

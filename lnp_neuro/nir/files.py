@@ -1,8 +1,8 @@
 """NIR files of a :class:`~lnp_neuro.model.Graph`: read and write.
 
-Reading reuses :func:`lnp_neuro.nir_io.read_nir_graph` (nir's type check, with a fallback
+Reading reuses :func:`lnp_neuro.nir.reservoir_files.read_nir_graph` (nir's type check, with a fallback
 and a warning for files that fail it), writing goes through
-:func:`lnp_neuro.io_utils.atomic_write`, so a failed write never leaves a partial file.
+:func:`lnp_neuro._util.io.atomic_write`, so a failed write never leaves a partial file.
 Errors and warnings of the conversion name the file.
 """
 
@@ -13,11 +13,11 @@ from pathlib import Path
 
 import nir
 
-from ..io_utils import atomic_write
+from .._util.io import atomic_write
 from ..model import Graph
-from ..nir_io import _check_nir_path, read_nir_graph
 from .export import graph_to_nir
 from .import_graph import graph_from_nir
+from .reservoir_files import _check_nir_path, read_nir_graph
 
 __all__ = ["read_graph", "write_graph"]
 

@@ -1,7 +1,7 @@
 """NIR graph -> :class:`~lnp_neuro.model.Graph`, one converter per node kind.
 
 Nodes. Nested ``NIRGraph`` subgraphs (snnTorch writes ``RLeaky`` / ``RSynaptic`` as
-``lif1.lif`` + ``lif1.w_rec``) are inlined as :func:`lnp_neuro.nir_import._flatten_graph`
+``lif1.lif`` + ``lif1.w_rec``) are inlined as :func:`lnp_neuro.nir.reservoir_import._flatten_graph`
 does, and a ``Flatten`` that keeps the channel count is a pass-through. Every neuron node
 (``CubaLIF``, ``LIF``, ``IF``, ``LI``, ``I``) becomes a :class:`Population` of that name;
 every path ``source -> [Delay] -> Affine/Linear/Scale -> [Delay] -> target`` from an
@@ -10,7 +10,7 @@ node (a path without one, e.g. an Input straight into a neuron node, is an ident
 projection named ``source->target``). Anything else is refused with one ``ValueError``
 naming the node and field.
 
-Parameters (as :func:`lnp_neuro.nir_import.from_nir`). NIR integrates
+Parameters (as :func:`lnp_neuro.nir.reservoir_import.from_nir`). NIR integrates
 ``tau dv/dt = v_leak - v + r I`` (LIF, LI), with the CubaLIF current
 ``tau_syn dI/dt = -I + w_in x`` and ``dv/dt = r I`` for ``IF`` and ``I``; forward Euler
 with step ``dt`` gives the population's step with ``bias = dt v_leak / tau_mem`` and the
@@ -59,19 +59,19 @@ import nir
 import numpy as np
 
 from ..model import Graph, Population, Projection
-from ..nir_graph import METADATA_KEY
-from ..nir_import import (_PASSTHROUGH, _active_and_bias, _checked_dt, _contract_passthrough,
-                          _euler_scale_bias, _excitatory, _flat_graph, _fold_affine_bias,
-                          _infer_dt, _is_one, _lnp_meta, _meta_array, _meta_json,
-                          _node_type, _per_neuron_param, _resolve_dt, _sparse_with_hidden,
-                          _v_reset_zero, _weight_of)
 from .export import GRAPH_FORMAT_VERSION, IMPORT_METADATA_KEY
+from .reservoir_export import METADATA_KEY
+from .reservoir_import import (_PASSTHROUGH, _active_and_bias, _checked_dt,
+                               _contract_passthrough, _euler_scale_bias, _excitatory,
+                               _flat_graph, _fold_affine_bias, _infer_dt, _is_one, _lnp_meta,
+                               _meta_array, _meta_json, _node_type, _per_neuron_param,
+                               _resolve_dt, _sparse_with_hidden, _v_reset_zero, _weight_of)
 
 __all__ = ["graph_from_nir", "IMPORT_METADATA_KEY"]
 
 # Relative tolerance under which a delay counts as a whole number of steps: a few float
 # roundings (float32 files included), never a model difference. (Scales and metadata
-# values are compared with lnp_neuro.nir_import's _ROUNDING_RTOL.)
+# values are compared with lnp_neuro.nir.reservoir_import's _ROUNDING_RTOL.)
 _DELAY_RTOL = 1e-5
 
 _WEIGHT_TYPES = (nir.Affine, nir.Linear, nir.Scale)
@@ -291,7 +291,7 @@ def _sizes(nodes: dict, paths: list[_Path], inputs: dict) -> dict[str, int]:
 # --------------------------------------------------------------------------- dt
 def _graph_dt(dt: float | None, graph_meta: dict, neurons: dict,
               sizes: dict) -> tuple[float, str]:
-    """``(dt, source)`` as :func:`lnp_neuro.nir_import._resolve_dt`; inferred as ``tau / r``
+    """``(dt, source)`` as :func:`lnp_neuro.nir.reservoir_import._resolve_dt`; inferred as ``tau / r``
     of every leaky neuron node, which must agree."""
     return _resolve_dt(dt, graph_meta, lambda: _inferred_dt(neurons, sizes))
 

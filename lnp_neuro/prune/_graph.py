@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ..network import canonical_csr
+from ..model.network import canonical_csr
 
 
 def _square_csr(weights, name: str = "weights") -> sp.csr_matrix:

@@ -30,13 +30,13 @@ from typing import Callable
 
 import numpy as np
 
-from .._parallel import map_blocks
-from ..energy import count_sops
-from ..network import SpikingNetwork
-from ..simulator import Simulator
+from .._util.parallel import map_blocks
+from .._util.validation import check_int
+from ..engines.simulator import Simulator
+from ..hardware.energy import count_sops
+from ..model.network import SpikingNetwork
 from ..tasks.metrics import nrmse
 from ..tasks.readout import exponential_trace
-from ..validation import check_int
 from .random_control import random_network_at_sops, random_network_like
 
 __all__ = ["APBudget", "AP_BUDGETS", "keeps_performance", "performance_ratio",
@@ -403,7 +403,7 @@ class _TaskRuns:
 
 def drive_sops(net: SpikingNetwork, inputs, mode: str = "float") -> int:
     """Synaptic operations of ``net`` on ``inputs`` ([T, C] or [n, T, C]), AND-mask model
-    (:func:`lnp_neuro.energy.count_sops`; the count ``lnp-deploy`` reports)."""
+    (:func:`lnp_neuro.hardware.energy.count_sops`; the count ``lnp-deploy`` reports)."""
     x = _as_sequences("inputs", inputs, 3)
     runs = _TaskRuns(x, mode)
     return sum(count_sops(s, net.weights, net.neuron_active, net.synapse_active)
@@ -541,7 +541,7 @@ def activity_prune_on_task(net: SpikingNetwork, inputs, targets, *, task: str = 
     ----------
     net : the dense network.
     inputs : input spikes ``[T, C]`` or ``[n_sequences, T, C]``; each sequence starts from
-        rest (:func:`lnp_neuro.simulator.simulate` in ``mode``).
+        rest (:func:`lnp_neuro.engines.simulator.simulate` in ``mode``).
     targets : ``task="regression"``: ``[T, D]`` / ``[n_sequences, T, D]`` values to predict
         at each step from the network state at that step, NaN where there is no target;
         ``task="classification"``: one label per sequence.

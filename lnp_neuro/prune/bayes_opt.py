@@ -20,7 +20,7 @@ import scipy.linalg as sla
 import scipy.stats as st
 from tqdm.auto import tqdm
 
-from ..validation import check_float, check_int, make_rng
+from .._util.validation import check_float, check_int, make_rng
 
 __all__ = [
     "gamma_quantile_embedding",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..network import SpikingNetwork, canonical_csr
+from ..model.network import SpikingNetwork, canonical_csr
 
 __all__ = ["BetweennessPruneInfo", "betweenness_centrality", "network_betweenness",
            "betweenness_prune", "lowest_quantile"]

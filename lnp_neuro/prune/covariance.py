@@ -42,8 +42,8 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .._parallel import csr_matmul, csr_operator, map_blocks
-from ..network import canonical_csr
+from .._util.parallel import csr_matmul, csr_operator, map_blocks
+from ..model.network import canonical_csr
 
 __all__ = ["UnstableNetworkError", "CovarianceEstimate", "spectral_abscissa",
            "stationary_covariance", "covariance_at_edges", "gram_at_pattern",
@@ -136,7 +136,7 @@ def gram_at_pattern(y: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     """``(Y Z^T)[rows[e], cols[e]]`` for every pair e (``Z = Y`` by default), by row blocks.
 
     Memory is bounded by ``block_rows x N`` entries of the product per thread
-    (:func:`lnp_neuro._parallel.map_blocks`); the dtype of ``y`` (float32 or float64) is
+    (:func:`lnp_neuro._util.parallel.map_blocks`); the dtype of ``y`` (float32 or float64) is
     the precision of the product.
     """
     rows = np.asarray(rows, dtype=np.int64)

@@ -81,13 +81,14 @@ uniform one (design section 3, step III).
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .._parallel import csr_matmul
-from ..network import canonical_csr
-from ..validation import check_int, make_rng
+from .._util.parallel import csr_matmul
+from .._util.validation import check_int, make_rng
+from ..model.network import canonical_csr
 from ._graph import _active_mask, _pattern, _square_csr
 # The IPR measure and the weight samplers; re-exported, callers import them from here.
 from .ipr import DENSE_EIG_MAX_N, _ipr_columns, inverse_participation_ratio, mean_ipr

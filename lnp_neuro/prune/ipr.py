@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from .._parallel import csr_operator
-from ..validation import check_int, make_rng
+from .._util.parallel import csr_operator
+from .._util.validation import check_int, make_rng
 from ._graph import _active_mask, _square_csr
 
 __all__ = ["inverse_participation_ratio", "mean_ipr", "DENSE_EIG_MAX_N"]

@@ -28,8 +28,8 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from .._parallel import map_blocks
-from ..network import canonical_csr
+from .._util.parallel import map_blocks
+from ..model.network import canonical_csr
 from .covariance import gram_at_pattern
 
 __all__ = ["lyapunov_matrix", "neighbourhood_harmonic_mean"]
@@ -99,7 +99,7 @@ def lyapunov_matrix(weights, neuron_exponents, dt: float, block_rows: int = 512)
     ----------
     weights : sparse (N, N) ``W[post, pre]``; its stored entries are the edges.
     neuron_exponents : array (N,), per-neuron Lyapunov exponents (1/s), e.g.
-        ``lnp_neuro.lyapunov.network_spectrum(...).neuron_exponents`` scattered back to
+        ``lnp_neuro.dynamics.lyapunov.network_spectrum(...).neuron_exponents`` scattered back to
         the full index.
     dt : time step (s) turning an exponent into a per-step multiplier.
 

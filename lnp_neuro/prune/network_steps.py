@@ -1,4 +1,4 @@
-"""LNP steps I and III on a :class:`~lnp_neuro.network.SpikingNetwork` (Chakraborty et
+"""LNP steps I and III on a :class:`~lnp_neuro.model.network.SpikingNetwork` (Chakraborty et
 al., ICLR 2024, Sec. 3.1): the matrix-level :func:`~lnp_neuro.prune.noise.noise_prune`
 and :func:`~lnp_neuro.prune.delocalize.delocalize` applied to the active part of a network,
 with masks and stored synapses of masked neurons kept.
@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
-from ..network import SpikingNetwork
+from ..model.network import SpikingNetwork
 from .covariance import spectral_abscissa
 from .delocalize import DelocalizeInfo, dale_weight_sampler, delocalize
 from .lyapunov_matrix import lyapunov_matrix as _lyapunov_matrix

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..network import canonical_csr
+from ..model.network import canonical_csr
 from .covariance import (CovarianceEstimate, UnstableNetworkError, check_leak,
                          covariance_at_edges, spectral_abscissa)
 

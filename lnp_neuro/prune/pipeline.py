@@ -21,7 +21,7 @@ are ``steps=()``, ``("noise",)``, ``("noise", "nodes")``, ``("noise", "nodes",
 
 Linearised network of step I (the interpretation this module fixes, design sections 2-3).
 With the default ``measure="operating_point"`` the network is linearised at its measured
-operating point (:mod:`lnp_neuro.operating_point`): row i of ``W`` is scaled by the
+operating point (:mod:`lnp_neuro.dynamics.operating_point`): row i of ``W`` is scaled by the
 neuron's gain ``kappa_i / (du_i v_th,i)``, giving the effective coupling ``M``, and the
 continuous-time network is ``dr/dt = D (M - I) r`` with ``D = diag(1/tau_mem)``: leak ``D``
 and coupling ``W_lin = D M``. With ``measure="rate_surrogate"`` the row scale is
@@ -58,16 +58,16 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from ..network import SpikingNetwork
-from ..lyapunov import network_spectrum
-from ..operating_point import OperatingPointMemo, operating_lambda_max
+from .._util.validation import check_fraction
+from ..dynamics.lyapunov import network_spectrum
+from ..dynamics.operating_point import OperatingPointMemo, operating_lambda_max
+from ..model.network import SpikingNetwork
 from .betweenness import betweenness_prune
 from .delocalize import mean_ipr
 # Steps I and III on a network; re-exported, callers import them from here.
 from .network_steps import (RESCALES, delocalize_network, input_power_factors,
                             noise_prune_network)
 from .timescales import LyapunovObjective, optimize_timescales
-from ..validation import check_fraction
 
 __all__ = ["lnp", "noise_prune_network", "delocalize_network", "STEPS"]
 
@@ -431,7 +431,7 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
     use_lyapunov_matrix : False gives plain Moore-Chaudhuri noise pruning in step I.
     stability_margin, covariance, covariance_options : step I linearisation/covariance.
     spectrum_options : options of the stability measure: for ``"operating_point"``
-        :func:`lnp_neuro.operating_point.operating_lambda_max` (default ``n_drives=2,
+        :func:`lnp_neuro.dynamics.operating_point.operating_lambda_max` (default ``n_drives=2,
         n_steps=1000, k=8``), for ``"rate_surrogate"`` ``network_spectrum`` (default
         ``n_steps=200, k=8``).
     betweenness_options : passed to ``betweenness_prune`` (``exact``, ``n_pivots``).
@@ -446,7 +446,7 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
         the measurement behind the default.
     measure : stability measure used for the history, the Lyapunov matrix, step I's
         linearisation and step IV: ``"operating_point"`` (default; the linear rate dynamics
-        at the spiking network's measured rates and gains, :mod:`lnp_neuro.operating_point`)
+        at the spiking network's measured rates and gains, :mod:`lnp_neuro.dynamics.operating_point`)
         or ``"rate_surrogate"`` (the autonomous tanh surrogate of ``network_spectrum``).
 
     Returns

@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from ..network import SpikingNetwork
-from ..validation import check_int
+from .._util.validation import check_int
+from ..model.network import SpikingNetwork
 
 __all__ = ["random_network_like", "random_network_at_sops"]
 
@@ -46,7 +46,7 @@ def random_network_like(start: SpikingNetwork, n_neurons: int, n_synapses: int,
        ``start``'s couplings of synapses whose presynaptic neuron has the same type as
        ``j``, then ``W_ij = G_ij / g_i``. Drawing the coupling rather than the weight
        keeps what a synapse does to its target: ``start``'s weights were scaled per
-       postsynaptic neuron (:mod:`lnp_neuro.models`), and a weight moved to a neuron with
+       postsynaptic neuron (:mod:`lnp_neuro.model.build`), and a weight moved to a neuron with
        another ``g`` would drive it more or less strongly than anywhere in ``start``.
        In a Dale network the sign is then the presynaptic type's.
 

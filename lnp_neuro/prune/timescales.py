@@ -43,7 +43,7 @@ Eq. 2.30); the posterior is Eq. 2.25-2.26. EI for minimisation (Jones et al. 199
 Default objective (task-agnostic)
 ---------------------------------
 ``(lambda_max - target)^2`` in s^-2, with ``lambda_max`` the largest exponent of the rate
-surrogate from :func:`lnp_neuro.lyapunov.network_spectrum` (k = 1, 100 transient + 100
+surrogate from :func:`lnp_neuro.dynamics.lyapunov.network_spectrum` (k = 1, 100 transient + 100
 accumulated steps, a fixed seed) and ``target = -1 s^-1``: "just below 0" at the network's
 own scale, one e-fold per second, i.e. fifty times slower than the decay of a 20 ms
 membrane. Each evaluation samples ``tau_mem`` by inverse transform from the same per-neuron
@@ -61,10 +61,10 @@ from typing import Callable
 import numpy as np
 import scipy.stats as st
 
-from ..lyapunov import network_spectrum
-from ..network import SpikingNetwork
-from ..operating_point import operating_lambda_max
-from ..validation import check_float, check_int, make_rng
+from .._util.validation import check_float, check_int, make_rng
+from ..dynamics.lyapunov import network_spectrum
+from ..dynamics.operating_point import operating_lambda_max
+from ..model.network import SpikingNetwork
 # The optimiser; re-exported, callers import it from here.
 from .bayes_opt import (DEFAULT_BOUNDS, BOResult, DistributionBO, GaussianProcess,
                         _check_bounds, _check_params, _pairwise, _quadrature,
@@ -103,7 +103,7 @@ class LyapunovObjective:
     ``lambda_max``, the opposite of the stabilisation the paper reports (Suppl. A.7), so it
     is not the default.
 
-    ``measure="operating_point"`` (default): :func:`lnp_neuro.operating_point.
+    ``measure="operating_point"`` (default): :func:`lnp_neuro.dynamics.operating_point.
     operating_lambda_max` on ``n_drives`` Poisson drives of ``n_steps`` steps (the same
     drives for every candidate: common random numbers, a paired comparison).
     ``"rate_surrogate"``: ``network_spectrum`` of the autonomous tanh surrogate (``k``,

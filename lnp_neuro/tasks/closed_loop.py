@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..network import SpikingNetwork
+from .._util.validation import check_int, check_positive
+from ..model.network import SpikingNetwork
 from ._windows import window_sums
 from .metrics import valid_prediction_time
-from ..validation import check_int, check_positive
 
 __all__ = ["SpikingForecaster", "ESNForecaster", "PersistenceForecaster", "ClosedLoopVPT",
            "closed_loop_vpt", "vpt_starts"]
@@ -90,7 +90,7 @@ class SpikingForecaster:
         # One Simulator: the network is quantised and laid out once, not per sample.
         if self._simulator is None:
             # Lazy: the simulator loads numba, which importing this module should not pay.
-            from ..simulator import Simulator
+            from ..engines.simulator import Simulator
             self._simulator = Simulator(self.net, self.mode)
         return self._simulator.run(spikes, initial_state=self._state)
 

@@ -35,8 +35,8 @@ from typing import Callable
 
 import numpy as np
 
+from .._util.validation import check_int, check_positive
 from .series import TimeSeriesDataset, split_series
-from ..validation import check_int, check_positive
 
 __all__ = [
     "LORENZ63_LAMBDA_MAX",

@@ -51,8 +51,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ..validation import check_int, check_positive
 
+from .._util.validation import check_int, check_positive
 
 __all__ = [
     "SignalScaling",

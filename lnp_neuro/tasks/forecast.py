@@ -43,13 +43,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..network import SpikingNetwork
+from .._util.validation import check_int, check_positive
+from ..model.network import SpikingNetwork
 from ._windows import window_sums
 from .closed_loop import ESNForecaster
 from .encoding import RateEncoder
 from .metrics import nrmse
 from .readout import MLPReadout, select_readout_neurons
-from ..validation import check_int, check_positive
 
 __all__ = [
     "EncodedSeries",
@@ -203,6 +203,7 @@ def _fit_ridge(states: np.ndarray, series: np.ndarray, split: ForecastSplit):
     generalised cross-validation. Traces share one unit (spikes), so they are centred but
     not scaled: scaling would blow up a neuron that barely fires during training."""
     from sklearn.linear_model import RidgeCV  # lazy: scikit-learn is slow to import
+
     # The SVD of the (train samples x neurons) states: sklearn's "auto" picks the
     # eigendecomposition of the samples' Gram matrix here, measured 3x slower (1.2 s
     # against 3.6 s for 2029 x 930 on one core); both are exact GCV.

@@ -31,8 +31,8 @@ import math
 import numpy as np
 import scipy.linalg
 
-from ..network import SpikingNetwork
-from ..validation import check_int, check_positive
+from .._util.validation import check_int, check_positive
+from ..model.network import SpikingNetwork
 
 __all__ = [
     "select_readout_neurons",

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..network import SpikingNetwork
+from ..model.network import SpikingNetwork
 from .torch_snn import SNNState, TorchSNN, limit_torch_threads
 
 __all__ = ["select_readout_neurons", "TraceReadout", "SpikingPredictor", "PredictorState",
@@ -44,8 +44,9 @@ __all__ = ["select_readout_neurons", "TraceReadout", "SpikingPredictor", "Predic
 
 
 def _progress(iterable, enabled: bool, **kwargs):
-    from tqdm.auto import tqdm
     import sys
+
+    from tqdm.auto import tqdm
     return tqdm(iterable, disable=not (enabled and sys.stderr.isatty()), **kwargs)
 
 

@@ -44,7 +44,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..network import SpikingNetwork
+from ..model.network import SpikingNetwork
 from .bp import SurrogateGradientBP, _progress
 from .torch_snn import TorchSNN, limit_torch_threads
 

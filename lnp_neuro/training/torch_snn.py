@@ -1,6 +1,6 @@
 """A SpikingNetwork as a differentiable torch module (surrogate-gradient spikes).
 
-:class:`TorchSNN` runs exactly the discrete dynamics fixed in :mod:`lnp_neuro.network`
+:class:`TorchSNN` runs exactly the discrete dynamics fixed in :mod:`lnp_neuro.model.network`
 (Lava ``LIF`` + ``Sparse``, floating point)::
 
     a_in[t] = W_in x[t] + W s[t-1]
@@ -12,7 +12,7 @@ with a batch dimension, sparse recurrent and input weights (``torch.sparse`` COO
 the ACTIVE synapses of active neurons are stored, so a pruned synapse or neuron can never
 come back through training) and pruned neurons held silent.
 
-Note: the docstring of :mod:`lnp_neuro.network` writes ``a_in[t] = W_in x[t] + W s[t-1]``
+Note: the docstring of :mod:`lnp_neuro.model.network` writes ``a_in[t] = W_in x[t] + W s[t-1]``
 (input not delayed); the simulator, checked spike for spike against Lava, delays the
 input path too, because Lava's ``Sparse`` process sends at step t what it received at
 t-1. This module follows the simulator, so its rasters equal ``simulate(...).spikes``.
@@ -41,7 +41,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..network import SpikingNetwork
+from ..model.network import SpikingNetwork
 
 __all__ = ["SuperSpike", "superspike", "SNNState", "TorchSNN", "limit_torch_threads"]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import nir
 import numpy as np
 import pytest
-
 from conftest import snntorch_classifier
-from lnp_neuro.cli import main
+
+from lnp_neuro.deploy.cli import main
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "nir_paper"
 TARGETS = ["cpu", "loihi-sim", "lava-float", "norse"]
@@ -78,7 +78,7 @@ def test_graph_deploys_on_every_target(tmp_path, graph_files, name, target):
         assert report["parity"] == 0
         return
     # norse against the native engine, re-run here on the deployed graph.
-    from lnp_neuro.engines import DeployedNetwork, get_engine
+    from lnp_neuro.engines.base import DeployedNetwork, get_engine
     deployed = DeployedNetwork.read_graph(out / "network.nir")
     native = get_engine("native").run(deployed, run["input_spikes"], "float").spikes
     differ = np.flatnonzero((native != run["spikes"]).any(axis=1))

@@ -14,9 +14,9 @@ import importlib.util
 
 import numpy as np
 import pytest
-
 from conftest import chain_graph, drive, recurrent_graph
-from lnp_neuro.engines import DeployedNetwork, Engine, get_engine
+
+from lnp_neuro.engines.base import DeployedNetwork, Engine, get_engine
 from lnp_neuro.model import flatten
 from lnp_neuro.nir import graph_to_nir
 

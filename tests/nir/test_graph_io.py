@@ -10,13 +10,13 @@ import nir
 import numpy as np
 import pytest
 import scipy.sparse as sp
-
 from conftest import snntorch_classifier
+
+from lnp_neuro.engines.simulator import simulate
 from lnp_neuro.model import Graph, Population, Projection, flatten, from_network
-from lnp_neuro.models import hrsnn
+from lnp_neuro.model.build import hrsnn
 from lnp_neuro.nir import (IMPORT_METADATA_KEY, graph_from_nir, graph_to_nir, read_graph,
                            write_graph)
-from lnp_neuro.simulator import simulate
 
 PAPER = Path(__file__).resolve().parent.parent / "data" / "nir_paper"
 

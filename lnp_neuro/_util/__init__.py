@@ -1,0 +1,2 @@
+"""Small utilities the stages share: safe output folders, limits, threads, interrupts,
+validation and multi-core blocks."""

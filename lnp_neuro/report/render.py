@@ -1,0 +1,511 @@
+"""Comparison report of finished ``lnp-deploy`` runs: ``report.html`` and ``report.md``.
+
+A run directory (written by ``lnp-deploy``) holds
+
+- ``report.json`` (a :class:`~lnp_neuro.report.record.RunRecord` when it has
+  ``record_version``; older unversioned files are read as they are): ``label``,
+  ``target``, ``backend``, ``mode``, ``profile``, ``steps``, ``neurons_before/after``,
+  ``synapses_before/after``, ``sops_dense``, ``sops_pruned``, ``sop_ratio``,
+  ``energy_joules``, ``energy_by_profile`` ({profile: J}), ``cores_used``, ``parity``,
+  ``parity_reference``, ``seconds``, ``history`` (per LNP iteration: ``iteration``,
+  ``neurons``, ``synapses``, ``lambda_max``, ``mean_ipr``, ``seconds``), optional
+  ``quantisation``,
+  optional ``dt`` (seconds, for firing rates in Hz); optional ``baseline_budget`` (what a
+  baseline was matched to: ``kind``, ``target``, ``rule``, and for AP ``stopped``);
+  optional ``task`` (``name``, ``metric`` = "nrmse", ``horizon``, ``readout``,
+  ``unpruned``, ``pruned``, ``persistence``, ``n_train``, ``n_test``: lower NRMSE is
+  better) and ``activity`` (``fraction_firing_before/after``, ``rate_hz_before/after``);
+- ``run.npz``: ``input_spikes`` [T, n_in], ``spikes`` [T, N] (N: the deployed, compacted
+  network's neurons);
+- ``analysis.npz`` (optional keys): ``lyapunov_before``, ``lyapunov_after`` (spectra, 1/s),
+  ``tau_mem_before``, ``tau_mem_after`` (s).
+
+:func:`write_report` renders, for one or more runs side by side: the report.json numbers
+as tables; energy per hardware profile (bars), every energy term of every profile, the SOP
+ratio (paper Sec. 4 / A.5) and the core mapping with its spike-traffic heat map (these in
+:mod:`lnp_neuro.report.energy_sections`);
+task error against energy, one point per run (a run without ``task`` is skipped with a
+note); synapses and neurons against pruning iteration (paper Fig. 3a/b; every run has its
+own colour, hollow marker and line style, a curve lying on earlier ones is drawn smaller
+and thinner inside them, and one identical to an earlier one says so in the
+legend); the Lyapunov spectrum
+before and after pruning (paper Suppl. A.7); spike raster and firing-rate histogram; the
+membrane time-constant distribution before and after (LNP step IV). A section whose data
+a run does not have says "not available in this run" instead of staying blank.
+
+``report.html`` is self-contained (inline CSS, PNG plots embedded as base64 data URIs, no
+external fetches); ``report.md`` is its Markdown twin with the PNGs written beside it.
+Plots use matplotlib's Agg canvas directly (no pyplot, no global backend switch).
+The run data, cell formatting and figure helpers this module shares with
+:mod:`lnp_neuro.report.energy_sections` and :mod:`lnp_neuro.report.figures` live in
+:mod:`lnp_neuro.report.base` and are importable from here as well.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import zipfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .._util.io import atomic_write, prepare_output_dir
+# The pieces the report's modules share live in report_base (re-exported here, names
+# unchanged), so report_energy / report_figures need not import this module.
+from .base import (_COLOURS, _LINESTYLES, _MARKERS, _MAX_RASTER_NEURONS,  # noqa: F401
+                   _MAX_RASTER_STEPS, _MISSING_CELL, _TASK_REQUIRED, NOT_AVAILABLE, RunData,
+                   _Figure, _fmt, _new_figure, _number, _png, _positive_float, _Section, _slug,
+                   _task_of)
+from .energy_sections import energy_sections
+from .figures import (_history_figure, _raster_figure, _spectrum_figure, _task_figure,
+                      _tau_figure)
+from .record import RunRecord
+
+__all__ = ["RunData", "load_run", "write_report", "NOT_AVAILABLE"]
+
+# report.json fields shown in the summary table, in order, with their row titles.
+_SUMMARY_FIELDS = [
+    ("label", "label"), ("target", "target"), ("backend", "back end"), ("mode", "mode"),
+    ("profile", "hardware profile"), ("steps", "time steps"),
+    ("neurons_before", "neurons before"), ("neurons_after", "neurons after"),
+    ("synapses_before", "synapses before"), ("synapses_after", "synapses after"),
+    ("sops_dense", "SOPs, dense unpruned"), ("sops_pruned", "SOPs, pruned (AND-mask)"),
+    ("sop_ratio", "SOP ratio"), ("energy_joules", "energy on target profile (J)"),
+    ("spikes_before", "spikes, unpruned"), ("spikes_after", "spikes, pruned"),
+    ("lambda_max_before", "lambda_max before (1/s)"),
+    ("lambda_max_after", "lambda_max after (1/s)"),
+    ("cores_used", "cores used"), ("parity", "parity (spike mismatches)"),
+    ("parity_reference", "parity compared with engine"), ("seconds", "wall time (s)"),
+]
+
+# Nested report.json fields shown as extra summary rows when any run has them.
+_ACTIVITY_FIELDS = [
+    ("fraction_firing_before", "fraction of neurons firing, unpruned"),
+    ("fraction_firing_after", "fraction of neurons firing, pruned"),
+    ("rate_hz_before", "firing rate, unpruned (Hz)"),
+    ("rate_hz_after", "firing rate, pruned (Hz)"),
+]
+_TASK_FIELDS = [
+    ("name", "task"), ("unpruned", "task error, unpruned"), ("pruned", "task error, pruned"),
+    ("persistence", "task error, persistence forecast"),
+    ("closed_loop.unpruned.lyapunov_times", "closed-loop VPT, unpruned (Lyapunov times)"),
+    ("closed_loop.pruned.lyapunov_times", "closed-loop VPT, pruned (Lyapunov times)"),
+    ("closed_loop.esn.lyapunov_times", "closed-loop VPT, ESN (Lyapunov times)"),
+    ("closed_loop.persistence.lyapunov_times",
+     "closed-loop VPT, persistence (Lyapunov times)"),
+]
+#: NeuroBench's names for the deployed run (lnp_neuro.hardware.neurobench).
+_NEUROBENCH_FIELDS = [
+    ("synaptic_operations.effective_acs", "NeuroBench synaptic operations (effective ACs)"),
+    ("activation_sparsity", "NeuroBench activation sparsity"),
+    ("connection_sparsity", "NeuroBench connection sparsity"),
+    ("footprint_bytes", "NeuroBench footprint of the PyTorch twin (bytes)"),
+]
+
+
+def _run_dt(report: dict[str, Any]) -> float | None:
+    """The step length: report.json's ``dt``, else the one inside its energy account."""
+    dt = _positive_float(report.get("dt"))
+    if dt is None and isinstance(report.get("energy"), dict):
+        dt = _positive_float(report["energy"].get("dt"))
+    return dt
+
+
+def _load_npz(path: Path, keys: dict[str, int], problems: list[str]) -> dict[str, np.ndarray]:
+    """Read ``keys`` (name -> required ndim) from ``path``; a bad key is a problem, not a crash."""
+    out: dict[str, np.ndarray] = {}
+    if not path.exists():
+        return out
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for key, ndim in keys.items():
+                if key not in z.files:
+                    continue
+                try:
+                    arr = np.asarray(z[key])
+                except ValueError as exc:  # object arrays need pickles: refused
+                    problems.append(f"{path.name}: {key} unreadable ({exc})")
+                    continue
+                if arr.ndim != ndim:
+                    problems.append(f"{path.name}: {key} should be {ndim}-D, got shape {arr.shape}")
+                    continue
+                if arr.dtype.kind not in "biuf":
+                    problems.append(f"{path.name}: {key} is not numeric (dtype {arr.dtype})")
+                    continue
+                out[key] = arr
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        problems.append(f"{path.name}: not a readable .npz file ({exc})")
+    return out
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read one run directory. ``report.json`` is required; the .npz files are optional."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"{path}: no such run folder")
+    report_path = path / "report.json"
+    if not report_path.is_file():
+        raise FileNotFoundError(f"{path}: not an lnp-deploy run folder (no report.json)")
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{report_path}: not valid JSON ({exc})") from None
+    if not isinstance(report, dict):
+        raise ValueError(f"{report_path}: must hold a JSON object, got {type(report).__name__}")
+    record = None
+    if "record_version" in report:
+        # A versioned run record: read through its typed structure (errors name the
+        # file and the field), so what deploy writes and what is drawn cannot drift.
+        record = RunRecord.from_dict(report, report_path)
+        report = record.to_dict()
+    problems: list[str] = []
+    arrays = _load_npz(path / "run.npz", {"input_spikes": 2, "spikes": 2}, problems)
+    arrays.update(_load_npz(path / "analysis.npz",
+                            {"lyapunov_before": 1, "lyapunov_after": 1,
+                             "tau_mem_before": 1, "tau_mem_after": 1}, problems))
+    return RunData(path=path, report=report, arrays=arrays, problems=problems, record=record)
+
+
+# ------------------------------------------------------------------ sections
+_HISTORY_KEYS = ["iteration", "neurons", "synapses", "lambda_max", "mean_ipr", "performance",
+                 "performance_ratio", "meets_rule", "accepted", "sops", "seconds"]
+
+
+def _history_keys(entries: list) -> list[str]:
+    """The columns of a history table: the known keys any entry has, in a fixed order
+    (LNP rows carry lambda_max and mean_ipr, AP rows performance and acceptance)."""
+    present = {k for e in entries if isinstance(e, dict) for k in e}
+    keys = [k for k in _HISTORY_KEYS if k in present]
+    return keys if keys and keys[0] == "iteration" else ["iteration"] + keys
+
+
+def _nested(report: dict, group: str, key: str) -> Any:
+    """``report[group][k1][k2]...`` for ``key = "k1.k2..."``; None where a level is missing."""
+    value = report.get(group)
+    for part in key.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def _mean_rate_after(report: dict) -> float | None:
+    """``spikes_after / (neurons_after * steps * dt)``: the pruned network's mean firing
+    rate (Hz) from report.json's counts, for runs with or without an ``activity`` key."""
+    spikes, neurons = _number(report.get("spikes_after")), _positive_float(
+        report.get("neurons_after"))
+    steps, dt = _positive_float(report.get("steps")), _run_dt(report)
+    if spikes is None or None in (neurons, steps, dt):
+        return None
+    return spikes / (neurons * steps * dt)
+
+
+def _budget_cell(budget: Any) -> str:
+    """``kind = target (stopped)`` of a report's baseline_budget, or n/a."""
+    if not isinstance(budget, dict):
+        return _MISSING_CELL
+    target = budget.get("target")
+    text = _fmt(budget.get("kind"))
+    if target is not None:
+        text += f" = {_fmt(target)}"
+    if budget.get("stopped"):
+        text += f" ({_fmt(budget['stopped'])})"
+    return text
+
+
+def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
+    """The report's sections, in order: one stage per section (energy ones in report_energy)."""
+    labels = [r.label for r in runs]
+    sections: list[_Section] = [_summary_section(runs, labels), _quantisation_section(runs, labels)]
+    # Energy terms per profile and the core mapping (lnp_neuro.report.energy_sections).
+    sections.extend(energy_sections(runs))
+    sections.append(_task_section(runs))
+    sections.append(_history_section(runs))
+    sections.append(_lyapunov_section(runs))
+    sections.append(_activity_section(runs))
+    sections.append(_tau_section(runs))
+    return sections
+
+
+def _summary_section(runs: Sequence[RunData], labels: list[str]) -> _Section:
+    """"Runs side by side": the report.json numbers, budgets, the SOP model and read problems."""
+    summary = _Section("Runs side by side")
+    rows = [[title] + [_fmt(r.report.get(key)) for r in runs] for key, title in _SUMMARY_FIELDS]
+    rows.append(["spikes per active neuron per second, pruned"]
+                + [_fmt(_mean_rate_after(r.report)) for r in runs])
+    rows.append(["baseline budget"] + [_budget_cell(r.report.get("baseline_budget"))
+                                       for r in runs])
+    for group, fields in (("activity", _ACTIVITY_FIELDS), ("task", _TASK_FIELDS),
+                          ("neurobench", _NEUROBENCH_FIELDS)):
+        if any(isinstance(r.report.get(group), dict) for r in runs):
+            rows += [[title] + [_fmt(_nested(r.report, group, key)) for r in runs]
+                     for key, title in fields]
+    summary.table(["quantity"] + labels, rows)
+    for r in runs:
+        budget = r.report.get("baseline_budget")
+        if isinstance(budget, dict) and isinstance(budget.get("rule"), str):
+            summary.text(f"{r.label} budget ({budget.get('kind', 'n/a')}): {budget['rule']}"
+                         + (f"; {budget['performance']}" if isinstance(
+                             budget.get("performance"), str) else "") + ".")
+    summary.text("SOPs follow the paper's energy model (Chakraborty et al., ICLR 2024, Sec. 4 "
+                 "and Suppl. A.5): dense SOPs = sum_i s_i f_i over the unpruned network, pruned "
+                 "SOPs count only synapses whose presynaptic neuron, synapse and postsynaptic "
+                 "neuron are all active (Shi et al., ICLR 2024); SOP ratio = dense unpruned / "
+                 "pruned, on the same input.")
+    for run in runs:
+        if run.problems:
+            summary.text(f"{run.label}: could not read " + "; ".join(run.problems) + ".")
+    return summary
+
+
+def _quantisation_section(runs: Sequence[RunData], labels: list[str]) -> _Section:
+    """"Quantisation": the union of the runs' quantisation keys, first-seen order."""
+    quant = _Section("Quantisation")
+    if any(isinstance(r.report.get("quantisation"), dict) and r.report["quantisation"]
+           for r in runs):
+        keys: list[str] = []
+        for r in runs:
+            for k in (r.report.get("quantisation") or {}):
+                if k not in keys:
+                    keys.append(k)
+        quant.table(["quantity"] + labels,
+                    [[k] + [_fmt((r.report.get("quantisation") or {}).get(k)) for r in runs]
+                     for k in keys])
+    for r in runs:
+        if not (isinstance(r.report.get("quantisation"), dict) and r.report["quantisation"]):
+            quant.unavailable(f"Quantisation report of {r.label}")
+    return quant
+
+
+def _task_section(runs: Sequence[RunData]) -> _Section:
+    """"Task error against energy": pruned NRMSE vs energy, one point per run with a task."""
+    task_section = _Section("Task error against energy")
+    fig = _task_figure(runs)
+    task_rows = []
+    for r in runs:
+        task, why = _task_of(r)
+        if task is None:
+            task_section.text(f"{r.label}: skipped in this plot: {why}.")
+            continue
+        task_rows.append([r.label] + [_fmt(task.get(k)) for k in
+                                      ("name", "horizon", "readout", "n_train", "n_test",
+                                       "unpruned", "pruned", "persistence")]
+                         + [_fmt(r.report.get("energy_joules"))])
+    if fig is not None:
+        task_section.figure(fig)
+        task_section.table(["run", "task", "horizon", "readout", "train samples",
+                            "test samples", "NRMSE unpruned", "NRMSE pruned",
+                            "NRMSE persistence", "energy (J)"], task_rows)
+        task_section.text("One point per run: the pruned network's NRMSE on the task (lower "
+                          "is better) against the run's energy on its target profile. "
+                          "Dotted: the unpruned network's NRMSE; dashed: the persistence "
+                          "forecast's (next value = current value), the error a network "
+                          "must beat to have learnt anything.")
+    return task_section
+
+
+def _history_section(runs: Sequence[RunData]) -> _Section:
+    """"Pruning history" (paper Fig. 3a/b): size and dynamics curves, one table per run."""
+    history = _Section("Pruning history (paper Fig. 3a/b)")
+    fig = _history_figure(runs, [("synapses", "synapses"), ("neurons", "neurons")],
+                          "history_size.png", "Synapses and neurons against pruning iteration")
+    if fig is not None:
+        history.figure(fig)
+    fig = _history_figure(runs, [("lambda_max", "lambda_max (1/s)"), ("mean_ipr", "mean IPR")],
+                          "history_dynamics.png",
+                          "Largest Lyapunov exponent and eigenvector IPR against iteration")
+    if fig is not None:
+        history.figure(fig)
+    for r in runs:
+        entries = r.report.get("history")
+        if not isinstance(entries, list) or not entries:
+            history.unavailable(f"Pruning history of {r.label}")
+            continue
+        keys = _history_keys(entries)
+        history.table([f"{r.label}: " + keys[0]] + keys[1:],
+                      [[_fmt(e.get(k)) if isinstance(e, dict) else _MISSING_CELL for k in keys]
+                       for e in entries])
+    return history
+
+
+def _lyapunov_section(runs: Sequence[RunData]) -> _Section:
+    """Lyapunov spectra before/after pruning (paper Suppl. A.7): plot, max and count per run."""
+    lyap = _Section("Lyapunov spectrum before and after pruning (paper Suppl. A.7)")
+    for i, r in enumerate(runs):
+        fig = _spectrum_figure(r, f"{i}-{_slug(r.label)}")
+        if fig is None:
+            lyap.unavailable(f"Lyapunov spectra of {r.label}")
+            continue
+        lyap.figure(fig)
+        rows = []
+        for key in ("lyapunov_before", "lyapunov_after"):
+            arr = r.arrays.get(key)
+            rows.append([key.replace("lyapunov_", ""),
+                         _fmt(float(arr.max())) if arr is not None and arr.size else _MISSING_CELL,
+                         _fmt(int(arr.size)) if arr is not None else _MISSING_CELL])
+        lyap.table([f"{r.label}: spectrum", "lambda_max (1/s)", "exponents"], rows)
+    return lyap
+
+
+def _activity_section(runs: Sequence[RunData]) -> _Section:
+    """Spike raster and firing-rate histogram per run, with its activity numbers."""
+    activity = _Section("Spike raster and firing rates")
+    for i, r in enumerate(runs):
+        dt = _run_dt(r.report)
+        out = _raster_figure(r, f"{i}-{_slug(r.label)}", dt)
+        if out is None:
+            activity.unavailable(f"Spike raster of {r.label}")
+            continue
+        fig, stats = out
+        activity.figure(fig)
+        activity.table([f"{r.label}: activity", "value"], [[k, _fmt(v)] for k, v in stats.items()])
+        if dt is None:
+            activity.text(f"{r.label}: report.json has no dt, so rates are per time step.")
+    return activity
+
+
+def _tau_section(runs: Sequence[RunData]) -> _Section:
+    """Membrane time constants before/after (LNP step IV): histogram, mean/std in ms, count."""
+    taus = _Section("Membrane time constants before and after (LNP step IV)")
+    for i, r in enumerate(runs):
+        fig = _tau_figure(r, f"{i}-{_slug(r.label)}")
+        if fig is None:
+            taus.unavailable(f"Time-constant distributions of {r.label}")
+            continue
+        taus.figure(fig)
+        rows = []
+        for key in ("tau_mem_before", "tau_mem_after"):
+            arr = r.arrays.get(key)
+            if arr is None or not arr.size:
+                rows.append([key, _MISSING_CELL, _MISSING_CELL, _MISSING_CELL])
+            else:
+                rows.append([key, _fmt(float(arr.mean() * 1e3)), _fmt(float(arr.std() * 1e3)),
+                             _fmt(int(arr.size))])
+        taus.table([f"{r.label}: distribution", "mean (ms)", "std (ms)", "neurons"], rows)
+    return taus
+
+
+# ------------------------------------------------------------------ rendering
+_CSS = """
+body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #eee; }
+figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; }
+img { max-width: 100%; }
+"""
+
+
+def _render_html(title: str, runs: Sequence[RunData], sections: Sequence[_Section]) -> str:
+    esc = html.escape
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             f"<title>{esc(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
+             f"<h1>{esc(title)}</h1>",
+             "<p>Runs: " + ", ".join(f"{esc(r.label)} (<code>{esc(str(r.path))}</code>)"
+                                     for r in runs) + "</p>"]
+    for section in sections:
+        parts.append(f"<h2>{esc(section.title)}</h2>")
+        for kind, value in section.blocks:
+            if kind == "text":
+                parts.append(f"<p>{esc(value)}</p>")
+            elif kind == "table":
+                header, rows = value
+                parts.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header)
+                             + "</tr></thead><tbody>")
+                for row in rows:
+                    parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
+                parts.append("</tbody></table>")
+            else:
+                data = base64.b64encode(value.png).decode("ascii")
+                parts.append(f'<figure><img alt="{esc(value.title)}" '
+                             f'src="data:image/png;base64,{data}">'
+                             f"<figcaption>{esc(value.title)}</figcaption></figure>")
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _render_markdown(title: str, runs: Sequence[RunData], sections: Sequence[_Section]) -> str:
+    lines = [f"# {title}", "", "Runs: " + ", ".join(f"{r.label} (`{r.path}`)" for r in runs), ""]
+    for section in sections:
+        lines += [f"## {section.title}", ""]
+        for kind, value in section.blocks:
+            if kind == "text":
+                lines += [value, ""]
+            elif kind == "table":
+                header, rows = value
+                lines.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
+                lines.append("|" + "---|" * len(header))
+                lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+                lines.append("")
+            else:
+                lines += [f"![{value.title}]({value.name})", ""]
+    return "\n".join(lines)
+
+
+def _write_text(path: Path, text: str) -> None:
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_report(run_dirs: str | Path | Iterable[str | Path], out_dir: str | Path,
+                 force: bool = False, title: str = "lnp_neuro deployment report") -> list[Path]:
+    """Render ``report.html`` and ``report.md`` (+ PNGs) comparing one or more run folders.
+
+    Parameters
+    ----------
+    run_dirs : a run folder or a sequence of them (written by ``lnp-deploy``).
+    out_dir : output folder; an existing non-empty folder is refused unless ``force``
+        (then files of the same name are replaced, atomically; nothing else is touched).
+    force : allow writing into an existing non-empty folder.
+    title : the report's heading.
+
+    Returns the written paths: ``[report.html, report.md, *pngs]``.
+    """
+    if isinstance(run_dirs, (str, Path)):
+        run_dirs = [run_dirs]
+    run_dirs = list(run_dirs)
+    if not run_dirs:
+        raise ValueError("run_dirs must name at least one run folder")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("title must be non-empty text")
+    if not isinstance(force, (bool, np.bool_)):
+        raise ValueError(f"force must be True or False, got {force!r}")
+    runs = [load_run(d) for d in run_dirs]
+    # Two runs with the same label would be indistinguishable in tables and legends.
+    seen: dict[str, int] = {}
+    for run in runs:
+        seen[run.label] = seen.get(run.label, 0) + 1
+    for run in runs:
+        if seen[run.label] > 1:
+            run.report = dict(run.report, label=f"{run.label} ({run.path.name})")
+    labels = [r.label for r in runs]
+    if len(set(labels)) != len(labels):
+        runs = [RunData(r.path, dict(r.report, label=f"{r.label} #{i + 1}"), r.arrays, r.problems)
+                for i, r in enumerate(runs)]
+
+    out = prepare_output_dir(out_dir, force=force)
+    sections = _build_sections(runs)
+    written: list[Path] = []
+    html_path, md_path = out / "report.html", out / "report.md"
+    _write_text(html_path, _render_html(title, runs, sections))
+    _write_text(md_path, _render_markdown(title, runs, sections))
+    written += [html_path, md_path]
+    for section in sections:
+        for kind, value in section.blocks:
+            if kind == "figure":
+                _write_bytes(out / value.name, value.png)
+                written.append(out / value.name)
+    return written
