@@ -28,11 +28,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..model._defaults import CHRSNN_INTER_DENSITY, CHRSNN_INTRA_DENSITY
 from .validation import check_int
 
 __all__ = ["MemoryEstimate", "available_memory", "deploy_memory_estimate",
-           "expected_synapses", "check_memory", "format_bytes"]
+           "check_memory", "format_bytes"]
 
 _PER_NEURON = 6 * 8 + 2          # six float64 parameter vectors, two bool masks
 _PER_SYNAPSE = 8 + 4             # CSR float64 weight + int32 column index
@@ -90,24 +89,6 @@ def available_memory() -> int | None:
     except (OSError, ValueError):
         pass
     return available
-
-
-def expected_synapses(model: str, neurons: int, density: float, clusters: int) -> int:
-    """Expected recurrent synapse count of a built network (design section 1).
-
-    HRSNN: Erdos-Renyi with ``density`` over the ``N (N - 1)`` ordered pairs; CHRSNN:
-    :func:`lnp_neuro.model.build.chrsnn`'s default intra- (0.2) and inter-cluster (0.01)
-    probabilities over equal clusters (both from :mod:`lnp_neuro.model._defaults`, so
-    this module does not import the models).
-    """
-    pairs = float(neurons) * max(neurons - 1, 0)
-    if model == "hrsnn":
-        return int(math.ceil(density * pairs))
-    if model == "chrsnn":
-        intra, inter = CHRSNN_INTRA_DENSITY, CHRSNN_INTER_DENSITY
-        k = max(min(clusters, neurons), 1)
-        return int(math.ceil(pairs * (intra / k + inter * (1 - 1 / k))))
-    raise ValueError(f"model must be 'hrsnn' or 'chrsnn', got {model!r}")
 
 
 def deploy_memory_estimate(neurons: int, synapses: int, steps: int,

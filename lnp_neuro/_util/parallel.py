@@ -134,7 +134,7 @@ def _leaf_pool(workers: int) -> ThreadPoolExecutor:
     return pool
 
 
-def csr_operator(matrix) -> "scipy.sparse.linalg.LinearOperator":
+def csr_operator(matrix):
     """``LinearOperator`` of ``matrix`` whose products are :func:`csr_matmul`'s.
 
     ARPACK sees exactly the vectors ``aslinearoperator(m)`` gives it when ``matrix`` is

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._util.limits import check_memory, deploy_memory_estimate, expected_synapses
+from .._util.limits import check_memory, deploy_memory_estimate
 from ..model import FlatLayout, flatten
 from ..model.build import build_network as build
+from ..model.build import expected_synapses
 from ..model.network import SpikingNetwork
 from ..nir import read_graph
 from ..nir.reservoir_files import read_nir

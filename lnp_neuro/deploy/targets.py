@@ -17,6 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engines.base import TargetUnavailable
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -27,10 +29,6 @@ __all__ = ["Target", "TargetUnavailable", "load_target", "list_targets", "BACKEN
 BACKENDS = ("native", "lava", "lava-loihi", "norse")
 MODES = ("fixed", "float")
 _FIELDS = {"name": str, "description": str, "backend": str, "mode": str, "profile": str}
-
-
-class TargetUnavailable(RuntimeError):
-    """The target is known but cannot run on this machine (a missing package or chip)."""
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,14 @@ import numpy as np
 
 from ..model.network import SpikingNetwork
 
-__all__ = ["DeployedNetwork", "EngineRun", "Engine", "ENGINES", "get_engine",
+__all__ = ["TargetUnavailable", "DeployedNetwork", "EngineRun", "Engine", "ENGINES", "get_engine",
            "register_engine", "parity"]
 
 _MODES = ("fixed", "float")
+
+
+class TargetUnavailable(RuntimeError):
+    """The target is known but cannot run on this machine (a missing package or chip)."""
 
 
 @dataclass(eq=False)
@@ -200,7 +204,6 @@ def _norse(deployed: DeployedNetwork, x, mode: str, progress: bool) -> np.ndarra
 
 
 def _loihi(deployed: DeployedNetwork, x, mode: str, progress: bool) -> np.ndarray:
-    from ..deploy.targets import TargetUnavailable
     raise TargetUnavailable("the lava-loihi engine needs Intel's lava-loihi extension and a "
                             "Loihi 2 system; no run is possible on this machine")
 

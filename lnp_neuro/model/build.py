@@ -30,16 +30,22 @@ about 29 Hz, input-driven; gain 2 about 175 Hz, recurrently amplified.
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
 from .._util.validation import check_fraction, check_int, check_positive
-from ._defaults import CHRSNN_INTER_DENSITY, CHRSNN_INTRA_DENSITY
 from .network import RATE_UNIT_HZ, SpikingNetwork
 
-__all__ = ["MODELS", "build_network", "hrsnn", "chrsnn", "random_sparse_mask"]
+#: Default probability of a synapse inside a CHRSNN cluster.
+CHRSNN_INTRA_DENSITY = 0.2
+#: Default probability of a synapse between two CHRSNN clusters.
+CHRSNN_INTER_DENSITY = 0.01
+
+__all__ = ["MODELS", "build_network", "hrsnn", "chrsnn", "random_sparse_mask", "expected_synapses",
+           "CHRSNN_INTRA_DENSITY", "CHRSNN_INTER_DENSITY"]
 
 #: Names of the starting networks :func:`build_network` builds.
 MODELS = ("hrsnn", "chrsnn")
@@ -267,3 +273,20 @@ def build_network(model: str, n_neurons: int, seed: int | None = 0, **settings
     kwargs = {k: v for k, v in settings.items() if k not in other and v is not None}
     constructor = hrsnn if model == "hrsnn" else chrsnn
     return constructor(n_neurons, seed=seed, **kwargs)
+
+
+def expected_synapses(model: str, neurons: int, density: float, clusters: int) -> int:
+    """Expected recurrent synapse count of a built network (design section 1).
+
+    HRSNN: Erdos-Renyi with ``density`` over the ``N (N - 1)`` ordered pairs; CHRSNN:
+    :func:`chrsnn`'s default intra- (0.2) and inter-cluster (0.01)
+    probabilities over equal clusters, so a run's memory can be checked before building.
+    """
+    pairs = float(neurons) * max(neurons - 1, 0)
+    if model == "hrsnn":
+        return int(math.ceil(density * pairs))
+    if model == "chrsnn":
+        intra, inter = CHRSNN_INTRA_DENSITY, CHRSNN_INTER_DENSITY
+        k = max(min(clusters, neurons), 1)
+        return int(math.ceil(pairs * (intra / k + inter * (1 - 1 / k))))
+    raise ValueError(f"model must be 'hrsnn' or 'chrsnn', got {model!r}")
