@@ -27,6 +27,15 @@ inputs: ~20 % of the neurons fire per step, ~90 % of them are active) runs in
 Prints steps/s and synaptic events/s of each side by side with the ratio to Lava, and
 exits with status 1 if a raster differs from Lava's in the same mode.
 
+Graph row (``--graph``, on by default): a graph of three populations made from the same
+network's neurons and synapses (populations of 40 %, 40 % and 20 % of the neurons; only the
+blocks A->A, A->B, B->B, B->C and C->C of its weights kept, the inputs into A only), run in
+fixed point through its flat layout, with its own accumulate limit: the engine must run
+it at the reservoir's events/s within 15 %. Its feed-forward chain carries fewer events
+per step on the same drive, and a step's neuron updates cost the same whatever the events,
+so the graph is driven at the input rate (from a fixed list) whose events per step come
+closest to the reservoir's: the comparison is at the same load.
+
 Scale rows (``--scale``, on by default; fixed point, fan-in 50, 20 Poisson inputs): the
 same kernel at N = 20 000 driven to ~23 % and to ~0.1 % of the neurons spiking per step
 (the quiet run must cost <= 30 % of the busy one: the cost follows the activity, not N),
@@ -55,6 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lnp_neuro import models  # noqa: E402
 from lnp_neuro.engines.fixed_point import quantize  # noqa: E402
 from lnp_neuro.engines.simulator import Simulator, simulate  # noqa: E402
+from lnp_neuro.model import Graph, Population, Projection, flatten  # noqa: E402
 
 
 def _positive_int(text: str) -> int:
@@ -86,6 +96,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--input-rate", type=_density, default=0.05,
                    help="probability of an input spike per channel and step")
+    p.add_argument("--graph", action=argparse.BooleanOptionalAction, default=True,
+                   help="time a 3-population graph made from the same network (module "
+                        "docstring)")
     p.add_argument("--scale", action=argparse.BooleanOptionalAction, default=True,
                    help="also the scale rows: N=20k busy/quiet and N=100k (fixed point)")
     p.add_argument("--scale-steps", type=_positive_int, default=300,
@@ -251,6 +264,44 @@ def scale_rows(args):
     res, secs = by_label["N=100k busy"]
     lines.append(f"N=100k: {res.synaptic_events / secs:.3g} events/s (target >= 3e8)")
     return rows, lines
+
+
+def chain_graph(net) -> Graph:
+    """Three populations A (40 %), B (40 %), C (20 %) of ``net``'s neurons with its blocks
+    A->A, A->B, B->B, B->C, C->C and its inputs into A (module docstring)."""
+    n = net.n_total_neurons
+    cuts = {"A": (0, int(0.4 * n)), "B": (int(0.4 * n), int(0.8 * n)), "C": (int(0.8 * n), n)}
+    pops = [Population(name, "cuba_lif", b - a, tau_mem=net.tau_mem[a:b],
+                       tau_syn=net.tau_syn[a:b], v_threshold=net.v_threshold[a:b],
+                       bias=net.bias[a:b]) for name, (a, b) in cuts.items()]
+    w = net.effective_weights()
+    block = {(src, dst): w[slice(*cuts[dst])][:, slice(*cuts[src])]
+             for src, dst in (("A", "A"), ("A", "B"), ("B", "B"), ("B", "C"), ("C", "C"))}
+    projections = [Projection("x", "A", net.input_weights[slice(*cuts["A"])])]
+    projections += [Projection(src, dst, mat) for (src, dst), mat in block.items()]
+    return Graph(inputs={"x": net.n_inputs}, populations=pops, projections=projections,
+                 outputs=["C"], dt=net.dt)
+
+
+#: Input rates tried for the graph row (module docstring).
+GRAPH_INPUT_RATES = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.7)
+
+
+def graph_rows(net, x, repeats, events_to_match, seed=0):
+    """Rows and summary of the 3-population graph (module docstring)."""
+    flat = flatten(chain_graph(net)).network
+    q = quantize(flat)
+    draws = np.random.default_rng(seed + 2).random(x.shape)
+    rate = min(GRAPH_INPUT_RATES, key=lambda r: abs(
+        simulate(flat, draws < r, mode="fixed", quantization=q).synaptic_events
+        - events_to_match))
+    x = draws < rate
+    res, secs, warm, _ = time_native(flat, x, "fixed", repeats, q)
+    events, limit_secs, _ = time_accumulate_limit(q, x, res.spikes, repeats)
+    assert events == res.synaptic_events
+    rows = [("graph (3 pops) fixed", x.shape[0], secs, res.synaptic_events, warm),
+            ("graph (3 pops) limit", x.shape[0], limit_secs, res.synaptic_events, 0.0)]
+    return rows, res.synaptic_events / secs, limit_secs / secs, rate, res.synaptic_events
 
 
 def brian2_target(choice: str) -> str | None:
@@ -434,6 +485,19 @@ def main(argv=None) -> int:
         print(f"note: Lava ran {args.lava_steps} of the {args.steps} steps (--lava-steps); "
               f"its rates are per step and comparable")
 
+    graph_line = None
+    if args.graph:
+        reservoir_events = native["fixed"].synaptic_events
+        extra, graph_eps, graph_of_limit, rate, events = graph_rows(
+            net, x, args.repeats, reservoir_events, args.seed)
+        rows += extra
+        reservoir_eps = reservoir_events / next(
+            secs for name, _, secs, _, _ in rows if name == "lnp_neuro fixed")
+        graph_line = (f"3-population graph (input rate {rate}, {events} events against the "
+                      f"reservoir's {reservoir_events}): {graph_eps:.3g} events/s, "
+                      f"{graph_eps / reservoir_eps:.0%} of the reservoir's "
+                      f"(target: within 15 %), {graph_of_limit:.0%} of its accumulate limit")
+
     scale_lines = []
     if args.scale:
         extra, scale_lines = scale_rows(args)
@@ -463,6 +527,8 @@ def main(argv=None) -> int:
             if label == "lnp_neuro fixed":
                 line += " (targets: >= 80 % of the limit, >= 2.5x Brian2)"
             print(line)
+    if graph_line:
+        print("\n" + graph_line)
     if scale_lines:
         print("\n" + "\n".join(scale_lines))
     if peer is not None:
