@@ -26,8 +26,9 @@ projection weights' rows multiplied by the jump of ``u`` per unit of NIR input::
 (a scale within rounding of 1 leaves the weights untouched). ``v_reset`` must be 0. An
 Affine (or convolution) bias, carried through the rest of its chain, is a constant input
 current, folded into the target's bias at its settled value ``scale b tau_syn/dt`` (exact
-when ``tau_syn = dt``; otherwise a warning names the node). ``dt`` comes from the argument, the graph's ``lnp_neuro`` metadata, or
-``tau_mem / r`` of the leaky neuron nodes (snnTorch's convention), which must agree.
+when ``tau_syn = dt``; otherwise a warning names the node). ``dt`` comes from the
+argument, the graph's ``lnp_neuro`` metadata, or ``tau_mem / r`` of the leaky neuron nodes
+(snnTorch's convention), which must agree.
 
 Timing. A NIR stepper (snnTorch, norse) delivers a feed-forward edge in the same step, a
 recurrent edge one step later and a ``Delay`` of ``d dt`` ``d`` steps later; a projection
@@ -65,14 +66,16 @@ import scipy.sparse as sp
 
 from ..model import Graph, Population, Projection
 from .export import GRAPH_FORMAT_VERSION, IMPORT_METADATA_KEY
-from .lowering import WEIGHT_CONVERTERS, Lowered, lower_paths  # noqa: F401 (re-exported)
+from .lowering import WEIGHT_CONVERTERS, Lowered, lower_paths
 from .reservoir_export import METADATA_KEY
 from .reservoir_import import (_active_and_bias, _checked_dt, _euler_scale_bias,
                                _excitatory, _flat_graph, _fold_affine_bias, _infer_dt,
-                               _is_one, _lnp_meta, _meta_array, _meta_json, _node_type, _per_neuron_param,
-                               _resolve_dt, _sparse_with_hidden, _v_reset_zero)
+                               _is_one, _lnp_meta, _meta_array, _meta_json, _node_type,
+                               _per_neuron_param, _resolve_dt, _sparse_with_hidden,
+                               _v_reset_zero)
 
-__all__ = ["graph_from_nir", "IMPORT_METADATA_KEY"]
+# WEIGHT_CONVERTERS lives in lnp_neuro.nir.lowering and stays importable from here.
+__all__ = ["graph_from_nir", "IMPORT_METADATA_KEY", "WEIGHT_CONVERTERS"]
 
 # Relative tolerance under which a delay counts as a whole number of steps: a few float
 # roundings (float32 files included), never a model difference. (Scales and metadata
@@ -237,7 +240,8 @@ def _known_shapes(nodes: dict) -> dict[str, tuple]:
     shapes = {}
     for name, node in nodes.items():
         if isinstance(node, nir.Input):
-            shapes[name] = tuple(int(v) for v in np.asarray(node.input_type["input"]).reshape(-1))
+            shape = np.asarray(node.input_type["input"]).reshape(-1)
+            shapes[name] = tuple(int(v) for v in shape)
         elif isinstance(node, tuple(NEURON_CONVERTERS)):
             params = [np.asarray(getattr(node, f)) for f in _NEURON_FIELDS
                       if getattr(node, f, None) is not None]
