@@ -6,11 +6,13 @@ second, with weights strong enough that every population spikes on a 30 % drive.
 
 from __future__ import annotations
 
+import nir
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from lnp_neuro.model import Graph, Population, Projection
+from lnp_neuro.nir import graph_from_nir
 
 
 def _weights(rng, shape, density, scale, sign=0.0):
@@ -54,10 +56,6 @@ def conv_graph(seed: int = 2) -> Graph:
     Conv2d(1 -> 2, 3x3, padding 1) -> C (lif over (2, 6, 6)) -> SumPool2d(2) -> Flatten ->
     Affine(18 -> 3) -> O (lif, 3). The conv chain becomes the projection ``conv``, the
     pool chain the one projection ``pool+fc`` (lnp_neuro.nir.lowering)."""
-    import nir
-
-    from lnp_neuro.nir import graph_from_nir
-
     rng = np.random.default_rng(seed)
     dt, tau = 1e-3, 10e-3
 

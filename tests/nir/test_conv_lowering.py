@@ -1,7 +1,7 @@
 """Tests of lnp_neuro.nir.lowering: NIR's Conv1d, Conv2d, SumPool2d, AvgPool2d and Flatten
 as sparse matrices W[post, pre] over the row-major flattened index, each against PyTorch's
 functional op on random float64 inputs, a composed chain, a conv bias in the target's
-bias, and errors naming the node."""
+bias, errors naming the node, and the export of a lowered chain as one Linear."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+from conftest import conv_graph
 
-from lnp_neuro.nir import graph_from_nir
+from lnp_neuro.nir import graph_from_nir, graph_to_nir
 from lnp_neuro.nir.lowering import lower_chain
 
 RNG = np.random.default_rng(7)
@@ -177,3 +178,17 @@ def test_errors_name_the_node():
                                          "conv gives it shape \\(2, 4, 4\\)"):
         graph_from_nir(_conv_net(conv2d(1, 2, (3, 3), padding=1), out_shape=(4, 4, 2)),
                        dt=1e-3)
+
+
+def test_export_writes_the_lowered_chains_back_as_linear():
+    graph = conv_graph()
+    nir_graph = graph_to_nir(graph)
+    assert isinstance(nir_graph.nodes["conv"], nir.Linear)
+    assert isinstance(nir_graph.nodes["pool+fc"], nir.Linear)
+    assert nir_graph.nodes["C"].tau.shape == (72,)    # flat neuron parameters
+    back = graph_from_nir(nir_graph)
+    for p, q in zip(graph.projections, back.projections):
+        assert (p.name, p.source, p.target) == (q.name, q.source, q.target)
+        assert (p.weights != q.weights).nnz == 0
+    for name, pop in graph.populations.items():
+        np.testing.assert_array_equal(pop.bias, back.populations[name].bias)
