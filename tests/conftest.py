@@ -6,11 +6,13 @@ second, with weights strong enough that every population spikes on a 30 % drive.
 
 from __future__ import annotations
 
+import nir
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from lnp_neuro.model import Graph, Population, Projection
+from lnp_neuro.nir import graph_from_nir
 
 
 def _weights(rng, shape, density, scale, sign=0.0):
@@ -47,6 +49,38 @@ def recurrent_graph(seed: int = 1) -> Graph:
                               Projection("R", "I", _weights(rng, (4, 20), 0.5, 0.5)),
                               Projection("I", "O", _weights(rng, (3, 4), 0.8, 0.5, -0.5))],
                  outputs=["O"], dt=1e-3)
+
+
+def conv_graph(seed: int = 2) -> Graph:
+    """A convolutional NIR graph imported with graph_from_nir: input (1, 6, 6) ->
+    Conv2d(1 -> 2, 3x3, padding 1) -> C (lif over (2, 6, 6)) -> SumPool2d(2) -> Flatten ->
+    Affine(18 -> 3) -> O (lif, 3). The conv chain becomes the projection ``conv``, the
+    pool chain the one projection ``pool+fc`` (lnp_neuro.nir.lowering)."""
+    rng = np.random.default_rng(seed)
+    dt, tau = 1e-3, 10e-3
+
+    def lif(shape):   # r = tau/dt: the input scale r dt/tau is 1, weights as written
+        return nir.LIF(tau=np.full(shape, tau), r=np.full(shape, tau / dt),
+                       v_leak=np.zeros(shape), v_threshold=np.ones(shape),
+                       v_reset=np.zeros(shape))
+
+    nodes = {
+        "x": nir.Input(input_type={"input": np.array([1, 6, 6])}),
+        "conv": nir.Conv2d(input_shape=(6, 6), weight=rng.uniform(0.05, 0.4, (2, 1, 3, 3)),
+                           stride=1, padding=1, dilation=1, groups=1,
+                           bias=np.array([0.01, 0.02])),
+        "C": lif((2, 6, 6)),
+        "pool": nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]),
+                              padding=np.array([0, 0])),
+        "flat": nir.Flatten(input_type={"input": np.array([2, 3, 3])}, start_dim=0),
+        "fc": nir.Affine(weight=rng.uniform(-0.04, 0.06, (3, 18)),
+                         bias=np.array([0.0, 0.01, 0.02])),
+        "O": lif((3,)),
+        "out": nir.Output(output_type={"output": np.array([3])}),
+    }
+    edges = [("x", "conv"), ("conv", "C"), ("C", "pool"), ("pool", "flat"), ("flat", "fc"),
+             ("fc", "O"), ("O", "out")]
+    return graph_from_nir(nir.NIRGraph(nodes=nodes, edges=edges, type_check=False), dt=dt)
 
 
 def drive(graph: Graph, steps: int = 150, p: float = 0.3, seed: int = 0) -> np.ndarray:

@@ -18,7 +18,14 @@ kind            NIR node      parameters
 metadata only, as does the reset mode (NIR resets to ``v_reset``).
 
 Each projection becomes a ``Linear`` node named by the projection (dense ``W[post, pre]``;
-pruned synapses, synapses of pruned neurons and stored zeros show as 0). Timing: a NIR
+pruned synapses, synapses of pruned neurons and stored zeros show as 0). This holds for a
+projection imported from a convolutional chain too (``Conv1d`` / ``Conv2d`` / ``SumPool2d``
+/ ``AvgPool2d`` / ``Flatten`` / ``Affine``, lowered to one matrix by
+:mod:`lnp_neuro.nir.lowering`): it is written back as that one ``Linear`` of the flattened
+``(C, H, W)`` indices, not as the original nodes, because the projection keeps only the
+matrix (its weight sharing and shapes are gone after pruning), and its neuron nodes get
+flat parameter vectors. The chain's bias was folded into the target's bias on import and
+is exported there (``v_leak``). Timing: a NIR
 stepper delivers a feed-forward edge in the same step and a recurrent (self) edge one step
 later, while a projection here delivers ``delay_steps`` after the spike. A ``Delay`` node
 ``<projection>.delay`` on the edge before the ``Linear`` makes up the difference, so a

@@ -2,13 +2,17 @@
 
 Nodes. Nested ``NIRGraph`` subgraphs (snnTorch writes ``RLeaky`` / ``RSynaptic`` as
 ``lif1.lif`` + ``lif1.w_rec``) are inlined as :func:`lnp_neuro.nir.reservoir_import._flatten_graph`
-does, and a ``Flatten`` that keeps the channel count is a pass-through. Every neuron node
-(``CubaLIF``, ``LIF``, ``IF``, ``LI``, ``I``) becomes a :class:`Population` of that name;
-every path ``source -> [Delay] -> Affine/Linear/Scale -> [Delay] -> target`` from an
-``Input`` or neuron node to a neuron node becomes a :class:`Projection` named by its weight
-node (a path without one, e.g. an Input straight into a neuron node, is an identity
-projection named ``source->target``). Anything else is refused with one ``ValueError``
-naming the node and field.
+does. Every neuron node (``CubaLIF``, ``LIF``, ``IF``, ``LI``, ``I``) becomes a
+:class:`Population` of that name, its neurons the row-major flattening of its parameters'
+shape (a LIF over ``(C, H, W)`` is ``C H W`` neurons). Every path from an ``Input`` or
+neuron node through stateless nodes (``Delay``, ``Affine``, ``Linear``, ``Scale``,
+``Conv1d``, ``Conv2d``, ``SumPool2d``, ``AvgPool2d``, ``Flatten``) to a neuron node becomes
+ONE :class:`Projection`: :mod:`lnp_neuro.nir.lowering` turns the chain into one sparse
+matrix (the product of its nodes' matrices; e.g. ``Conv2d -> SumPool2d -> Flatten ->
+Affine``), named by its weight nodes joined by ``+`` (a path without one, e.g. an Input
+straight into a neuron node, is an identity projection named ``source->target``). Shapes
+flow along the paths from the Inputs' ``input_type`` and the neuron nodes' parameters.
+Anything else is refused with one ``ValueError`` naming the node and field.
 
 Parameters (as :func:`lnp_neuro.nir.reservoir_import.from_nir`). NIR integrates
 ``tau dv/dt = v_leak - v + r I`` (LIF, LI), with the CubaLIF current
@@ -20,10 +24,11 @@ projection weights' rows multiplied by the jump of ``u`` per unit of NIR input::
     IF, I    scale = r dt
 
 (a scale within rounding of 1 leaves the weights untouched). ``v_reset`` must be 0. An
-Affine bias is a constant input current, folded into the target's bias at its settled
-value ``scale b tau_syn/dt`` (exact when ``tau_syn = dt``; otherwise a warning names the
-node). ``dt`` comes from the argument, the graph's ``lnp_neuro`` metadata, or
-``tau_mem / r`` of the leaky neuron nodes (snnTorch's convention), which must agree.
+Affine (or convolution) bias, carried through the rest of its chain, is a constant input
+current, folded into the target's bias at its settled value ``scale b tau_syn/dt`` (exact
+when ``tau_syn = dt``; otherwise a warning names the node). ``dt`` comes from the
+argument, the graph's ``lnp_neuro`` metadata, or ``tau_mem / r`` of the leaky neuron nodes
+(snnTorch's convention), which must agree.
 
 Timing. A NIR stepper (snnTorch, norse) delivers a feed-forward edge in the same step, a
 recurrent edge one step later and a ``Delay`` of ``d dt`` ``d`` steps later; a projection
@@ -57,26 +62,29 @@ from typing import Any
 import networkx as nx
 import nir
 import numpy as np
+import scipy.sparse as sp
 
 from ..model import Graph, Population, Projection
 from .export import GRAPH_FORMAT_VERSION, IMPORT_METADATA_KEY
+from .lowering import WEIGHT_CONVERTERS, Lowered, lower_paths
 from .reservoir_export import METADATA_KEY
-from .reservoir_import import (_PASSTHROUGH, _active_and_bias, _checked_dt,
-                               _contract_passthrough, _euler_scale_bias, _excitatory,
-                               _flat_graph, _fold_affine_bias, _infer_dt, _is_one, _lnp_meta,
-                               _meta_array, _meta_json, _node_type, _per_neuron_param,
-                               _resolve_dt, _sparse_with_hidden, _v_reset_zero, _weight_of)
+from .reservoir_import import (_active_and_bias, _checked_dt, _euler_scale_bias,
+                               _excitatory, _flat_graph, _fold_affine_bias, _infer_dt,
+                               _is_one, _lnp_meta, _meta_array, _meta_json, _node_type,
+                               _per_neuron_param, _resolve_dt, _sparse_with_hidden,
+                               _v_reset_zero)
 
-__all__ = ["graph_from_nir", "IMPORT_METADATA_KEY"]
+# WEIGHT_CONVERTERS lives in lnp_neuro.nir.lowering and stays importable from here.
+__all__ = ["graph_from_nir", "IMPORT_METADATA_KEY", "WEIGHT_CONVERTERS"]
 
 # Relative tolerance under which a delay counts as a whole number of steps: a few float
 # roundings (float32 files included), never a model difference. (Scales and metadata
 # values are compared with lnp_neuro.nir.reservoir_import's _ROUNDING_RTOL.)
 _DELAY_RTOL = 1e-5
 
-_WEIGHT_TYPES = (nir.Affine, nir.Linear, nir.Scale)
 _SUPPORTED = ("Input", "Output", "Affine", "Linear", "Scale", "Delay", "CubaLIF", "LIF",
-              "IF", "LI", "I", "NIRGraph", "Flatten")
+              "IF", "LI", "I", "NIRGraph", "Flatten", "Conv1d", "Conv2d", "SumPool2d",
+              "AvgPool2d")
 
 
 # --------------------------------------------------------------------------- neurons
@@ -147,25 +155,7 @@ _NEURON_FIELDS = ("tau", "tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "v_
                   "w_in")
 
 
-# --------------------------------------------------------------------------- weights
-def _affine(name: str, node: nir.Affine) -> tuple[np.ndarray, np.ndarray | None]:
-    weight, bias = _weight_of(name, node)
-    if bias is not None and not np.all(np.isfinite(bias)):
-        raise ValueError(f"node {name!r} (Affine): bias has non-finite values")
-    return weight, bias
-
-
-def _scale(name: str, node: nir.Scale) -> tuple[np.ndarray, np.ndarray | None]:
-    scale = np.asarray(node.scale, dtype=np.float64).reshape(-1)
-    if not np.all(np.isfinite(scale)):
-        raise ValueError(f"node {name!r} (Scale): scale has non-finite values")
-    return np.diag(scale), None
-
-
-#: NIR weight node type -> converter ``(name, node) -> (W[post, pre], bias or None)``.
-WEIGHT_CONVERTERS = {nir.Affine: _affine, nir.Linear: _weight_of, nir.Scale: _scale}
-
-
+# --------------------------------------------------------------------------- delays
 def _delay_steps(name: str, node: nir.Delay, dt: float) -> int:
     delay = np.asarray(node.delay, dtype=np.float64).reshape(-1)
     if delay.size == 0:
@@ -190,20 +180,6 @@ def _channels(name: str, node: Any, key: str, field: str) -> int | None:
         return None
     shape = np.asarray(types[key]).reshape(-1)
     return int(np.prod(shape)) if shape.size else None
-
-
-def _drop_flatten(nodes: dict, edges: list) -> tuple[dict, list]:
-    """Contract the ``Flatten`` nodes that keep the channel count (pass-throughs)."""
-    nodes = dict(nodes)
-    for name, node in list(nodes.items()):
-        if isinstance(node, nir.Flatten):
-            n_in = _channels(name, node, "input", "input_type")
-            n_out = _channels(name, node, "output", "output_type")
-            if n_in is not None and n_out is not None and n_in != n_out:
-                raise ValueError(f"node {name!r} (Flatten): changes the channel count "
-                                 f"({n_in} -> {n_out}); only a pass-through is supported")
-            nodes[name] = _PASSTHROUGH
-    return _contract_passthrough(nodes, edges)
 
 
 @dataclass
@@ -255,37 +231,30 @@ def _paths(nodes: dict, edges: list) -> list[_Path]:
         if not isinstance(node, ends + (nir.Input,)) and name not in reached:
             raise ValueError(f"node {name!r} ({_node_type(node)}) is not on a path from an Input "
                              f"or neuron node")
-    for path in paths:
-        weights = [v for v in path.via if isinstance(nodes[v], _WEIGHT_TYPES)]
-        if len(weights) > 1:
-            raise ValueError(f"node {weights[1]!r} ({_node_type(nodes[weights[1]])}): a path "
-                             f"{path.source!r} -> {path.end!r} may hold one weight node, has "
-                             f"{weights}")
     return paths
 
 
-def _sizes(nodes: dict, paths: list[_Path], inputs: dict) -> dict[str, int]:
-    """Neurons per neuron node: its per-neuron parameters, else the weights around it."""
-    sizes = {}
+def _known_shapes(nodes: dict) -> dict[str, tuple]:
+    """Shapes given by the nodes themselves: an Input's ``input_type``, a neuron node's
+    largest per-neuron parameter (e.g. ``(C, H, W)``; scalars give none)."""
+    shapes = {}
     for name, node in nodes.items():
-        if not isinstance(node, tuple(NEURON_CONVERTERS)):
-            continue
-        n = max((np.asarray(getattr(node, f)).size for f in _NEURON_FIELDS
-                 if getattr(node, f, None) is not None), default=1)
-        if n == 1:
-            for p in paths:
-                w = [v for v in p.via if isinstance(nodes[v], _WEIGHT_TYPES)]
-                if p.end == name and w:
-                    n = WEIGHT_CONVERTERS[type(nodes[w[0]])](w[0], nodes[w[0]])[0].shape[0]
-                elif p.end == name and p.source in inputs:
-                    n = inputs[p.source]
-                elif p.source == name and w:
-                    n = WEIGHT_CONVERTERS[type(nodes[w[0]])](w[0], nodes[w[0]])[0].shape[1]
-                else:
-                    continue
-                break
-        sizes[name] = int(n)
-    return sizes
+        if isinstance(node, nir.Input):
+            shape = np.asarray(node.input_type["input"]).reshape(-1)
+            shapes[name] = tuple(int(v) for v in shape)
+        elif isinstance(node, tuple(NEURON_CONVERTERS)):
+            params = [np.asarray(getattr(node, f)) for f in _NEURON_FIELDS
+                      if getattr(node, f, None) is not None]
+            largest = max(params, key=lambda a: a.size, default=np.zeros(()))
+            if largest.size > 1:
+                shapes[name] = tuple(int(v) for v in largest.shape)
+    return shapes
+
+
+def _sizes(nodes: dict, shapes: dict) -> dict[str, int]:
+    """Neurons per neuron node: its shape's element count (flattened row-major)."""
+    return {name: int(np.prod(shapes.get(name, (1,)), dtype=np.int64))
+            for name, node in nodes.items() if isinstance(node, tuple(NEURON_CONVERTERS))}
 
 
 # --------------------------------------------------------------------------- dt
@@ -338,15 +307,15 @@ def _shift(projections: list[Projection], undelayed: set, populations: list[str]
 
 # --------------------------------------------------------------------------- stages
 def _supported_nodes(nir_graph: nir.NIRGraph) -> tuple[dict, list]:
-    """Nodes and edges with subgraphs inlined and pass-through Flattens contracted; any
-    node of a kind this importer does not read is refused."""
+    """Nodes and edges with subgraphs inlined; any node of a kind this importer does not
+    read is refused."""
     nodes, edges = _flat_graph(nir_graph)
     for name, node in nodes.items():
         if _node_type(node) not in _SUPPORTED:
             raise ValueError(f"node {name!r} of type {_node_type(node)} is not supported by "
                              f"lnp_neuro.nir.graph_from_nir (supported: "
                              f"{', '.join(_SUPPORTED)})")
-    return _drop_flatten(nodes, edges)
+    return nodes, edges
 
 
 def _written_by_lnp_neuro(graph_meta: dict) -> bool:
@@ -384,15 +353,6 @@ class _Connections:
     outputs: list
 
 
-def _path_weight(nodes: dict, path: _Path, size_of: dict):
-    """The path's weight node name (None: identity), ``W[post, pre]`` and Affine bias."""
-    weight_names = [v for v in path.via if isinstance(nodes[v], _WEIGHT_TYPES)]
-    wname = weight_names[0] if weight_names else None
-    if wname is None:
-        return None, np.eye(size_of[path.source]), None
-    return (wname, *WEIGHT_CONVERTERS[type(nodes[wname])](wname, nodes[wname]))
-
-
 def _add_readout(out: _Connections, nodes: dict, path: _Path, inputs: dict, sizes: dict,
                  wname: str | None, weight: np.ndarray, extra: np.ndarray | None) -> None:
     """A path into an Output: its source is an output of the graph, and a weight node on
@@ -404,6 +364,7 @@ def _add_readout(out: _Connections, nodes: dict, path: _Path, inputs: dict, size
         out.outputs.append(path.source)
     if wname is None:
         return
+    weight = weight.toarray() if sp.issparse(weight) else weight
     if weight.shape[1] != sizes[path.source]:
         raise ValueError(f"node {wname!r} ({_node_type(nodes[wname])}): weight has "
                          f"{weight.shape[1]} columns, expected {sizes[path.source]} "
@@ -417,8 +378,8 @@ def _add_projection(out: _Connections, nodes: dict, path: _Path, spec: _Neuron,
                     expected: tuple, dt: float, wname: str | None, weight: np.ndarray,
                     extra: np.ndarray | None) -> None:
     """A path into a neuron node as a :class:`Projection`: delay from the path's Delay
-    nodes (module docstring, Timing), weights scaled by the target's input scale, an
-    Affine bias folded into the target's bias."""
+    nodes (module docstring, Timing), weights scaled by the target's input scale, the
+    chain's bias (Affine, convolution) folded into the target's bias."""
     target, where = path.end, wname or path.source
     if weight.shape != expected:
         raise ValueError(f"node {where!r}: weight has shape {weight.shape}, expected "
@@ -433,9 +394,12 @@ def _add_projection(out: _Connections, nodes: dict, path: _Path, spec: _Neuron,
         steps = max(d, 1)
         if d == 0:
             out.undelayed.append(name)
-    meta = _lnp_meta(nodes[wname]) if wname is not None else {}
-    matrix, mask = _sparse_with_hidden(where, weight, meta, "hidden_pre",
-                                       "hidden_synapse_active")
+    if sp.issparse(weight):   # a lowered chain (lnp_neuro.nir.lowering): no hidden entries
+        matrix, mask = weight.tocsr(), None
+    else:
+        meta = _lnp_meta(nodes[wname]) if wname in nodes else {}
+        matrix, mask = _sparse_with_hidden(where, weight, meta, "hidden_pre",
+                                           "hidden_synapse_active")
     if not _is_one(spec.scale):
         matrix = matrix.copy()
         matrix.data = matrix.data * np.repeat(spec.scale, np.diff(matrix.indptr))
@@ -448,14 +412,14 @@ def _add_projection(out: _Connections, nodes: dict, path: _Path, spec: _Neuron,
                                       delay_steps=steps, name=name))
 
 
-def _connections(nodes: dict, paths: list[_Path], neurons: dict, inputs: dict,
-                 sizes: dict, dt: float) -> _Connections:
-    """Every path as a projection (into a neuron node) or a readout/output (into an
-    Output); folds Affine biases into ``neurons``."""
+def _connections(nodes: dict, paths: list[_Path], lowered: list[Lowered], neurons: dict,
+                 inputs: dict, sizes: dict, dt: float) -> _Connections:
+    """Every path (its chain lowered to one matrix) as a projection (into a neuron node)
+    or a readout/output (into an Output); folds Affine / conv biases into ``neurons``."""
     size_of = {**inputs, **sizes}
     out = _Connections([], [], [], [])
-    for path in paths:
-        wname, weight, extra = _path_weight(nodes, path, size_of)
+    for path, low in zip(paths, lowered):
+        wname, weight, extra = low.name, low.matrix, low.bias
         if isinstance(nodes[path.end], nir.Output):
             _add_readout(out, nodes, path, inputs, sizes, wname, weight, extra)
         else:
@@ -524,12 +488,13 @@ def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None) -> Graph
     if not neuron_nodes:
         raise ValueError("the graph has no neuron node (CubaLIF, LIF, IF, LI or I)")
     paths = _paths(nodes, edges)
-    sizes = _sizes(nodes, paths, inputs)
+    lowered, shapes = lower_paths(nodes, paths, _known_shapes(nodes))
+    sizes = _sizes(nodes, shapes)
     dt, dt_source = _graph_dt(dt, graph_meta, neuron_nodes, sizes)
 
     neurons = {name: NEURON_CONVERTERS[type(node)](name, node, sizes[name], dt)
                for name, node in neuron_nodes.items()}
-    conn = _connections(nodes, paths, neurons, inputs, sizes, dt)
+    conn = _connections(nodes, paths, lowered, neurons, inputs, sizes, dt)
     populations = [_population(name, nodes[name], spec, sizes[name], conn.projections)
                    for name, spec in neurons.items()]
     if own:

@@ -14,14 +14,14 @@ import importlib.util
 
 import numpy as np
 import pytest
-from conftest import chain_graph, drive, recurrent_graph
+from conftest import chain_graph, conv_graph, drive, recurrent_graph
 
 from lnp_neuro.engines.base import DeployedNetwork, Engine, get_engine
 from lnp_neuro.model import flatten
 from lnp_neuro.nir import graph_to_nir
 
 GRAPHS = {"chain": chain_graph, "chain_subtract": lambda: chain_graph(reset="subtract"),
-          "recurrent": recurrent_graph}
+          "recurrent": recurrent_graph, "conv": conv_graph}
 EXACT = [("native", "fixed"), ("lava", "fixed"), ("native", "float"), ("lava", "float")]
 #: norse runs float32: a near-threshold spike may flip; at most this fraction of cells.
 NORSE_MAX_MISMATCH_FRACTION = 0.01
