@@ -5,6 +5,7 @@ Usage::
     lnp-deploy --target loihi-sim                 # built-in default, writes ./lnp-out/
     lnp-deploy --target cpu --model chrsnn --neurons 2000 --prune lnp --out run1
     lnp-deploy --target lava-float --network pruned.nir --prune none
+    lnp-deploy --target cpu --network classifier.nir --prune lnp --prune-populations lif1
     lnp-deploy --list-targets
     lnp-deploy report RUN_DIR [RUN_DIR ...] --out comparison/
 
