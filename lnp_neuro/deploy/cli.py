@@ -5,6 +5,7 @@ Usage::
     lnp-deploy --target loihi-sim                 # built-in default, writes ./lnp-out/
     lnp-deploy --target cpu --model chrsnn --neurons 2000 --prune lnp --out run1
     lnp-deploy --target lava-float --network pruned.nir --prune none
+    lnp-deploy --target cpu --network classifier.nir --prune lnp --prune-populations lif1
     lnp-deploy --list-targets
     lnp-deploy report RUN_DIR [RUN_DIR ...] --out comparison/
 
@@ -65,6 +66,14 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _names(text: str) -> tuple[str, ...]:
+    """An argparse type: comma-separated names, none empty."""
+    names = tuple(n.strip() for n in text.split(","))
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected NAME[,NAME...], got {text!r}")
+    return names
+
+
 def show_progress_bars(silenced: bool) -> bool:
     """Progress bars on stderr when it is a terminal and they were not switched off; in a
     log file or a pipe the bars' carriage returns would only add noise (the log lines
@@ -106,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what the random control (--prune random) copies of LNP's result: "
                         "its neuron and synapse counts, or its SOPs on the same drive (the "
                         "random graph with LNP's counts, thinned at random to LNP's SOPs)")
+    p.add_argument("--prune-populations", type=_names, default=None, metavar="NAME[,NAME...]",
+                   help="populations of a --network graph that --prune lnp prunes, "
+                        "task-agnostically (default: every population with a recurrent "
+                        "projection); feed-forward projections and the readout are kept, "
+                        "pruned neurons are left out of network.nir")
     p.add_argument("--iterations", type=_positive_int, default=d.iterations,
                    help="pruning iterations (LNP steps I-IV repeated; AP rounds)")
     p.add_argument("--target-density", type=_probability, default=d.target_density,
@@ -228,7 +242,7 @@ def _deploy_main(argv: list[str]) -> int:
             task_samples=args.task_samples, vpt_starts=args.vpt_starts, seed=args.seed,
             out=args.out, force=args.force,
             progress=show_progress_bars(args.quiet or args.json), mapping=args.mapping,
-            dt=args.dt)
+            dt=args.dt, prune_populations=args.prune_populations)
         report = run_deploy(options, log=log)
     except TargetUnavailable as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engines.base import DeployedNetwork
-from ..model import FlatLayout
+from ..model import FlatLayout, flatten
 from ..model.network import SpikingNetwork
 from ..nir import write_graph
 from ..nir.reservoir_files import write_nir
@@ -29,13 +29,24 @@ def hand_over(net: SpikingNetwork, path: Path):
 
 
 def hand_over_graph(layout: FlatLayout, path: Path):
-    """Write a population graph to ``path`` as NIR and read it back: the
-    :class:`~lnp_neuro.engines.base.DeployedNetwork` every engine runs (its flat layout)."""
-    write_graph(layout.graph, path, overwrite=True)
+    """Compact each population of a graph to its active neurons and synapses
+    (:meth:`~lnp_neuro.model.Graph.compact`), write it to ``path`` as NIR and read it back:
+    the :class:`~lnp_neuro.engines.base.DeployedNetwork` every engine runs (its flat
+    layout), ``neuron_ids`` the kept neurons' places in ``layout``'s network.
+
+    Reason: every engine then runs the same neurons (norse steps the NIR file and reads no
+    masks) and the report's counts are the deployed graph's own. A graph with nothing
+    pruned is written as it is.
+    """
+    graph, kept = layout.graph.compact()
+    written = layout if graph is layout.graph else flatten(graph)
+    write_graph(graph, path, overwrite=True)
     deployed = DeployedNetwork.read_graph(path)
-    if (deployed.layout.offsets != layout.offsets
-            or deployed.network.n_active_synapses != layout.network.n_active_synapses):
+    if (deployed.layout.offsets != written.offsets
+            or deployed.network.n_active_synapses != written.network.n_active_synapses):
         raise RuntimeError(f"{path}: the graph read back is not the one written")
+    deployed.neuron_ids = np.concatenate([layout.offsets[name][0] + kept[name]
+                                          for name in graph.populations]).astype(np.int64)
     return deployed
 
 

@@ -61,6 +61,8 @@ class DeployOptions:
     mapping: str = "partition"
     #: Time step (s) for a --network graph that stores none (NIR graphs of other tools).
     dt: float | None = None
+    #: Populations ``--prune lnp`` prunes in a --network graph (None: the recurrent ones).
+    prune_populations: tuple | None = None
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -103,6 +105,15 @@ class DeployOptions:
         if self.mapping not in STRATEGIES:
             raise ValueError(f"mapping must be one of {', '.join(STRATEGIES)}; got "
                              f"{self.mapping!r}")
+        if self.prune_populations is not None:
+            names = ([self.prune_populations] if isinstance(self.prune_populations, str)
+                     else list(self.prune_populations))
+            if not names or not all(isinstance(n, str) and n for n in names):
+                raise ValueError(f"prune_populations (--prune-populations) must be population "
+                                 f"names, got {self.prune_populations!r}")
+            if self.prune != "lnp":
+                raise ValueError("--prune-populations applies to --prune lnp only")
+            self.prune_populations = tuple(names)
         self.out = Path(self.out)
         if self.network is not None:
             self.network = Path(self.network)

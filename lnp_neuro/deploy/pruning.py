@@ -6,14 +6,16 @@ from typing import Callable
 
 import numpy as np
 
+from ..model import FlatLayout, flatten
 from ..model.network import SpikingNetwork
 from ..prune.baselines import (APBudget, activity_prune_on_task, drive_sops,
                                random_network_at_sops, random_network_like)
+from ..prune.graph import lnp_graph
 from ..prune.pipeline import lnp
 from .options import DeployOptions
 from .targets import load_target
 
-__all__ = ["prune_network", "activity_prune_on_input", "drive_targets"]
+__all__ = ["prune_network", "prune_graph", "activity_prune_on_input", "drive_targets"]
 
 #: The drive-defined task AP retrains on (see :func:`drive_targets`): each channel's spike
 #: rate over the next ``_TARGET_HORIZON`` steps (one Lorenz sample of 10 steps).
@@ -94,6 +96,34 @@ def prune_network(options: DeployOptions, net: SpikingNetwork, inputs: np.ndarra
                    "synapses": h["synapses"]} for h in history if isinstance(h, dict)]
         return pruned, counts
     return activity_prune_on_input(net, inputs, options, log, lnp_reference=run_lnp)
+
+
+def prune_graph(options: DeployOptions, layout: FlatLayout, log: Callable[..., None]
+                ) -> tuple[FlatLayout, list[dict]]:
+    """``--prune lnp`` (or ``none``) on a graph of several populations: LNP on each
+    recurrent population (``--prune-populations``, default all), task-agnostic, through
+    :func:`lnp_neuro.prune.graph.lnp_graph`; feed-forward projections and the readout are
+    kept. Returns the pruned graph's flat layout (pruned neurons masked) and the history,
+    one row per population and iteration.
+
+    Reason: AP and the random control are defined on one recurrent layer (the drive's
+    readout, the G(n, m) rewiring); on a graph they are refused (ValueError naming
+    ``--prune``) rather than guessed.
+    """
+    if options.prune == "none":
+        return layout, []
+    if options.prune != "lnp":
+        raise ValueError(f"--prune {options.prune} is not implemented for a graph of "
+                         f"{len(layout.graph.populations)} populations (--network "
+                         f"{options.network}); use --prune lnp or --prune none")
+    names = (list(options.prune_populations) if options.prune_populations
+             else layout.graph.recurrent_populations())
+    log(f"pruning with LNP: {options.iterations} iteration(s), steps I-IV, on population(s) "
+        f"{', '.join(names)}")
+    graph, history = lnp_graph(layout.graph, names, n_iter=options.iterations,
+                               seed=options.seed, target_density=options.target_density,
+                               progress=options.progress)
+    return flatten(graph), history
 
 
 def activity_prune_on_input(net: SpikingNetwork, inputs: np.ndarray, options: DeployOptions,

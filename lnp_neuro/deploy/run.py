@@ -28,7 +28,7 @@ from .inputs import (build_network, check_build_size, load_network, load_series,
                      series_inputs)
 from .measure import activity, score_task, stability
 from .options import DeployOptions
-from .pruning import prune_network
+from .pruning import prune_graph, prune_network
 from .targets import load_target
 
 __all__ = ["run_deploy", "OUTPUT_FILES"]
@@ -89,7 +89,11 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
     net0, layout, series = _starting_network(run)
     inputs, encoded, input_info = run.timed("input", make_input, options, net0, *series)
     log(f"drive: {input_info['kind']}, {inputs.shape[0]} steps x {inputs.shape[1]} channels")
-    net1, history = run.timed("prune", prune_network, options, net0, inputs, log)
+    if layout is None:
+        net1, history = run.timed("prune", prune_network, options, net0, inputs, log)
+    else:
+        layout, history = run.timed("prune", prune_graph, options, layout, log)
+        net1 = layout.network
     log(f"pruned ({options.prune}): {net0.n_active_neurons} -> {net1.n_active_neurons} "
         f"neurons, {net0.n_active_synapses} -> {net1.n_active_synapses} synapses")
     deployed = _hand_over(run, net1, layout)
@@ -110,6 +114,10 @@ def _starting_network(run: _Run):
     options, log = run.options, run.log
     series = run.timed("series", load_series, options)
     layout = None
+    if options.prune_populations and (options.network is None
+                                      or options.network.suffix != ".nir"):
+        raise ValueError("--prune-populations applies to a --network .nir graph of several "
+                         "populations")
     if options.network is None:
         net0 = run.timed("build", build_network, options, series_inputs(series[0], options))
         log(f"built {options.model.upper()}: {net0.n_active_neurons} neurons, "
@@ -118,12 +126,14 @@ def _starting_network(run: _Run):
     net0 = run.timed("load", load_network, options.network, options.dt)
     if isinstance(net0, FlatLayout):
         layout, net0 = net0, net0.network
-        if options.prune != "none":
-            raise ValueError(f"--network {options.network}: a graph of "
-                             f"{len(layout.graph.populations)} populations runs with "
-                             f"--prune none only (pruning several populations is not "
-                             f"implemented yet)")
+        if options.prune not in ("lnp", "none"):
+            raise ValueError(f"--prune {options.prune} is not implemented for a graph of "
+                             f"{len(layout.graph.populations)} populations (--network "
+                             f"{options.network}); use --prune lnp or --prune none")
         log(f"loaded {options.network}: {layout.graph.summary()}")
+    elif options.prune_populations:
+        raise ValueError(f"--prune-populations applies to a --network graph of several "
+                         f"populations; {options.network} is one recurrent network")
     else:
         log(f"loaded {options.network}: {net0}")
     check_memory(deploy_memory_estimate(net0.n_total_neurons, net0.n_active_synapses,

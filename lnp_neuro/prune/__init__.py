@@ -5,6 +5,7 @@ Step II  node pruning by betweenness ...... :mod:`.betweenness`
 Step III eigenvector delocalisation ....... :mod:`.delocalize`
 Step IV  timescale optimisation (BO) ...... :mod:`.timescales`
 Pipeline (steps I-IV, ablations) .......... :mod:`.pipeline`
+Per population of a graph ................. :mod:`.graph`
 Baselines (activity pruning, random) ..... :mod:`.baselines`
 
 See ``docs/algorithm.md`` for the map from every function to the paper.
@@ -21,6 +22,7 @@ from .delocalize import (DelocalizeInfo, delocalize, inverse_participation_ratio
 from .lyapunov_matrix import lyapunov_matrix, neighbourhood_harmonic_mean
 from .noise import (NoisePruneInfo, UnstableNetworkWarning, keep_probability, noise_prune,
                     noise_scores, random_prune, rho_for_density, rho_for_keep_count)
+from .graph import lnp_graph
 from .pipeline import STEPS, delocalize_network, lnp, noise_prune_network
 from .timescales import lyapunov_objective, optimize_timescales, wasserstein_gamma
 
@@ -37,6 +39,6 @@ __all__ = [
     "NoisePruneInfo", "UnstableNetworkWarning", "keep_probability", "noise_prune",
     "noise_scores",
     "random_prune", "rho_for_density", "rho_for_keep_count",
-    "STEPS", "delocalize_network", "lnp", "noise_prune_network",
+    "STEPS", "delocalize_network", "lnp", "lnp_graph", "noise_prune_network",
     "lyapunov_objective", "optimize_timescales", "wasserstein_gamma",
 ]
