@@ -54,7 +54,11 @@ def test_graph_deploy_reports_projections_and_cores(tmp_path):
         ("fc1", "input"), ("lif1.w_rec", "recurrent"), ("fc2", "feed-forward")]
     assert sum(r["sops"] for r in rows) > 0
     _check_populations(report)
+    markdown = (out / "report.md").read_text()
+    assert "| Unpruned | lif1.w_rec | recurrent | lif1.lif -> lif1.lif |" in markdown
+    assert "share of SOPs" in markdown
     if report["mode"] == "fixed":
+        assert "weight exponents" in markdown
         quant = report["quantisation"]["projections"]
         assert [q["name"] for q in quant] == [r["name"] for r in rows]
         assert sum(q["weights_flushed"] for q in quant if q["kind"] != "input") == \
