@@ -18,6 +18,8 @@ from ..engines.simulator import simulate
 from ..hardware.energy import energy_report, profiles_for_target
 from ..hardware.mapping import core_limits, map_to_cores
 from ..hardware.neurobench import neurobench_metrics
+from ..hardware.projections import (layout_for, population_cores, projection_quantisation,
+                                    projection_sops)
 from ..hardware.profiles import load_profile
 from ..model import FlatLayout
 from ..model.network import SpikingNetwork
@@ -208,6 +210,11 @@ def _account(run: _Run, net0: SpikingNetwork, deployed: DeployedNetwork, runs: _
                        mapping_strategy=options.mapping,
                        mappings={profile.name: mapping} if mapping is not None else None,
                        seed=options.seed)
+    # Per projection (the reservoir: input->reservoir, reservoir->reservoir); they sum to
+    # sops_and_mask (population sources) and sops_input (inputs).
+    layout = layout_for(net_d, deployed.layout)
+    energy["projections"] = (None if layout is None else
+                             projection_sops(layout, runs.spikes, inputs))
     return mapping, energy
 
 
@@ -263,8 +270,9 @@ def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, 
                                    "network.nir neurons metadata lnp_neuro.neuron_ids",
                      "engine": runs.engine.name,
                      "engine_description": runs.engine.description}
-    if deployed.layout is not None:
-        deployed_info["populations"] = population_summary(deployed.layout)
+    populations, quantisation = _per_population(deployed, mapping, target.mode == "fixed")
+    if populations is not None:
+        deployed_info["populations"] = populations
     return RunRecord(
         label=_LABELS[options.prune],
         target=target.name, backend=runs.engine.name, mode=target.mode, profile=profile.name,
@@ -293,6 +301,26 @@ def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, 
         options={k: v for k, v in asdict(options).items() if k not in ("progress",)},
         deployed=deployed_info,
         timings_seconds=run.timings,
-        quantisation=quantize(net_d).error.as_dict() if target.mode == "fixed" else None,
+        quantisation=quantisation,
         neurobench=neurobench_metrics(net_d, runs.spikes, inputs),
         seconds=round(time.perf_counter() - run.t_start, 3))
+
+
+def _per_population(deployed: DeployedNetwork, mapping, fixed: bool):
+    """``deployed["populations"]`` (each population's summary and the cores its neurons
+    occupy) and the ``quantisation`` record of a fixed-point target (None otherwise), with
+    the weight bits per projection under ``quantisation["projections"]``."""
+    net_d = deployed.network
+    layout = layout_for(net_d, deployed.layout)
+    fp = quantize(net_d) if fixed else None
+    quantisation = None if fp is None else fp.error.as_dict()
+    if layout is None:
+        return None, quantisation
+    summary = population_summary(layout)
+    if deployed.layout is None:
+        summary[0]["run_npz_key"] = "spikes"   # the reservoir's raster is run.npz spikes
+    for entry, cores in zip(summary, population_cores(layout, mapping)):
+        entry.update({k: v for k, v in cores.items() if k not in entry})
+    if fp is not None:
+        quantisation["projections"] = projection_quantisation(layout, fp)
+    return summary, quantisation

@@ -174,7 +174,31 @@ def _energy_section(runs: Sequence[RunData]) -> _Section:
     for r in runs:
         if _positive_float(r.report.get("sop_ratio")) is None:
             energy.unavailable(f"SOP ratio of {r.label}")
+    _projection_table(energy, runs)
     return energy
+
+
+def _projection_table(section: _Section, runs: Sequence[RunData]) -> None:
+    """SOPs per projection (report.json ``energy.projections``, written by deployments
+    since the per-projection accounting; older reports have none and get no table)."""
+    rows = []
+    for r in runs:
+        projections = (r.report.get("energy") or {}).get("projections") or []
+        total = sum(p.get("sops") or 0 for p in projections)
+        for p in projections:
+            sops = p.get("sops")
+            share = None if sops is None or not total else sops / total
+            rows.append([r.label, p.get("name"), p.get("kind"),
+                         f"{p.get('source')} -> {p.get('target')}", _fmt(p.get("synapses")),
+                         _fmt(sops), _fmt(share)])
+    if not rows:
+        return
+    section.table(["run", "projection", "kind", "source -> target", "synapses", "SOPs",
+                   "share of SOPs"], rows)
+    section.text("SOPs per projection (lnp_neuro.hardware.projections): the AND-mask SOPs of "
+                 "each projection's block of the weights; the projections from populations "
+                 "sum to the run's AND-mask SOPs (sops_pruned), those from inputs to the "
+                 "input SOPs, and all of them to the SOPs the synaptic energy term prices.")
 
 
 def _traffic_of(run: RunData) -> np.ndarray | None:
@@ -253,6 +277,7 @@ def _mapping_section(runs: Sequence[RunData]) -> _Section:
                      "spike-message count; 'first-fit' fills cores in neuron order. A spike is "
                      "one message per destination core (Loihi multicast); hops are router hops "
                      "on the chip's mesh, E-W then N-S (Davies et al., IEEE Micro 2018).")
+    _population_cores_table(section, mapped)
     for r in runs:
         traffic = _traffic_of(r)
         if traffic is not None:
@@ -260,6 +285,18 @@ def _mapping_section(runs: Sequence[RunData]) -> _Section:
         else:
             section.unavailable(f"Core traffic of {r.label}")
     return section
+
+
+def _population_cores_table(section: _Section, runs: Sequence[RunData]) -> None:
+    """Cores per population (report.json ``deployed.populations``, when placed)."""
+    rows = []
+    for r in runs:
+        for pop in (r.report.get("deployed") or {}).get("populations") or []:
+            if isinstance(pop, dict) and pop.get("cores") is not None:
+                rows.append([r.label, _fmt(pop.get("name")), _fmt(pop.get("neurons_active")),
+                             _fmt(pop.get("cores_used")), _fmt(pop.get("cores"))])
+    if rows:
+        section.table(["run", "population", "active neurons", "cores used", "cores"], rows)
 
 
 def energy_sections(runs: Sequence[RunData]) -> list[_Section]:

@@ -269,15 +269,36 @@ def _quantisation_section(runs: Sequence[RunData], labels: list[str]) -> _Sectio
         keys: list[str] = []
         for r in runs:
             for k in (r.report.get("quantisation") or {}):
-                if k not in keys:
+                if k not in keys and k != "projections":   # its own table, below
                     keys.append(k)
         quant.table(["quantity"] + labels,
                     [[k] + [_fmt((r.report.get("quantisation") or {}).get(k)) for r in runs]
                      for k in keys])
+        _quantisation_projections(quant, runs)
     for r in runs:
         if not (isinstance(r.report.get("quantisation"), dict) and r.report["quantisation"]):
             quant.unavailable(f"Quantisation report of {r.label}")
     return quant
+
+
+def _quantisation_projections(quant: _Section, runs: Sequence[RunData]) -> None:
+    """Weight bits per projection (``quantisation.projections``, when the run has them)."""
+    rows = []
+    for r in runs:
+        for p in (r.report.get("quantisation") or {}).get("projections") or []:
+            exps = (None if p.get("exponent_min") is None
+                    else f"{p['exponent_min']} .. {p['exponent_max']}")
+            rows.append([r.label, p.get("name"), p.get("kind"), _fmt(p.get("sign_mode")),
+                         _fmt(p.get("mantissa_bits_used")), _fmt(exps),
+                         _fmt(p.get("weights_flushed")), _fmt(p.get("weights_nonzero")),
+                         _fmt(p.get("weight_rms_rel"))])
+    if rows:
+        quant.table(["run", "projection", "kind", "sign mode", "mantissa bits used",
+                     "weight exponents", "weights flushed to 0", "nonzero weights",
+                     "weight rms rel"], rows)
+        quant.text("Per projection: the 8-bit weight mantissas and the row exponents "
+                   "(lnp_neuro.engines.fixed_point) over the projection's block of the "
+                   "weights (lnp_neuro.hardware.projections).")
 
 
 def _task_section(runs: Sequence[RunData]) -> _Section:
