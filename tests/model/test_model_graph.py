@@ -131,5 +131,5 @@ def test_flatten_without_delays_has_no_delayed_groups():
 
 
 def test_to_network_refuses_delays():
-    with pytest.raises(ValueError, match="projection 'A->B': delay_steps=3"):
+    with pytest.raises(ValueError, match="projection 'A->A': delay_steps=2"):
         to_network(delayed_graph())
