@@ -83,6 +83,25 @@ def conv_graph(seed: int = 2) -> Graph:
     return graph_from_nir(nir.NIRGraph(nodes=nodes, edges=edges, type_check=False), dt=dt)
 
 
+def delayed_graph(seed: int = 2) -> Graph:
+    """input (6) -> A (cuba_lif, 12, delay 1), A -> A (recurrent, delay 2, subtract
+    reset), A -> B (lif, 5, delay 3), input -> B (delay 4): projections of every delay
+    path of the engines (one step, and longer from neurons and from inputs)."""
+    rng = np.random.default_rng(seed)
+    a = Population("A", "cuba_lif", 12, tau_mem=rng.uniform(4e-3, 20e-3, 12),
+                   tau_syn=rng.uniform(1e-3, 5e-3, 12), v_threshold=1.0, reset="subtract")
+    b = Population("B", "lif", 5, tau_mem=10e-3, v_threshold=1.0)
+    return Graph(inputs={"x": 6}, populations=[a, b],
+                 projections=[Projection("x", "A", _weights(rng, (12, 6), 0.6, 0.5)),
+                              Projection("A", "A", _weights(rng, (12, 12), 0.3, 0.6, -0.45),
+                                         delay_steps=2),
+                              Projection("A", "B", _weights(rng, (5, 12), 0.6, 0.25),
+                                         delay_steps=3),
+                              Projection("x", "B", _weights(rng, (5, 6), 0.5, 0.3),
+                                         delay_steps=4)],
+                 outputs=["B"], dt=1e-3)
+
+
 def drive(graph: Graph, steps: int = 150, p: float = 0.3, seed: int = 0) -> np.ndarray:
     """Bernoulli input spikes [steps, channels] for ``graph``."""
     return np.random.default_rng(seed).random((steps, graph.n_inputs)) < p

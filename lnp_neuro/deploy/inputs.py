@@ -37,9 +37,16 @@ def load_network(path: Path, dt: float | None = None) -> SpikingNetwork | FlatLa
         try:
             return read_nir(path, dt=dt)
         except ValueError as single:
-            if "spiking populations" not in str(single):
-                raise
-        return flatten(read_graph(path, dt=dt))
+            several = "spiking populations" in str(single)
+            try:
+                graph = read_graph(path, dt=dt)
+            except ValueError:
+                if several:
+                    raise      # the graph reader's message says what it cannot read
+                raise single from None
+            if not several and len(graph.populations) < 2:
+                raise single from None
+        return flatten(graph)
     if path.suffix == ".npz":
         return SpikingNetwork.load(path)
     raise ValueError(f"{path}: a network file must end in .nir or .npz")

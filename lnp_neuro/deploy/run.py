@@ -128,6 +128,7 @@ def _starting_network(run: _Run):
     net0 = run.timed("load", load_network, options.network, options.dt)
     if isinstance(net0, FlatLayout):
         layout, net0 = net0, net0.network
+        _refuse_delays(layout, options.network)
         if options.prune not in ("lnp", "none"):
             raise ValueError(f"--prune {options.prune} is not implemented for a graph of "
                              f"{len(layout.graph.populations)} populations (--network "
@@ -143,6 +144,17 @@ def _starting_network(run: _Run):
                  f"--network {options.network} ({net0.n_total_neurons} neurons), "
                  f"--steps {options.steps}")
     return net0, layout, series
+
+
+def _refuse_delays(layout: FlatLayout, path) -> None:
+    """The deploy's baseline run, task scoring and accounting read the flat network, which
+    holds one-step synapses only; a graph with longer delays runs through the engines
+    (:mod:`lnp_neuro.engines`) but is not deployed yet."""
+    delayed = [p for p in layout.graph.projections if p.delay_steps > 1]
+    if delayed:
+        raise ValueError(f"--network {path}: projection {delayed[0].name!r} has delay_steps="
+                         f"{delayed[0].delay_steps}; lnp-deploy deploys projections of one "
+                         f"step only (the engines in lnp_neuro.engines run longer delays)")
 
 
 def _hand_over(run: _Run, net1: SpikingNetwork, layout: FlatLayout | None) -> DeployedNetwork:

@@ -171,14 +171,19 @@ class Engine:
 def _simulator(engine: str):
     def run(deployed: DeployedNetwork, x, mode: str, progress: bool) -> np.ndarray:
         from .simulator import simulate
-        return simulate(deployed.network, x, mode=mode, engine=engine,
-                        progress=progress).spikes
+        return simulate(deployed.network, x, mode=mode, engine=engine, progress=progress,
+                        delayed=_delayed(deployed)).spikes
     return run
+
+
+def _delayed(deployed: DeployedNetwork) -> tuple:
+    """The synapse groups of more than one step of a graph's layout (none otherwise)."""
+    return () if deployed.layout is None else tuple(deployed.layout.delayed)
 
 
 def _lava(deployed: DeployedNetwork, x, mode: str, progress: bool) -> np.ndarray:
     from .lava.backend import run_lava
-    return run_lava(deployed.network, x, mode=mode)
+    return run_lava(deployed.network, x, mode=mode, delayed=_delayed(deployed))
 
 
 def _norse(deployed: DeployedNetwork, x, mode: str, progress: bool) -> np.ndarray:
@@ -191,6 +196,12 @@ def _norse(deployed: DeployedNetwork, x, mode: str, progress: bool) -> np.ndarra
     # dropped): population p spikes there latency[p] steps before it does here
     # (lnp_neuro.model.graph), so each raster is shifted by its latency.
     layout = deployed.layout
+    if layout.delayed:
+        # norse drops the graph's Delay nodes, and a shift per population cannot stand for
+        # a delay inside a loop: refused rather than run with other timing.
+        names = [p.name for p in layout.graph.projections if p.delay_steps > 1]
+        raise ValueError(f"the norse engine cannot run projections of more than one step "
+                         f"(norse drops NIR Delay nodes): {names}")
     spiking = [name for name, pop in layout.graph.populations.items() if pop.spiking]
     outputs = run_norse_populations(deployed.graph, x, dt=deployed.network.dt,
                                     populations=spiking, progress=progress)

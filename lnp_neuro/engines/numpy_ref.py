@@ -36,10 +36,14 @@ def _wrap32(a: np.ndarray) -> np.ndarray:
     return ((a.astype(np.int64) + 2**31) % 2**32) - 2**31
 
 
-def run_numpy(net, x, mode, fixed, state, record, progress, layout=None):
+def run_numpy(net, x, mode, fixed, state, record, progress, layout=None, activation=None):
     """Run ``x`` from ``state`` (updated in place); returns ``(spikes, v_rec, u_rec,
     synaptic events, current wraps)`` like the numba driver. ``layout`` is unused: the
-    reference engine prepares nothing and reads the network as Lava does, per step."""
+    reference engine prepares nothing and reads the network as Lava does, per step.
+    ``activation`` (:class:`~lnp_neuro.engines.delays.DelayedActivation`, for a network
+    with delayed synapse groups) replaces the two Sparse processes: what it delivers
+    after step ``t`` is the whole activation of step ``t + 1`` (``pending_recurrent``;
+    ``pending_input`` stays 0)."""
     n, steps = net.n_total_neurons, x.shape[0]
     active = net.neuron_active
     can_spike = active & net.spiking             # non-spiking neurons never spike
@@ -97,6 +101,13 @@ def run_numpy(net, x, mode, fixed, state, record, progress, layout=None):
             spikes[t] = s
             if record:
                 v_rec[t], u_rec[t] = v, u
+            if activation is not None:
+                total, ev = activation.after_step(t, spikes, x)
+                pend_rec[:] = total
+                pend_in[:] = 0
+                events += ev
+                bar.update(1)
+                continue
             # Sparse processes: accumulate this step's spikes for delivery at t + 1.
             for mat, pend, spk, fo, exp in ((w, pend_rec, s, fan_out, "rec"),
                                             (w_in, pend_in, x[t], fan_out_in, "in")):

@@ -47,13 +47,22 @@ constants) and runs it on any number of inputs; :func:`simulate` is one run of a
 
 Pruned neurons (``net.neuron_active`` False) are never updated and never spike (their
 state stays 0); pruned synapses carry nothing (``net.effective_weights()``).
+
+Synapses of more than one step (``delayed``: the
+:class:`~lnp_neuro.model.flat.DelayedSynapses` of a graph's
+:class:`~lnp_neuro.model.flat.FlatLayout`) add ``W_d s[t-d] + W_in_d x[t-d]`` to ``a[t]``.
+Such a network runs a separate path, so that the one above keeps its code and speed: the
+activation of every step is computed by :class:`~lnp_neuro.engines.delays.DelayedActivation`
+(the Sparse processes Lava runs for it, module docstring there) and handed to the kernels
+as the pending activation of a one-step call, which then only update the neurons
+(``engine="numba"``); the numpy engine does the same inside its own step loop.
 """
 
 from __future__ import annotations
 
 import threading
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import numpy as np
@@ -61,6 +70,7 @@ import scipy.sparse as sp
 
 from .._util.validation import progress_bar
 from ..model.network import SpikingNetwork
+from .delays import DelayedActivation, check_delayed
 from .fixed_point import DECAY_BITS, UV_BITS, FixedPointNetwork, quantize
 from .numpy_ref import run_numpy as _run_numpy
 from .numpy_ref import sorted_csr as _sorted_csr
@@ -363,6 +373,60 @@ def _run_numba_fixed(layout, x, state, record, progress):
             events, wraps)
 
 
+def _without_synapses(net, fixed):
+    """``net`` (and its integers) with empty synapse matrices: the kernels' layout for a
+    network whose activation is computed outside them (delayed groups)."""
+    n, n_in = net.n_total_neurons, net.n_inputs
+    empty = net.copy(weights=sp.csr_matrix((n, n)), input_weights=sp.csr_matrix((n, n_in)))
+    if fixed is None:
+        return empty, None
+    return empty, replace(fixed, weights=sp.csr_matrix((n, n), dtype=np.int32),
+                          input_weights=sp.csr_matrix((n, n_in), dtype=np.int32))
+
+
+def _run_numba_delayed(layout, activation, x, mode, state, record, progress):
+    """One kernel call per step on a layout without synapses; the activation of step
+    ``t + 1`` (:class:`~lnp_neuro.engines.delays.DelayedActivation`) is set as the pending
+    activation in between (``pending_input`` 0), which the kernels add to nothing."""
+    steps = x.shape[0]
+    events = wraps = 0
+    bar = progress_bar(steps, bool(progress), "simulate", unit="step")
+    try:
+        if mode == "float":
+            from ._kernels_float import run_float
+            n = state.v.shape[0]
+            spikes = np.zeros((steps, n), np.bool_)
+            rec_shape = (steps, n) if record else (0, n)
+            v_rec = np.zeros(rec_shape, np.float64)
+            u_rec = np.zeros(rec_shape, np.float64)
+            args = (x, *layout, state.v, state.u, state.pending_input,
+                    state.pending_recurrent, spikes, record, v_rec, u_rec)
+            for t in range(steps):
+                run_float(t, 1, *args)
+                total, ev = activation.after_step(t, spikes, x)
+                state.pending_recurrent[:] = total
+                state.pending_input[:] = 0
+                events += ev
+                bar.update(1)
+            return spikes, (v_rec if record else None), (u_rec if record else None), events, 0
+        from ._kernels_fixed import run_fixed
+        args, out = _fixed_kernel_args(layout, x, state, record)
+        for t in range(steps):
+            _, wr, _ = run_fixed(t, 1, *args)
+            wraps += wr
+            total, ev = activation.after_step(t, out["spikes"], x)
+            state.pending_recurrent[:] = total
+            state.pending_input[:] = 0
+            events += ev
+            bar.update(1)
+    finally:
+        bar.close()
+    state.v[:] = out["v"]
+    state.u[:] = out["u"]
+    return (out["spikes"], out["v_rec"] if record else None, out["u_rec"] if record else None,
+            events, wraps)
+
+
 def _chunks(steps: int, progress: bool):
     bar = progress_bar(steps, bool(progress), "simulate", unit="step")
     try:
@@ -401,14 +465,20 @@ class Simulator:
         Integer parameters for ``mode="fixed"``; default ``quantize(net)``.
     engine : "auto" | "numba" | "numpy"
         Event-driven compiled kernels, or the vectorised numpy reference.
+    delayed : sequence of DelayedSynapses, optional
+        Synapse groups of more than one step (``FlatLayout.delayed``; module docstring).
+        With them ``initial_state`` cannot be a NetworkState: the spikes still on their
+        way are not part of it.
     """
 
     def __init__(self, net: SpikingNetwork, mode: str = "float", *,
-                 quantization: FixedPointNetwork | None = None, engine: str = "auto"):
+                 quantization: FixedPointNetwork | None = None, engine: str = "auto",
+                 delayed=()):
         self.net = net
         self.mode = mode
         self.quantization = quantization
         self.engine = engine
+        self.delayed = tuple(delayed or ())
         self._prepared = None        # (engine, FixedPointNetwork or None, kernel layout)
         self._lock = threading.Lock()
 
@@ -451,6 +521,13 @@ class Simulator:
                 _warned_no_numba = True
         elif engine == "numba" and _numba is None:
             raise ValueError("engine='numba' needs the numba package (pip install numba)")
+        if self.delayed:
+            activation = DelayedActivation(net, check_delayed(net, self.delayed), mode, fixed)
+            layout = None
+            if engine == "numba":
+                bare_net, bare_fixed = _without_synapses(net, fixed)
+                layout = _numba_layout(bare_net, mode, bare_fixed)
+            return engine, fixed, (layout, activation)
         layout = _numba_layout(net, mode, fixed) if engine == "numba" else None
         return engine, fixed, layout
 
@@ -475,10 +552,23 @@ class Simulator:
             raise ValueError(f"record_state must be True or False, got {record_state!r}")
         net, mode = self.net, self.mode
         x = _check_inputs(net, input_spikes)
+        if self.delayed and isinstance(initial_state, NetworkState):
+            raise ValueError("a network with delayed synapses cannot continue from a "
+                             "NetworkState (the spikes on their way are not part of it); "
+                             "give initial_state as a {'v', 'u'} mapping")
         state = _initial_state(net, initial_state, mode, fixed)
-        runner = _run_numba if engine == "numba" else _run_numpy
-        spikes, v_rec, u_rec, events, wraps = runner(net, x, mode, fixed, state,
-                                                     bool(record_state), progress, layout)
+        if self.delayed:
+            layout, activation = layout
+            if engine == "numba":
+                result = _run_numba_delayed(layout, activation, x, mode, state,
+                                            bool(record_state), progress)
+            else:
+                result = _run_numpy(net, x, mode, fixed, state, bool(record_state), progress,
+                                    activation=activation)
+        else:
+            runner = _run_numba if engine == "numba" else _run_numpy
+            result = runner(net, x, mode, fixed, state, bool(record_state), progress, layout)
+        spikes, v_rec, u_rec, events, wraps = result
         scale = None
         if mode == "fixed":
             scale = fixed.scale
@@ -493,7 +583,7 @@ class Simulator:
 def simulate(net: SpikingNetwork, input_spikes, mode: str = "float",
              record_state: bool = False, initial_state=None, *,
              quantization: FixedPointNetwork | None = None, engine: str = "auto",
-             progress: bool = False) -> SimulationResult:
+             progress: bool = False, delayed=()) -> SimulationResult:
     """Run ``net`` for ``T`` steps on ``input_spikes`` with Lava's semantics (module doc).
 
     One run of a :class:`Simulator` (the parameters are its and its ``run``'s); to run the
@@ -517,6 +607,9 @@ def simulate(net: SpikingNetwork, input_spikes, mode: str = "float",
         Event-driven compiled kernels, or the vectorised numpy reference.
     progress : bool
         Show a tqdm progress bar.
+    delayed : sequence of DelayedSynapses, optional
+        Synapse groups of more than one step (:class:`Simulator`).
     """
-    return Simulator(net, mode, quantization=quantization, engine=engine).run(
+    return Simulator(net, mode, quantization=quantization, engine=engine,
+                     delayed=delayed).run(
         input_spikes, record_state, initial_state, progress=progress)

@@ -9,6 +9,15 @@ projection the step of the whole graph is the step of :mod:`lnp_neuro.model.netw
     a[t] = W_in x[t-1] + W s[t-1]
 
 which is what the native kernels, the numpy reference and Lava already run, bit for bit.
+A projection of ``delay_steps = d > 1`` goes instead into the delayed synapse group of
+``d`` (:class:`DelayedSynapses`: ``weights`` from the neurons, ``input_weights`` from the
+inputs), kept apart on :attr:`FlatLayout.delayed`, and the step becomes::
+
+    a[t] = W_in x[t-1] + W s[t-1] + sum_d (W_in_d x[t-d] + W_d s[t-d])
+
+Keeping ``W``/``W_in`` for delay 1 leaves a graph without delays with exactly the network
+and the engine path it had; :mod:`lnp_neuro.engines.delays` runs the groups. Pruned
+synapses of a delayed projection are left out of its group (its mask is not carried).
 The per-population kinds become per-neuron parameters (``tau_syn = dt`` for the kinds
 without a synaptic filter, ``tau_mem = inf`` without leak, ``spiking`` False for readouts,
 ``reset_subtract``). A one-population graph flattens to exactly the network it was built
@@ -27,11 +36,25 @@ from .network import SpikingNetwork
 from .population import Population
 from .projection import Projection
 
-__all__ = ["FlatLayout", "flatten", "from_network", "to_network", "RESERVOIR", "INPUT"]
+__all__ = ["DelayedSynapses", "FlatLayout", "flatten", "from_network", "to_network", "RESERVOIR", "INPUT"]
 
 #: Names of the one population and the one input of a graph made from a SpikingNetwork.
 RESERVOIR = "reservoir"
 INPUT = "input"
+
+
+@dataclass(eq=False)
+class DelayedSynapses:
+    """The projections of one delay ``delay`` (> 1 step) on the flat index.
+
+    ``weights`` (N x N, from neurons) and ``input_weights`` (N x n_in, from inputs) are
+    canonical CSR matrices of the active synapses: a spike at step ``t`` reaches the
+    synaptic current at ``t + delay`` (module docstring).
+    """
+
+    delay: int
+    weights: sp.csr_matrix
+    input_weights: sp.csr_matrix
 
 
 @dataclass(eq=False)
@@ -40,7 +63,8 @@ class FlatLayout:
 
     ``offsets[name] = (start, stop)`` of each population in the network's neurons,
     ``input_offsets[name]`` of each input in its input channels; ``latency`` per
-    population (:meth:`Graph.latency`).
+    population (:meth:`Graph.latency`); ``delayed``: the :class:`DelayedSynapses` of each
+    distinct delay above one step, by increasing delay (empty without such projections).
     """
 
     graph: Graph
@@ -48,6 +72,7 @@ class FlatLayout:
     offsets: dict
     input_offsets: dict
     latency: dict
+    delayed: tuple = ()
 
     def split(self, raster: np.ndarray) -> dict[str, np.ndarray]:
         """``{population: raster[:, start:stop]}`` of a ``[T, N]`` array of the network."""
@@ -98,19 +123,16 @@ def _blocks(graph: Graph, projections: list[Projection], rows: dict, cols: dict,
 def flatten(graph: Graph) -> FlatLayout:
     """Lay ``graph`` out on one neuron index (module docstring).
 
-    Raises ``ValueError`` naming the projection when a projection's delay is not one
-    step (the engines' synapses deliver in the next step only).
+    Projections of ``delay_steps = 1`` form the network's ``W`` and ``W_in``; longer ones
+    form one :class:`DelayedSynapses` per distinct delay (``layout.delayed``).
     """
-    for proj in graph.projections:
-        if proj.delay_steps != 1:
-            raise ValueError(f"projection {proj.name!r}: delay_steps={proj.delay_steps}; the "
-                             f"engines run projections of one step only")
     pops = list(graph.populations.values())
     offsets = _offsets({p.name: p.n for p in pops})
     input_offsets = _offsets(graph.inputs)
     n, n_in = graph.n_neurons, graph.n_inputs
-    recurrent = [p for p in graph.projections if p.source in graph.populations]
-    external = [p for p in graph.projections if p.source in graph.inputs]
+    direct = [p for p in graph.projections if p.delay_steps == 1]
+    recurrent = [p for p in direct if p.source in graph.populations]
+    external = [p for p in direct if p.source in graph.inputs]
     weights, synapse_active = _blocks(graph, recurrent, offsets, offsets, (n, n))
     input_weights, _ = _blocks(graph, external, offsets, input_offsets, (n, n_in))
     # Pruned input synapses carry nothing; the input matrix has no mask of its own.
@@ -134,8 +156,19 @@ def flatten(graph: Graph) -> FlatLayout:
         reset_subtract=cat([np.full(p.n, p.reset == "subtract") for p in pops]),
         spiking=cat([np.full(p.n, p.spiking) for p in pops]),
     )
+    delayed = []
+    for d in sorted({p.delay_steps for p in graph.projections} - {1}):
+        # Active synapses only: pruned ones carry nothing and the group has no mask.
+        group = [Projection(p.source, p.target, p.active_weights(), name=p.name)
+                 for p in graph.projections if p.delay_steps == d]
+        from_pops = [p for p in group if p.source in graph.populations]
+        from_inputs = [p for p in group if p.source in graph.inputs]
+        delayed.append(DelayedSynapses(
+            delay=d, weights=_blocks(graph, from_pops, offsets, offsets, (n, n))[0],
+            input_weights=_blocks(graph, from_inputs, offsets, input_offsets, (n, n_in))[0]))
     return FlatLayout(graph=graph, network=network, offsets=offsets,
-                      input_offsets=input_offsets, latency=graph.latency())
+                      input_offsets=input_offsets, latency=graph.latency(),
+                      delayed=tuple(delayed))
 
 
 def from_network(net: SpikingNetwork, name: str = RESERVOIR) -> Graph:
@@ -156,5 +189,11 @@ def from_network(net: SpikingNetwork, name: str = RESERVOIR) -> Graph:
 
 
 def to_network(graph: Graph) -> SpikingNetwork:
-    """The flat network of ``graph`` (:func:`flatten`)."""
+    """The flat network of ``graph`` (:func:`flatten`); a ``SpikingNetwork`` holds
+    one-step synapses only, so a projection of more than one step is refused (run the
+    graph's :class:`FlatLayout` instead, whose ``delayed`` carries it)."""
+    for proj in graph.projections:
+        if proj.delay_steps != 1:
+            raise ValueError(f"projection {proj.name!r}: delay_steps={proj.delay_steps}; a "
+                             f"SpikingNetwork holds one-step synapses only (use flatten)")
     return flatten(graph).network

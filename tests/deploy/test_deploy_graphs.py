@@ -85,3 +85,14 @@ def test_graph_deploys_on_every_target(tmp_path, graph_files, name, target):
     assert report["parity"] == int(np.count_nonzero(native != run["spikes"]))
     assert differ.size == 0 or differ.max() < NORSE_STARTUP_STEPS, differ
 
+
+
+def test_graph_with_longer_delays_is_refused_naming_the_projection(tmp_path, capsys):
+    from conftest import delayed_graph
+    from lnp_neuro.nir import write_graph
+    path = write_graph(delayed_graph(), tmp_path / "delayed.nir")
+    code = main(["--target", "cpu", "--network", str(path), "--prune", "none", "--input",
+                 "poisson", "--steps", "50", "--out", str(tmp_path / "run"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "projection 'A->A' has delay_steps=2" in err
+    assert "Traceback" not in err and not (tmp_path / "run").exists()

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from conftest import chain_graph, recurrent_graph
+from conftest import chain_graph, delayed_graph, recurrent_graph
 from lnp_neuro import models
-from lnp_neuro.model import Graph, Population, Projection, flatten, from_network
+from lnp_neuro.model import Graph, Population, Projection, flatten, from_network, to_network
 
 
 def test_population_kinds_fill_their_parameters():
@@ -107,8 +107,29 @@ def test_flat_layout_keeps_pruning_masks_aligned():
     np.testing.assert_array_equal(eff, expected)
 
 
-def test_flatten_refuses_delays_it_cannot_run():
-    g = chain_graph()
-    g.projections[1].delay_steps = 3
-    with pytest.raises(ValueError, match="projection 'A->B': delay_steps=3"):
-        flatten(g)
+def test_flatten_puts_delays_in_their_own_groups():
+    g = delayed_graph()
+    layout = flatten(g)
+    by_name = {p.name: p for p in g.projections}
+    assert [d.delay for d in layout.delayed] == [2, 3, 4]
+    assert layout.network.weights.nnz == 0      # A->A and A->B are delayed
+    np.testing.assert_array_equal(layout.network.input_weights.toarray()[:12],
+                                  by_name["x->A"].weights.toarray())
+    two, three, four = layout.delayed
+    np.testing.assert_array_equal(two.weights.toarray()[:12, :12],
+                                  by_name["A->A"].weights.toarray())
+    np.testing.assert_array_equal(three.weights.toarray()[12:, :12],
+                                  by_name["A->B"].weights.toarray())
+    np.testing.assert_array_equal(four.input_weights.toarray()[12:],
+                                  by_name["x->B"].weights.toarray())
+    assert two.input_weights.nnz == three.input_weights.nnz == four.weights.nnz == 0
+
+
+def test_flatten_without_delays_has_no_delayed_groups():
+    assert flatten(chain_graph()).delayed == ()
+    assert flatten(recurrent_graph()).delayed == ()
+
+
+def test_to_network_refuses_delays():
+    with pytest.raises(ValueError, match="projection 'A->A': delay_steps=2"):
+        to_network(delayed_graph())
