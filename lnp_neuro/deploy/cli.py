@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -147,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=_probability, default=d.rate,
                    help="spike probability per step of each input channel for --input poisson")
     p.add_argument("--steps", type=_positive_int, default=d.steps, help="time steps to run")
-    p.add_argument("--seed", type=int, default=d.seed, help="seed of every random choice")
+    p.add_argument("--seed", type=_nonnegative_int, default=d.seed,
+                   help="seed of every random choice")
     p.add_argument("--mapping", choices=("first-fit", "partition"), default=d.mapping,
                    help="placement of neurons on cores: METIS graph partitioning of the spike "
                         "traffic (fewest spikes between cores) or first-fit in neuron order")
@@ -200,15 +202,31 @@ def main(argv: list[str] | None = None) -> int:
     prog = "lnp-deploy report" if argv[:1] == ["report"] else "lnp-deploy"
     try:
         with signals_raise():
-            if argv[:1] == ["report"]:
-                return _report_main(argv[1:])
-            return _deploy_main(argv)
+            code = _report_main(argv[1:]) if argv[:1] == ["report"] else _deploy_main(argv)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            return code
+    except BrokenPipeError:
+        # The reader of stdout went away (`lnp-deploy --json | head -1`): whatever was
+        # written (the run folder) stays; nothing more to say, and no traceback.
+        _silence_stdout()
+        return 0
     except KeyboardInterrupt as exc:  # Interrupted (SIGINT / SIGTERM) or a plain Ctrl-C
         name = signal.Signals(exc.signum if isinstance(exc, Interrupted) else signal.SIGINT).name
         print(f"{prog}: interrupted by {name}; nothing was written", file=sys.stderr)
         if console:
             exit_within(exit_code(exc))
         return exit_code(exc)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so Python's flush at exit does not fail on the closed
+    pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout replaced by an object without a descriptor
+        pass
 
 
 def _deploy_main(argv: list[str]) -> int:

@@ -14,8 +14,8 @@ from ..model.network import SpikingNetwork
 from ..tasks.closed_loop import (ESNForecaster, PersistenceForecaster, SpikingForecaster,
                                  closed_loop_vpt)
 from ..tasks.closed_loop import vpt_starts as spread_starts
-from ..tasks.forecast import (ForecastSplit, one_step_nrmse, reference_forecasts,
-                              select_trace_tau)
+from ..tasks.forecast import (ESN_MIN_UNITS, ForecastSplit, check_scorable, one_step_nrmse,
+                              reference_forecasts, select_trace_tau)
 
 __all__ = ["stability", "activity", "score_task", "DEFAULT_SPECTRUM", "VPT_HORIZON"]
 
@@ -54,6 +54,13 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     (:mod:`lnp_neuro.tasks.closed_loop`), for both networks, the ESN and persistence."""
 
     series, k = encoded.series, encoded.steps_per_sample
+    # Degenerate tasks are refused before any network runs: a constant series has no
+    # defined NRMSE, and the echo-state reference has as many units as net0 has neurons.
+    check_scorable(series)
+    if net0.n_active_neurons < ESN_MIN_UNITS:
+        raise ValueError(f"the network has {net0.n_active_neurons} active neuron(s); the "
+                         f"task's echo-state reference needs at least {ESN_MIN_UNITS} "
+                         f"(raise --neurons, or use --input poisson: no task)")
     split = ForecastSplit(series.shape[0])
     log(f"scoring the one-step forecast on {series.shape[0]} samples "
         f"({encoded.spikes.shape[0]} steps, native engine, {mode})")

@@ -11,6 +11,8 @@ from ..hardware.mapping import STRATEGIES
 from ..model.build import MODELS
 from ..prune.baselines import AP_BUDGETS
 from ..tasks.encoding import SERIES_SCALINGS
+from ..tasks.forecast import ESN_MIN_UNITS
+from ..tasks.series import check_csv_path
 
 __all__ = ["DeployOptions", "SERIES_CODE_DEFAULTS", "RANDOM_BUDGETS", "SERIES_INPUTS"]
 
@@ -86,8 +88,9 @@ class DeployOptions:
         if self.input not in SERIES_INPUTS + ("poisson",) and not self.input.endswith(".csv"):
             raise ValueError(f"input must be 'lorenz', 'rossler', 'poisson' or a .csv file, "
                              f"got {self.input!r}")
-        if self.input.endswith(".csv") and not Path(self.input).is_file():
-            raise ValueError(f"input {self.input}: no such CSV file")
+        if self.input.endswith(".csv"):
+            # Missing, a folder, a FIFO or a device: each said as what it is.
+            check_csv_path(self.input)
         for name in ("neurons", "clusters", "iterations", "steps", "copies",
                      "steps_per_sample", "task_samples"):
             value = getattr(self, name)
@@ -102,6 +105,18 @@ class DeployOptions:
             value = float(getattr(self, name))
             if not 0 < value <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
+        if float(self.target_density) > float(self.density) and self.network is None:
+            raise ValueError(f"target_density (--target-density {self.target_density}) is "
+                             f"above the built network's density (--density "
+                             f"{self.density}): pruning cannot add synapses")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
+                or not 0 <= self.seed < 2 ** 63:
+            raise ValueError(f"seed (--seed) must be a whole number in [0, 2**63), got "
+                             f"{self.seed!r}")
+        if self.network is None and self.input != "poisson" and self.neurons < ESN_MIN_UNITS:
+            raise ValueError(f"neurons (--neurons {self.neurons}) must be at least "
+                             f"{ESN_MIN_UNITS} for a task input: the echo-state reference "
+                             f"has as many units (use --input poisson for no task)")
         if self.mapping not in STRATEGIES:
             raise ValueError(f"mapping must be one of {', '.join(STRATEGIES)}; got "
                              f"{self.mapping!r}")

@@ -42,6 +42,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._util.bounded_json import loads_bounded
+
 __all__ = ["SpikingNetwork", "canonical_csr", "RATE_UNIT_HZ"]
 
 _FORMAT_VERSION = 1
@@ -492,7 +494,8 @@ class SpikingNetwork:
                 cluster=data["cluster"] if bool(data.get("has_cluster", False)) else None,
                 neuron_active=data.get("neuron_active"),
                 synapse_active=data.get("synapse_active"),
-                metadata=json.loads(str(data["metadata_json"])) if "metadata_json" in data else {},
+                metadata=(loads_bounded(str(data["metadata_json"]), "metadata_json")
+                          if "metadata_json" in data else {}),
                 reset_subtract=data.get("reset_subtract"), spiking=data.get("spiking"),
             )
         except ValueError as exc:

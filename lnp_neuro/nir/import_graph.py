@@ -55,7 +55,6 @@ output of the graph. A population straight into an ``Output`` is an output.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -454,7 +453,7 @@ def _layout_order(graph_meta: dict, populations: list, projections: list, inputs
                   outputs: list) -> dict:
     """Populations, projections and outputs sorted in place, and the inputs returned, in
     the order the exporter's ``layout_json`` lists them (unlisted ones last)."""
-    layout = json.loads(str(graph_meta.get("layout_json", "{}")))
+    layout = _meta_json(graph_meta, "layout_json")
 
     def rank(key: str):
         order = {k: i for i, k in enumerate(layout.get(key, []))}

@@ -7,7 +7,6 @@ convention are described in :mod:`lnp_neuro.nir.reservoir_files`.
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -16,6 +15,7 @@ import nir
 import numpy as np
 import scipy.sparse as sp
 
+from .._util.bounded_json import loads_bounded
 from ..model.network import SpikingNetwork
 from .reservoir_export import METADATA_KEY, NIR_FORMAT_VERSION, Readout
 
@@ -420,11 +420,9 @@ def _excitatory(nmeta: dict, n: int, where: str, outgoing: Iterable) -> np.ndarr
 
 def _meta_json(graph_meta: dict, key: str, default: str = "{}") -> Any:
     """The JSON value the graph's metadata stores under ``key`` (``default`` if absent)."""
-    try:
-        return json.loads(str(graph_meta.get(key, default)))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"graph metadata {METADATA_KEY}.{key} is not valid JSON "
-                         f"({exc})") from None
+    # Bounded (depth, numbers, strings): a hostile file is refused naming the key.
+    return loads_bounded(str(graph_meta.get(key, default)),
+                         f"graph metadata {METADATA_KEY}.{key}")
 
 
 # --------------------------------------------------------------------------- stages

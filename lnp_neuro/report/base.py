@@ -10,6 +10,7 @@ names stay importable from :mod:`lnp_neuro.report.render`.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import re
@@ -56,6 +57,11 @@ class RunData:
         label = self.report.get("label")
         return str(label) if label not in (None, "") else self.path.name
 
+    @property
+    def plot_label(self) -> str:
+        """The label as plot text: plain (never mathtext), one line, bounded."""
+        return _plain(self.label)
+
 
 # ------------------------------------------------------------------ formatting
 def _fmt(value: Any) -> str:
@@ -85,9 +91,29 @@ def _fmt(value: Any) -> str:
     return text if text else _MISSING_CELL
 
 
+_MAX_SLUG = 40
+_MAX_PLOT_TEXT = 80
+
+
 def _slug(text: str) -> str:
+    """A file-name part from a label: ASCII letters, digits and '-', at most 40 + 9
+    characters (a long label is cut and keeps a hash of the whole, so two long labels
+    sharing a start still get two files; the file system's 255-byte limit is far)."""
     slug = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    if len(slug) > _MAX_SLUG:
+        digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:8]
+        slug = f"{slug[:_MAX_SLUG].rstrip('-')}-{digest}"
     return slug or "run"
+
+
+def _plain(text: Any, limit: int = _MAX_PLOT_TEXT) -> str:
+    """``text`` for matplotlib: control characters as spaces, ``$`` escaped so a label is
+    never parsed as mathtext (an unknown ``\\command`` would stop the report), and cut
+    to ``limit`` characters (a 100 000-character label would take minutes to lay out)."""
+    text = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text))
+    if len(text) > limit:
+        text = text[:limit - 3] + "..."
+    return text.replace("$", r"\$")
 
 
 @dataclass

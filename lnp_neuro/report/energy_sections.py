@@ -18,7 +18,8 @@ from typing import Sequence
 import numpy as np
 
 from ..hardware.profiles import list_profiles, load_profile
-from .base import (_MISSING_CELL, RunData, _Figure, _fmt, _new_figure, _png, _positive_float,
+from .base import (_MISSING_CELL, RunData, _Figure, _fmt, _new_figure, _plain, _png,
+                   _positive_float,
                    _Section, _slug)
 
 __all__ = ["energy_sections"]
@@ -65,12 +66,12 @@ def _energy_figure(runs: Sequence[RunData]) -> _Figure | None:
         heights = [v if v is not None else 0.0 for v in values]
         if any(v is not None for v in values):
             any_bar = True
-        ax.bar(x + (i - (len(runs) - 1) / 2) * width, heights, width, label=run.label)
+        ax.bar(x + (i - (len(runs) - 1) / 2) * width, heights, width, label=run.plot_label)
     if not any_bar:
         return None
     ax.set_yscale("log")
     ax.set_xticks(x)
-    ax.set_xticklabels(profiles, rotation=20, ha="right")
+    ax.set_xticklabels([_plain(p) for p in profiles], rotation=20, ha="right")
     ax.set_ylabel("energy of the run (J)")
     ax.set_title("Energy per hardware profile")
     ax.legend(fontsize=8)
@@ -90,7 +91,7 @@ def _sop_figure(runs: Sequence[RunData]) -> _Figure | None:
                     ha="center", va="bottom", fontsize=8)
     ax.axhline(1.0, color="grey", lw=0.8, ls="--")
     ax.set_xticks(x)
-    ax.set_xticklabels([r.label for r in runs], rotation=15, ha="right")
+    ax.set_xticklabels([r.plot_label for r in runs], rotation=15, ha="right")
     ax.set_ylabel("SOP ratio (unpruned dense / pruned)")
     ax.set_title("SOP ratio (higher = fewer synaptic operations)")
     return _Figure("sop_ratio.png", "SOP ratio per run", _png(fig))
@@ -126,7 +127,8 @@ def _term_rows(runs: Sequence[RunData]) -> tuple[list[list[str]], dict[tuple[str
             rows.append([run.label, label] + [_term_cell(entry, t) for t, _ in _TERMS]
                         + [_fmt(entry.get("arithmetic_joules")),
                            _fmt(entry.get("energy_joules"))])
-            for term, note in (entry.get("term_notes") or {}).items():
+            term_notes = entry.get("term_notes")
+            for term, note in (term_notes if isinstance(term_notes, dict) else {}).items():
                 if isinstance(note, str) and note.strip():
                     notes.setdefault((name, term), note.strip())
     return rows, notes
@@ -233,7 +235,8 @@ def _traffic_figure(run: RunData, traffic: np.ndarray) -> _Figure:
                     color="white" if value < traffic.max() / 2 else "black")
     ax.set_xlabel("destination core")
     ax.set_ylabel("source core")
-    ax.set_title(f"Spike traffic between cores ({mapping.get('strategy', 'n/a')}), {run.label}",
+    ax.set_title(_plain(f"Spike traffic between cores ({mapping.get('strategy', 'n/a')}), "
+                        f"{run.label}", 160),
                  fontsize=9)
     return _Figure(f"core_traffic_{_slug(run.label)}.png",
                    f"Spike messages between cores, {run.label} (diagonal: within a core)",

@@ -11,7 +11,8 @@ from typing import Sequence
 import numpy as np
 
 from .base import (_COLOURS, _LINESTYLES, _MARKERS, _MAX_RASTER_NEURONS, _MAX_RASTER_STEPS,
-                   NOT_AVAILABLE, RunData, _Figure, _fmt, _new_figure, _number, _png, _task_of)
+                   NOT_AVAILABLE, RunData, _Figure, _fmt, _new_figure, _number, _plain, _png,
+                   _task_of)
 
 
 def _history_series(run: RunData, key: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -73,10 +74,10 @@ def _history_figure(runs: Sequence[RunData], keys: Sequence[tuple[str, str]], na
             # Say so when a curve lies exactly on an earlier one (e.g. Random copies LNP's
             # counts): the reader then knows the ring markers are two runs, not one.
             same = [other for other, t in drawn if _same_series(s, t)]
-            legend = run.label + (f" (= {', '.join(same)})" if same else "")
+            legend = run.plot_label + (f" (= {', '.join(same)})" if same else "")
             overlaps = sum(_lies_on(s, t) or _lies_on(t, s) for _, t in drawn)
             ax.plot(s[0], s[1], label=legend, **_run_style(j, overlaps))
-            drawn.append((run.label, s))
+            drawn.append((run.plot_label, s))
         if drawn:
             ax.legend(fontsize=7)
         else:
@@ -97,7 +98,7 @@ def _reference_lines(ax, values: list[tuple[str, float]], style: dict, what: str
         groups.setdefault(float(value), []).append(label)
     for value, labels in groups.items():
         which = "all runs" if len(groups) == 1 else ", ".join(labels)
-        ax.axhline(value, label=f"{what} ({which})", **style)
+        ax.axhline(value, label=_plain(f"{what} ({which})", 200), **style)
 
 
 def _task_points(runs: Sequence[RunData]) -> list[tuple[int, RunData, dict]]:
@@ -118,7 +119,7 @@ def _task_figure(runs: Sequence[RunData]) -> _Figure | None:
         style = {k: v for k, v in _run_style(i, earlier).items()
                  if k not in ("linestyle", "linewidth")}
         ax.plot([float(run.report["energy_joules"])], [float(task["pruned"])], linestyle="none",
-                label=f"{run.label}: {_fmt(float(task['pruned']))}", **style)
+                label=f"{run.plot_label}: {_fmt(float(task['pruned']))}", **style)
     _reference_lines(ax, [(r.label, t["unpruned"]) for _, r, t in points],
                      {"color": "0.35", "linestyle": ":", "linewidth": 1.2},
                      "unpruned network")
@@ -130,7 +131,7 @@ def _task_figure(runs: Sequence[RunData]) -> _Figure | None:
     names = sorted({t["name"] for _, _, t in points})
     ax.set_xlabel("energy of the run on its target profile (J)")
     ax.set_ylabel("NRMSE (lower is better)")
-    ax.set_title(f"Task error against energy ({', '.join(names)})")
+    ax.set_title(_plain(f"Task error against energy ({', '.join(names)})", 120))
     ax.legend(fontsize=7)
     return _Figure("task_vs_energy.png", "Task NRMSE against energy, one point per run",
                    _png(fig))
@@ -149,7 +150,7 @@ def _spectrum_figure(run: RunData, slug: str) -> _Figure | None:
     ax.axhline(0.0, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("exponent index")
     ax.set_ylabel("exponent at the operating point (1/s)")
-    ax.set_title(f"Lyapunov spectrum — {run.label}")
+    ax.set_title(f"Lyapunov spectrum — {run.plot_label}")
     ax.legend(fontsize=8)
     return _Figure(f"lyapunov_{slug}.png", f"Lyapunov spectrum before/after ({run.label})",
                    _png(fig))
@@ -204,7 +205,7 @@ def _tau_figure(run: RunData, slug: str) -> _Figure | None:
             ax.hist(arr * 1e3, bins=bins, alpha=0.55, label=label)
     ax.set_xlabel("membrane time constant (ms)")
     ax.set_ylabel("neurons")
-    ax.set_title(f"Time-constant distribution — {run.label}")
+    ax.set_title(f"Time-constant distribution — {run.plot_label}")
     ax.legend(fontsize=8)
     return _Figure(f"tau_{slug}.png", f"Membrane time constants before/after ({run.label})",
                    _png(fig))

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .._util.bounded_json import loads_bounded
 from .._util.io import atomic_write, strict_json
 
 __all__ = ["RunRecord", "RUN_RECORD_VERSION"]
@@ -213,7 +214,8 @@ class RunRecord:
     def read(cls, path: str | Path) -> "RunRecord":
         path = Path(path)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
             raise ValueError(f"{path}: not valid JSON ({exc})") from None
+        data = loads_bounded(text, str(path))
         return cls.from_dict(data, path)

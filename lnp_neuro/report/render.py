@@ -45,13 +45,14 @@ from __future__ import annotations
 
 import base64
 import html
-import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from .._util.bounded_json import loads_bounded
 from .._util.io import atomic_write, prepare_output_dir
 # The pieces the report's modules share live in report_base (re-exported here, names
 # unchanged), so report_energy / report_figures need not import this module.
@@ -150,9 +151,11 @@ def load_run(run_dir: str | Path) -> RunData:
     if not report_path.is_file():
         raise FileNotFoundError(f"{path}: not an lnp-deploy run folder (no report.json)")
     try:
-        report = json.loads(report_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        text = report_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
         raise ValueError(f"{report_path}: not valid JSON ({exc})") from None
+    # Bounded: depth, number size and string length are refused naming the field.
+    report = loads_bounded(text, str(report_path))
     if not isinstance(report, dict):
         raise ValueError(f"{report_path}: must hold a JSON object, got {type(report).__name__}")
     record = None
@@ -449,17 +452,35 @@ def _render_html(title: str, runs: Sequence[RunData], sections: Sequence[_Sectio
     return "\n".join(parts)
 
 
+# Markdown's inline syntax: emphasis, code, links and images, headings, escapes.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
+# What opens a list, quote or heading when it starts a paragraph.
+_MD_BULLET = re.compile(r"^([-+])")
+_MD_NUMBERED = re.compile(r"^(\d+)([.)])")
+
+
+def _md_text(text: str) -> str:
+    """``text`` quoted into Markdown as what it says: one line, HTML escaped (a report.json
+    string holding ``<script>`` or ``<img onerror=...>`` stays text in a Markdown viewer),
+    Markdown's inline syntax backslash-escaped, and no list, quote or heading opened."""
+    text = html.escape(" ".join(str(text).split()), quote=False)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_NUMBERED.sub(r"\1\\\2", _MD_BULLET.sub(r"\\\1", text))
+
+
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return _md_text(text)
 
 
 def _render_markdown(title: str, runs: Sequence[RunData], sections: Sequence[_Section]) -> str:
-    lines = [f"# {title}", "", "Runs: " + ", ".join(f"{r.label} (`{r.path}`)" for r in runs), ""]
+    lines = [f"# {_md_text(title)}", "",
+             "Runs: " + ", ".join(f"{_md_text(r.label)} ({_md_text(r.path)})" for r in runs),
+             ""]
     for section in sections:
-        lines += [f"## {section.title}", ""]
+        lines += [f"## {_md_text(section.title)}", ""]
         for kind, value in section.blocks:
             if kind == "text":
-                lines += [value, ""]
+                lines += [_md_text(value), ""]
             elif kind == "table":
                 header, rows = value
                 lines.append("| " + " | ".join(_md_cell(h) for h in header) + " |")
@@ -467,7 +488,7 @@ def _render_markdown(title: str, runs: Sequence[RunData], sections: Sequence[_Se
                 lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
                 lines.append("")
             else:
-                lines += [f"![{value.title}]({value.name})", ""]
+                lines += [f"![{_md_text(value.title)}]({value.name})", ""]
     return "\n".join(lines)
 
 

@@ -62,9 +62,14 @@ __all__ = [
     "window_sums",
     "TRACE_TAUS",
     "select_trace_tau",
+    "check_scorable",
+    "ESN_MIN_UNITS",
 ]
 
 READOUTS = ("ridge", "paper")
+#: Fewest units of the echo-state reference (its spectral radius needs an eigenvalue
+#: solver, which needs at least 3).
+ESN_MIN_UNITS = 3
 
 
 @dataclass(eq=False)
@@ -190,9 +195,34 @@ class ForecastSplit:
                 "n_test": int(self.test.size), "horizon": 1}
 
 
+#: Relative spread below which a dimension counts as constant (float64 rounding of its
+#: mean is about 1e-16 of it).
+_CONSTANT_SPREAD = 1e-10
+
+
 def _sigma(series: np.ndarray) -> np.ndarray:
-    sd = series.std(axis=0)
-    return np.where(sd > 0, sd, 1.0)
+    """The per-dimension standard deviation NRMSE divides by. A constant (or nearly
+    constant) dimension is refused: dividing by its zero spread would score every
+    forecast, good or bad, a perfect 0.0."""
+    y = np.asarray(series, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        sd = y.std(axis=0)
+        scale = np.abs(y).max(axis=0)
+    flat = np.flatnonzero(~(np.isfinite(sd) & (sd > _CONSTANT_SPREAD * scale) & (sd > 0)))
+    if flat.size:
+        raise ValueError(f"the series is constant (or nearly) in dimension(s) "
+                         f"{', '.join(str(int(d)) for d in flat[:10])}: its NRMSE, normalised "
+                         f"by a zero standard deviation, is undefined; use a varying series "
+                         f"or --input poisson")
+    return sd
+
+
+def check_scorable(series) -> None:
+    """Refuse a series a forecast cannot be scored on (:func:`_sigma`), before the
+    networks are run on it."""
+    _sigma(series)
 
 
 _RIDGE_ALPHAS = np.logspace(-3, 5, 17)

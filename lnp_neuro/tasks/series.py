@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import math
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -32,11 +33,14 @@ __all__ = [
     "closed_loop_forecast",
     "split_series",
     "read_csv_columns",
+    "check_csv_path",
     "load_csv_series",
     "load_packaged_series",
     "PACKAGED_SERIES",
 ]
 
+#: Largest magnitude of a CSV value: the squares of the series stay finite.
+MAX_CSV_MAGNITUDE = 1e100
 _MISSING_TOKENS = frozenset({"", "nan", "na", "n/a", "null", "none", "-"})
 
 
@@ -314,11 +318,15 @@ def read_csv_columns(path, columns: Sequence[str] | None = None, *, delimiter: s
     """
     path = Path(path)
     _check_csv_options(path, delimiter, min_rows, missing)
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        header = _csv_header(reader, path)
-        columns, idx = _select_columns(path, header, columns)
-        rows, line_numbers, gaps = _csv_rows(reader, path, header, columns, idx)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            header = _csv_header(reader, path)
+            columns, idx = _select_columns(path, header, columns)
+            rows, line_numbers, gaps = _csv_rows(reader, path, header, columns, idx)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (a byte 0x{exc.object[exc.start]:02x}); "
+                         f"save the CSV as UTF-8") from None
     if len(rows) < min_rows:
         raise ValueError(f"{path}: {len(rows)} data row(s); at least {min_rows} are needed")
     data = np.array(rows, dtype=np.float64).reshape(len(rows), len(columns))
@@ -335,8 +343,24 @@ def _check_csv_options(path: Path, delimiter, min_rows, missing) -> None:
         raise ValueError(f"min_rows must be a positive integer, got {min_rows!r}")
     if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise ValueError(f"delimiter must be one character, got {delimiter!r}")
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such CSV file")
+    check_csv_path(path)
+
+
+def check_csv_path(path) -> None:
+    """Refuse a CSV path that is missing or not a regular file, saying which: a folder,
+    a FIFO or a device (a symlink to /dev/zero would be read for ever) is no CSV file."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such CSV file") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the CSV file ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise ValueError(f"{path}: is a folder, not a CSV file")
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{path}: is not a regular file (a FIFO, device or socket), not a "
+                         f"CSV file")
 
 
 def _csv_header(reader, path: Path) -> list[str]:
@@ -420,6 +444,11 @@ def _row_values(path: Path, record: list[str], columns: list[str], idx: list[int
         elif math.isinf(value):
             raise ValueError(f"{path}: column {c!r}, line {line}: infinite value "
                              f"{text!r}")
+        elif abs(value) > MAX_CSV_MAGNITUDE:
+            # Beyond it the series' mean and spread overflow (1e308: "center must be
+            # finite" deep inside the encoder, naming nothing).
+            raise ValueError(f"{path}: column {c!r}, line {line}: {text[:30]!r} is beyond "
+                             f"+-{MAX_CSV_MAGNITUDE:g}; rescale the column")
         values.append(value)
     return values
 
