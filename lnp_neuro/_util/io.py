@@ -171,6 +171,7 @@ class OutputBusyError(FileExistsError):
 
 
 def _os_reason(exc: OSError) -> str:
+    """The reason of an OS error without its file name (messages name the path once)."""
     return exc.strerror or type(exc).__name__
 
 
@@ -206,14 +207,12 @@ def _valid_member(name: Any) -> bool:
 
 
 def _is_reg(st: os.stat_result | None) -> bool:
+    """``st`` is the ``lstat`` of a regular file (the only kind of entry ever removed)."""
     return st is not None and stat.S_ISREG(st.st_mode)
 
 
-def _is_dir(st: os.stat_result | None) -> bool:
-    return st is not None and stat.S_ISDIR(st.st_mode)
-
-
 def _kind(st: os.stat_result) -> str:
+    """What the entry of ``lstat`` ``st`` is, for a message that says why it is refused."""
     mode = st.st_mode
     return ("a folder" if stat.S_ISDIR(mode) else "a symbolic link" if stat.S_ISLNK(mode)
             else "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket"
@@ -337,6 +336,7 @@ class OutputFolder:
 
     # ---------------------------------------------------------------- checks and lock
     def _fail(self, message: str) -> ValueError:
+        """Bad input (exit 2): one line naming the folder as the user spelt it."""
         return ValueError(f"{self.flag} {_short(self.path)}: {message}")
 
     def _resolve(self) -> Path:
@@ -380,6 +380,7 @@ class OutputFolder:
         return dest
 
     def _lock_error(self, message: str) -> ValueError:
+        """Bad input at the lock's path (exit 2): the message names the lock."""
         return self._fail(f"the lock {_short(self._dest.parent / self._lock_name)} {message}; "
                           f"remove it or choose another {self.flag}")
 
@@ -449,6 +450,7 @@ class OutputFolder:
             os.close(fd)
 
     def _unlock(self) -> None:
+        """Remove the lock file (only if it is still ours) while holding it; release it."""
         if self._lock_fd is not None:
             with contextlib.suppress(OSError):
                 st = os.fstat(self._lock_fd)
@@ -480,10 +482,12 @@ class OutputFolder:
 
     @staticmethod
     def _marker_text(staging_name: str) -> bytes:
+        """The marker's content: it names its folder, so a copy elsewhere does not count."""
         return f"lnp_neuro staging folder {staging_name}\n".encode("utf-8", "surrogateescape")
 
     @staticmethod
     def _read_marker(pfd: int, staging_name: str) -> bytes | None:
+        """The marker of a staging folder below ``pfd`` (read through no link), or None."""
         fd = os.open(staging_name, _DIR_FLAGS, dir_fd=pfd)
         try:
             mfd = os.open(STAGING_MARKER, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK,
@@ -662,6 +666,7 @@ class OutputFolder:
         return self.staging
 
     def _write_marker(self) -> None:
+        """Mark the new staging folder as ours (a stale one is removed only if marked)."""
         sfd = os.open(self.staging, _DIR_FLAGS)
         try:
             fd = os.open(STAGING_MARKER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
@@ -693,6 +698,7 @@ class OutputFolder:
         self._unlock()
 
     def _commit(self) -> None:
+        """Write the manifest, check every target, then replace, remove stale, move in."""
         staging = self.staging
         marker = staging / STAGING_MARKER
         if marker.read_bytes() != self._marker_text(staging.name):

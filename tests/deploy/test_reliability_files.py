@@ -98,10 +98,14 @@ def test_lock_symlink_is_not_followed(tmp_path, capsys, command, earlier_run):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("kind", ["fifo", "folder", "foreign file"])
+@pytest.mark.parametrize("kind", ["fifo", "folder", "foreign file", "hard link"])
 def test_lock_that_is_no_lock_file_is_named(tmp_path, capsys, kind):
     lock = tmp_path / ".out.lock"
-    if kind == "fifo":
+    victim = tmp_path / "pid-like.txt"
+    if kind == "hard link":  # holds a number, like a lock, but is someone's file too
+        victim.write_bytes(b"12345\n")
+        os.link(victim, lock)
+    elif kind == "fifo":
         os.mkfifo(lock)
     elif kind == "folder":
         lock.mkdir()
@@ -116,6 +120,8 @@ def test_lock_that_is_no_lock_file_is_named(tmp_path, capsys, kind):
         assert (lock / "keep.txt").read_bytes() == SECRET
     elif kind == "foreign file":
         assert lock.read_bytes() == SECRET
+    elif kind == "hard link":
+        assert victim.read_bytes() == b"12345\n"
     assert not (tmp_path / "out").exists()
 
 
