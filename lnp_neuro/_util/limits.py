@@ -24,7 +24,6 @@ memory limit where one is set.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 

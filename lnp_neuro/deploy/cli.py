@@ -169,7 +169,7 @@ def _report_main(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, default=Path("lnp-report"), help="output folder")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
     args = p.parse_args(argv)
-    from .._util.io import OutputFolder
+    from .._util.output_folder import OutputFolder
     from ..report.fields import check_report_fields
     from ..report.render import load_run, write_report
 

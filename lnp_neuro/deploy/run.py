@@ -9,8 +9,9 @@ from typing import Callable
 
 import numpy as np
 
-from .._util.io import OutputFolder, atomic_write
+from .._util.io import atomic_write
 from .._util.limits import check_memory, deploy_memory_estimate
+from .._util.output_folder import OutputFolder
 from .._util.threads import deterministic_threads
 from ..engines.base import DeployedNetwork, Engine, get_engine, parity
 from ..engines.fixed_point import quantize
@@ -18,9 +19,9 @@ from ..engines.simulator import simulate
 from ..hardware.energy import energy_report, profiles_for_target
 from ..hardware.mapping import core_limits, map_to_cores
 from ..hardware.neurobench import neurobench_metrics
+from ..hardware.profiles import load_profile
 from ..hardware.projections import (layout_for, population_cores, projection_quantisation,
                                     projection_sops)
-from ..hardware.profiles import load_profile
 from ..model import FlatLayout
 from ..model.network import SpikingNetwork
 from ..report.record import RunRecord

@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
-    from .._util.io import OutputFolder
+    from .._util.output_folder import OutputFolder
     try:
         seeds = [int(s) for s in args.seeds]
         if any(s < 0 for s in seeds):

@@ -211,7 +211,7 @@ def test_two_runs_into_one_new_out(tmp_path):
 
 
 def test_lock_is_released_and_refuses_while_held(tmp_path):
-    from lnp_neuro._util.io import OutputFolder
+    from lnp_neuro._util.output_folder import OutputFolder
     out = tmp_path / "o"
     with OutputFolder(out) as staging:
         (staging / "a.txt").write_text("1")

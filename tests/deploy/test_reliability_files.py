@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import lnp_neuro
-from lnp_neuro._util.io import MANIFEST_NAME, STAGING_MARKER, OutputFolder
+from lnp_neuro._util.output_folder import MANIFEST_NAME, STAGING_MARKER, OutputFolder
 from lnp_neuro.deploy import OUTPUT_FILES, cli
 
 ROOT = Path(lnp_neuro.__file__).resolve().parents[1]
