@@ -44,7 +44,7 @@ import scipy.sparse as sp
 
 from .._util.bounded_json import loads_bounded
 
-__all__ = ["SpikingNetwork", "canonical_csr", "RATE_UNIT_HZ"]
+__all__ = ["SpikingNetwork", "canonical_csr", "synapse_mask", "RATE_UNIT_HZ"]
 
 _FORMAT_VERSION = 1
 
@@ -78,6 +78,18 @@ def canonical_csr(matrix: Any, name: str, shape: tuple[int, int] | None = None) 
     csr.indices = csr.indices.astype(np.int32, copy=False)
     csr.indptr = csr.indptr.astype(np.int64 if csr.nnz > 2**31 - 1 else np.int32, copy=False)
     return csr
+
+
+def synapse_mask(value: Any, nnz: int, where: str = "") -> np.ndarray:
+    """A copy of ``value`` as one bool per stored synapse (all True when None); the
+    ValueError names ``where`` (a projection) when the length is wrong."""
+    if value is None:
+        return np.ones(nnz, bool)
+    mask = np.asarray(value, dtype=bool)
+    if mask.shape != (nnz,):
+        raise ValueError(f"{where + ': ' if where else ''}synapse_active must have one entry "
+                         f"per stored synapse ({nnz}), got shape {mask.shape}")
+    return mask.copy()
 
 
 def _scale_rows(mat: sp.csr_matrix, factors: np.ndarray) -> sp.csr_matrix:
@@ -270,16 +282,7 @@ class SpikingNetwork:
                                else _per_neuron(self.reset_subtract, n, "reset_subtract", bool))
         self.spiking = (np.ones(n, bool) if self.spiking is None
                         else _per_neuron(self.spiking, n, "spiking", bool))
-        nnz = self.weights.nnz
-        if self.synapse_active is None:
-            self.synapse_active = np.ones(nnz, bool)
-        else:
-            mask = np.asarray(self.synapse_active, dtype=bool)
-            if mask.shape != (nnz,):
-                raise ValueError(
-                    f"synapse_active must have one entry per stored synapse ({nnz}), "
-                    f"got shape {mask.shape}")
-            self.synapse_active = mask.copy()
+        self.synapse_active = synapse_mask(self.synapse_active, self.weights.nnz)
         if not isinstance(self.metadata, dict):
             raise ValueError(f"metadata must be a dict, got {type(self.metadata).__name__}")
         try:

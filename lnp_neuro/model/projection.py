@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .network import canonical_csr
+from .network import canonical_csr, synapse_mask
 
 __all__ = ["Projection"]
 
@@ -68,15 +68,7 @@ class Projection:
             raise ValueError(f"{where}: delay_steps must be an integer >= 1, "
                              f"got {self.delay_steps!r}")
         self.delay_steps = int(self.delay_steps)
-        nnz = self.weights.nnz
-        if self.synapse_active is None:
-            self.synapse_active = np.ones(nnz, bool)
-        else:
-            mask = np.asarray(self.synapse_active, dtype=bool)
-            if mask.shape != (nnz,):
-                raise ValueError(f"{where}: synapse_active must have one entry per stored "
-                                 f"synapse ({nnz}), got shape {mask.shape}")
-            self.synapse_active = mask.copy()
+        self.synapse_active = synapse_mask(self.synapse_active, self.weights.nnz, where)
 
     @property
     def shape(self) -> tuple[int, int]:

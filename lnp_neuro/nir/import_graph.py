@@ -58,20 +58,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
 import nir
 import numpy as np
 import scipy.sparse as sp
 
 from ..model import Graph, Population, Projection
+from ..model.graph import feed_forward_depth
 from .export import GRAPH_FORMAT_VERSION, IMPORT_METADATA_KEY
 from .lowering import WEIGHT_CONVERTERS, Lowered, lower_paths
 from .reservoir_export import METADATA_KEY
-from .reservoir_import import (_active_and_bias, _checked_dt, _euler_scale_bias,
-                               _excitatory, _flat_graph, _fold_affine_bias, _infer_dt,
-                               _is_one, _lnp_meta, _meta_array, _meta_json, _node_type,
-                               _per_neuron_param, _resolve_dt, _sparse_with_hidden,
-                               _v_reset_zero)
+from .reservoir_import import (_active_and_bias, _checked_dt, _euler_scale_bias, _excitatory,
+                               _flat_graph, _fold_affine_bias, _infer_dt, _is_one, _lnp_meta,
+                               _meta_array, _meta_json, _node_type, _per_neuron_param,
+                               _resolve_dt, _sparse_with_hidden, _v_reset_zero)
 
 # WEIGHT_CONVERTERS lives in lnp_neuro.nir.lowering and stays importable from here.
 __all__ = ["graph_from_nir", "IMPORT_METADATA_KEY", "WEIGHT_CONVERTERS"]
@@ -288,20 +287,7 @@ def _inferred_dt(neurons: dict, sizes: dict) -> float:
 
 def _shift(projections: list[Projection], undelayed: set, populations: list[str]) -> dict:
     """Longest count of undelayed feed-forward hops from an input to each population."""
-    g = nx.DiGraph()
-    g.add_nodes_from(populations)
-    for p in projections:
-        if not p.is_recurrent:
-            g.add_edge(p.source, p.target, w=int(p.name in undelayed))
-    cond = nx.condensation(g)
-    member = cond.graph["mapping"]
-    best = {c: 0 for c in cond.nodes}
-    for c in nx.topological_sort(cond):
-        for node in cond.nodes[c]["members"]:
-            for _, succ, data in g.out_edges(node, data=True):
-                if member[succ] != c:
-                    best[member[succ]] = max(best[member[succ]], best[c] + data["w"])
-    return {name: best[member[name]] for name in populations}
+    return feed_forward_depth(projections, populations, lambda p: int(p.name in undelayed))
 
 
 # --------------------------------------------------------------------------- stages
