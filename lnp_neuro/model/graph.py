@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
+import scipy.sparse as sp
 
 from .population import Population
 from .projection import Projection
@@ -153,6 +154,58 @@ class Graph:
         """
         return feed_forward_depth(self.projections, list(self.populations),
                                   lambda p: p.delay_steps)
+
+    def compact(self) -> tuple["Graph", dict[str, np.ndarray]]:
+        """Drop pruned neurons and synapses; returns (graph, kept indices per population).
+
+        Each population keeps its active neurons (``neuron_active`` all True after), each
+        projection the active synapses between kept neurons (stored zeros included, as
+        :meth:`SpikingNetwork.compact`), renumbered. Inputs keep every channel. The graph
+        itself is returned when nothing is pruned. Raises ``ValueError`` naming a
+        population with no active neuron left.
+
+        Reason: a pruned neuron is silent only where the masks are read; a graph without
+        them runs the same on every engine (also those, such as norse, that step the NIR
+        file) and its neuron and synapse counts are the active ones.
+        """
+        pops = self.populations
+        if (all(p.neuron_active.all() for p in pops.values())
+                and all(p.synapse_active.all() for p in self.projections)):
+            return self, {name: np.arange(p.n) for name, p in pops.items()}
+        kept = {name: np.flatnonzero(p.neuron_active) for name, p in pops.items()}
+        for name, idx in kept.items():
+            if idx.size == 0:
+                raise ValueError(f"population {name!r} has no active neuron left")
+        new_pops = [Population(
+            name=p.name, kind=p.kind, n=kept[p.name].size,
+            **{f: None if getattr(p, f) is None else getattr(p, f)[kept[p.name]]
+               for f in ("tau_mem", "tau_syn", "v_threshold", "cluster")},
+            bias=p.bias[kept[p.name]], reset=p.reset,
+            excitatory=p.excitatory[kept[p.name]]) for p in pops.values()]
+        return Graph(inputs=dict(self.inputs), populations=new_pops,
+                     projections=[self._compact_projection(p, kept) for p in self.projections],
+                     outputs=list(self.outputs), dt=self.dt,
+                     metadata=json.loads(json.dumps(self.metadata))), kept
+
+    def _compact_projection(self, proj: Projection, kept: dict) -> Projection:
+        """``proj`` restricted to its active synapses between kept neurons, renumbered."""
+        w = proj.weights
+        post = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))
+        pre = w.indices.astype(np.int64)
+        n_post = kept[proj.target].size
+        post_map = np.full(w.shape[0], -1)
+        post_map[kept[proj.target]] = np.arange(n_post)
+        if proj.source in self.populations:
+            pre_map = np.full(w.shape[1], -1)
+            pre_map[kept[proj.source]] = np.arange(kept[proj.source].size)
+            n_pre = kept[proj.source].size
+        else:
+            pre_map, n_pre = np.arange(w.shape[1]), w.shape[1]
+        keep = proj.synapse_active & (post_map[post] >= 0) & (pre_map[pre] >= 0)
+        mat = sp.csr_matrix((w.data[keep], (post_map[post[keep]], pre_map[pre[keep]])),
+                            shape=(n_post, n_pre))
+        return Projection(proj.source, proj.target, mat, delay_steps=proj.delay_steps,
+                          name=proj.name)
 
     def summary(self) -> str:
         lines = [f"graph: {len(self.inputs)} input(s) ({self.n_inputs} channels), "

@@ -452,24 +452,30 @@ def _render_html(title: str, runs: Sequence[RunData], sections: Sequence[_Sectio
     return "\n".join(parts)
 
 
-# Markdown's inline syntax: emphasis, code, links and images, headings, escapes.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")
+# Markdown's inline syntax: code, emphasis, links and images, tables, escapes; an
+# underscore only where it can open or close emphasis (not inside a word: lnp_neuro).
+_MD_SPECIAL = re.compile(r"[\\`*\[\]|~#]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
 # What opens a list, quote or heading when it starts a paragraph.
-_MD_BULLET = re.compile(r"^([-+])")
+_MD_BULLET = re.compile(r"^([-+>])")
 _MD_NUMBERED = re.compile(r"^(\d+)([.)])")
 
 
+def _md_inline(text: str) -> str:
+    """``text`` as one line of Markdown that shows what it says: ``&`` and ``<`` escaped (no
+    HTML tag can open: ``<script>`` or ``<img onerror=...>`` stays text in a viewer) and
+    Markdown's inline syntax backslash-escaped."""
+    text = " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;")
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+
+
 def _md_text(text: str) -> str:
-    """``text`` quoted into Markdown as what it says: one line, HTML escaped (a report.json
-    string holding ``<script>`` or ``<img onerror=...>`` stays text in a Markdown viewer),
-    Markdown's inline syntax backslash-escaped, and no list, quote or heading opened."""
-    text = html.escape(" ".join(str(text).split()), quote=False)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return _MD_NUMBERED.sub(r"\1\\\2", _MD_BULLET.sub(r"\\\1", text))
+    """A paragraph: :func:`_md_inline`, and no list, quote or heading opened."""
+    return _MD_NUMBERED.sub(r"\1\\\2", _MD_BULLET.sub(r"\\\1", _md_inline(text)))
 
 
 def _md_cell(text: str) -> str:
-    return _md_text(text)
+    """A table cell: inline escapes only (a cell opens no block)."""
+    return _md_inline(text)
 
 
 def _render_markdown(title: str, runs: Sequence[RunData], sections: Sequence[_Section]) -> str:
