@@ -18,12 +18,9 @@ __all__ = ["DeployOptions", "SERIES_CODE_DEFAULTS", "RANDOM_BUDGETS", "SERIES_IN
 
 SERIES_INPUTS = ("lorenz", "rossler")
 # Series code defaults per input (a flag given overrides them). Rossler: its z spends most
-# of the time near zero and bursts rarely, so the z-score code clips it (unpruned HRSNN,
-# seed 0: NRMSE 0.120 against persistence 0.041); and it is sampled about 4 x more finely
-# than Lorenz-63 per Lyapunov time (467 samples against 110), so a sample's change is
-# smaller and needs a longer count to resolve: unpruned HRSNN, seeds 0-4, mean NRMSE over
-# mean persistence 0.63 at 20 steps per sample, 0.70 with 16 copies instead of 8, 0.44 at
-# 40 steps (docs/results.md, "Rossler").
+# of the time near zero and bursts rarely, so the z-score code clips it (median scaling
+# does not); and it is sampled more finely than Lorenz-63 per Lyapunov time, so a sample's
+# change is smaller and needs a longer count to resolve (docs/results.md, "Rossler").
 SERIES_CODE_DEFAULTS = {"rossler": {"scaling": "median", "steps_per_sample": 40}}
 _CODE_DEFAULTS = {"scaling": "zscore", "steps_per_sample": 20}
 #: What the random control copies of LNP's result (``--random-budget``).

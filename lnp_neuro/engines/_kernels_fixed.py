@@ -22,29 +22,21 @@ direct transcription, and why each choice stays bit-exact:
   inside its block, and the scatter adds a step's spikes block by block (each block's
   accumulators, at most 128 KiB of int32, stay in cache while it is filled). Weight
   integers (8-bit mantissas, at most 9 bits with the sign) are int16. At N <= 32768
-  there is one block, the plain CSC. Measured at N = 100 000, fan-in 50, 25 % of the neurons spiking per step, on the
-  events of one run (``benchmarks/scatter_layouts.py``, two runs on 2026-12-06, AVX-512
-  EPYC, every loop with unsigned indices as below): plain CSC with uint32 rows 3.0-3.2e8
-  events/s; 2 blocks of 50 000 rows 3.6-4.8e8, 3 of 33 334 4.5-4.6e8, 4 of 25 000
-  5.1-5.6e8, 5 or 6 blocks 4.8-5.5e8; the same 4 blocks with uint32 offsets 3.3e8, so
-  most of the gain is the narrower index stream. (With numba's negative-index check
-  still in the loops the same layouts gave 2.5-2.7e8, 3.2-3.5e8, 4.0-4.8e8, 4.5-4.8e8,
-  4.0-4.4e8 and 2.9-3.0e8.) Integer sums do not depend on the order of the adds.
+  there is one block, the plain CSC. Most of the gain is the narrower index stream
+  (docs/design.md, "Notes moved from the code"); integer sums do not depend on the order
+  of the adds.
 - **Unsigned indices everywhere in the hot loops.** numba wraps an index that could be
   negative (``a[i]`` with a signed ``i`` becomes ``a[i + len(a)]`` when ``i < 0``), which
   costs six instructions per array read; LLVM drops the check only where it can prove
   ``i >= 0``, and a storage position running from a pointer read out of memory is not
   such a case. The scatters therefore run their positions as uint64 and their rows as
-  uint16 offsets: the inner loop became three instructions per event (a load of the
-  offset, a load of the weight, an add into memory), and ``simulate()`` of the default
-  N = 1000 network and input of ``benchmarks/simulator.py`` fell from 11.9 to 8.1-8.6 ms
-  (best of 30; the scatter alone, on that run's recorded spikes, 9.5 -> 6.1 ms;
-  2026-12-06, AVX-512 EPYC); the CSC transpose below from 216 to 83 us.
+  uint16 offsets: the inner loop is three instructions per event (a load of the offset,
+  a load of the weight, an add into memory); the CSC transpose below likewise.
 - **Branch-free update**: the truncating decay, the 24-bit wrap of ``u`` (Lava's two
   ``np.where``, reproduced exactly, including values that stay out of range), the
   saturation of ``v`` and the spike test are computed without data-dependent branches,
   and the dense loop only writes the raster row: appending to a list there serialises
-  the loop (measured 6 ns against 3 ns per neuron), so the spiking neurons are collected
+  the loop (about twice the cost per neuron), so the spiking neurons are collected
   from the row afterwards.
 - **Quiescent neurons are skipped.** A neuron with ``u = v = 0``, no bias and no input
   stays at ``u = v = 0`` without spiking (the decay of 0 is 0 and every threshold is

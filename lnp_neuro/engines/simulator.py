@@ -367,8 +367,7 @@ class Simulator:
     when no ``quantization`` is given, and builds what the kernels read on every step:
     the weights transposed into their narrow-typed CSC and the per-neuron constants. Later
     runs reuse it, as Lava reuses a compiled process and Brian2 a built network, which
-    pays where runs are many and short (trials, closed-loop samples): at N = 1000 with
-    50 000 synapses the preparation takes about 0.25 ms.
+    pays where runs are many and short (trials, closed-loop samples).
 
     The network is read at the first run: change it afterwards and build a new
     ``Simulator``. Runs do not share state: each starts from ``initial_state`` (rest by
