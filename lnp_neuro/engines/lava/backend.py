@@ -157,6 +157,20 @@ def _delayed_parts(net, delayed, kept, mode, fixed):
     return lines, parts
 
 
+def _sparse_processes(parts, out_port, lif) -> list:
+    """One Sparse process per ``(weights, keyword arguments)`` of ``parts``, each reading
+    ``out_port`` and feeding the LIF's ``a_in`` (where Lava sums them); Lava is imported
+    by the caller (:func:`lnp_neuro.engines.lava.compat.ensure_lava`)."""
+    from lava.proc.sparse.process import Sparse
+    processes = []
+    for weights, kw in parts:
+        proc = Sparse(weights=weights, **kw)
+        out_port.connect(proc.s_in)
+        proc.a_out.connect(lif.a_in)
+        processes.append(proc)
+    return processes
+
+
 def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str = "fixed",
                        *, quantization: FixedPointNetwork | None = None,
                        initial_state: Mapping | None = None, delayed=()) -> LavaNetwork:
@@ -167,7 +181,6 @@ def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str 
     ensure_lava()
     from lava.proc.io.source import RingBuffer
     from lava.proc.lif.process import LIF
-    from lava.proc.sparse.process import Sparse
 
     from .procs.spike_recorder import SpikeRecorder
 
@@ -228,30 +241,16 @@ def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str 
         if net.n_inputs > 0 and n_steps > 0:
             source = RingBuffer(data=data)
             source.s_out.connect(lines.x_in)
-        synapses = []
-        for w, kw in parts:
-            proc = Sparse(weights=w, **kw)
-            lines.z_out.connect(proc.s_in)
-            proc.a_out.connect(lif.a_in)
-            synapses.append(proc)
+        synapses = _sparse_processes(parts, lines.z_out, lif)
         recorder = SpikeRecorder(n_neurons=max(n, 1), n_steps=max(n_steps, 1))
         lif.s_out.connect(recorder.s_in)
         return LavaNetwork(source, [], lif, synapses, recorder, kept, n_steps, mode)
 
-    recurrent = []
-    for w, kw in rec_parts:
-        proc = Sparse(weights=w, **kw)
-        lif.s_out.connect(proc.s_in)
-        proc.a_out.connect(lif.a_in)
-        recurrent.append(proc)
+    recurrent = _sparse_processes(rec_parts, lif.s_out, lif)
     source, input_sparse = None, []
     if net.n_inputs > 0 and n_steps > 0:
         source = RingBuffer(data=data)
-        for w_in, kw in in_parts:
-            proc = Sparse(weights=w_in, **kw)
-            source.s_out.connect(proc.s_in)
-            proc.a_out.connect(lif.a_in)
-            input_sparse.append(proc)
+        input_sparse = _sparse_processes(in_parts, source.s_out, lif)
     recorder = SpikeRecorder(n_neurons=max(n, 1), n_steps=max(n_steps, 1))
     lif.s_out.connect(recorder.s_in)
     return LavaNetwork(source, input_sparse, lif, recurrent, recorder, kept, n_steps, mode)
