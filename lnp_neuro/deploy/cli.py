@@ -6,6 +6,7 @@ Usage::
     lnp-deploy --target cpu --model chrsnn --neurons 2000 --prune lnp --out run1
     lnp-deploy --target lava-float --network pruned.nir --prune none
     lnp-deploy --target cpu --network classifier.nir --prune lnp --prune-populations lif1
+    lnp-deploy --target loihi-sim --network classifier.nir --data data.npz --prune none
     lnp-deploy --list-targets
     lnp-deploy report RUN_DIR [RUN_DIR ...] --out comparison/
 
@@ -121,6 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "task-agnostically (default: every population with a recurrent "
                         "projection); feed-forward projections and the readout are kept, "
                         "pruned neurons are left out of network.nir")
+    p.add_argument("--data", type=Path, default=None, metavar="DATA.npz",
+                   help="drive a --network graph with this labelled data set and score its "
+                        "output population: 'inputs' [samples, steps, n_inputs] spikes, "
+                        "'labels' [samples] class indices, optional 'train' [samples] bool "
+                        "(not scored); every scored sample runs from rest on the native "
+                        "engine in the target's arithmetic (accuracy: argmax of the output "
+                        "spike counts, or of a non-spiking output's last membrane "
+                        "potential); the target run is the samples back to back, cut at "
+                        "--steps; replaces --input")
+    p.add_argument("--reference-accuracy", type=float, default=None, metavar="FRACTION",
+                   help="the source framework's own accuracy on --data, reported beside "
+                        "the measured one")
     p.add_argument("--iterations", type=_positive_int, default=d.iterations,
                    help="pruning iterations (LNP steps I-IV repeated; AP rounds)")
     p.add_argument("--target-density", type=_probability, default=d.target_density,
@@ -260,7 +273,8 @@ def _deploy_main(argv: list[str]) -> int:
             task_samples=args.task_samples, vpt_starts=args.vpt_starts, seed=args.seed,
             out=args.out, force=args.force,
             progress=show_progress_bars(args.quiet or args.json), mapping=args.mapping,
-            dt=args.dt, prune_populations=args.prune_populations)
+            dt=args.dt, prune_populations=args.prune_populations, data=args.data,
+            reference_accuracy=args.reference_accuracy)
         report = run_deploy(options, log=log)
     except TargetUnavailable as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)
@@ -293,12 +307,24 @@ def _mapping_line(mapping) -> list[str]:
             f"spike message(s)" + ("" if hops is None else f", {hops} mesh hop(s)")]
 
 
+def _per_inference_text(report: dict) -> str:
+    """Energy and latency of one inference on the target's profile (--data runs)."""
+    energy = (report.get("energy_per_inference_joules") or {}).get(report["profile"])
+    latency = report.get("latency_per_inference_seconds")
+    return (f"{'n/a' if energy is None else f'{energy:.3g} J'} and "
+            f"{'n/a' if latency is None else f'{latency * 1e3:.3g} ms'} per inference")
+
+
 def summary_text(report: dict) -> str:
     """The few numbers a user wants on screen after a deployment."""
     energy = report["energy_joules"]
     act = report["activity"]
     task = report.get("task")
     accuracy = ("accuracy   no task (Poisson drive)" if not task else
+                f"accuracy   {task['unpruned']:.3g} unpruned -> {task['pruned']:.3g} deployed "
+                f"({task['n_test']} samples, chance {task['chance']:.3g}, {task['engine']}); "
+                f"{_per_inference_text(report)}"
+                if task.get("metric") == "accuracy" else
                 f"accuracy   one-step NRMSE {task['unpruned']:.3g} unpruned -> "
                 f"{task['pruned']:.3g} pruned ({task['name']}, {task['readout']} readout; "
                 f"persistence {task['persistence']:.3g})")

@@ -62,6 +62,11 @@ class DeployOptions:
     dt: float | None = None
     #: Populations ``--prune lnp`` prunes in a --network graph (None: the recurrent ones).
     prune_populations: tuple | None = None
+    #: A labelled data set (.npz) that drives a --network graph and scores its output
+    #: population (lnp_neuro.deploy.data); None: the --input drive.
+    data: Path | None = None
+    #: The source framework's own accuracy on the data, reported beside the measured one.
+    reference_accuracy: float | None = None
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -129,6 +134,7 @@ class DeployOptions:
         self.out = Path(self.out)
         if self.network is not None:
             self.network = Path(self.network)
+        self._check_data()
         if self.dt is not None:
             dt = float(self.dt)
             if not np.isfinite(dt) or dt <= 0:
@@ -138,3 +144,20 @@ class DeployOptions:
             self.dt = dt
 
 
+
+    def _check_data(self) -> None:
+        """``--data`` needs a --network graph (a built reservoir has no output population);
+        ``--reference-accuracy`` needs ``--data`` and is a fraction."""
+        if self.data is not None:
+            self.data = Path(self.data)
+            if self.network is None:
+                raise ValueError("--data applies to a --network .nir graph with an output "
+                                 "population; a built reservoir has none")
+        if self.reference_accuracy is not None:
+            value = float(self.reference_accuracy)
+            if self.data is None:
+                raise ValueError("--reference-accuracy applies with --data only")
+            if not 0 <= value <= 1:
+                raise ValueError(f"reference_accuracy (--reference-accuracy) must be in "
+                                 f"[0, 1], got {self.reference_accuracy!r}")
+            self.reference_accuracy = value

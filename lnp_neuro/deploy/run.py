@@ -26,6 +26,7 @@ from ..model import FlatLayout
 from ..model.network import SpikingNetwork
 from ..report.record import RunRecord
 from ..report.render import write_report
+from .data import data_drive, load_data, output_population, score_classification
 from .handover import hand_over, hand_over_graph, population_summary
 from .inputs import (build_network, check_build_size, load_network, load_series, make_input,
                      series_inputs)
@@ -90,7 +91,12 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
     folder)."""
     run = _Run(options, log, out)
     net0, layout, series = _starting_network(run)
-    inputs, encoded, input_info = run.timed("input", make_input, options, net0, *series)
+    layout0, data = layout, _load_data(run, net0, layout)
+    if data is None:
+        inputs, encoded, input_info = run.timed("input", make_input, options, net0, *series)
+    else:
+        inputs, encoded, input_info = (run.timed("input", data_drive, data, options.steps),
+                                       None, data.describe())
     log(f"drive: {input_info['kind']}, {inputs.shape[0]} steps x {inputs.shape[1]} channels")
     if layout is None:
         net1, history = run.timed("prune", prune_network, options, net0, inputs, log)
@@ -103,9 +109,18 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
     runs = _run_engines(run, net0, deployed, inputs)
     mapping, energy = _account(run, net0, deployed, runs, inputs)
     measured = _measure(run, net0, deployed.network, runs, encoded, input_info)
+    per_inference = None
+    if data is not None:
+        measured["task"] = run.timed("task", score_classification, layout0, net0, deployed,
+                                     data, output_population(layout0, options.network),
+                                     run.mode, options.reference_accuracy)
+        per_inference = _per_inference(energy, inputs, measured["task"], net0.dt)
+        log(f"accuracy: {measured['task']['unpruned']:.3g} unpruned -> "
+            f"{measured['task']['pruned']:.3g} deployed on {measured['task']['n_test']} "
+            f"samples")
     _write_arrays(run, net0, deployed, runs, inputs, encoded, measured)
     record = _record(run, net0, net1, deployed, runs, inputs, input_info, history, mapping,
-                     energy, measured)
+                     energy, measured, per_inference)
     record.write(out / "report.json")
     write_report([out], out, force=True)
     return record.json_object()
@@ -115,7 +130,8 @@ def _starting_network(run: _Run):
     """The network to prune (built, or loaded with its population graph when it has
     several populations) and the task series of the drive."""
     options, log = run.options, run.log
-    series = run.timed("series", load_series, options)
+    series = ((None, {}) if options.data is not None
+              else run.timed("series", load_series, options))
     layout = None
     if options.prune_populations and (options.network is None
                                       or options.network.suffix != ".nir"):
@@ -127,6 +143,9 @@ def _starting_network(run: _Run):
             f"{net0.n_active_synapses} synapses (seed {options.seed})")
         return net0, layout, series
     net0 = run.timed("load", load_network, options.network, options.dt)
+    if options.data is not None and not isinstance(net0, FlatLayout):
+        raise ValueError(f"--data needs a --network graph with an output population; "
+                         f"{options.network} is one recurrent network (a reservoir)")
     if isinstance(net0, FlatLayout):
         layout, net0 = net0, net0.network
         _refuse_delays(layout, options.network)
@@ -145,6 +164,31 @@ def _starting_network(run: _Run):
                  f"--network {options.network} ({net0.n_total_neurons} neurons), "
                  f"--steps {options.steps}")
     return net0, layout, series
+
+
+def _load_data(run: _Run, net0: SpikingNetwork, layout: FlatLayout | None):
+    """The checked ``--data`` set (None without it), after the graph's output population
+    (:mod:`lnp_neuro.deploy.data`)."""
+    if run.options.data is None:
+        return None
+    output_population(layout, run.options.network)
+    data = run.timed("data", load_data, run.options.data, net0.n_inputs)
+    run.log(f"data: {data.inputs.shape[0]} samples of {data.inputs.shape[1]} steps, "
+            f"{data.scored.size} scored")
+    return data
+
+
+def _per_inference(energy: dict, inputs: np.ndarray, task: dict, dt: float):
+    """``(energy_per_inference_joules, latency_per_inference_seconds)``: the target run's
+    energy per step on each profile times the steps of one sample (the drive is the
+    samples back to back, so a sample's latency tail overlaps the next sample), and the
+    time from a sample's first step to its answer, (steps per sample + the output
+    population's latency) x dt."""
+    steps = task["steps_per_sample"]
+    energy_per = {name: (None if p["energy_joules"] is None
+                         else p["energy_joules"] / inputs.shape[0] * steps)
+                  for name, p in energy["profiles"].items()}
+    return energy_per, (steps + task["latency_steps"]) * dt
 
 
 def _refuse_delays(layout: FlatLayout, path) -> None:
@@ -270,7 +314,7 @@ def _write_arrays(run: _Run, net0: SpikingNetwork, deployed: DeployedNetwork,
 
 
 def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, mapping,
-            energy, measured) -> RunRecord:
+            energy, measured, per_inference=None) -> RunRecord:
     """The run record (``report.json``) of the deployment."""
     options, target, profile = run.options, run.target, run.profile
     net_d = deployed.network
@@ -311,11 +355,14 @@ def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, 
         task=measured["task"], history=history,
         baseline_budget=net1.metadata.get("baseline_budget"),
         energy=energy, input=input_info,
-        options={k: v for k, v in asdict(options).items() if k not in ("progress",)},
+        options={k: v for k, v in asdict(options).items() if k not in ("progress",)
+                 and not (k in ("data", "reference_accuracy") and v is None)},
         deployed=deployed_info,
         timings_seconds=run.timings,
         quantisation=quantisation,
         neurobench=neurobench_metrics(net_d, runs.spikes, inputs),
+        energy_per_inference_joules=None if per_inference is None else per_inference[0],
+        latency_per_inference_seconds=None if per_inference is None else per_inference[1],
         seconds=round(time.perf_counter() - run.t_start, 3))
 
 

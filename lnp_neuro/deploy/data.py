@@ -1,0 +1,221 @@
+"""A labelled data set as the drive of a deployed graph, and the accuracy of its output
+population on it (``lnp-deploy --network MODEL.nir --data DATA.npz``).
+
+What: ``DATA.npz`` holds ``inputs`` [samples, steps, n_inputs] (spikes: bool, or 0/1
+numbers), ``labels`` [samples] (non-negative integers: classification) and optionally
+``train`` [samples] (bool: samples a readout may be fitted on; the others are scored;
+default: every sample is scored). :func:`load_data` checks every field and says which
+one is wrong in one line (``ValueError``: exit status 2); nothing is unpickled (each
+array's header is read before its data, an object array is refused by its header) and
+each array's decoded size is bounded (:data:`MAX_DATA_BYTES`). Graded inputs (values
+other than 0 and 1) and regression ``targets`` are refused for now.
+
+The target run (the energy account, the parity check) is driven by the samples
+concatenated in file order and cut at ``--steps`` (all of them when they are fewer:
+:func:`data_drive`). The accuracy (:func:`score_classification`) runs every scored
+sample on its own, from rest, through the unpruned and the deployed graph on the native
+simulator in the target's arithmetic (one prepared :class:`Simulator` per network), for
+its steps plus the output population's latency (so the last input reaches the output).
+The prediction is the argmax over the output neurons (ties: the lowest index) of the
+spike counts of a spiking output population, or of the membrane potential at the last
+step of a leaky-integrator / integrator one (the snnTorch and norse convention for a
+non-spiking readout).
+
+Reason: a trained classifier's accuracy is the graph's own (its output population), not
+a readout fitted afterwards, and it is measured in the arithmetic the target runs.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..engines.simulator import Simulator
+from ..model.population import SPIKING_KINDS
+
+__all__ = ["Dataset", "load_data", "data_drive", "output_population", "score_classification",
+           "MAX_DATA_BYTES"]
+
+#: Largest decoded array a data file may hold (bytes).
+MAX_DATA_BYTES = 1 << 30
+_FIELDS = ("inputs", "labels", "train", "targets")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A checked data file: ``inputs`` bool [samples, steps, n_inputs], ``labels`` int64
+    [samples], ``train`` bool [samples] (False: scored)."""
+
+    inputs: np.ndarray
+    labels: np.ndarray
+    train: np.ndarray
+    source: str
+
+    @property
+    def scored(self) -> np.ndarray:
+        return np.flatnonzero(~self.train)
+
+    def describe(self) -> dict:
+        """The drive's description for report.json ``input``."""
+        samples, steps, channels = self.inputs.shape
+        return {"kind": "data", "source": self.source, "samples": int(samples),
+                "steps_per_sample": int(steps), "channels": int(channels),
+                "scored_samples": int(self.scored.size),
+                "drive": "the samples concatenated in file order, cut at --steps"}
+
+
+def _headers(path: Path) -> dict:
+    """``{field: (shape, dtype)}`` of the arrays in ``path``, read from their .npy headers
+    (no data, nothing unpickled)."""
+    headers = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                with zf.open(info) as fh:
+                    try:
+                        version = np.lib.format.read_magic(fh)
+                        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                                else np.lib.format.read_array_header_2_0)
+                        shape, _, dtype = read(fh)
+                    except ValueError as exc:
+                        raise ValueError(f"--data {path}: field {name!r} is not a numpy "
+                                         f"array ({exc})") from None
+                headers[name] = (shape, dtype)
+    except zipfile.BadZipFile:
+        raise ValueError(f"--data {path}: not an .npz file (numpy.savez)") from None
+    return headers
+
+
+def _check_headers(path: Path, headers: dict) -> None:
+    """Refuse unknown, missing, pickled, oversized and unsupported fields."""
+    unknown = sorted(set(headers) - set(_FIELDS))
+    if unknown:
+        raise ValueError(f"--data {path}: field {unknown[0]!r} is not one of "
+                         f"{', '.join(_FIELDS)}")
+    for name in ("inputs", "labels"):
+        if name not in headers and not (name == "labels" and "targets" in headers):
+            raise ValueError(f"--data {path}: field {name!r} is missing")
+    if "targets" in headers:
+        raise ValueError(f"--data {path}: field 'targets' (regression) is not supported "
+                         f"yet; give integer class 'labels'")
+    for name, (shape, dtype) in headers.items():
+        if dtype.hasobject:
+            raise ValueError(f"--data {path}: field {name!r} is an object array (it would "
+                             f"need unpickling): refused")
+        if int(np.prod(shape, dtype=np.float64)) * dtype.itemsize > MAX_DATA_BYTES:
+            raise ValueError(f"--data {path}: field {name!r} of shape {shape} is larger "
+                             f"than {MAX_DATA_BYTES >> 20} MiB")
+
+
+def _spikes(path: Path, x: np.ndarray) -> np.ndarray:
+    """``inputs`` as bool spikes: bool, or numbers that are all 0 or 1."""
+    if x.ndim != 3 or 0 in x.shape:
+        raise ValueError(f"--data {path}: field 'inputs' must be [samples, steps, n_inputs] "
+                         f"and non-empty, got shape {x.shape}")
+    if x.dtype == bool:
+        return x
+    if x.dtype.kind not in "iuf":
+        raise ValueError(f"--data {path}: field 'inputs' must hold spikes (bool or 0/1), "
+                         f"got dtype {x.dtype}")
+    if not np.isin(x, (0, 1)).all():
+        raise ValueError(f"--data {path}: field 'inputs' holds values other than 0 and 1; "
+                         f"graded (non-spike) inputs are not supported yet")
+    return x.astype(bool)
+
+
+def load_data(path: Path, n_inputs: int) -> Dataset:
+    """The checked data file ``path`` for a graph of ``n_inputs`` input channels (module
+    docstring); ``ValueError`` naming the file and the field otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--data {path}: no such file")
+    _check_headers(path, _headers(path))
+    with np.load(path, allow_pickle=False) as npz:
+        raw = {name: npz[name] for name in npz.files}
+    inputs = _spikes(path, raw["inputs"])
+    samples = inputs.shape[0]
+    if inputs.shape[2] != n_inputs:
+        raise ValueError(f"--data {path}: field 'inputs' has {inputs.shape[2]} channels, the "
+                         f"graph has {n_inputs} inputs")
+    labels = raw["labels"]
+    if labels.dtype.kind not in "iu" or labels.shape != (samples,):
+        raise ValueError(f"--data {path}: field 'labels' must be integers, one per sample "
+                         f"({samples}), got {labels.dtype} of shape {labels.shape}")
+    if (labels < 0).any():
+        raise ValueError(f"--data {path}: field 'labels' must be >= 0, got {labels.min()}")
+    train = raw.get("train", np.zeros(samples, dtype=bool))
+    if train.dtype != bool or train.shape != (samples,):
+        raise ValueError(f"--data {path}: field 'train' must be bool, one per sample "
+                         f"({samples}), got {train.dtype} of shape {train.shape}")
+    if train.all():
+        raise ValueError(f"--data {path}: field 'train' marks every sample for training; "
+                         f"none is left to score")
+    return Dataset(inputs=inputs, labels=labels.astype(np.int64), train=train,
+                   source=str(path))
+
+
+def data_drive(data: Dataset, steps: int) -> np.ndarray:
+    """The target run's drive: the samples concatenated in file order, cut at ``steps``."""
+    samples, length, channels = data.inputs.shape
+    needed = min(samples, -(-steps // length))
+    return data.inputs[:needed].reshape(needed * length, channels)[:steps]
+
+
+def output_population(layout, path) -> str:
+    """The one output population of a graph's flat layout (refused: none, several)."""
+    outputs = [name for name in layout.graph.outputs if name in layout.offsets]
+    if len(outputs) != 1:
+        raise ValueError(f"--data needs a graph with one output population; --network "
+                         f"{path} has {len(outputs)} ({', '.join(outputs) or 'none'})")
+    return outputs[0]
+
+
+def _scores(net, columns: np.ndarray, places: np.ndarray, size: int, spiking: bool,
+            inputs: np.ndarray, latency: int, mode: str) -> np.ndarray:
+    """Per sample, the output neurons' scores (-inf for a neuron not deployed)."""
+    sim = Simulator(net, mode)
+    pad = np.zeros((latency, inputs.shape[2]), dtype=bool)
+    scores = np.full((inputs.shape[0], size), -np.inf)
+    for i, sample in enumerate(inputs):
+        result = sim.run(np.concatenate([sample, pad]), record_state=not spiking)
+        scores[i, places] = (result.spikes[:, columns].sum(axis=0) if spiking
+                             else result.v[-1, columns])
+    return scores
+
+
+def score_classification(layout0, net0, deployed, data: Dataset, output: str, mode: str,
+                         reference_accuracy: float | None) -> dict:
+    """report.json ``task`` of a classification data set (module docstring): accuracy of
+    the unpruned (``layout0``'s ``net0``) and the deployed graph on the scored samples."""
+    a, b = layout0.offsets[output]
+    kind = layout0.graph.populations[output].kind
+    spiking = kind in SPIKING_KINDS
+    latency = int(deployed.layout.latency[output])
+    classes = b - a
+    if data.labels.max() >= classes:
+        raise ValueError(f"--data {data.source}: field 'labels' holds class "
+                         f"{data.labels.max()}, output population {output!r} has {classes} "
+                         f"neurons")
+    inputs, labels = data.inputs[data.scored], data.labels[data.scored]
+    ids = deployed.neuron_ids
+    da, db = deployed.layout.offsets[output]
+    accuracy = {}
+    for name, net, columns, places in (
+            ("unpruned", net0, np.arange(a, b), np.arange(classes)),
+            ("pruned", deployed.network, np.arange(da, db), ids[da:db] - a)):
+        scores = _scores(net, columns, places, classes, spiking, inputs, latency, mode)
+        accuracy[name] = float(np.mean(np.argmax(scores, axis=1) == labels))
+    chance = float(np.bincount(labels, minlength=classes).max() / labels.size)
+    return {"name": "classification", "metric": "accuracy", **accuracy,
+            "n_test": int(labels.size), "classes": int(classes), "chance": chance,
+            "chance_rule": "majority-class rate of the scored samples",
+            "engine": f"native {mode}", "output_population": output,
+            "output_kind": kind,
+            "prediction": ("argmax of spike counts" if spiking
+                           else "argmax of the membrane potential at the last step"),
+            "steps_per_sample": int(data.inputs.shape[1]), "latency_steps": latency,
+            "reference_accuracy": reference_accuracy}

@@ -1,0 +1,120 @@
+"""``lnp-deploy --network MODEL.nir --data DATA.npz``: a classifier made in snnTorch,
+scored by its own output population against the labels snnTorch itself gives
+(:mod:`lnp_neuro.deploy.data`), and bad data files refused naming the field.
+
+The labels are the argmax of the snnTorch model's output spike counts on each sample
+(stepped by snnTorch, ``net.run``), so the deployed graph's accuracy measures how
+closely it reproduces snnTorch (measured: 1.0 unpruned and deployed, cpu and loihi-sim;
+``reset_delay=False`` rasters match up to the output latency).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import warnings
+
+import nir
+import numpy as np
+import pytest
+from conftest import snntorch_classifier
+
+from lnp_neuro.deploy.cli import main
+
+pytestmark = pytest.mark.skipif(not (importlib.util.find_spec("snntorch")
+                                     and importlib.util.find_spec("torch")),
+                                reason="snntorch is not installed")
+SAMPLES, STEPS, INPUTS = 40, 25, 8
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """The NIR file of the classifier and its data set (labels from snnTorch itself)."""
+    import torch
+
+    folder = tmp_path_factory.mktemp("data")
+    # Bias-free: a Linear bias is folded into the neuron bias, which acts from step 0 here
+    # while the input arrives latency steps late (tests/nir/test_graph_io.py), so the first
+    # steps of every sample differ from snnTorch's; without it the rasters match exactly.
+    net, graph = snntorch_classifier(bias=False)
+    nir.write(folder / "model.nir", graph)
+    net.double()   # float32 parameters are exact in float64, the arithmetic ours runs in
+    rng = np.random.default_rng(0)
+    inputs = rng.random((SAMPLES, STEPS, INPUTS)) < 0.3
+    with torch.no_grad():
+        counts = [net.run(torch.tensor(x, dtype=torch.float64))[1].sum(0).numpy()
+                  for x in inputs]
+    labels = np.array([np.argmax(c) for c in counts], dtype=np.int64)
+    np.savez(folder / "data.npz", inputs=inputs, labels=labels)
+    return folder, inputs, labels
+
+
+def _deploy(folder, data, target="cpu", extra=()):
+    out = folder / f"run-{target}-{data.stem}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["--target", target, "--network", str(folder / "model.nir"),
+                     "--data", str(data), "--prune", "none", "--steps", "100",
+                     "--out", str(out), "--force", "--quiet", *extra])
+    return code, out
+
+
+@pytest.mark.parametrize("target", ["cpu", "loihi-sim"])
+def test_accuracy_against_snntorch(files, target):
+    if target == "loihi-sim" and not importlib.util.find_spec("lava"):
+        pytest.skip("lava is not installed")
+    folder, _, labels = files
+    code, out = _deploy(folder, folder / "data.npz", target,
+                        ["--reference-accuracy", "1.0"])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    task = report["task"]
+    assert task["metric"] == "accuracy" and task["name"] == "classification"
+    assert task["n_test"] == SAMPLES and task["output_population"]
+    assert task["reference_accuracy"] == 1.0
+    assert task["chance"] == np.bincount(labels).max() / SAMPLES
+    assert len(set(labels)) > 1, "every label the same: the case tests nothing"
+    print(f"{target}: accuracy {task['unpruned']} unpruned, {task['pruned']} deployed")
+    assert task["unpruned"] >= 0.9 and task["pruned"] >= 0.9
+    assert task["engine"] == f"native {report['mode']}"
+    assert report["steps"] == 100 and report["parity"] == 0
+    per_step = report["energy_joules"] / report["steps"]
+    assert report["energy_per_inference_joules"][report["profile"]] == pytest.approx(
+        per_step * STEPS)
+    assert report["latency_per_inference_seconds"] == pytest.approx(
+        (STEPS + task["latency_steps"]) * report["dt"])
+
+
+def _bad(folder, name, **fields):
+    path = folder / f"{name}.npz"
+    np.savez(path, **fields)
+    return path
+
+
+def test_bad_data_files_name_the_field(files, capsys):
+    folder, inputs, labels = files
+    cases = {
+        "inputs": _bad(folder, "missing", labels=labels),
+        "'inputs' has 7": _bad(folder, "channels", inputs=inputs[:, :, :7], labels=labels),
+        "field 'labels'": _bad(folder, "shape", inputs=inputs, labels=labels[:-1]),
+        "'labels' must be integers": _bad(folder, "float_labels", inputs=inputs,
+                                          labels=labels.astype(float)),
+        "'train' is an object array": _bad(folder, "pickled", inputs=inputs, labels=labels,
+                                           train=np.array([None] * SAMPLES, dtype=object)),
+        "'inputs' holds values other": _bad(folder, "graded", inputs=inputs * 0.5,
+                                            labels=labels),
+        "'targets' (regression)": _bad(folder, "regression", inputs=inputs,
+                                       targets=np.zeros(SAMPLES)),
+    }
+    for message, path in cases.items():
+        code, _ = _deploy(folder, path)
+        err = capsys.readouterr().err
+        assert code == 2, (path.name, err)
+        assert message in err and str(path) in err and len(err.strip().splitlines()) == 1
+
+
+def test_data_needs_a_graph(files, capsys):
+    folder = files[0]
+    assert main(["--target", "cpu", "--data", str(folder / "data.npz"), "--out",
+                 str(folder / "none"), "--quiet"]) == 2
+    assert "--data" in capsys.readouterr().err
