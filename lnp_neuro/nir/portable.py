@@ -54,9 +54,11 @@ def _scaled(node: nir.NIRNode, k: float, bias_moved: bool) -> nir.NIRNode:
                            v_leak=node.v_leak, v_threshold=node.v_threshold,
                            v_reset=node.v_reset, w_in=node.w_in, metadata=meta)
     if isinstance(node, nir.LIF):
-        v_leak = np.zeros_like(node.v_leak) if bias_moved else node.v_leak
-        return nir.LIF(tau=node.tau * k, r=node.r, v_leak=v_leak,
-                       v_threshold=node.v_threshold, v_reset=node.v_reset, metadata=meta)
+        # r = 1 with v (and threshold) in units of r: norse reads no r for a LIF.
+        v_leak = np.zeros_like(node.v_leak) if bias_moved else node.v_leak / node.r
+        return nir.LIF(tau=node.tau * k, r=np.ones_like(node.r), v_leak=v_leak,
+                       v_threshold=node.v_threshold / node.r, v_reset=node.v_reset / node.r,
+                       metadata=meta)
     if isinstance(node, nir.LI):
         return nir.LI(tau=node.tau * k, r=node.r, v_leak=node.v_leak, metadata=meta)
     if isinstance(node, (nir.IF, nir.I)):
@@ -107,7 +109,10 @@ def _relay_cycles(nodes: dict, edges: list) -> list:
                 raise ValueError(f"NIR node name {relay!r} is already used")
             size = nodes[b].weight.shape[1]
             nodes[relay] = nir.Linear(weight=np.eye(size))
-            edges = [e for e in edges if e != (a, b)] + [(a, relay), (relay, b)]
+            # First: norse's nirtorch (GraphExecutor) runs nodes in depth-first order of
+            # the edges and returns the last one's output, so the cycle goes before the
+            # path to the Output.
+            edges = [(a, relay), (relay, b)] + [e for e in edges if e != (a, b)]
     return edges
 
 
