@@ -62,6 +62,9 @@ class DeployOptions:
     dt: float | None = None
     #: Populations ``--prune lnp`` prunes in a --network graph (None: the recurrent ones).
     prune_populations: tuple | None = None
+    #: Also write ``network.portable.nir``, the deployed network without Delay nodes for
+    #: snnTorch and norse (:mod:`lnp_neuro.nir.portable`); ``network.nir`` stays exact.
+    nir_portable: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -127,6 +130,7 @@ class DeployOptions:
                 raise ValueError("--prune-populations applies to --prune lnp only")
             self.prune_populations = tuple(names)
         self.out = Path(self.out)
+        self.nir_portable = bool(self.nir_portable)
         if self.network is not None:
             self.network = Path(self.network)
         if self.dt is not None:
