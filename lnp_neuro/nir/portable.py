@@ -27,6 +27,12 @@ load it and, stepped one step per input sample, reproduce our float raster shift
   current) a constant input is the same bias. A ``CubaLIF`` bias cannot move (it would pass
   the synaptic filter) and stays ``v_leak``: norse reads it, snnTorch refuses the graph.
 
+Start-up with a bias. Ours applies a population's bias from step 0 while its input arrives
+``shift`` steps late; in the peer both start at its step 0, which is our step ``shift``. So
+a biased population has ``shift`` steps of bias less in the peer, which NIR cannot state
+(no initial state): the first steps can differ and a recurrence can carry a flipped spike
+on (tests/nir/test_portable_export.py measures it); without a bias the shift is exact.
+
 Not representable in snnTorch (documented, written as in the exact form for norse): a
 threshold that differs between neurons of one population (its assert), the reset to
 ``v - threshold`` (snnTorch imports every neuron with reset to zero), ``IF`` (imported with

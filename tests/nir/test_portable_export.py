@@ -5,8 +5,10 @@ Measured (this file's seeds): the reservoir, the chain graph and the bias-free s
 classifier match exactly in both peers (float32 there, float64 here). The classifier
 with its Linear biases differs at the start only: our bias acts from step 0 while the
 input arrives ``latency`` steps late, so each population has ``shift`` more steps of bias
-than in the peer; the difference decays and is erased by a spike's reset (one differing
-spike, at step 0, for this seed).
+than in the peer, which no NIR parameter can state (NIR has no initial state). The
+difference decays (beta 0.9, 0.8) but can flip a spike, and the recurrence carries a flip
+on: 59 of 792 compared entries differ for this file's input (1 to 59 over six seeds),
+identically in both peers. A CubaLIF bias stays ``v_leak``: snnTorch refuses it.
 """
 
 from __future__ import annotations
@@ -106,15 +108,20 @@ def test_chain_graph_portable_matches_in_both_peers(tmp_path):
 def test_snntorch_classifier_portable_matches_up_to_bias_start_up(bias):
     """Imported from snnTorch (RLeaky + Leaky), exported portable: the recurrent Linear
     runs through a relay (snnTorch's RNN rewrite would feed the input into W_rec), the
-    Linear biases become Affine biases. Bias: start-up mismatches only (module doc)."""
+    Linear biases become Affine biases. Without biases: exact. With them: the start-up
+    (module docstring) differs, and the recurrence can carry it on; both peers still
+    give the same raster, so the difference is the timing, not float32 or the import.
+    Measured for this input (200 steps x 4 neurons): 59 differing entries, the first at
+    the peer's step 1; over input seeds 0-5: 59, 1, 26, 16, 5, 12."""
     graph = graph_from_nir(snntorch_classifier(bias=bias)[1])
-    x = np.random.default_rng(1).random((200, 8)) < 0.3
-    for name, per_step in _graph_mismatches(graph, x).items():
+    x = np.random.default_rng(0).random((200, 8)) < 0.3
+    per_peer = _graph_mismatches(graph, x)
+    for name, per_step in per_peer.items():
         if not bias:
             assert per_step.sum() == 0, name
         else:
-            # Measured: 1 differing spike, at step 0 (two steps of bias more here).
-            assert per_step.sum() <= 1 and per_step[2:].sum() == 0, (name, per_step)
+            assert 0 < per_step.sum() <= 60, (name, int(per_step.sum()))
+    np.testing.assert_array_equal(per_peer["snntorch"], per_peer["norse"])
 
 
 def test_default_export_is_exact_and_unchanged():
@@ -144,3 +151,45 @@ def test_graph_without_a_portable_form_is_refused_naming_the_projection():
     with pytest.raises(ValueError, match="'x->B'.*no portable form"):
         graph_to_nir(graph, portable=True)
     graph_to_nir(graph)   # the exact form has the Delays it needs
+
+
+@pytest.mark.parametrize("kind", ["reservoir", "graph"])
+def test_lnp_deploy_nir_portable_writes_a_twin_that_reproduces_the_float_raster(tmp_path,
+                                                                                kind):
+    """``--nir-portable``: network.nir stays the exact hand-over (with its Delay nodes),
+    network.portable.nir is its twin; stepped in both peers on run.npz's input it gives
+    our float raster of network.nir, each population ``portable_shift`` steps early. The
+    cpu target runs fixed point, so run.npz's own raster is compared with float only as
+    far as the two agree (measured: the reservoir's fixed raster differs in 34 entries)."""
+    from lnp_neuro.deploy.cli import main
+    from lnp_neuro.engines.base import DeployedNetwork
+    if kind == "reservoir":
+        net = hrsnn(50, 0.2, seed=4, n_inputs=6)
+        rng = np.random.default_rng(4)
+        net = net.copy(neuron_active=rng.random(50) > 0.3)   # pruned neurons left out
+        write_nir(net, tmp_path / "start.nir")
+        node = "neurons"
+    else:
+        write_graph(chain_graph(), tmp_path / "start.nir")
+        node = "B"
+    out = tmp_path / "run"
+    assert main(["--target", "cpu", "--network", str(tmp_path / "start.nir"), "--prune",
+                 "none", "--input", "poisson", "--rate", "0.3", "--steps", "80", "--quiet",
+                 "--nir-portable", "--out", str(out)]) == 0
+    assert any(isinstance(v, nir.Delay) for v in nir.read(out / "network.nir").nodes.values())
+    portable = nir.read(out / "network.portable.nir")
+    assert not any(isinstance(v, nir.Delay) for v in portable.nodes.values())
+    with np.load(out / "run.npz", allow_pickle=False) as run:
+        x = run["input_spikes"]
+    if kind == "reservoir":
+        deployed = DeployedNetwork.read(out / "network.nir")
+        ours = simulate(deployed.network, x, mode="float").spikes
+    else:
+        deployed = DeployedNetwork.read_graph(out / "network.nir")
+        layout = deployed.layout
+        ours = layout.split(simulate(layout.network, x, mode="float",
+                                     delayed=layout.delayed).spikes)["B"]
+    assert ours.sum() > 20
+    shift = _shift(portable)[node]
+    for name, module in _peers(portable).items():
+        assert _mismatches(_run(module, x), ours, shift).sum() == 0, name
