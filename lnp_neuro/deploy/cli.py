@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dt", type=_seconds, default=None, metavar="SECONDS",
                    help="time step of a --network .nir graph that stores none (graphs of "
                         "norse, of the NIR paper, with r = 1); default: the graph's own")
+    p.add_argument("--nir-portable", action="store_true",
+                   help="also write network.portable.nir: the deployed network without "
+                        "Delay nodes, time constants in 0.1 ms steps, loadable by snnTorch "
+                        "(import_from_nir) and norse (from_nir(g, dt=1e-4)); each population "
+                        "spikes latency_steps earlier there (metadata lnp_neuro."
+                        "portable_shift). network.nir stays the exact hand-over")
     p.add_argument("--model", choices=("hrsnn", "chrsnn"), default=d.model,
                    help="network to build when --network is not given")
     p.add_argument("--neurons", type=_positive_int, default=d.neurons, help="neurons to build")
@@ -274,7 +280,7 @@ def _deploy_main(argv: list[str]) -> int:
             out=args.out, force=args.force,
             progress=show_progress_bars(args.quiet or args.json), mapping=args.mapping,
             dt=args.dt, prune_populations=args.prune_populations, data=args.data,
-            reference_accuracy=args.reference_accuracy)
+            reference_accuracy=args.reference_accuracy, nir_portable=args.nir_portable)
         report = run_deploy(options, log=log)
     except TargetUnavailable as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)
@@ -294,7 +300,9 @@ def _deploy_main(argv: list[str]) -> int:
         print(json.dumps(report, indent=2, allow_nan=False))
     elif not args.quiet:
         print(summary_text(report))
-        print(f"wrote {options.out}/ (report.html, report.md, report.json, run.npz, network.nir)")
+        twin = ", network.portable.nir" if options.nir_portable else ""
+        print(f"wrote {options.out}/ (report.html, report.md, report.json, run.npz, "
+              f"network.nir{twin})")
     return 0
 
 

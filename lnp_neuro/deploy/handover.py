@@ -15,12 +15,18 @@ from ..nir.reservoir_files import write_nir
 __all__ = ["hand_over", "hand_over_graph", "population_summary"]
 
 
-def hand_over(net: SpikingNetwork, path: Path):
+def hand_over(net: SpikingNetwork, path: Path, portable: Path | None = None):
     """Compact ``net`` to its active neurons and synapses, write it to ``path`` as NIR
     with the original neuron ids, and read it back: the
-    :class:`~lnp_neuro.engines.base.DeployedNetwork` every engine runs."""
+    :class:`~lnp_neuro.engines.base.DeployedNetwork` every engine runs.
+
+    ``portable``: also write the same network there in the portable form (no Delay; the
+    neurons spike one step earlier, :mod:`lnp_neuro.nir.portable`), for snnTorch and norse.
+    """
     compact, kept = net.compact()
     write_nir(compact, path, overwrite=True, neuron_ids=kept)
+    if portable is not None:
+        write_nir(compact, portable, overwrite=True, neuron_ids=kept, portable=True)
     deployed = DeployedNetwork.read(path)
     if (deployed.network.n_total_neurons != kept.size
             or not np.array_equal(deployed.neuron_ids, kept)):
@@ -28,7 +34,7 @@ def hand_over(net: SpikingNetwork, path: Path):
     return deployed
 
 
-def hand_over_graph(layout: FlatLayout, path: Path):
+def hand_over_graph(layout: FlatLayout, path: Path, portable: Path | None = None):
     """Compact each population of a graph to its active neurons and synapses
     (:meth:`~lnp_neuro.model.Graph.compact`), write it to ``path`` as NIR and read it back:
     the :class:`~lnp_neuro.engines.base.DeployedNetwork` every engine runs (its flat
@@ -36,11 +42,15 @@ def hand_over_graph(layout: FlatLayout, path: Path):
 
     Reason: every engine then runs the same neurons (norse steps the NIR file and reads no
     masks) and the report's counts are the deployed graph's own. A graph with nothing
-    pruned is written as it is.
+    pruned is written as it is. ``portable``: also write the graph there in the portable
+    form (no Delay nodes; population ``p`` spikes ``latency[p]`` steps earlier,
+    :mod:`lnp_neuro.nir.portable`), for snnTorch and norse.
     """
     graph, kept = layout.graph.compact()
     written = layout if graph is layout.graph else flatten(graph)
     write_graph(graph, path, overwrite=True)
+    if portable is not None:
+        write_graph(graph, portable, overwrite=True, portable=True)
     deployed = DeployedNetwork.read_graph(path)
     if (deployed.layout.offsets != written.offsets
             or deployed.network.n_active_synapses != written.network.n_active_synapses):

@@ -67,6 +67,9 @@ class DeployOptions:
     data: Path | None = None
     #: The source framework's own accuracy on the data, reported beside the measured one.
     reference_accuracy: float | None = None
+    #: Also write ``network.portable.nir``, the deployed network without Delay nodes for
+    #: snnTorch and norse (:mod:`lnp_neuro.nir.portable`); ``network.nir`` stays exact.
+    nir_portable: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -132,6 +135,7 @@ class DeployOptions:
                 raise ValueError("--prune-populations applies to --prune lnp only")
             self.prune_populations = tuple(names)
         self.out = Path(self.out)
+        self.nir_portable = bool(self.nir_portable)
         if self.network is not None:
             self.network = Path(self.network)
         self._check_data()

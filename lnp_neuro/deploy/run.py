@@ -35,11 +35,13 @@ from .options import DeployOptions
 from .pruning import prune_graph, prune_network
 from .targets import load_target
 
-__all__ = ["run_deploy", "OUTPUT_FILES"]
+__all__ = ["run_deploy", "OUTPUT_FILES", "PORTABLE_FILE"]
 
 #: Files every deployment writes (the report adds its PNG plots).
 OUTPUT_FILES = ("network.nir", "run.npz", "analysis.npz", "report.json", "report.html",
                 "report.md")
+#: The portable twin of network.nir (``--nir-portable``; :mod:`lnp_neuro.nir.portable`).
+PORTABLE_FILE = "network.portable.nir"
 _LABELS = {"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}
 
 
@@ -59,7 +61,8 @@ def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict
     target.require_available()
     if options.network is None:
         check_build_size(options)
-    with OutputFolder(options.out, force=options.force, expected=OUTPUT_FILES,
+    expected = OUTPUT_FILES + ((PORTABLE_FILE,) if options.nir_portable else ())
+    with OutputFolder(options.out, force=options.force, expected=expected,
                       protect=[options.network]) as staging, deterministic_threads():
         return _run_deploy(options, log, staging)
 
@@ -206,10 +209,11 @@ def _hand_over(run: _Run, net1: SpikingNetwork, layout: FlatLayout | None) -> De
     """Only the active neurons and synapses go into network.nir, with their original ids;
     the graph read back from the file is what every engine runs."""
     path = run.out / "network.nir"
+    portable = run.out / PORTABLE_FILE if run.options.nir_portable else None
     if layout is None:
-        deployed = run.timed("hand_over", hand_over, net1, path)
+        deployed = run.timed("hand_over", hand_over, net1, path, portable)
     else:
-        deployed = run.timed("hand_over", hand_over_graph, layout, path)
+        deployed = run.timed("hand_over", hand_over_graph, layout, path, portable)
     run.log(f"wrote network.nir and read it back: {deployed.network.n_total_neurons} "
             f"neurons, {deployed.network.n_active_synapses} synapses")
     return deployed

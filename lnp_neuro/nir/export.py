@@ -51,6 +51,7 @@ import nir
 import numpy as np
 
 from ..model import Graph, Population, Projection
+from .portable import portable_nir
 from .reservoir_export import METADATA_KEY, _hidden_entries, _without_wall_clock
 
 __all__ = ["graph_to_nir", "GRAPH_FORMAT_VERSION", "IMPORT_METADATA_KEY"]
@@ -115,10 +116,38 @@ def _claim(names: set, name: str, what: str) -> str:
     return name
 
 
-def graph_to_nir(graph: Graph) -> nir.NIRGraph:
+def _portable_shift(graph: Graph) -> dict[str, int]:
+    """Per population, the steps it runs earlier without the Delay nodes: its latency.
+
+    Raises ``ValueError`` naming a projection for which dropping its Delay is not that
+    shift: a self-projection of more than one step (its Delay cannot go), or a feed-forward
+    one whose delay differs from the latency difference of its ends (paths of unequal
+    length: no single shift per population).
+    """
+    latency = graph.latency()
+    for proj in graph.projections:
+        if proj.is_recurrent:
+            if proj.delay_steps != 1:
+                raise ValueError(f"projection {proj.name!r}: a recurrent delay of "
+                                 f"{proj.delay_steps} steps has no portable form (no Delay)")
+            continue
+        before = latency.get(proj.source, 0)
+        if latency[proj.target] != before + proj.delay_steps:
+            raise ValueError(f"projection {proj.name!r}: its paths from the inputs differ in "
+                             f"length, so without Delay nodes no one shift per population "
+                             f"reproduces the raster (no portable form)")
+    return dict(latency)
+
+
+def graph_to_nir(graph: Graph, portable: bool = False) -> nir.NIRGraph:
     """Export ``graph`` as a NIR graph (module docstring: nodes, timing, metadata).
 
-    Raises ``ValueError`` naming the node when two nodes would get the same NIR name.
+    ``portable``: the portable form (:mod:`lnp_neuro.nir.portable`): no Delay nodes, each
+    population ``p`` spikes ``latency[p]`` steps earlier (``portable_shift``), time
+    constants in steps of 1e-4 s, for snnTorch's and norse's importers.
+
+    Raises ``ValueError`` naming the node when two nodes would get the same NIR name, and
+    naming the projection when the graph has no portable form (:func:`_portable_shift`).
     """
     if not isinstance(graph, Graph):
         raise TypeError(f"graph must be a lnp_neuro.model.Graph, got {type(graph).__name__}")
@@ -158,4 +187,7 @@ def graph_to_nir(graph: Graph) -> nir.NIRGraph:
         "graph_metadata_json": json.dumps(_without_wall_clock(metadata), sort_keys=True),
         "layout_json": json.dumps(layout),
     }}
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta)
+    exact = nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta)
+    if portable:
+        return portable_nir(exact, _portable_shift(graph), dt, METADATA_KEY)
+    return exact

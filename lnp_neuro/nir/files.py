@@ -22,16 +22,18 @@ from .reservoir_files import _check_nir_path, read_nir_graph
 __all__ = ["read_graph", "write_graph"]
 
 
-def write_graph(graph: Graph, path: str | Path, overwrite: bool = False) -> Path:
+def write_graph(graph: Graph, path: str | Path, overwrite: bool = False, *,
+                portable: bool = False) -> Path:
     """Write ``graph`` as NIR (:func:`graph_to_nir`) to ``path`` (HDF5, ``.nir``), atomically.
 
-    Refuses to replace an existing file unless ``overwrite`` is True.
+    Refuses to replace an existing file unless ``overwrite`` is True. ``portable``: the
+    form without Delay for snnTorch and norse (:mod:`lnp_neuro.nir.portable`).
     """
     path = Path(path)
     _check_nir_path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    nir_graph = graph_to_nir(graph)
+    nir_graph = graph_to_nir(graph, portable=portable)
     with atomic_write(path) as tmp:
         nir.write(tmp, nir_graph)
     return path

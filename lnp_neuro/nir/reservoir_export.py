@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..model.network import SpikingNetwork
+from .portable import portable_nir
 
 __all__ = ["Readout", "to_nir", "METADATA_KEY", "NIR_FORMAT_VERSION", "WALL_CLOCK_KEYS"]
 
@@ -118,7 +119,7 @@ def _checked_neuron_ids(neuron_ids: Any, n: int) -> np.ndarray | None:
 
 
 def to_nir(net: SpikingNetwork, readout: Readout | np.ndarray | None = None, *,
-           neuron_ids: np.ndarray | None = None) -> nir.NIRGraph:
+           neuron_ids: np.ndarray | None = None, portable: bool = False) -> nir.NIRGraph:
     """Export ``net`` (and an optional linear ``readout``) as a NIR graph.
 
     The mapping and the metadata layout are described in :mod:`lnp_neuro.nir.reservoir_files`. The
@@ -134,6 +135,10 @@ def to_nir(net: SpikingNetwork, readout: Readout | np.ndarray | None = None, *,
     neuron_ids : int array (N,), optional
         The id each neuron had in the network it was compacted from
         (:meth:`SpikingNetwork.compact`); stored as ``neuron_ids`` in the neurons' metadata.
+    portable : bool
+        Write the portable form (:mod:`lnp_neuro.nir.portable`): no input Delay, so the
+        neurons spike one step earlier (``portable_shift`` ``{"neurons": 1}``), time
+        constants in steps of 1e-4 s, for snnTorch's and norse's importers.
     """
     if not isinstance(net, SpikingNetwork):
         raise TypeError(f"net must be a SpikingNetwork, got {type(net).__name__}")
@@ -201,7 +206,10 @@ def to_nir(net: SpikingNetwork, readout: Readout | np.ndarray | None = None, *,
                                             sort_keys=True),
         "discretisation": _DISCRETISATION,
     }}
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+    graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+    if portable:
+        return portable_nir(graph, {_NODE_NEURONS: 1}, dt, METADATA_KEY)
+    return graph
 
 
 def _drop_empty(d: dict) -> dict:

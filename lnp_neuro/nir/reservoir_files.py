@@ -73,17 +73,18 @@ def _check_nir_path(path: Path) -> None:
 
 def write_nir(net: SpikingNetwork, path: str | Path, overwrite: bool = False,
               readout: Readout | np.ndarray | None = None, *,
-              neuron_ids: np.ndarray | None = None) -> Path:
+              neuron_ids: np.ndarray | None = None, portable: bool = False) -> Path:
     """Export ``net`` with :func:`to_nir` and write it to ``path`` (HDF5), atomically.
 
     Refuses to replace an existing file unless ``overwrite`` is True. ``neuron_ids``: see
-    :func:`to_nir` (the ids of a compacted network's neurons in the network it came from).
+    :func:`to_nir` (the ids of a compacted network's neurons in the network it came from);
+    ``portable``: the form without Delay for snnTorch and norse (:mod:`lnp_neuro.nir.portable`).
     """
     path = Path(path)
     _check_nir_path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    graph = to_nir(net, readout=readout, neuron_ids=neuron_ids)
+    graph = to_nir(net, readout=readout, neuron_ids=neuron_ids, portable=portable)
     with atomic_write(path) as tmp:
         nir.write(tmp, graph)
     return path
