@@ -39,7 +39,8 @@ def _wrap32(a: np.ndarray) -> np.ndarray:
 def run_numpy(net, x, mode, fixed, state, record, progress, layout=None, activation=None):
     """Run ``x`` from ``state`` (updated in place); returns ``(spikes, v_rec, u_rec,
     synaptic events, current wraps)`` like the numba driver. ``layout`` is unused: the
-    reference engine prepares nothing and reads the network as Lava does, per step.
+    reference engine prepares nothing and reads the network as Lava does, per step; a
+    neuron's bias is 0 at the steps before its ``net.bias_onset``.
     ``activation`` (:class:`~lnp_neuro.engines.delays.DelayedActivation`, for a network
     with delayed synapse groups) replaces the two Sparse processes: what it delivers
     after step ``t`` is the whole activation of step ``t + 1`` (``pending_recurrent``;
@@ -67,6 +68,10 @@ def run_numpy(net, x, mode, fixed, state, record, progress, layout=None, activat
         unity = 2 ** DECAY_BITS
         keep_u, keep_v = unity - (fixed.du + 1), unity - fixed.dv
         vth_eff, bias_eff = fixed.effective_vth, fixed.effective_bias
+    # Bias onset (SpikingNetwork.bias_onset): a neuron's bias is 0 before its onset step.
+    onset = getattr(net, "bias_onset", None)
+    late = onset is not None and bool(np.any(onset))
+    bias_full = net.bias if mode == "float" else bias_eff
     fan_out = np.diff(sp.csc_matrix(w).indptr)
     fan_out_in = np.diff(sp.csc_matrix(w_in).indptr)
 
@@ -77,11 +82,12 @@ def run_numpy(net, x, mode, fixed, state, record, progress, layout=None, activat
     bar = progress_bar(steps, bool(progress), "simulate", unit="step")
     try:
         for t in range(steps):
+            bias = np.where(onset <= t, bias_full, 0) if late else bias_full
             if mode == "float":
                 a = (0.0 + pend_rec) + pend_in
                 u_new = u * omdu
                 u_new = u_new + a
-                v_new = v * omdv + u_new + net.bias
+                v_new = v * omdv + u_new + bias
                 s = (v_new > net.v_threshold) & can_spike
                 v_new = np.where(s, np.where(subtract, v_new - net.v_threshold, 0.0), v_new)
             else:
@@ -91,7 +97,7 @@ def run_numpy(net, x, mode, fixed, state, record, progress, layout=None, activat
                 wrapped = np.where(wrapped <= -_UV_MAX, cur + 2 * _UV_MAX, wrapped)
                 wraps += int(np.count_nonzero((wrapped != cur) & active))
                 u_new = wrapped
-                v_new = _wrap32(_wrap32(trunc_decay(v, keep_v) + u_new) + bias_eff)
+                v_new = _wrap32(_wrap32(trunc_decay(v, keep_v) + u_new) + bias)
                 v_new = np.clip(v_new, -(_UV_MAX - 1), _UV_MAX - 1)
                 s = (v_new > vth_eff) & can_spike
                 # vth_eff < v_new <= 2**23 - 1: the subtraction stays in the 24-bit range.

@@ -73,6 +73,7 @@ from ..model.network import SpikingNetwork
 from .delays import DelayedActivation, check_delayed
 from .fixed_point import DECAY_BITS, UV_BITS, FixedPointNetwork, quantize
 from .numpy_ref import run_numpy as _run_numpy
+from .onset import BiasSchedule
 from .numpy_ref import sorted_csr as _sorted_csr
 from .state import NetworkState, SimulationResult
 
@@ -82,6 +83,7 @@ _MODES = ("float", "fixed")
 _ENGINES = ("auto", "numba", "numpy")
 _CHUNK_STEPS = 250       # steps per kernel call, so that a progress bar can move
 _UV_MAX = 2 ** (UV_BITS - 1)
+_BIAS_ARG = 5            # index of the bias in both kernels' arguments after t0, n_steps
 
 
 # ----------------------------------------------------------------------- numba kernels
@@ -174,10 +176,11 @@ def _numba_layout(net, mode, fixed):
     return _float_layout(net) if mode == "float" else _fixed_layout(net, fixed)
 
 
-def _run_numba(net, x, mode, fixed, state, record, progress, layout):
+def _run_numba(net, x, mode, fixed, state, record, progress, layout, schedule=None):
+    schedule = schedule or BiasSchedule(None)
     if mode == "float":
-        return _run_numba_float(layout, x, state, record, progress)
-    return _run_numba_fixed(layout, x, state, record, progress)
+        return _run_numba_float(layout, x, state, record, progress, schedule)
+    return _run_numba_fixed(layout, x, state, record, progress, schedule)
 
 
 def _float_layout(net):
@@ -194,7 +197,7 @@ def _float_layout(net):
             *_csc_parts(w_in, np.float64), *_csr_parts(w_in))
 
 
-def _run_numba_float(layout, x, state, record, progress):
+def _run_numba_float(layout, x, state, record, progress, schedule):
     from ._kernels_float import run_float
     n, steps = state.v.shape[0], x.shape[0]
     spikes = np.zeros((steps, n), np.bool_)
@@ -204,8 +207,8 @@ def _run_numba_float(layout, x, state, record, progress):
     u_rec = np.zeros(rec_shape, np.float64)
     args = (x, *layout, state.v, state.u, state.pending_input, state.pending_recurrent,
             spikes, record, v_rec, u_rec)
-    for t0, length in _chunks(steps, progress):
-        events += run_float(t0, length, *args)
+    for t0, length in _chunks(steps, progress, schedule.cuts(steps)):
+        events += run_float(t0, length, *schedule.with_bias(args, _BIAS_ARG, t0))
     return spikes, (v_rec if record else None), (u_rec if record else None), events, 0
 
 
@@ -277,12 +280,12 @@ def _fixed_kernel_args(layout, x, state, record):
     return args, out
 
 
-def _run_numba_fixed(layout, x, state, record, progress):
+def _run_numba_fixed(layout, x, state, record, progress, schedule):
     from ._kernels_fixed import run_fixed
     args, out = _fixed_kernel_args(layout, x, state, record)
     events = wraps = 0
-    for t0, length in _chunks(x.shape[0], progress):
-        ev, wr, _ = run_fixed(t0, length, *args)
+    for t0, length in _chunks(x.shape[0], progress, schedule.cuts(x.shape[0])):
+        ev, wr, _ = run_fixed(t0, length, *schedule.with_bias(args, _BIAS_ARG, t0))
         events += ev
         wraps += wr
     state.v[:] = out["v"]
@@ -302,7 +305,7 @@ def _without_synapses(net, fixed):
                           input_weights=sp.csr_matrix((n, n_in), dtype=np.int32))
 
 
-def _run_numba_delayed(layout, activation, x, mode, state, record, progress):
+def _run_numba_delayed(layout, activation, x, mode, state, record, progress, schedule):
     """One kernel call per step on a layout without synapses; the activation of step
     ``t + 1`` (:class:`~lnp_neuro.engines.delays.DelayedActivation`) is set as the pending
     activation in between (``pending_input`` 0), which the kernels add to nothing."""
@@ -320,7 +323,7 @@ def _run_numba_delayed(layout, activation, x, mode, state, record, progress):
             args = (x, *layout, state.v, state.u, state.pending_input,
                     state.pending_recurrent, spikes, record, v_rec, u_rec)
             for t in range(steps):
-                run_float(t, 1, *args)
+                run_float(t, 1, *schedule.with_bias(args, _BIAS_ARG, t))
                 total, ev = activation.after_step(t, spikes, x)
                 state.pending_recurrent[:] = total
                 state.pending_input[:] = 0
@@ -330,7 +333,7 @@ def _run_numba_delayed(layout, activation, x, mode, state, record, progress):
         from ._kernels_fixed import run_fixed
         args, out = _fixed_kernel_args(layout, x, state, record)
         for t in range(steps):
-            _, wr, _ = run_fixed(t, 1, *args)
+            _, wr, _ = run_fixed(t, 1, *schedule.with_bias(args, _BIAS_ARG, t))
             wraps += wr
             total, ev = activation.after_step(t, out["spikes"], x)
             state.pending_recurrent[:] = total
@@ -345,13 +348,15 @@ def _run_numba_delayed(layout, activation, x, mode, state, record, progress):
             events, wraps)
 
 
-def _chunks(steps: int, progress: bool):
+def _chunks(steps: int, progress: bool, cuts=()):
+    """``(t0, length)`` of the kernel calls of a run: at most ``_CHUNK_STEPS`` each, and
+    none across a step of ``cuts`` (a bias onset: the next call gets another bias)."""
     bar = progress_bar(steps, bool(progress), "simulate", unit="step")
+    bounds = sorted({*range(0, steps, _CHUNK_STEPS), *cuts, steps})
     try:
-        for t0 in range(0, steps, _CHUNK_STEPS):
-            length = min(_CHUNK_STEPS, steps - t0)
-            yield t0, length
-            bar.update(length)
+        for t0, t1 in zip(bounds[:-1], bounds[1:]):
+            yield t0, t1 - t0
+            bar.update(t1 - t0)
     finally:
         bar.close()
 
@@ -371,7 +376,9 @@ class Simulator:
 
     The network is read at the first run: change it afterwards and build a new
     ``Simulator``. Runs do not share state: each starts from ``initial_state`` (rest by
-    default).
+    default). A network with a ``bias_onset`` runs in segments cut at its onsets, each
+    with the bias in force then (:mod:`lnp_neuro.engines.onset`); the onset steps count
+    from every run's first step, also when it continues from a ``NetworkState``.
 
     Parameters
     ----------
@@ -397,6 +404,7 @@ class Simulator:
         self.engine = engine
         self.delayed = tuple(delayed or ())
         self._prepared = None        # (engine, FixedPointNetwork or None, kernel layout)
+        self._schedule = BiasSchedule(getattr(net, "bias_onset", None))
         self._lock = threading.Lock()
 
     def _prepare(self):
@@ -465,6 +473,7 @@ class Simulator:
             Show a tqdm progress bar.
         """
         engine, fixed, layout = self._prepare()
+        schedule = self._schedule
         if not isinstance(record_state, (bool, np.bool_)):
             raise ValueError(f"record_state must be True or False, got {record_state!r}")
         net, mode = self.net, self.mode
@@ -478,13 +487,15 @@ class Simulator:
             layout, activation = layout
             if engine == "numba":
                 result = _run_numba_delayed(layout, activation, x, mode, state,
-                                            bool(record_state), progress)
+                                            bool(record_state), progress, schedule)
             else:
                 result = _run_numpy(net, x, mode, fixed, state, bool(record_state), progress,
                                     activation=activation)
+        elif engine == "numba":
+            result = _run_numba(net, x, mode, fixed, state, bool(record_state), progress,
+                                layout, schedule)
         else:
-            runner = _run_numba if engine == "numba" else _run_numpy
-            result = runner(net, x, mode, fixed, state, bool(record_state), progress, layout)
+            result = _run_numpy(net, x, mode, fixed, state, bool(record_state), progress)
         spikes, v_rec, u_rec, events, wraps = result
         scale = None
         if mode == "fixed":

@@ -20,7 +20,7 @@ and the engine path it had; :mod:`lnp_neuro.engines.delays` runs the groups. Pru
 synapses of a delayed projection are left out of its group (its mask is not carried).
 The per-population kinds become per-neuron parameters (``tau_syn = dt`` for the kinds
 without a synaptic filter, ``tau_mem = inf`` without leak, ``spiking`` False for readouts,
-``reset_subtract``). A one-population graph flattens to exactly the network it was built
+``reset_subtract``, ``bias_onset``: :func:`bias_onsets`). A one-population graph flattens to exactly the network it was built
 from (:func:`from_network` / :func:`to_network`), so the reservoir runs as it always has.
 """
 
@@ -36,8 +36,10 @@ from .network import SpikingNetwork
 from .population import Population
 from .projection import Projection
 
-__all__ = ["DelayedSynapses", "FlatLayout", "flatten", "from_network", "to_network", "RESERVOIR", "INPUT"]
+__all__ = ["DelayedSynapses", "FlatLayout", "bias_onsets", "flatten", "from_network", "to_network", "RESERVOIR", "INPUT"]
 
+#: Key of :attr:`Graph.metadata` an import writes (lnp_neuro.nir.export.IMPORT_METADATA_KEY).
+IMPORT_METADATA_KEY = "nir_import"
 #: Names of the one population and the one input of a graph made from a SpikingNetwork.
 RESERVOIR = "reservoir"
 INPUT = "input"
@@ -120,6 +122,25 @@ def _blocks(graph: Graph, projections: list[Projection], rows: dict, cols: dict,
     return mat, mask
 
 
+def bias_onsets(graph: Graph) -> dict[str, int]:
+    """Per population, the step from which its bias acts (``SpikingNetwork.bias_onset``).
+
+    What: 0 for a graph built here or written by :mod:`lnp_neuro.nir.export` (every hop
+    has its Delay); for a graph imported from a framework that delivers feed-forward
+    edges in the same step (snnTorch, norse), the import's ``shift`` of the population
+    (``metadata["nir_import"]["shift"]``), or the ``bias_onset`` the import read back
+    from a file of ours that carries one. Reason: such a population spikes ``shift``
+    steps after the source framework (module docstring of :mod:`lnp_neuro.model.graph`),
+    so its bias (``v_leak``, folded ``Affine`` biases) must start ``shift`` steps late too,
+    at the step the source framework's first step reaches it.
+    """
+    imported = graph.metadata.get(IMPORT_METADATA_KEY)
+    if not isinstance(imported, dict):
+        return {name: 0 for name in graph.populations}
+    onsets = imported.get("bias_onset", imported.get("shift", {})) or {}
+    return {name: int(onsets.get(name, 0)) for name in graph.populations}
+
+
 def flatten(graph: Graph) -> FlatLayout:
     """Lay ``graph`` out on one neuron index (module docstring).
 
@@ -142,6 +163,7 @@ def flatten(graph: Graph) -> FlatLayout:
                             for p in external], offsets, input_offsets, (n, n_in))[0])
     cat = np.concatenate
     clusters = [p.cluster for p in pops]
+    onsets = bias_onsets(graph)
     network = SpikingNetwork(
         weights=weights, input_weights=input_weights,
         tau_mem=cat([p.tau_mem_or_inf() for p in pops]),
@@ -155,6 +177,7 @@ def flatten(graph: Graph) -> FlatLayout:
         metadata=dict(graph.metadata),
         reset_subtract=cat([np.full(p.n, p.reset == "subtract") for p in pops]),
         spiking=cat([np.full(p.n, p.spiking) for p in pops]),
+        bias_onset=cat([np.full(p.n, onsets[p.name], np.int64) for p in pops]),
     )
     delayed = []
     for d in sorted({p.delay_steps for p in graph.projections} - {1}):
@@ -174,8 +197,8 @@ def flatten(graph: Graph) -> FlatLayout:
 def from_network(net: SpikingNetwork, name: str = RESERVOIR) -> Graph:
     """The graph of a :class:`SpikingNetwork`: one input, one population and its input and
     recurrent projections (``flatten(from_network(net)).network`` equals ``net``)."""
-    if not net.is_plain_lif:
-        kinds = "a network with non-spiking or reset-by-subtraction neurons"
+    if not net.is_plain_lif or net.has_bias_onset:
+        kinds = "a network with non-spiking, reset-by-subtraction or late-bias neurons"
         raise ValueError(f"from_network takes the one-population reservoir form, not {kinds}")
     pop = Population(name=name, kind="cuba_lif", n=net.n_total_neurons, tau_mem=net.tau_mem,
                      tau_syn=net.tau_syn, v_threshold=net.v_threshold, bias=net.bias,

@@ -208,6 +208,12 @@ class SpikingNetwork:
     spiking : bool array (N,), optional
         False for a non-spiking neuron (NIR's ``LI`` and ``Integrator``, a readout): it
         integrates like the others but never spikes or resets. Default all True.
+    bias_onset : int array (N,), optional
+        Step from which each neuron's bias acts (0 before it). Default all 0 (the bias
+        acts from the first step). A graph imported from a framework that delivers
+        feed-forward edges in the same step sets it to each population's shift, so that
+        the bias starts when the source framework's first step reaches the population
+        (:func:`lnp_neuro.model.flat.flatten`).
     metadata : dict
         JSON-serialisable facts (model name, seed, pruning history summary, ...).
     """
@@ -226,6 +232,7 @@ class SpikingNetwork:
     metadata: dict = field(default_factory=dict)
     reset_subtract: np.ndarray | None = None
     spiking: np.ndarray | None = None
+    bias_onset: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -282,6 +289,10 @@ class SpikingNetwork:
                                else _per_neuron(self.reset_subtract, n, "reset_subtract", bool))
         self.spiking = (np.ones(n, bool) if self.spiking is None
                         else _per_neuron(self.spiking, n, "spiking", bool))
+        self.bias_onset = (np.zeros(n, np.int64) if self.bias_onset is None
+                           else _per_neuron(self.bias_onset, n, "bias_onset", np.int64))
+        if np.any(self.bias_onset < 0):
+            raise ValueError("bias_onset must hold non-negative steps")
         self.synapse_active = synapse_mask(self.synapse_active, self.weights.nnz)
         if not isinstance(self.metadata, dict):
             raise ValueError(f"metadata must be a dict, got {type(self.metadata).__name__}")
@@ -315,6 +326,11 @@ class SpikingNetwork:
         """True when every neuron spikes and resets to zero (the reservoir's neurons):
         the form every engine has always run, with no per-neuron reset or output flags."""
         return bool(self.spiking.all() and not self.reset_subtract.any())
+
+    @property
+    def has_bias_onset(self) -> bool:
+        """Whether some neuron's bias starts after the first step (``bias_onset``)."""
+        return bool(self.bias_onset.any())
 
     @property
     def density(self) -> float:
@@ -399,6 +415,7 @@ class SpikingNetwork:
             neuron_active=self.neuron_active.copy(), synapse_active=self.synapse_active.copy(),
             metadata=json.loads(json.dumps(self.metadata)),
             reset_subtract=self.reset_subtract.copy(), spiking=self.spiking.copy(),
+            bias_onset=self.bias_onset.copy(),
         )
         if "weights" in changes and "synapse_active" not in changes:
             base["synapse_active"] = None
@@ -417,6 +434,7 @@ class SpikingNetwork:
             cluster=None if self.cluster is None else self.cluster[keep],
             metadata=json.loads(json.dumps(self.metadata)),
             reset_subtract=self.reset_subtract[keep], spiking=self.spiking[keep],
+            bias_onset=self.bias_onset[keep],
         )
         return net, keep
 
@@ -442,6 +460,8 @@ class SpikingNetwork:
         if not self.is_plain_lif:  # only then: files of plain networks are unchanged
             arrays["reset_subtract"] = self.reset_subtract
             arrays["spiking"] = self.spiking
+        if self.has_bias_onset:  # likewise: only a network with an onset stores it
+            arrays["bias_onset"] = self.bias_onset
         for key, mat in (("w", self.weights), ("win", self.input_weights)):
             arrays[f"{key}_data"] = mat.data
             arrays[f"{key}_indices"] = mat.indices
@@ -500,6 +520,7 @@ class SpikingNetwork:
                 metadata=(loads_bounded(str(data["metadata_json"]), "metadata_json")
                           if "metadata_json" in data else {}),
                 reset_subtract=data.get("reset_subtract"), spiking=data.get("spiking"),
+                bias_onset=data.get("bias_onset"),
             )
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None

@@ -48,6 +48,10 @@ columns empty)::
     RingBuffer(x) --+--> DelayLines --z--> Sparse(s) --a_out--> LIF --s_out--> SpikeRecorder
                     LIF.s_out --^
 
+A network with a ``bias_onset`` (:mod:`lnp_neuro.engines.onset`) runs in segments of
+constant bias: the LIF starts with the bias of the neurons whose onset is 0, and
+``bias_mant`` (``bias_exp`` in ``fixed_pt``) is set between ``run`` calls at each onset.
+
 The runtime is always stopped, also when the run fails (then the run's error is raised).
 A run that does not finish (an error, SIGINT / SIGTERM turned into an exception by
 :func:`lnp_neuro._util.interrupts.signals_raise`) kills its worker processes and frees its
@@ -68,6 +72,7 @@ from ..._util.interrupts import children_die_with_parent, kill_children
 from ...model.network import SpikingNetwork
 from ..delays import NEURONS, check_delayed, fixed_blocks, stacked_weights, synapse_blocks
 from ..fixed_point import FixedPointNetwork, quantize
+from ..onset import BiasSchedule
 from .compat import ensure_lava
 
 __all__ = ["run_lava", "build_lava_network", "LavaNetwork"]
@@ -84,8 +89,14 @@ class LavaNetwork:
     :class:`~lnp_neuro.engines.lava.procs.lif_reset.LIFResetKinds` for a network that
     is not :attr:`~lnp_neuro.model.network.SpikingNetwork.is_plain_lif`), ``recorder`` (the
     :class:`~lnp_neuro.engines.lava.procs.spike_recorder.SpikeRecorder` on the LIF's
-    ``s_out``), ``kept`` (original indices of the LIF neurons), ``n_steps``, ``mode``.
+    ``s_out``), ``kept`` (original indices of the LIF neurons), ``n_steps``, ``mode``,
+    ``bias``: the LIF's full ``bias_mant`` and ``bias_exp`` (set from the start only for
+    the neurons whose ``bias_onset`` is 0) and ``schedule`` (:class:`~lnp_neuro.engines.
+    onset.BiasSchedule` of the kept neurons), which :func:`run_lava` sets between runs.
     """
+
+    bias: tuple = ()
+    schedule: BiasSchedule = BiasSchedule(None)
 
     def __init__(self, source, input_sparse, lif, recurrent_sparse, recorder, kept,
                  n_steps, mode):
@@ -209,22 +220,27 @@ def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str 
         kinds = dict(reset_subtract=compact.reset_subtract.astype(np.int32),
                      spiking=compact.spiking.astype(np.int32))
 
+    schedule = BiasSchedule(compact.bias_onset)
     if mode == "fixed":
         fixed = quantize(net) if quantization is None else quantization
         if fixed.size != net.n_total_neurons:
             raise ValueError(f"quantization describes {fixed.size} neurons, net has "
                              f"{net.n_total_neurons}")
         fx = fixed.compact(kept)
+        bias = (fx.bias_mant.copy(), fx.bias_exp.copy())
         lif = neuron_process(shape=(n,), du=fx.du.copy(), dv=fx.dv.copy(), vth=fx.vth.copy(),
-                             bias_mant=fx.bias_mant.copy(), bias_exp=fx.bias_exp.copy(),
+                             bias_mant=schedule.bias_at(bias[0], 0),
+                             bias_exp=schedule.bias_at(bias[1], 0),
                              u=np.round(u0 * fx.scale).astype(np.int64),
                              v=np.round(v0 * fx.scale).astype(np.int64), **kinds)
         rec_parts = _exponent_parts(fx.weights, fx.weight_exp, fx.sign_mode)
         in_parts = _exponent_parts(fx.input_weights, fx.input_weight_exp, fx.input_sign_mode)
         data = x.T.astype(np.int32)
     else:
+        bias = (compact.bias.copy(),)
         lif = neuron_process(shape=(n,), du=compact.du.copy(), dv=compact.dv.copy(),
-                             vth=compact.v_threshold.copy(), bias_mant=compact.bias.copy(),
+                             vth=compact.v_threshold.copy(),
+                             bias_mant=schedule.bias_at(bias[0], 0),
                              bias_exp=np.zeros(n), u=u0, v=v0, **kinds)
         rec_parts = [(sp.csr_matrix(compact.weights, copy=True), {})]
         in_parts = [(sp.csr_matrix(compact.input_weights, copy=True), {})]
@@ -244,7 +260,8 @@ def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str 
         synapses = _sparse_processes(parts, lines.z_out, lif)
         recorder = SpikeRecorder(n_neurons=max(n, 1), n_steps=max(n_steps, 1))
         lif.s_out.connect(recorder.s_in)
-        return LavaNetwork(source, [], lif, synapses, recorder, kept, n_steps, mode)
+        return _with_bias(LavaNetwork(source, [], lif, synapses, recorder, kept, n_steps,
+                                      mode), bias, schedule)
 
     recurrent = _sparse_processes(rec_parts, lif.s_out, lif)
     source, input_sparse = None, []
@@ -253,7 +270,28 @@ def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str 
         input_sparse = _sparse_processes(in_parts, source.s_out, lif)
     recorder = SpikeRecorder(n_neurons=max(n, 1), n_steps=max(n_steps, 1))
     lif.s_out.connect(recorder.s_in)
-    return LavaNetwork(source, input_sparse, lif, recurrent, recorder, kept, n_steps, mode)
+    return _with_bias(LavaNetwork(source, input_sparse, lif, recurrent, recorder, kept,
+                                  n_steps, mode), bias, schedule)
+
+
+def _with_bias(lava_net: LavaNetwork, bias: tuple, schedule: BiasSchedule) -> LavaNetwork:
+    lava_net.bias, lava_net.schedule = bias, schedule
+    return lava_net
+
+
+def _run_segments(lava_net: LavaNetwork, n_steps: int, run_cfg) -> None:
+    """Run ``n_steps`` in one ``run`` call, or, with a bias onset, one call per segment
+    of constant bias, setting the LIF's ``bias_mant`` (and ``bias_exp``) in between on
+    the paused runtime (Lava keeps the state, the RingBuffer's position and the
+    Sparse buffers across ``run`` calls)."""
+    from lava.magma.core.run_conditions import RunSteps
+    lif = lava_net.lif
+    for t0, t1 in lava_net.schedule.segments(n_steps):
+        if t0 > 0:
+            lif.bias_mant.set(lava_net.schedule.bias_at(lava_net.bias[0], t0))
+            if len(lava_net.bias) > 1:
+                lif.bias_exp.set(lava_net.schedule.bias_at(lava_net.bias[1], t0))
+        lif.run(condition=RunSteps(num_steps=t1 - t0), run_cfg=run_cfg)
 
 
 def _abort_runtime(lif, children_before: set) -> None:
@@ -318,15 +356,13 @@ def run_lava(net: SpikingNetwork, input_spikes, mode: str = "fixed", *,
     lava_net = build_lava_network(net, x, mode, quantization=quantization,
                                   initial_state=initial_state, delayed=delayed)
     ensure_lava()
-    from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
 
     lif = lava_net.lif
     children_before = set(multiprocessing.active_children())
     try:
         with children_die_with_parent():
-            lif.run(condition=RunSteps(num_steps=n_steps),
-                    run_cfg=Loihi2SimCfg(select_tag=_MODES[mode]))
+            _run_segments(lava_net, n_steps, Loihi2SimCfg(select_tag=_MODES[mode]))
             recorded = lava_net.recorded_spikes(n_steps)
     except BaseException:
         # Lava's own stop() waits for every worker to answer, which never happens while
