@@ -37,7 +37,8 @@ when that is 0). One ``Input`` node per input, one ``Output`` node per output po
 Metadata (key ``lnp_neuro``): on the graph ``graph_format_version``, ``dt``, the graph's
 own metadata as JSON and the order of inputs, populations, projections and outputs; on a
 neuron node ``neuron_active``, the exact ``bias``, ``excitatory``, ``cluster`` and
-``reset``; on a ``Linear`` node the stored entries its dense matrix cannot show
+``reset``; on the graph also ``bias_onset_json`` when a population's bias starts late
+(:func:`lnp_neuro.model.flat.bias_onsets`, read back by the import); on a ``Linear`` node the stored entries its dense matrix cannot show
 (``hidden_post``, ``hidden_pre``, ``hidden_weight``, ``hidden_synapse_active``). The
 visible arrays stay authoritative on import; the metadata only restores what they cannot
 show.
@@ -51,6 +52,7 @@ import nir
 import numpy as np
 
 from ..model import Graph, Population, Projection
+from ..model.flat import bias_onsets
 from .portable import portable_nir
 from .reservoir_export import METADATA_KEY, _hidden_entries, _without_wall_clock
 
@@ -187,6 +189,11 @@ def graph_to_nir(graph: Graph, portable: bool = False) -> nir.NIRGraph:
         "graph_metadata_json": json.dumps(_without_wall_clock(metadata), sort_keys=True),
         "layout_json": json.dumps(layout),
     }}
+    onsets = bias_onsets(graph)
+    if any(onsets.values()):
+        # The Delay nodes carry the timing; the late start of the biases (a graph imported
+        # from a same-step framework) has no NIR form, so it goes in the metadata.
+        graph_meta[METADATA_KEY]["bias_onset_json"] = json.dumps(onsets, sort_keys=True)
     exact = nir.NIRGraph(nodes=nodes, edges=edges, metadata=graph_meta)
     if portable:
         return portable_nir(exact, _portable_shift(graph), dt, METADATA_KEY)

@@ -44,7 +44,9 @@ per population (the longest count of undelayed hops from an input: the populatio
 here at ``t + shift`` where the source framework spikes at ``t``), whether the file was
 ``written_by_lnp_neuro`` (:mod:`lnp_neuro.nir.export` writes a Delay for every hop, so its
 graphs have no undelayed projection and come back unchanged), ``dt_source`` and the
-``readouts``.
+``readouts``; for a file of ours, the ``bias_onset`` per population it carries
+(``lnp_neuro.bias_onset_json``, written for a graph imported from a same-step framework:
+its Delay nodes keep the timing, but not the late start of its biases).
 
 Readouts. A ``Linear`` / ``Affine`` / ``Scale`` between a population and an ``Output`` is a
 stateless map of the spikes, not a neuron: it is not made a population. Its weights (and
@@ -496,5 +498,9 @@ def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None) -> Graph
                         [p.name for p in populations]),
         "readouts": conn.readouts,
     }
+    onsets = _meta_json(graph_meta, "bias_onset_json") if own else {}
+    if onsets:
+        # A graph of ours whose bias starts late (lnp_neuro.model.flat.bias_onsets).
+        metadata[IMPORT_METADATA_KEY]["bias_onset"] = {k: int(v) for k, v in onsets.items()}
     return Graph(inputs=inputs, populations=populations, projections=conn.projections,
                  outputs=conn.outputs, dt=dt, metadata=metadata)

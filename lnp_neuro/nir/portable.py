@@ -27,11 +27,15 @@ load it and, stepped one step per input sample, reproduce our float raster shift
   current) a constant input is the same bias. A ``CubaLIF`` bias cannot move (it would pass
   the synaptic filter) and stays ``v_leak``: norse reads it, snnTorch refuses the graph.
 
-Start-up with a bias. Ours applies a population's bias from step 0 while its input arrives
-``shift`` steps late; in the peer both start at its step 0, which is our step ``shift``. So
-a biased population has ``shift`` steps of bias less in the peer, which NIR cannot state
-(no initial state): the first steps can differ and a recurrence can carry a flipped spike
-on (tests/nir/test_portable_export.py measures it); without a bias the shift is exact.
+Start-up with a bias. Ours applies a population's bias from its ``bias_onset``
+(:func:`lnp_neuro.model.flat.bias_onsets`) while its input arrives ``shift`` steps late;
+in the peer both start at its step 0, which is our step ``shift``. A graph imported from
+snnTorch or norse has ``bias_onset = shift``, so the peer reproduces it exactly; a graph
+built here has onset 0, so a biased population has ``shift`` steps of bias less in the
+peer, which NIR cannot state (no initial state): the first steps can differ and a
+recurrence can carry a flipped spike on. Without a bias the shift is exact. The exact
+form's ``bias_onset_json`` is dropped here: without Delay nodes every bias starts at the
+peer's step 0, which the re-import's own shift restores.
 
 Not representable in snnTorch (documented, written as in the exact form for norse): a
 threshold that differs between neurons of one population (its assert), the reset to
@@ -137,6 +141,9 @@ def portable_nir(graph: nir.NIRGraph, shift: dict[str, int], dt: float,
     nodes = {name: _scaled(node, k, name in moved) for name, node in nodes.items()}
     edges = _relay_cycles(nodes, edges)
     meta = dict(graph.metadata.get(metadata_key, {}))
+    # Without Delay nodes the peer starts every bias at its step 0, as the source
+    # framework of an imported graph did: the exact form's late start does not apply.
+    meta.pop("bias_onset_json", None)
     meta.update({"dt": PORTABLE_DT, "source_dt": float(dt), "portable": True,
                  "portable_shift": json.dumps({p: int(s) for p, s in shift.items()})})
     return nir.NIRGraph(nodes=nodes, edges=edges,

@@ -1,14 +1,12 @@
 """The portable NIR form (lnp_neuro.nir.portable): loads in snnTorch 1.0.0 and norse 1.1.0
 and, stepped there, reproduces our float raster shifted by the stored ``portable_shift``.
 
-Measured (this file's seeds): the reservoir, the chain graph and the bias-free snnTorch
-classifier match exactly in both peers (float32 there, float64 here). The classifier
-with its Linear biases differs at the start only: our bias acts from step 0 while the
-input arrives ``latency`` steps late, so each population has ``shift`` more steps of bias
-than in the peer, which no NIR parameter can state (NIR has no initial state). The
-difference decays (beta 0.9, 0.8) but can flip a spike, and the recurrence carries a flip
-on: 59 of 792 compared entries differ for this file's input (1 to 59 over six seeds),
-identically in both peers. A CubaLIF bias stays ``v_leak``: snnTorch refuses it.
+Measured (this file's seeds): the reservoir, the chain graph and the snnTorch classifier,
+with and without its Linear biases, match exactly in both peers (float32 there, float64
+here). The biased classifier is exact because its import starts each population's bias
+``shift`` steps late (``bias_onset``, lnp_neuro.model.flat.bias_onsets), when the peer's
+first step reaches it; without that onset, 59 of 792 entries differed at start-up. A
+CubaLIF bias stays ``v_leak``: snnTorch refuses it.
 """
 
 from __future__ import annotations
@@ -105,22 +103,17 @@ def test_chain_graph_portable_matches_in_both_peers(tmp_path):
 
 
 @pytest.mark.parametrize("bias", [False, True])
-def test_snntorch_classifier_portable_matches_up_to_bias_start_up(bias):
+def test_snntorch_classifier_portable_matches_with_and_without_bias(bias):
     """Imported from snnTorch (RLeaky + Leaky), exported portable: the recurrent Linear
     runs through a relay (snnTorch's RNN rewrite would feed the input into W_rec), the
-    Linear biases become Affine biases. Without biases: exact. With them: the start-up
-    (module docstring) differs, and the recurrence can carry it on; both peers still
-    give the same raster, so the difference is the timing, not float32 or the import.
-    Measured for this input (200 steps x 4 neurons): 59 differing entries, the first at
-    the peer's step 1; over input seeds 0-5: 59, 1, 26, 16, 5, 12."""
+    Linear biases become Affine biases. Exact with and without biases: the import's bias
+    onset starts each bias when the peer's first step reaches its population (module
+    docstring); measured 0 differing entries for input seeds 0-5."""
     graph = graph_from_nir(snntorch_classifier(bias=bias)[1])
     x = np.random.default_rng(0).random((200, 8)) < 0.3
     per_peer = _graph_mismatches(graph, x)
     for name, per_step in per_peer.items():
-        if not bias:
-            assert per_step.sum() == 0, name
-        else:
-            assert 0 < per_step.sum() <= 60, (name, int(per_step.sum()))
+        assert per_step.sum() == 0, (name, int(per_step.sum()))
     np.testing.assert_array_equal(per_peer["snntorch"], per_peer["norse"])
 
 
