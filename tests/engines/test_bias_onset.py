@@ -113,3 +113,22 @@ def test_onset_stored_only_when_set(tmp_path):
         assert "bias_onset" not in z.files
     with np.load(tmp_path / "onset.npz") as z:
         assert "bias_onset" in z.files
+
+
+def test_exact_export_hands_the_onset_over(tmp_path):
+    """Our exact NIR file keeps its Delay nodes (no same-step shift on re-import) and
+    carries the onset in its metadata: the re-imported graph runs the same raster."""
+    from lnp_neuro.nir import graph_from_nir, graph_to_nir, read_graph, write_graph
+    graph = GRAPHS["chain"]()
+    write_graph(graph, tmp_path / "onset.nir")
+    back = read_graph(tmp_path / "onset.nir")
+    assert back.metadata["nir_import"]["shift"] == {"A": 0, "B": 0}
+    original, again = flatten(graph), flatten(back)
+    np.testing.assert_array_equal(again.network.bias_onset, original.network.bias_onset)
+    x = drive(graph, steps=60)
+    for mode in ("float", "fixed"):
+        np.testing.assert_array_equal(simulate(again.network, x, mode).spikes,
+                                      simulate(original.network, x, mode).spikes)
+    # A graph built here has no onset, and neither has its re-import.
+    plain = replace(graph, metadata={})
+    assert not flatten(graph_from_nir(graph_to_nir(plain))).network.has_bias_onset
