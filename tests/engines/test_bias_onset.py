@@ -132,3 +132,11 @@ def test_exact_export_hands_the_onset_over(tmp_path):
     # A graph built here has no onset, and neither has its re-import.
     plain = replace(graph, metadata={})
     assert not flatten(graph_from_nir(graph_to_nir(plain))).network.has_bias_onset
+
+
+@pytest.mark.skipif(not HAVE_LAVA, reason="lava is not installed")
+@pytest.mark.parametrize("mode", ["float", "fixed"])
+def test_single_neuron_in_lava(mode):
+    from lnp_neuro.engines.lava.backend import run_lava
+    spikes = run_lava(_single(3), np.zeros((10, 1), bool), mode)
+    assert np.flatnonzero(spikes[:, 0]).tolist() == [6]
