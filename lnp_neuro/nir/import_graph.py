@@ -499,6 +499,9 @@ def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None) -> Graph
         "readouts": conn.readouts,
     }
     onsets = _meta_json(graph_meta, "bias_onset_json") if own else {}
+    if not isinstance(onsets, dict):
+        raise ValueError("graph metadata lnp_neuro.bias_onset_json must map populations "
+                         "to steps")
     if onsets:
         # A graph of ours whose bias starts late (lnp_neuro.model.flat.bias_onsets).
         metadata[IMPORT_METADATA_KEY]["bias_onset"] = {k: int(v) for k, v in onsets.items()}
