@@ -171,7 +171,9 @@ def _update(i, a, keep_u, keep_v, vth, bias, sub_mask, u, v):
 
     On a spike ``v`` becomes ``(vol - vth) & sub_mask``: 0 for a neuron that resets to
     zero (``sub_mask`` 0), ``vol - vth`` for one that resets by subtraction (``sub_mask``
-    -1, all bits set). ``0 < vol - vth < 2**23`` there, so no saturation is needed."""
+    -1, all bits set). ``0 < vol - vth < 2**23`` there, so no saturation is needed.
+    ``sub_mask`` None (no neuron subtracts) compiles the plain reset to 0: the mask's load
+    then costs nothing in the update loop."""
     uv_max = np.int64(8388608)                        # 2**23
     act = _wrap32(a << 6)
     cur = _wrap32(_trunc_decay(u[i], keep_u[i]) + act)
@@ -183,7 +185,10 @@ def _update(i, a, keep_u, keep_v, vth, bias, sub_mask, u, v):
     vol = min(max(vol, -(uv_max - 1)), uv_max - 1)
     spiked = vol > vth[i]
     u[i] = w
-    v[i] = ((vol - vth[i]) & sub_mask[i]) if spiked else vol
+    if sub_mask is None:
+        v[i] = 0 if spiked else vol
+    else:
+        v[i] = ((vol - vth[i]) & sub_mask[i]) if spiked else vol
     return spiked, up | down
 
 

@@ -244,13 +244,15 @@ def _fixed_layout(net, fixed):
     # so they stay at 0 without a branch in the kernel. All fit int32 (12-bit decays,
     # 23-bit threshold, bias < 2**19), which keeps the data the update loop streams small.
     # Non-spiking neurons get the same unreachable threshold (v saturates at 2**23 - 1);
-    # sub_mask is -1 where a spike subtracts the threshold, 0 where it resets to 0.
+    # sub_mask is -1 where a spike subtracts the threshold, 0 where it resets to 0, and
+    # None when no neuron subtracts (the kernel then compiles the plain reset).
     unity = 2 ** DECAY_BITS
     keep_u = np.where(active, unity - (fixed.du + 1), 0).astype(np.int32)
     keep_v = np.where(active, unity - fixed.dv, 0).astype(np.int32)
     vth = np.where(active & net.spiking, fixed.effective_vth, 2 ** 31 - 1).astype(np.int32)
     bias = np.where(active, fixed.effective_bias, 0).astype(np.int32)
-    sub_mask = np.where(net.reset_subtract, -1, 0).astype(np.int32)
+    sub_mask = (np.where(net.reset_subtract, -1, 0).astype(np.int32)
+                if net.reset_subtract.any() else None)
     active_mask = np.where(active, -1, 0).astype(np.int32)
     rec_parts, rec_acc = _fixed_matrix(fixed.weights, fixed.weight_exp)
     in_parts, in_acc = _fixed_matrix(fixed.input_weights, fixed.input_weight_exp)

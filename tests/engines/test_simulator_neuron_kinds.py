@@ -172,7 +172,7 @@ def test_mixed_kinds_fixed_kernel_takes_its_sparse_path():
 
 def test_plain_network_layout_is_unchanged_by_the_kinds():
     # The default kinds give the kernels the same thresholds as before (no inf, no
-    # unreachable threshold on an active neuron) and an all-zero subtract mask.
+    # unreachable threshold on an active neuron) and no subtract mask (the plain reset).
     from lnp_neuro.engines.simulator import _fixed_layout, _float_layout
     net = models.hrsnn(40, 0.2, seed=1)
     assert net.is_plain_lif
@@ -182,6 +182,6 @@ def test_plain_network_layout_is_unchanged_by_the_kinds():
     q = quantize(net)
     statics = _fixed_layout(net, q)[0]
     np.testing.assert_array_equal(statics[3], q.vth << 6)
-    assert not statics[5].any()
+    assert statics[5] is None     # the plain specialisation of the fixed kernel
     # and Simulator runs the other kinds without refusing them
     Simulator(_mixed_net(3), "fixed").run(np.zeros((3, 5), bool))
