@@ -100,7 +100,7 @@ def _offsets(sizes: dict) -> dict:
     return out
 
 
-def _blocks(graph: Graph, projections: list[Projection], rows: dict, cols: dict,
+def _blocks(projections: list[Projection], rows: dict, cols: dict,
             shape: tuple[int, int]) -> tuple[sp.csr_matrix, np.ndarray]:
     """One canonical CSR from per-projection blocks, with the synapse masks aligned."""
     r_all, c_all, d_all, m_all = [], [], [], []
@@ -120,6 +120,13 @@ def _blocks(graph: Graph, projections: list[Projection], rows: dict, cols: dict,
     np.add.at(indptr, r + 1, 1)
     mat = sp.csr_matrix((data, c.astype(np.int32), np.cumsum(indptr)), shape=shape)
     return mat, mask
+
+
+def _active_only(projections: list[Projection]) -> list[Projection]:
+    """The projections with their pruned synapses removed, for the matrices that carry no
+    mask of their own (``W_in`` and the delayed groups: a pruned synapse carries nothing)."""
+    return [Projection(p.source, p.target, p.active_weights(), name=p.name)
+            for p in projections]
 
 
 def bias_onsets(graph: Graph) -> dict[str, int]:
@@ -154,13 +161,8 @@ def flatten(graph: Graph) -> FlatLayout:
     direct = [p for p in graph.projections if p.delay_steps == 1]
     recurrent = [p for p in direct if p.source in graph.populations]
     external = [p for p in direct if p.source in graph.inputs]
-    weights, synapse_active = _blocks(graph, recurrent, offsets, offsets, (n, n))
-    input_weights, _ = _blocks(graph, external, offsets, input_offsets, (n, n_in))
-    # Pruned input synapses carry nothing; the input matrix has no mask of its own.
-    if any(not p.synapse_active.all() for p in external):
-        input_weights = sp.csr_matrix(
-            _blocks(graph, [Projection(p.source, p.target, p.active_weights(), name=p.name)
-                            for p in external], offsets, input_offsets, (n, n_in))[0])
+    weights, synapse_active = _blocks(recurrent, offsets, offsets, (n, n))
+    input_weights, _ = _blocks(_active_only(external), offsets, input_offsets, (n, n_in))
     cat = np.concatenate
     clusters = [p.cluster for p in pops]
     onsets = bias_onsets(graph)
@@ -181,14 +183,12 @@ def flatten(graph: Graph) -> FlatLayout:
     )
     delayed = []
     for d in sorted({p.delay_steps for p in graph.projections} - {1}):
-        # Active synapses only: pruned ones carry nothing and the group has no mask.
-        group = [Projection(p.source, p.target, p.active_weights(), name=p.name)
-                 for p in graph.projections if p.delay_steps == d]
+        group = _active_only([p for p in graph.projections if p.delay_steps == d])
         from_pops = [p for p in group if p.source in graph.populations]
         from_inputs = [p for p in group if p.source in graph.inputs]
         delayed.append(DelayedSynapses(
-            delay=d, weights=_blocks(graph, from_pops, offsets, offsets, (n, n))[0],
-            input_weights=_blocks(graph, from_inputs, offsets, input_offsets, (n, n_in))[0]))
+            delay=d, weights=_blocks(from_pops, offsets, offsets, (n, n))[0],
+            input_weights=_blocks(from_inputs, offsets, input_offsets, (n, n_in))[0]))
     return FlatLayout(graph=graph, network=network, offsets=offsets,
                       input_offsets=input_offsets, latency=graph.latency(),
                       delayed=tuple(delayed))
