@@ -21,12 +21,14 @@ def _weights(rng, shape, density, scale, sign=0.0):
     return w
 
 
-def chain_graph(seed: int = 0, reset: str = "zero") -> Graph:
+def chain_graph(seed: int = 0, reset: str = "zero", reset_delay: bool = False) -> Graph:
     """input (6) -> A (cuba_lif, 12) -> B (lif, 5): a feed-forward chain."""
     rng = np.random.default_rng(seed)
     a = Population("A", "cuba_lif", 12, tau_mem=rng.uniform(4e-3, 20e-3, 12),
-                   tau_syn=rng.uniform(1e-3, 5e-3, 12), v_threshold=1.0, reset=reset)
-    b = Population("B", "lif", 5, tau_mem=10e-3, v_threshold=1.0, reset=reset)
+                   tau_syn=rng.uniform(1e-3, 5e-3, 12), v_threshold=1.0, reset=reset,
+                   reset_delay=reset_delay)
+    b = Population("B", "lif", 5, tau_mem=10e-3, v_threshold=1.0, reset=reset,
+                   reset_delay=reset_delay)
     return Graph(inputs={"x": 6}, populations=[a, b],
                  projections=[Projection("x", "A", _weights(rng, (12, 6), 0.6, 0.9)),
                               Projection("A", "B", _weights(rng, (5, 12), 0.6, 0.8))],
@@ -114,9 +116,11 @@ def tiny_graph(request) -> Graph:
             "recurrent": lambda: recurrent_graph()}[request.param]()
 
 
-def snntorch_classifier(reset_delay: bool = False, bias: bool = True, seed: int = 0):
+def snntorch_classifier(reset_delay: bool = False, bias: bool = True, seed: int = 0,
+                        reset_mechanism: str = "zero"):
     """A two-layer recurrent classifier made in snnTorch (untrained, seconds):
-    Linear(8, 16) -> RLeaky(16, all-to-all, reset to zero) -> Linear(16, 4) -> Leaky(4).
+    Linear(8, 16) -> RLeaky(16, all-to-all) -> Linear(16, 4) -> Leaky(4), both layers with
+    ``reset_mechanism`` and ``reset_delay``.
 
     Returns ``(net, nir_graph)``: the torch module (``net.run(x)`` steps a ``[T, 8]``
     input one step at a time and returns both layers' rasters in float64) and the graph
@@ -136,11 +140,11 @@ def snntorch_classifier(reset_delay: bool = False, bias: bool = True, seed: int 
             self.fc1 = torch.nn.Linear(8, 16)
             # Vector parameters: snnTorch's exporter needs per-neuron beta and threshold.
             self.lif1 = snn.RLeaky(beta=torch.full((16,), 0.9), linear_features=16,
-                                   all_to_all=True, reset_mechanism="zero",
+                                   all_to_all=True, reset_mechanism=reset_mechanism,
                                    reset_delay=reset_delay)
             self.fc2 = torch.nn.Linear(16, 4)
             self.lif2 = snn.Leaky(beta=torch.full((4,), 0.8), threshold=torch.ones(4),
-                                  reset_mechanism="zero")
+                                  reset_mechanism=reset_mechanism, reset_delay=reset_delay)
 
         def forward(self, x):
             """One step from rest: what nirtorch traces for the export."""

@@ -101,6 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dt", type=_seconds, default=None, metavar="SECONDS",
                    help="time step of a --network .nir graph that stores none (graphs of "
                         "norse, of the NIR paper, with r = 1); default: the graph's own")
+    p.add_argument("--reset-mechanism", choices=("zero", "subtract"), default=None,
+                   help="how the --network graph's source framework resets its spiking "
+                        "neurons, which a NIR file does not say (snnTorch: its "
+                        "reset_mechanism, default subtract); default: the file's rule (NIR: "
+                        "to zero at the spike)")
+    p.add_argument("--reset-delay", action="store_true",
+                   help="the source resets one step after the spike (snnTorch's reset_delay, "
+                        "its default): with --reset-mechanism subtract this is exact; a "
+                        "recurrent population resetting to zero is warned about")
+    p.add_argument("--refit-readout", action="store_true",
+                   help="with --data: also report each network's accuracy with its readout "
+                        "refitted (ridge on the spike counts of the population feeding the "
+                        "output) on the samples --data marks 'train'")
     p.add_argument("--nir-portable", action="store_true",
                    help="also write network.portable.nir: the deployed network without "
                         "Delay nodes, time constants in 0.1 ms steps, loadable by snnTorch "
@@ -280,7 +293,9 @@ def _deploy_main(argv: list[str]) -> int:
             out=args.out, force=args.force,
             progress=show_progress_bars(args.quiet or args.json), mapping=args.mapping,
             dt=args.dt, prune_populations=args.prune_populations, data=args.data,
-            reference_accuracy=args.reference_accuracy, nir_portable=args.nir_portable)
+            reference_accuracy=args.reference_accuracy, nir_portable=args.nir_portable,
+            reset_mechanism=args.reset_mechanism, reset_delay=args.reset_delay,
+            refit_readout=args.refit_readout)
         report = run_deploy(options, log=log)
     except TargetUnavailable as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)

@@ -35,6 +35,7 @@ import numpy as np
 
 from ..engines.simulator import Simulator
 from ..model.population import SPIKING_KINDS
+from .refit import REFIT_METHOD, readout_source, refit_readout
 
 __all__ = ["Dataset", "load_data", "data_drive", "output_population", "score_classification",
            "MAX_DATA_BYTES"]
@@ -174,23 +175,30 @@ def output_population(layout, path) -> str:
     return outputs[0]
 
 
-def _scores(net, columns: np.ndarray, places: np.ndarray, size: int, spiking: bool,
-            inputs: np.ndarray, latency: int, mode: str) -> np.ndarray:
-    """Per sample, the output neurons' scores (-inf for a neuron not deployed)."""
+def _responses(net, inputs: np.ndarray, latency: int, mode: str, out_cols: np.ndarray,
+               spiking: bool, hidden_cols: np.ndarray | None = None):
+    """Per sample, run from rest: the output columns' scores (spike counts, or the
+    membrane at the last step of a non-spiking output) and, with ``hidden_cols``, those
+    neurons' spike counts (the features of a refitted readout)."""
     sim = Simulator(net, mode)
     pad = np.zeros((latency, inputs.shape[2]), dtype=bool)
-    scores = np.full((inputs.shape[0], size), -np.inf)
+    scores = np.empty((inputs.shape[0], out_cols.size))
+    counts = None if hidden_cols is None else np.empty((inputs.shape[0], hidden_cols.size))
     for i, sample in enumerate(inputs):
         result = sim.run(np.concatenate([sample, pad]), record_state=not spiking)
-        scores[i, places] = (result.spikes[:, columns].sum(axis=0) if spiking
-                             else result.v[-1, columns])
-    return scores
+        scores[i] = (result.spikes[:, out_cols].sum(axis=0) if spiking
+                     else result.v[-1, out_cols])
+        if counts is not None:
+            counts[i] = result.spikes[:, hidden_cols].sum(axis=0)
+    return scores, counts
 
 
 def score_classification(layout0, net0, deployed, data: Dataset, output: str, mode: str,
-                         reference_accuracy: float | None) -> dict:
+                         reference_accuracy: float | None, refit: bool = False) -> dict:
     """report.json ``task`` of a classification data set (module docstring): accuracy of
-    the unpruned (``layout0``'s ``net0``) and the deployed graph on the scored samples."""
+    the unpruned (``layout0``'s ``net0``) and the deployed graph on the scored samples;
+    with ``refit``, also each one's accuracy with its readout refitted on the training
+    samples (:func:`lnp_neuro.deploy.refit.refit_readout`)."""
     a, b = layout0.offsets[output]
     kind = layout0.graph.populations[output].kind
     spiking = kind in SPIKING_KINDS
@@ -200,17 +208,28 @@ def score_classification(layout0, net0, deployed, data: Dataset, output: str, mo
         raise ValueError(f"--data {data.source}: field 'labels' holds class "
                          f"{data.labels.max()}, output population {output!r} has {classes} "
                          f"neurons")
-    inputs, labels = data.inputs[data.scored], data.labels[data.scored]
+    scored = data.scored
+    source = readout_source(layout0.graph, output) if refit else None
+    runs_on = np.arange(data.labels.size) if refit else scored
     ids = deployed.neuron_ids
     da, db = deployed.layout.offsets[output]
-    accuracy = {}
-    for name, net, columns, places in (
-            ("unpruned", net0, np.arange(a, b), np.arange(classes)),
-            ("pruned", deployed.network, np.arange(da, db), ids[da:db] - a)):
-        scores = _scores(net, columns, places, classes, spiking, inputs, latency, mode)
-        accuracy[name] = float(np.mean(np.argmax(scores, axis=1) == labels))
+    accuracy, refitted = {}, {}
+    for name, net, lay, out_cols, places in (
+            ("unpruned", net0, layout0, np.arange(a, b), np.arange(classes)),
+            ("pruned", deployed.network, deployed.layout, np.arange(da, db), ids[da:db] - a)):
+        hidden = None if source is None else np.arange(*lay.offsets[source])
+        raw, counts = _responses(net, data.inputs[runs_on], latency, mode, out_cols, spiking,
+                                 hidden)
+        scores = np.full((runs_on.size, classes), -np.inf)
+        scores[:, places] = raw
+        is_scored = ~data.train[runs_on]
+        accuracy[name] = float(np.mean(np.argmax(scores[is_scored], axis=1)
+                                       == data.labels[runs_on][is_scored]))
+        if source is not None:
+            refitted[name] = refit_readout(counts, data.labels[runs_on], data.train[runs_on])
+    labels = data.labels[scored]
     chance = float(np.bincount(labels, minlength=classes).max() / labels.size)
-    return {"name": "classification", "metric": "accuracy", **accuracy,
+    task = {"name": "classification", "metric": "accuracy", **accuracy,
             "n_test": int(labels.size), "classes": int(classes), "chance": chance,
             "chance_rule": "majority-class rate of the scored samples",
             "engine": f"native {mode}", "output_population": output,
@@ -219,3 +238,11 @@ def score_classification(layout0, net0, deployed, data: Dataset, output: str, mo
                            else "argmax of the membrane potential at the last step"),
             "steps_per_sample": int(data.inputs.shape[1]), "latency_steps": latency,
             "reference_accuracy": reference_accuracy}
+    if refitted:
+        task["refitted"] = {"unpruned": refitted["unpruned"]["accuracy"],
+                            "pruned": refitted["pruned"]["accuracy"],
+                            "source_population": source,
+                            "n_train": int(data.train.sum()),
+                            "alpha": {k: v["alpha"] for k, v in refitted.items()},
+                            "method": REFIT_METHOD}
+    return task

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..hardware.mapping import STRATEGIES
 from ..model.build import MODELS
+from ..nir.source_reset import RESET_MECHANISMS
 from ..prune.baselines import AP_BUDGETS
 from ..tasks.encoding import SERIES_SCALINGS
 from ..tasks.forecast import ESN_MIN_UNITS
@@ -70,6 +71,13 @@ class DeployOptions:
     #: Also write ``network.portable.nir``, the deployed network without Delay nodes for
     #: snnTorch and norse (:mod:`lnp_neuro.nir.portable`); ``network.nir`` stays exact.
     nir_portable: bool = False
+    #: How the source framework of a --network NIR graph resets ("zero" or "subtract"),
+    #: which a NIR file does not say; None: the file's rule (lnp_neuro.nir.source_reset).
+    reset_mechanism: str | None = None
+    #: snnTorch's reset_delay: the reset acts one step after the spike.
+    reset_delay: bool = False
+    #: With --data: also refit the readout on the training samples (lnp_neuro.deploy.refit).
+    refit_readout: bool = False
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -139,6 +147,7 @@ class DeployOptions:
         if self.network is not None:
             self.network = Path(self.network)
         self._check_data()
+        self._check_source_reset()
         if self.dt is not None:
             dt = float(self.dt)
             if not np.isfinite(dt) or dt <= 0:
@@ -149,6 +158,18 @@ class DeployOptions:
 
 
 
+    def _check_source_reset(self) -> None:
+        self.reset_delay = bool(self.reset_delay)
+        if self.reset_mechanism is None and not self.reset_delay:
+            return
+        if self.network is None or self.network.suffix != ".nir":
+            raise ValueError("--reset-mechanism and --reset-delay apply only to a --network "
+                             ".nir graph")
+        if self.reset_mechanism not in RESET_MECHANISMS:
+            raise ValueError(f"--reset-mechanism must be one of {', '.join(RESET_MECHANISMS)}"
+                             f"{' (--reset-delay needs it)' if self.reset_mechanism is None else ''}; "
+                             f"got {self.reset_mechanism!r}")
+
     def _check_data(self) -> None:
         """``--data`` needs a --network graph (a built reservoir has no output population);
         ``--reference-accuracy`` needs ``--data`` and is a fraction."""
@@ -157,6 +178,9 @@ class DeployOptions:
             if self.network is None:
                 raise ValueError("--data applies to a --network .nir graph with an output "
                                  "population; a built reservoir has none")
+        self.refit_readout = bool(self.refit_readout)
+        if self.refit_readout and self.data is None:
+            raise ValueError("--refit-readout applies with --data only (its 'train' samples)")
         if self.reference_accuracy is not None:
             value = float(self.reference_accuracy)
             if self.data is None:

@@ -27,6 +27,7 @@ from ..model.network import SpikingNetwork
 from ..report.record import RunRecord
 from ..report.render import write_report
 from .data import data_drive, load_data, output_population, score_classification
+from .refit import readout_source
 from .handover import hand_over, hand_over_graph, population_summary
 from .inputs import (build_network, check_build_size, load_network, load_series, make_input,
                      series_inputs)
@@ -44,6 +45,11 @@ OUTPUT_FILES = ("network.nir", "run.npz", "analysis.npz", "report.json", "report
 PORTABLE_FILE = "network.portable.nir"
 _LABELS = {"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}
 
+
+#: Options left out of report.json while unset, so that a run without them records what
+#: it always did.
+_UNSET_OMITTED = ("data", "reference_accuracy", "reset_mechanism", "reset_delay",
+                  "refit_readout")
 
 def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict:
     """Run one deployment (module docstring) and return the report dict it wrote.
@@ -116,11 +122,15 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
     if data is not None:
         measured["task"] = run.timed("task", score_classification, layout0, net0, deployed,
                                      data, output_population(layout0, options.network),
-                                     run.mode, options.reference_accuracy)
+                                     run.mode, options.reference_accuracy,
+                                     options.refit_readout)
         per_inference = _per_inference(energy, inputs, measured["task"], net0.dt)
         log(f"accuracy: {measured['task']['unpruned']:.3g} unpruned -> "
             f"{measured['task']['pruned']:.3g} deployed on {measured['task']['n_test']} "
             f"samples")
+        if "refitted" in measured["task"]:
+            log(f"refitted readout: {measured['task']['refitted']['unpruned']:.3g} unpruned "
+                f"-> {measured['task']['refitted']['pruned']:.3g} deployed")
     _write_arrays(run, net0, deployed, runs, inputs, encoded, measured)
     record = _record(run, net0, net1, deployed, runs, inputs, input_info, history, mapping,
                      energy, measured, per_inference)
@@ -145,7 +155,8 @@ def _starting_network(run: _Run):
         log(f"built {options.model.upper()}: {net0.n_active_neurons} neurons, "
             f"{net0.n_active_synapses} synapses (seed {options.seed})")
         return net0, layout, series
-    net0 = run.timed("load", load_network, options.network, options.dt)
+    net0 = run.timed("load", load_network, options.network, options.dt,
+                     options.reset_mechanism, options.reset_delay)
     if options.data is not None and not isinstance(net0, FlatLayout):
         raise ValueError(f"--data needs a --network graph with an output population; "
                          f"{options.network} is one recurrent network (a reservoir)")
@@ -178,6 +189,14 @@ def _load_data(run: _Run, net0: SpikingNetwork, layout: FlatLayout | None):
     data = run.timed("data", load_data, run.options.data, net0.n_inputs)
     run.log(f"data: {data.inputs.shape[0]} samples of {data.inputs.shape[1]} steps, "
             f"{data.scored.size} scored")
+    if run.options.refit_readout:
+        refit_source = readout_source(layout.graph, output_population(layout,
+                                                                      run.options.network))
+        if np.unique(data.labels[data.train]).size < 2:
+            raise ValueError(f"--refit-readout needs training samples of two classes or "
+                             f"more: --data {data.source} marks "
+                             f"{int(data.train.sum())} samples 'train'")
+        run.log(f"readout refit: on the spike counts of {refit_source!r}")
     return data
 
 
@@ -360,7 +379,7 @@ def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, 
         baseline_budget=net1.metadata.get("baseline_budget"),
         energy=energy, input=input_info,
         options={k: v for k, v in asdict(options).items() if k not in ("progress",)
-                 and not (k in ("data", "reference_accuracy") and v is None)},
+                 and not (k in _UNSET_OMITTED and v in (None, False))},
         deployed=deployed_info,
         timings_seconds=run.timings,
         quantisation=quantisation,

@@ -61,7 +61,7 @@ Neuron kinds (:class:`~lnp_neuro.model.network.SpikingNetwork`) need no branch e
 non-spiking neuron (a readout) gets the kernel threshold ``2**31 - 1``, above the
 saturated ``v`` (at most ``2**23 - 1``), so it never spikes and ``v`` saturates as usual.
 A neuron that resets by subtraction has ``sub_mask`` -1 instead of 0, which selects
-``v - vth`` instead of 0 as the value after a spike (:func:`_update`). Both keep the
+``v - vsub`` instead of 0 as the value after a spike (:func:`_update`). Both keep the
 quiescence test above valid: a neuron at rest has no input to spike on, whatever its kind.
 
 The kernel is compiled with ``nogil=True`` so independent runs can share the cores
@@ -169,9 +169,10 @@ def _update(i, a, keep_u, keep_v, vth, bias, sub_mask, u, v):
     """One LIF step of neuron ``i`` on input ``a`` (int32 activation, before the shift by
     6); returns (spiked, wrapped).
 
-    On a spike ``v`` becomes ``(vol - vth) & sub_mask``: 0 for a neuron that resets to
-    zero (``sub_mask`` 0), ``vol - vth`` for one that resets by subtraction (``sub_mask``
-    -1, all bits set). ``0 < vol - vth < 2**23`` there, so no saturation is needed.
+    ``sub_mask`` is ``(mask, vsub)``: on a spike ``v`` becomes ``(vol - vsub) & mask``,
+    0 for a neuron that resets to zero (``mask`` 0), ``vol - vsub`` for one that resets by
+    subtraction (``mask`` -1, all bits set; ``vsub`` the threshold, or snnTorch's delayed
+    amount). ``vol < 2**23`` and ``0 < vsub < 2**23`` there, so no saturation is needed.
     ``sub_mask`` None (no neuron subtracts) compiles the plain reset to 0: the mask's load
     then costs nothing in the update loop."""
     uv_max = np.int64(8388608)                        # 2**23
@@ -188,7 +189,7 @@ def _update(i, a, keep_u, keep_v, vth, bias, sub_mask, u, v):
     if sub_mask is None:
         v[i] = 0 if spiked else vol
     else:
-        v[i] = ((vol - vth[i]) & sub_mask[i]) if spiked else vol
+        v[i] = ((vol - sub_mask[1][i]) & sub_mask[0][i]) if spiked else vol
     return spiked, up | down
 
 

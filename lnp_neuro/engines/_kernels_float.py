@@ -213,13 +213,14 @@ def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias, res
             vi = v[i] * one_minus_dv[i] + ui + bias[i]
             u[i] = ui
             if vi > vth[i]:
-                # Reset to 0, or by subtraction (snnTorch's "subtract" reset). reset_sub
-                # is None when no neuron subtracts: numba then compiles the plain reset
-                # alone (the branch on None is pruned at compile time).
+                # Reset to 0, or by subtraction (snnTorch's "subtract" reset): reset_sub
+                # is (flags, amounts), or None when no neuron subtracts: numba then
+                # compiles the plain reset alone (the branch on None is pruned at
+                # compile time).
                 if reset_sub is None:
                     vi = 0.0
-                elif reset_sub[i]:
-                    vi = vi - vth[i]
+                elif reset_sub[0][i]:
+                    vi = vi - reset_sub[1][i]
                 else:
                     vi = 0.0
                 spikes[t, i] = True

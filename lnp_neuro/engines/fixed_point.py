@@ -10,7 +10,8 @@ on-chip learning"; design section 6). Per step, in integer units::
     u[t]   = wrap24( trunc(u[t-1] * (4096 - (du + 1)) / 4096) + (a << 6) )
     v[t]   = clip24( trunc(v[t-1] * (4096 - dv) / 4096) + u[t] + (bias_mant << bias_exp) )
     s[t]   = v[t] > (vth << 6) ;  v[t] <- 0 where s[t]
-                       (v[t] <- v[t] - (vth << 6) for a neuron with reset_subtract;
+                       (v[t] <- v[t] - vsub for a neuron with reset_subtract, where
+                        vsub = vth << 6 unless the network sets reset_amount;
                         s[t] = 0 always for a non-spiking neuron: lnp_neuro.engines.simulator)
 
 ``trunc`` rounds toward zero (sign * (|x| >> 12)); ``wrap24`` wraps the current modulo
@@ -32,6 +33,9 @@ Field by field:
 - ``dv = clip(round(4096 * dt / tau_mem), 0, 4095)`` (``dm_offset = 0``: ``tau_mem = dt``
   becomes 4095/4096; ``tau_mem = inf`` gives ``dt / tau_mem = 0``, hence ``dv = 0``, no leak).
 - ``vth = clip(round(v_threshold * scale / 64), 1, 2**17 - 1)`` (17-bit, shifted by 6).
+- ``vsub = clip(round(reset_amount * scale), 1, 2**23 - 1)`` where a network's
+  ``reset_amount`` differs from its threshold (snnTorch's delayed subtraction), else
+  ``vth << 6``: the amount a spike subtracts is a 24-bit integer of ``v``.
 - ``bias = bias_mant << bias_exp`` with ``bias_mant`` 13-bit signed and ``bias_exp`` in
   [0, 7], the smallest exponent whose mantissa fits (most precision).
 - Weights: 8-bit mantissas with a shared exponent per ``Sparse`` process, in [-8, 7]
@@ -137,6 +141,9 @@ class FixedPointNetwork:
     scale : float
         Integer units of ``u``/``v`` per float membrane unit.
     error : QuantizationError
+    vsub : int array (N,), optional
+        What a spike subtracts from ``v`` (integer units) under reset by subtraction;
+        None: ``vth << 6`` (:attr:`effective_vsub`).
     """
 
     du: np.ndarray
@@ -152,6 +159,7 @@ class FixedPointNetwork:
     input_sign_mode: str
     scale: float
     error: QuantizationError
+    vsub: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.du = self._int_field(self.du, "du", 0, 2**DECAY_BITS - 1)
@@ -188,6 +196,8 @@ class FixedPointNetwork:
             if np.ndim(exp) == 0:
                 exp = np.full(n, exp)
             setattr(self, exp_name, self._int_field(exp, exp_name, *WEIGHT_EXP_RANGE, n))
+        if self.vsub is not None:
+            self.vsub = self._int_field(self.vsub, "vsub", 1, 2**23 - 1, n)
         self.scale = float(self.scale)
         if not (np.isfinite(self.scale) and self.scale > 0):
             raise ValueError(f"scale must be a positive number, got {self.scale}")
@@ -218,6 +228,11 @@ class FixedPointNetwork:
         return self.vth << VTH_SHIFT
 
     @property
+    def effective_vsub(self) -> np.ndarray:
+        """What a spike subtracts from ``v`` under reset by subtraction (integer units)."""
+        return self.effective_vth if self.vsub is None else self.vsub
+
+    @property
     def effective_bias(self) -> np.ndarray:
         """Bias in integer units of ``v`` (``bias_mant << bias_exp``)."""
         return self.bias_mant << self.bias_exp
@@ -244,7 +259,8 @@ class FixedPointNetwork:
             weights=self.weights[keep][:, keep], weight_exp=self.weight_exp[keep],
             sign_mode=self.sign_mode, input_weights=self.input_weights[keep],
             input_weight_exp=self.input_weight_exp[keep], input_sign_mode=self.input_sign_mode,
-            scale=self.scale, error=self.error)
+            scale=self.scale, error=self.error,
+            vsub=None if self.vsub is None else self.vsub[keep])
 
 
 def _int_range(sign_mode: str) -> tuple[int, int]:
@@ -382,6 +398,10 @@ def quantize(net: SpikingNetwork, *, scale: float | None = None, headroom_bits: 
 
     vth_target = net.v_threshold * scale / 2.0 ** VTH_SHIFT
     vth = np.clip(np.round(vth_target), 1, 2**VTH_BITS - 1).astype(np.int64)
+    vsub = None
+    if net.reset_amount is not None:
+        own = np.clip(np.round(net.reset_amount * scale), 1, 2**23 - 1).astype(np.int64)
+        vsub = np.where(net.reset_amount == net.v_threshold, vth << VTH_SHIFT, own)
 
     half = 2 ** (BIAS_MANT_BITS - 1)
     b_target = net.bias * scale
@@ -428,4 +448,4 @@ def quantize(net: SpikingNetwork, *, scale: float | None = None, headroom_bits: 
     return FixedPointNetwork(du=du, dv=dv, vth=vth, bias_mant=bias_mant, bias_exp=bias_exp,
                              weights=w_int, weight_exp=w_exp, sign_mode=w_mode,
                              input_weights=win_int, input_weight_exp=win_exp,
-                             input_sign_mode=win_mode, scale=scale, error=error)
+                             input_sign_mode=win_mode, scale=scale, error=error, vsub=vsub)

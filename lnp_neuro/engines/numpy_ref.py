@@ -89,7 +89,8 @@ def run_numpy(net, x, mode, fixed, state, record, progress, layout=None, activat
                 u_new = u_new + a
                 v_new = v * omdv + u_new + bias
                 s = (v_new > net.v_threshold) & can_spike
-                v_new = np.where(s, np.where(subtract, v_new - net.v_threshold, 0.0), v_new)
+                v_new = np.where(s, np.where(subtract, v_new - net.subtract_amount, 0.0),
+                                 v_new)
             else:
                 act = _wrap32(_wrap32(pend_rec + pend_in) << ACT_SHIFT)
                 cur = _wrap32(trunc_decay(u, keep_u) + act)
@@ -100,8 +101,8 @@ def run_numpy(net, x, mode, fixed, state, record, progress, layout=None, activat
                 v_new = _wrap32(_wrap32(trunc_decay(v, keep_v) + u_new) + bias)
                 v_new = np.clip(v_new, -(_UV_MAX - 1), _UV_MAX - 1)
                 s = (v_new > vth_eff) & can_spike
-                # vth_eff < v_new <= 2**23 - 1: the subtraction stays in the 24-bit range.
-                v_new = np.where(s, np.where(subtract, v_new - vth_eff, 0), v_new)
+                # v_new <= 2**23 - 1 and 0 < vsub < 2**23: the result stays in 24 bits.
+                v_new = np.where(s, np.where(subtract, v_new - fixed.effective_vsub, 0), v_new)
             u[active] = u_new[active]
             v[active] = v_new[active]
             spikes[t] = s

@@ -12,9 +12,10 @@ it receives this step's spikes (its ``a_buff``)::
     s[t]  = v[t] > v_threshold ;  v[t] <- 0 where s[t]
 
 per neuron kind (:class:`~lnp_neuro.model.network.SpikingNetwork`): a neuron with
-``reset_subtract`` resets by ``v[t] <- v[t] - v_threshold`` in the same step (snnTorch's
-subtract reset; in ``mode="fixed"`` ``v <- v - (vth << 6)``, which stays inside the 24-bit
-range); a non-spiking neuron (``spiking`` False: NIR's ``LI``/``Integrator``, a readout)
+``reset_subtract`` resets by ``v[t] <- v[t] - reset_amount`` in the same step (snnTorch's
+subtract reset; the amount is ``v_threshold`` unless the network sets ``reset_amount``, as
+for snnTorch's delayed reset; in ``mode="fixed"`` ``v <- v - vsub``, ``vsub = vth << 6``
+by default, which stays inside the 24-bit range); a non-spiking neuron (``spiking`` False: NIR's ``LI``/``Integrator``, a readout)
 never spikes and never resets; ``tau_mem = inf`` gives ``dv = 0``, no leak (the fixed
 ``dv`` rounds to 0 too). All three engines implement these rules and agree bit for bit.
 
@@ -190,7 +191,9 @@ def _float_layout(net):
     # A non-spiking neuron's threshold is +inf here: v > inf never holds (kernel docstring).
     # reset_sub is None when no neuron subtracts (the kernel's plain specialisation).
     vth = np.where(net.spiking, net.v_threshold, np.inf).astype(np.float64)
-    reset_sub = np.array(net.reset_subtract, np.bool_) if net.reset_subtract.any() else None
+    reset_sub = ((np.array(net.reset_subtract, np.bool_),
+                  np.array(net.subtract_amount, np.float64))
+                 if net.reset_subtract.any() else None)
     return (np.array(net.neuron_active, np.bool_), 1 - net.du, 1 - net.dv,
             vth, np.array(net.bias, np.float64), reset_sub,
             *_csc_parts(w, np.float64), *_csr_parts(w),
@@ -244,14 +247,15 @@ def _fixed_layout(net, fixed):
     # so they stay at 0 without a branch in the kernel. All fit int32 (12-bit decays,
     # 23-bit threshold, bias < 2**19), which keeps the data the update loop streams small.
     # Non-spiking neurons get the same unreachable threshold (v saturates at 2**23 - 1);
-    # sub_mask is -1 where a spike subtracts the threshold, 0 where it resets to 0, and
-    # None when no neuron subtracts (the kernel then compiles the plain reset).
+    # sub_mask is (-1 where a spike subtracts, 0 where it resets to 0; the amount
+    # subtracted), or None when no neuron subtracts (the kernel compiles the plain reset).
     unity = 2 ** DECAY_BITS
     keep_u = np.where(active, unity - (fixed.du + 1), 0).astype(np.int32)
     keep_v = np.where(active, unity - fixed.dv, 0).astype(np.int32)
     vth = np.where(active & net.spiking, fixed.effective_vth, 2 ** 31 - 1).astype(np.int32)
     bias = np.where(active, fixed.effective_bias, 0).astype(np.int32)
-    sub_mask = (np.where(net.reset_subtract, -1, 0).astype(np.int32)
+    sub_mask = ((np.where(net.reset_subtract, -1, 0).astype(np.int32),
+                 fixed.effective_vsub.astype(np.int32))
                 if net.reset_subtract.any() else None)
     active_mask = np.where(active, -1, 0).astype(np.int32)
     rec_parts, rec_acc = _fixed_matrix(fixed.weights, fixed.weight_exp)

@@ -180,6 +180,8 @@ def flatten(graph: Graph) -> FlatLayout:
         reset_subtract=cat([np.full(p.n, p.reset == "subtract") for p in pops]),
         spiking=cat([np.full(p.n, p.spiking) for p in pops]),
         bias_onset=cat([np.full(p.n, onsets[p.name], np.int64) for p in pops]),
+        reset_amount=(cat([p.reset_amount(graph.dt) for p in pops])
+                      if any(p.reset_delay for p in pops) else None),
     )
     delayed = []
     for d in sorted({p.delay_steps for p in graph.projections} - {1}):

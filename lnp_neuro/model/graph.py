@@ -180,7 +180,7 @@ class Graph:
             name=p.name, kind=p.kind, n=kept[p.name].size,
             **{f: None if getattr(p, f) is None else getattr(p, f)[kept[p.name]]
                for f in ("tau_mem", "tau_syn", "v_threshold", "cluster")},
-            bias=p.bias[kept[p.name]], reset=p.reset,
+            bias=p.bias[kept[p.name]], reset=p.reset, reset_delay=p.reset_delay,
             excitatory=p.excitatory[kept[p.name]]) for p in pops.values()]
         return Graph(inputs=dict(self.inputs), populations=new_pops,
                      projections=[self._compact_projection(p, kept) for p in self.projections],
@@ -212,7 +212,8 @@ class Graph:
                  f"{len(self.populations)} population(s) ({self.n_neurons} neurons), "
                  f"{len(self.projections)} projection(s), dt {self.dt:g} s"]
         for pop in self.populations.values():
-            lines.append(f"  {pop.name}: {pop.kind} x {pop.n}, reset {pop.reset}")
+            lines.append(f"  {pop.name}: {pop.kind} x {pop.n}, reset {pop.reset}"
+                         f"{' (delayed)' if pop.reset_delay else ''}")
         for proj in self.projections:
             lines.append(f"  {proj.name}: {proj.weights.nnz} synapses, delay "
                          f"{proj.delay_steps}")

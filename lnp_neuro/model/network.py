@@ -205,6 +205,10 @@ class SpikingNetwork:
     reset_subtract : bool array (N,), optional
         True where a spike subtracts ``v_threshold`` from ``v`` (snnTorch's default reset)
         instead of setting ``v`` to 0. Default all False.
+    reset_amount : float array (N,), optional
+        What a spike subtracts from ``v`` where ``reset_subtract``; default (None) the
+        threshold. snnTorch's delayed subtraction is ``v_threshold / beta`` here
+        (:meth:`lnp_neuro.model.population.Population.reset_amount`).
     spiking : bool array (N,), optional
         False for a non-spiking neuron (NIR's ``LI`` and ``Integrator``, a readout): it
         integrates like the others but never spikes or resets. Default all True.
@@ -233,6 +237,7 @@ class SpikingNetwork:
     reset_subtract: np.ndarray | None = None
     spiking: np.ndarray | None = None
     bias_onset: np.ndarray | None = None
+    reset_amount: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -287,6 +292,12 @@ class SpikingNetwork:
                               else _per_neuron(self.neuron_active, n, "neuron_active", bool))
         self.reset_subtract = (np.zeros(n, bool) if self.reset_subtract is None
                                else _per_neuron(self.reset_subtract, n, "reset_subtract", bool))
+        if self.reset_amount is not None:
+            self.reset_amount = _per_neuron(self.reset_amount, n, "reset_amount")
+            if np.any(self.reset_amount <= 0):
+                i = int(np.flatnonzero(self.reset_amount <= 0)[0])
+                raise ValueError(f"reset_amount must be positive; neuron {i} has "
+                                 f"{self.reset_amount[i]}")
         self.spiking = (np.ones(n, bool) if self.spiking is None
                         else _per_neuron(self.spiking, n, "spiking", bool))
         self.bias_onset = (np.zeros(n, np.int64) if self.bias_onset is None
@@ -320,6 +331,11 @@ class SpikingNetwork:
     @property
     def n_inputs(self) -> int:
         return self.input_weights.shape[1]
+
+    @property
+    def subtract_amount(self) -> np.ndarray:
+        """What a spike subtracts from ``v`` where ``reset_subtract`` (per neuron)."""
+        return self.v_threshold if self.reset_amount is None else self.reset_amount
 
     @property
     def is_plain_lif(self) -> bool:
@@ -416,6 +432,7 @@ class SpikingNetwork:
             metadata=json.loads(json.dumps(self.metadata)),
             reset_subtract=self.reset_subtract.copy(), spiking=self.spiking.copy(),
             bias_onset=self.bias_onset.copy(),
+            reset_amount=None if self.reset_amount is None else self.reset_amount.copy(),
         )
         if "weights" in changes and "synapse_active" not in changes:
             base["synapse_active"] = None
@@ -435,6 +452,7 @@ class SpikingNetwork:
             metadata=json.loads(json.dumps(self.metadata)),
             reset_subtract=self.reset_subtract[keep], spiking=self.spiking[keep],
             bias_onset=self.bias_onset[keep],
+            reset_amount=None if self.reset_amount is None else self.reset_amount[keep],
         )
         return net, keep
 
@@ -460,6 +478,8 @@ class SpikingNetwork:
         if not self.is_plain_lif:  # only then: files of plain networks are unchanged
             arrays["reset_subtract"] = self.reset_subtract
             arrays["spiking"] = self.spiking
+        if self.reset_amount is not None:
+            arrays["reset_amount"] = self.reset_amount
         if self.has_bias_onset:  # likewise: only a network with an onset stores it
             arrays["bias_onset"] = self.bias_onset
         for key, mat in (("w", self.weights), ("win", self.input_weights)):
@@ -521,6 +541,7 @@ class SpikingNetwork:
                           if "metadata_json" in data else {}),
                 reset_subtract=data.get("reset_subtract"), spiking=data.get("spiking"),
                 bias_onset=data.get("bias_onset"),
+                reset_amount=data.get("reset_amount"),
             )
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None

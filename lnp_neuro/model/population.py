@@ -8,6 +8,13 @@ engines run (Lava's ``LIF`` process, design section 6)::
     s[t] = v[t] > v_threshold ;  v[t] <- 0 (reset "zero") or v[t] - v_threshold
                                  (reset "subtract") where s[t]
 
+With ``reset_delay`` (snnTorch's ``reset_delay=True``, its default) a "subtract" neuron
+subtracts the threshold one step late, from the next step's decayed membrane:
+``v[t+1] = beta v[t] + u[t+1] + bias - v_threshold s[t]`` with ``beta = 1 - dt/tau_mem``
+(snnTorch ``Leaky._base_sub``). That is the same as subtracting ``v_threshold / beta`` at
+the spike (``beta (v - v_threshold/beta) = beta v - v_threshold``), which is what
+:meth:`Population.reset_amount` gives the engines; the threshold comparison is unchanged.
+
 ==============  ===========================  ==========  ======  ====================
 kind            NIR primitive                tau_syn     tau_mem spikes
 ==============  ===========================  ==========  ======  ====================
@@ -72,6 +79,11 @@ class Population:
         Constant added to ``v`` every step (membrane units).
     reset : "zero" | "subtract"
         What a spike does to ``v`` (spiking kinds).
+    reset_delay : bool
+        snnTorch's ``reset_delay`` for a "subtract" population (module docstring). With
+        reset to zero it changes nothing for a neuron without recurrent input (snnTorch's
+        ``Leaky._base_zero`` zeroes the old membrane, as an immediate reset does), so it is
+        only accepted with "subtract".
     neuron_active : bool array (n,), optional
         Pruning mask; a pruned neuron is never updated and never spikes.
     excitatory : bool array (n,), optional
@@ -88,6 +100,7 @@ class Population:
     v_threshold: object = None
     bias: object = 0.0
     reset: str = "zero"
+    reset_delay: bool = False
     neuron_active: object = None
     excitatory: object = None
     cluster: object = None
@@ -105,6 +118,13 @@ class Population:
         if self.reset not in RESETS:
             raise ValueError(f"population {where!r}: reset must be one of {RESETS}, "
                              f"got {self.reset!r}")
+        if not isinstance(self.reset_delay, (bool, np.bool_)):
+            raise ValueError(f"population {where!r}: reset_delay must be True or False, "
+                             f"got {self.reset_delay!r}")
+        self.reset_delay = bool(self.reset_delay)
+        if self.reset_delay and self.reset != "subtract":
+            raise ValueError(f"population {where!r}: reset_delay applies to reset 'subtract' "
+                             f"only (a delayed reset to zero is the immediate one)")
         for field, needed in (("tau_syn", self.kind in _HAS_SYN),
                               ("tau_mem", self.kind in _HAS_LEAK),
                               ("v_threshold", self.kind in SPIKING_KINDS)):
@@ -143,6 +163,21 @@ class Population:
     def tau_mem_or_inf(self) -> np.ndarray:
         """``tau_mem`` per neuron; ``inf`` (no leak) for ``if`` and ``integrator``."""
         return self.tau_mem if self.tau_mem is not None else np.full(self.n, np.inf)
+
+    def reset_amount(self, dt: float) -> np.ndarray:
+        """What a spike subtracts from ``v`` under reset "subtract": ``v_threshold``, or
+        ``v_threshold / beta`` with ``beta = 1 - dt/tau_mem`` under ``reset_delay``
+        (module docstring). A delayed reset of a neuron with ``beta = 0`` (``tau_mem =
+        dt``) acts on a membrane that forgets everything, so it has no immediate form."""
+        thr = self.threshold_or_one()
+        if not self.reset_delay:
+            return thr
+        beta = 1.0 - float(dt) / self.tau_mem_or_inf()
+        if np.any(beta <= 0):
+            i = int(np.flatnonzero(beta <= 0)[0])
+            raise ValueError(f"population {self.name!r}: reset_delay needs tau_mem > dt "
+                             f"(neuron {i} has beta = 1 - dt/tau_mem = {beta[i]:g})")
+        return thr / beta
 
     def threshold_or_one(self) -> np.ndarray:
         """``v_threshold``; 1 for the non-spiking kinds (never compared, but quantised)."""

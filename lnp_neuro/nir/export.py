@@ -69,6 +69,8 @@ def _neuron_node(pop: Population, dt: float) -> nir.NIRNode:
     zeros = np.zeros(pop.n)
     meta = {"neuron_active": active.copy(), "excitatory": pop.excitatory.copy(),
             "bias": pop.bias.copy(), "reset": pop.reset}
+    if pop.reset_delay:
+        meta["reset_delay"] = True
     if pop.cluster is not None:
         meta["cluster"] = pop.cluster.astype(np.int64)
     metadata = {METADATA_KEY: meta}

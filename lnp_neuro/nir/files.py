@@ -39,8 +39,10 @@ def write_graph(graph: Graph, path: str | Path, overwrite: bool = False, *,
     return path
 
 
-def read_graph(path: str | Path, *, dt: float | None = None) -> Graph:
-    """Read a NIR file (written by :func:`write_graph` or another tool) as a Graph.
+def read_graph(path: str | Path, *, dt: float | None = None,
+               reset_mechanism: str | None = None, reset_delay: bool = False) -> Graph:
+    """Read a NIR file (written by :func:`write_graph` or another tool) as a Graph;
+    ``dt``, ``reset_mechanism`` and ``reset_delay`` as in :func:`graph_from_nir`.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file for
     one that is not a readable NIR graph or does not map (:func:`graph_from_nir`).
@@ -50,7 +52,8 @@ def read_graph(path: str | Path, *, dt: float | None = None) -> Graph:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            graph = graph_from_nir(nir_graph, dt=dt)
+            graph = graph_from_nir(nir_graph, dt=dt, reset_mechanism=reset_mechanism,
+                                   reset_delay=reset_delay)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     for w in caught:

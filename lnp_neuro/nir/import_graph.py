@@ -69,6 +69,7 @@ from ..model.graph import feed_forward_depth
 from .export import GRAPH_FORMAT_VERSION, IMPORT_METADATA_KEY
 from .lowering import WEIGHT_CONVERTERS, Lowered, lower_paths
 from .reservoir_export import METADATA_KEY
+from .source_reset import apply_source_reset
 from .reservoir_import import (_active_and_bias, _checked_dt, _euler_scale_bias, _excitatory,
                                _flat_graph, _fold_affine_bias, _infer_dt, _is_one, _lnp_meta,
                                _meta_array, _meta_json, _node_type, _per_neuron_param,
@@ -427,10 +428,14 @@ def _population(name: str, node: Any, spec: _Neuron, n: int,
     reset = nmeta.get("reset", "zero")
     reset = reset.item() if isinstance(reset, np.ndarray) else reset
     reset = reset.decode() if isinstance(reset, bytes) else str(reset)
+    delay = nmeta.get("reset_delay", False)
+    delay = delay.item() if isinstance(delay, np.ndarray) and delay.size == 1 else delay
     try:
         return Population(
             name=name, kind=spec.kind, n=n, tau_mem=spec.tau_mem, tau_syn=spec.tau_syn,
-            v_threshold=spec.v_threshold, bias=bias, reset=reset, neuron_active=active,
+            v_threshold=spec.v_threshold, bias=bias, reset=reset,
+            reset_delay=delay,
+            neuron_active=active,
             excitatory=excitatory,
             cluster=_meta_array(nmeta, "cluster", (n,), np.int64, where))
     except ValueError as exc:
@@ -456,7 +461,8 @@ def _layout_order(graph_meta: dict, populations: list, projections: list, inputs
 
 
 # --------------------------------------------------------------------------- import
-def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None) -> Graph:
+def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None,
+                   reset_mechanism: str | None = None, reset_delay: bool = False) -> Graph:
     """Import a NIR graph as a :class:`~lnp_neuro.model.Graph` (module docstring).
 
     Parameters
@@ -465,6 +471,13 @@ def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None) -> Graph
     dt : float, optional
         Time step in seconds for graphs that do not store one; default from the graph's
         ``lnp_neuro`` metadata or ``tau / r`` of its leaky neuron nodes.
+    reset_mechanism : "zero" | "subtract", optional
+        How the source framework's spiking neurons reset, which a NIR file does not say
+        (snnTorch's ``reset_mechanism``; its default is "subtract"). Default: the file's
+        rule (NIR's reset to ``v_reset``, or what an lnp_neuro file records).
+    reset_delay : bool
+        snnTorch's ``reset_delay`` (its default is True): the reset acts one step late
+        (:mod:`lnp_neuro.nir.source_reset`).
     """
     dt = _checked_dt(nir_graph, dt)
     nodes, edges = _supported_nodes(nir_graph)
@@ -505,5 +518,6 @@ def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None) -> Graph
     if onsets:
         # A graph of ours whose bias starts late (lnp_neuro.model.flat.bias_onsets).
         metadata[IMPORT_METADATA_KEY]["bias_onset"] = {k: int(v) for k, v in onsets.items()}
-    return Graph(inputs=inputs, populations=populations, projections=conn.projections,
-                 outputs=conn.outputs, dt=dt, metadata=metadata)
+    graph = Graph(inputs=inputs, populations=populations, projections=conn.projections,
+                  outputs=conn.outputs, dt=dt, metadata=metadata)
+    return apply_source_reset(graph, reset_mechanism, reset_delay)

@@ -29,8 +29,10 @@ bit; otherwise population number ``i`` of :meth:`Graph.recurrent_populations` ge
 are chosen).
 
 Neurons. LNP's steps are defined for current-based LIF neurons (the operating-point
-gains of step I and the timescales of step IV read ``tau_syn`` and ``tau_mem``), so only
-``cuba_lif`` populations are pruned; another kind is refused, naming it. A population that
+gains of step I and the timescales of step IV read ``tau_syn`` and ``tau_mem``), so
+``cuba_lif`` populations are pruned, and ``lif`` ones (snnTorch's ``Leaky``/``RLeaky``, NIR's
+``LIF``) as the current-based neuron with ``tau_syn = dt`` they are (step IV sets
+``tau_mem`` only, so they stay ``lif``); another kind is refused, naming it. A population that
 resets by subtraction is pruned with a warning: its view simulates the subtraction, but
 the frozen-input gains of the linearisation (:func:`lnp_neuro.dynamics.operating_point.
 operating_point`) re-run each membrane with a reset to zero, an approximation of such a
@@ -52,6 +54,9 @@ from ..model.projection import Projection
 from .pipeline import lnp
 
 __all__ = ["lnp_graph", "population_view", "population_seed"]
+
+#: Kinds LNP prunes (module docstring).
+_PRUNABLE_KINDS = ("cuba_lif", "lif")
 
 
 def _chosen(graph: Graph, populations) -> list[str]:
@@ -114,13 +119,14 @@ def _drive_matrix(graph: Graph, name: str, rec: Projection) -> sp.csr_matrix:
 def population_view(graph: Graph, name: str) -> SpikingNetwork:
     """The one-layer network LNP prunes for population ``name`` (module docstring).
 
-    Raises ``ValueError`` naming the population for a kind other than ``cuba_lif`` or
+    Raises ``ValueError`` naming the population for a kind LNP does not prune or
     without one one-step recurrent projection; warns for reset by subtraction.
     """
     pop = graph.populations[name]
-    if pop.kind != "cuba_lif":
+    if pop.kind not in _PRUNABLE_KINDS:
         raise ValueError(f"population {name!r} is a {pop.kind} population; LNP's steps are "
-                         f"defined for current-based LIF (cuba_lif) neurons only")
+                         f"defined for current-based LIF neurons (cuba_lif, and lif with "
+                         f"tau_syn = dt) only")
     rec = _recurrent_projection(graph, name)
     if pop.reset == "subtract":
         warnings.warn(f"population {name!r} resets by subtraction; LNP's linearisation "
@@ -128,19 +134,22 @@ def population_view(graph: Graph, name: str) -> SpikingNetwork:
                       f"approximation for this population", UserWarning, stacklevel=3)
     return SpikingNetwork(
         weights=rec.weights, input_weights=_drive_matrix(graph, name, rec),
-        tau_mem=pop.tau_mem, tau_syn=pop.tau_syn, v_threshold=pop.v_threshold,
+        tau_mem=pop.tau_mem, tau_syn=pop.tau_syn_or(graph.dt), v_threshold=pop.v_threshold,
         bias=pop.bias, dt=graph.dt, excitatory=pop.excitatory, cluster=pop.cluster,
         neuron_active=pop.neuron_active, synapse_active=rec.synapse_active,
         metadata=json.loads(json.dumps(graph.metadata)),
-        reset_subtract=np.full(pop.n, pop.reset == "subtract"))
+        reset_subtract=np.full(pop.n, pop.reset == "subtract"),
+        reset_amount=pop.reset_amount(graph.dt) if pop.reset_delay else None)
 
 
 def _write_back(graph: Graph, name: str, pruned: SpikingNetwork, summary: dict) -> Graph:
     """``graph`` with population ``name`` and its recurrent projection as LNP left them."""
     old = graph.populations[name]
     pop = Population(name=name, kind=old.kind, n=old.n, tau_mem=pruned.tau_mem,
-                     tau_syn=pruned.tau_syn, v_threshold=old.v_threshold, bias=old.bias,
-                     reset=old.reset, neuron_active=pruned.neuron_active,
+                     tau_syn=pruned.tau_syn if old.tau_syn is not None else None,
+                     v_threshold=old.v_threshold, bias=old.bias,
+                     reset=old.reset, reset_delay=old.reset_delay,
+                     neuron_active=pruned.neuron_active,
                      excitatory=old.excitatory, cluster=old.cluster)
     rec = _recurrent_projection(graph, name)
     new_rec = Projection(rec.source, rec.target, pruned.weights,
@@ -181,7 +190,7 @@ def lnp_graph(graph: Graph, populations=None, *, n_iter: int, seed: int | None,
         raise ValueError(f"graph must be a Graph, got {type(graph).__name__}")
     names = _chosen(graph, populations)
     for name in names:   # refuse before any work is done
-        if graph.populations[name].kind != "cuba_lif":
+        if graph.populations[name].kind not in _PRUNABLE_KINDS:
             population_view(graph, name)
     current, history = graph, []
     for name in names:

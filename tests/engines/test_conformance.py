@@ -23,6 +23,7 @@ from lnp_neuro.model import flatten
 from lnp_neuro.nir import graph_to_nir
 
 GRAPHS = {"chain": chain_graph, "chain_subtract": lambda: chain_graph(reset="subtract"),
+          "chain_subtract_delayed": lambda: chain_graph(reset="subtract", reset_delay=True),
           "recurrent": recurrent_graph, "conv": conv_graph, "delayed": delayed_graph}
 #: Graphs with projections of more than one step: norse refuses them.
 NOT_NORSE = {"delayed"}
@@ -130,3 +131,11 @@ def test_an_injected_bug_is_caught(flip, graph_name):
     for mode in ("fixed", "float"):
         assert np.any(run(_buggy_engine(flip), graph_name, mode)
                       != reference(graph_name, mode)), mode
+
+
+@pytest.mark.parametrize("mode", ["fixed", "float"])
+def test_delayed_subtraction_changes_the_raster(mode):
+    """snnTorch's delayed subtraction (``threshold / beta`` at the spike) is not the plain
+    subtraction: the conformance case exercises the amount, not just the flag."""
+    assert (reference("chain_subtract_delayed", mode)
+            != reference("chain_subtract", mode)).any()

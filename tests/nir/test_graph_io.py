@@ -174,14 +174,18 @@ def test_two_lif_neurons_and_norse():
 
 
 # ----------------------------------------------------------------- snnTorch
-@pytest.mark.parametrize("reset_delay,bias", [(False, False), (False, True), (True, True)])
-def test_snntorch_rleaky_matches_own_forward(reset_delay, bias):
-    """Ours at ``t + latency[p]`` against snnTorch's own forward pass at ``t``.
+@pytest.mark.parametrize("mechanism,reset_delay,bias", [
+    ("zero", False, False), ("zero", False, True), ("subtract", True, True),
+    ("subtract", True, False), ("zero", True, True)])
+def test_snntorch_rleaky_matches_own_forward(mechanism, reset_delay, bias):
+    """Ours at ``t + latency[p]`` against snnTorch's own forward pass at ``t``, the graph
+    imported with snnTorch's reset rule (``reset_mechanism``, ``reset_delay``:
+    :mod:`lnp_neuro.nir.source_reset`).
 
-    snnTorch's ``RLeaky`` with ``reset_delay=True`` (its default) resets to zero one step
-    after the spike and drops that step's input (``mem = (1 - reset) (beta mem + I)``),
-    which NIR (reset to ``v_reset`` when the threshold is crossed) cannot express; with
-    ``reset_delay=False`` it resets at the spike, as NIR and lnp_neuro do. The first case
+    snnTorch's default (reset by subtraction, one step late) is the subtraction of
+    ``threshold / beta`` at the spike: exact. Its ``RLeaky`` resetting to zero one step
+    late zeroes the whole next membrane, dropping that step's input, which NIR and
+    lnp_neuro cannot express: the import warns naming the population, and the case
     reports its mismatch count as an expected failure.
 
     The Linear biases are a constant current folded into the neuron bias, which the
@@ -191,7 +195,8 @@ def test_snntorch_rleaky_matches_own_forward(reset_delay, bias):
     """
     torch = pytest.importorskip("torch")
     pytest.importorskip("snntorch")
-    net, nir_graph = snntorch_classifier(reset_delay=reset_delay, bias=bias)
+    net, nir_graph = snntorch_classifier(reset_delay=reset_delay, bias=bias,
+                                         reset_mechanism=mechanism)
     # The reference in float64 (float32 parameters are exact in float64), as ours runs.
     net.double()
     T = 200
@@ -199,10 +204,18 @@ def test_snntorch_rleaky_matches_own_forward(reset_delay, bias):
     x = rng.random((T, 8)) < 0.3
     with torch.no_grad():
         ref1, ref2 = net.run(torch.tensor(x, dtype=torch.float64))
-    graph = graph_from_nir(nir_graph)   # dt from tau/r (snnTorch writes r = tau/dt)
+    unrepresentable = mechanism == "zero" and reset_delay
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # dt from tau/r (snnTorch writes r = tau/dt)
+        graph = graph_from_nir(nir_graph, reset_mechanism=mechanism, reset_delay=reset_delay)
+    warned = [str(w.message) for w in caught if "drops the input" in str(w.message)]
+    assert (len(warned) == 1 and "'lif1.lif'" in warned[0]) == unrepresentable, warned
     assert {p.name: (p.source, p.target) for p in graph.projections} == {
         "fc1": ("input", "lif1.lif"), "lif1.w_rec": ("lif1.lif", "lif1.lif"),
         "fc2": ("lif1.lif", "lif2")}
+    assert {p.reset_delay for p in graph.populations.values()} == {
+        mechanism == "subtract" and reset_delay}
     layout = flatten(graph)
     assert layout.latency == {"lif1.lif": 1, "lif2": 2}
     ours = layout.split(simulate(layout.network, x, mode="float").spikes)
@@ -217,11 +230,35 @@ def test_snntorch_rleaky_matches_own_forward(reset_delay, bias):
         differ = ours[name][lat:lat + horizon] != ref[:horizon]
         mismatches[name] = (int(differ[:startup].sum()), int(differ[startup:].sum()),
                             differ.size)
-    if reset_delay and any(a + b for a, b, _ in mismatches.values()):
-        pytest.xfail(f"snnTorch RLeaky reset_delay=True drops the input of the step after a "
-                     f"spike; mismatches (start-up, after, compared): {mismatches}")
+    if unrepresentable and any(a + b for a, b, _ in mismatches.values()):
+        pytest.xfail(f"snnTorch RLeaky reset_delay=True with reset to zero drops the input "
+                     f"of the step after a spike; mismatches (start-up, after, compared): "
+                     f"{mismatches}")
     assert all(a == 0 and b == 0 for a, b, _ in mismatches.values()), mismatches
     print(f"snnTorch raster mismatches (start-up, after, compared): {mismatches}")
+
+
+def test_subtract_delay_without_mechanism_is_refused():
+    with pytest.raises(ValueError, match="reset_delay needs reset_mechanism"):
+        graph_from_nir(snntorch_classifier()[1], reset_delay=True)
+    with pytest.raises(ValueError, match="reset_mechanism must be one of"):
+        graph_from_nir(snntorch_classifier()[1], reset_mechanism="none")
+
+
+def test_delayed_subtraction_survives_the_file(tmp_path):
+    """A population with snnTorch's delayed subtraction is written with it (lnp_neuro
+    metadata) and read back the same; the flat network subtracts ``threshold / beta``."""
+    graph = graph_from_nir(snntorch_classifier(reset_mechanism="subtract",
+                                               reset_delay=True)[1],
+                           reset_mechanism="subtract", reset_delay=True)
+    write_graph(graph, tmp_path / "g.nir")
+    back = read_graph(tmp_path / "g.nir")
+    pop = back.populations["lif1.lif"]
+    assert pop.reset == "subtract" and pop.reset_delay
+    net = flatten(back).network
+    a, b = flatten(back).offsets["lif1.lif"]
+    beta = 1 - back.dt / pop.tau_mem
+    np.testing.assert_allclose(net.subtract_amount[a:b], pop.v_threshold / beta, rtol=1e-12)
 
 
 # ----------------------------------------------------------------- errors

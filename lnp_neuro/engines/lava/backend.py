@@ -122,6 +122,15 @@ def _sign_mode(name: str):
             "mixed": SignMode.MIXED}[name]
 
 
+def _amount(compact, amount) -> dict:
+    """``reset_amount`` of :class:`~lnp_neuro.engines.lava.procs.lif_reset.LIFResetKinds`
+    when the network sets one (snnTorch's delayed subtraction), else nothing: the
+    process then subtracts the threshold, and Lava's own LIF needs no such Var."""
+    if amount is None or compact.is_plain_lif:
+        return {}
+    return {"reset_amount": np.asarray(amount).copy()}
+
+
 def _exponent_parts(w_int: sp.csr_matrix, row_exp: np.ndarray, sign_mode: str):
     """One (weights, Sparse kwargs) per distinct exponent, each with only its rows."""
     parts = []
@@ -232,7 +241,8 @@ def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str 
                              bias_mant=schedule.bias_at(bias[0], 0),
                              bias_exp=schedule.bias_at(bias[1], 0),
                              u=np.round(u0 * fx.scale).astype(np.int64),
-                             v=np.round(v0 * fx.scale).astype(np.int64), **kinds)
+                             v=np.round(v0 * fx.scale).astype(np.int64), **kinds,
+                             **_amount(compact, fx.vsub))
         rec_parts = _exponent_parts(fx.weights, fx.weight_exp, fx.sign_mode)
         in_parts = _exponent_parts(fx.input_weights, fx.input_weight_exp, fx.input_sign_mode)
         data = x.T.astype(np.int32)
@@ -241,7 +251,8 @@ def build_lava_network(net: SpikingNetwork, input_spikes: np.ndarray, mode: str 
         lif = neuron_process(shape=(n,), du=compact.du.copy(), dv=compact.dv.copy(),
                              vth=compact.v_threshold.copy(),
                              bias_mant=schedule.bias_at(bias[0], 0),
-                             bias_exp=np.zeros(n), u=u0, v=v0, **kinds)
+                             bias_exp=np.zeros(n), u=u0, v=v0, **kinds,
+                             **_amount(compact, compact.reset_amount))
         rec_parts = [(sp.csr_matrix(compact.weights, copy=True), {})]
         in_parts = [(sp.csr_matrix(compact.input_weights, copy=True), {})]
         data = x.T.astype(np.float64)

@@ -134,6 +134,26 @@ def _reset_mode(node) -> str:
     return "subtract" if str(np.asarray(mode)) == "subtract" else "zero"
 
 
+def _reset_method(node, dt: float):
+    """norse's reset function for ``node``: its ``reset_value`` (NIR's reset to 0),
+    ``reset_subtract``, or for snnTorch's delayed subtraction (lnp_neuro metadata
+    ``reset_delay``) the subtraction of ``v_threshold / beta``, ``beta = 1 - dt/tau``
+    (:mod:`lnp_neuro.nir.source_reset`), computed as the engines do."""
+    import torch
+    from norse.torch.functional.reset import reset_subtract, reset_value
+    if _reset_mode(node) != "subtract":
+        return reset_value
+    meta = node.metadata.get(METADATA_KEY)
+    if not bool(np.asarray(meta.get("reset_delay", False))):
+        return reset_subtract
+    tau = np.asarray(node.tau_mem if isinstance(node, nir.CubaLIF) else node.tau, np.float64)
+    amount = torch.as_tensor(np.asarray(node.v_threshold, np.float64) / (1.0 - dt / tau))
+
+    def reset_subtract_delayed(z, v, reset, th):
+        return (1 - z) * v + z * (v - amount.to(v.dtype))
+    return reset_subtract_delayed
+
+
 def _check_representable(name: str, node, dt: float, as_imported: bool) -> None:
     """Refuse, naming the node, what norse's import would silently change."""
     kind = _kind(node)
@@ -375,7 +395,6 @@ def _build_module(nodes: dict, edges: list, root: str, dt: float, neurons: dict[
 
     with _quiet_norse_import():
         import nirtorch
-        from norse.torch.functional.reset import reset_subtract, reset_value
         from norse.torch.utils.import_nir import _import_norse_module
 
         def model_map(node):
@@ -385,10 +404,8 @@ def _build_module(nodes: dict, edges: list, root: str, dt: float, neurons: dict[
             # NIR resets to v_reset; a population that resets by subtraction says so in
             # the lnp_neuro metadata of its node (lnp_neuro.nir.export), and norse's LIF
             # cells take that rule as their reset method.
-            subtract = _reset_mode(node) == "subtract"
             return _import_norse_module(node, ignore_warnings=True, dt=dt,
-                                        reset_method=reset_subtract if subtract
-                                        else reset_value)
+                                        reset_method=_reset_method(node, dt))
 
         flat = nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
         module = nirtorch.load(flat, model_map)

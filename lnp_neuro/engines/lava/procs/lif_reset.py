@@ -14,16 +14,21 @@ scaling and the step order of ``run_spk`` are Lava's arithmetic unchanged. Only
 ``spiking_activation`` and ``reset_voltage`` are overridden, per neuron::
 
     floating_pt:  s = (v > vth) & spiking
-                  v <- v - vth   where s & reset_subtract
+                  v <- v - vsub  where s & reset_subtract   (vsub: vth where reset_amount 0)
                   v <- 0         where s & ~reset_subtract
     fixed_pt:     s = (v > (vth << 6)) & spiking        (Lava's PyLifModelBitAcc)
-                  v <- v - (vth << 6)   where s & reset_subtract
-                  v <- 0                where s & ~reset_subtract
+                  v <- v - vsub  where s & reset_subtract   (vsub: vth << 6 where 0)
+                  v <- 0         where s & ~reset_subtract
+
+``reset_amount`` (per neuron, ``v`` units; 0: the threshold) is what a spike subtracts:
+the threshold, or snnTorch's delayed subtraction ``v_threshold / beta``
+(:class:`lnp_neuro.model.population.Population`).
 
 A non-spiking neuron is never reset: its ``v`` keeps integrating (and saturates at the
 24-bit limits in fixed point, as Lava's sub-threshold update clips it). The subtraction
-uses the threshold the spike was compared with, so in fixed point ``v`` stays an integer
-of the same 24-bit range (``v > vth << 6 > 0`` before, ``v - (vth << 6) > 0`` after).
+uses the threshold the spike was compared with unless ``reset_amount`` is set, so in
+fixed point ``v`` stays an integer of the same 24-bit range (``v < 2**23`` before,
+``0 < vsub < 2**23``).
 A neuron with ``tau_mem = inf`` needs nothing here: its ``dv`` is 0 and Lava's decay
 factor ``1 - dv`` (float) or ``4096 - dv`` (fixed, ``dm_offset = 0``) keeps ``v`` exact.
 
@@ -50,12 +55,14 @@ class LIFResetKinds(AbstractLIF):
     Parameters as Lava's ``LIF`` (``shape``, ``u``, ``v``, ``du``, ``dv``, ``bias_mant``,
     ``bias_exp``, ``vth``), plus ``reset_subtract`` (0/1 per neuron: a spike subtracts
     the threshold from ``v`` instead of setting it to 0) and ``spiking`` (0/1 per
-    neuron: 0 for a neuron that never spikes nor resets). Defaults: reset to zero, every
-    neuron spiking, i.e. Lava's LIF.
+    neuron: 0 for a neuron that never spikes nor resets) and ``reset_amount`` (what a
+    spike subtracts where ``reset_subtract``; 0: the threshold). Defaults: reset to zero,
+    every neuron spiking, i.e. Lava's LIF.
     """
 
     def __init__(self, *, shape, u=0, v=0, du=0, dv=0, bias_mant=0, bias_exp=0, vth=10,
-                 reset_subtract=0, spiking=1, name=None, log_config=None, **kwargs):
+                 reset_subtract=0, spiking=1, reset_amount=0, name=None, log_config=None,
+                 **kwargs):
         super().__init__(shape=shape, u=u, v=v, du=du, dv=dv, bias_mant=bias_mant,
                          bias_exp=bias_exp, name=name, log_config=log_config, **kwargs)
         self.vth = Var(shape=shape, init=vth)
@@ -65,15 +72,19 @@ class LIFResetKinds(AbstractLIF):
         self.spiking = Var(shape=shape,
                            init=np.broadcast_to(np.asarray(spiking) != 0,
                                                 shape).astype(np.int32))
+        self.reset_amount = Var(shape=shape,
+                                init=np.broadcast_to(np.asarray(reset_amount), shape).copy())
 
 
 def _reset(v: np.ndarray, spiked: np.ndarray, subtract_flags: np.ndarray,
-           threshold: np.ndarray) -> None:
-    """In place: ``v -= threshold`` where spiked and subtracting, ``v = 0`` where spiked
-    and resetting to zero (the threshold is the one the spike was compared with)."""
+           threshold: np.ndarray, amount: np.ndarray) -> None:
+    """In place: ``v -= amount`` (the threshold the spike was compared with where
+    ``amount`` is 0) where spiked and subtracting, ``v = 0`` where spiked and resetting to
+    zero."""
     spiked = np.asarray(spiked, dtype=bool)
     subtract = spiked & (np.asarray(subtract_flags) != 0)
-    v[subtract] -= np.broadcast_to(threshold, v.shape)[subtract]
+    amount = np.broadcast_to(amount, v.shape)
+    v[subtract] -= np.where(amount != 0, amount, np.broadcast_to(threshold, v.shape))[subtract]
     v[spiked & ~subtract] = 0
 
 
@@ -88,14 +99,15 @@ class PyLIFResetKindsFloat(AbstractPyLifModelFloat):
     vth: np.ndarray = LavaPyType(np.ndarray, float)
     reset_subtract: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     spiking: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
+    reset_amount: np.ndarray = LavaPyType(np.ndarray, float)
 
     def spiking_activation(self):
         """``s = (v > vth) & spiking``."""
         return (self.v > self.vth) & (self.spiking != 0)
 
     def reset_voltage(self, spike_vector: np.ndarray):
-        """``v - vth`` (reset_subtract) or 0 where the neuron spiked."""
-        _reset(self.v, spike_vector, self.reset_subtract, self.vth)
+        """``v - vsub`` (reset_subtract) or 0 where the neuron spiked."""
+        _reset(self.v, spike_vector, self.reset_subtract, self.vth, self.reset_amount)
 
 
 @implements(proc=LIFResetKinds, protocol=LoihiProtocol)
@@ -109,6 +121,7 @@ class PyLIFResetKindsBitAcc(AbstractPyLifModelFixed):
     vth: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
     reset_subtract: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     spiking: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
+    reset_amount: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
@@ -124,5 +137,7 @@ class PyLIFResetKindsBitAcc(AbstractPyLifModelFixed):
         return (self.v > self.effective_vth) & (self.spiking != 0)
 
     def reset_voltage(self, spike_vector: np.ndarray):
-        """``v - (vth << 6)`` (reset_subtract) or 0 where the neuron spiked."""
-        _reset(self.v, spike_vector, self.reset_subtract, self.effective_vth)
+        """``v - vsub`` (reset_subtract; ``vth << 6`` by default) or 0 where the neuron
+        spiked."""
+        _reset(self.v, spike_vector, self.reset_subtract, self.effective_vth,
+               self.reset_amount)
