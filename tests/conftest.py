@@ -175,3 +175,66 @@ def snntorch_classifier(reset_delay: bool = False, bias: bool = True, seed: int 
         warnings.simplefilter("ignore")
         nir_graph = export_to_nir(net, torch.zeros(1, 8), ignore_dims=[0])
     return net, nir_graph
+
+
+def norse_classifier(kind: str = "cuba", seed: int = 0, dt: float = 1e-3):
+    """A two-layer model made in norse 1.1.0 (untrained, seconds) and the graph its
+    ``norse.torch.to_nir(model, sample, dt=dt)`` writes (time constants as ``dt`` times the
+    true ones, ``r = 1``: lnp_neuro.nir.source).
+
+    ``kind`` "cuba": Linear(8, 16) -> LIFCell(16) -> Linear(16, 4) -> LIFCell(4) (current-
+    based, exported as CubaLIF); "box": Linear(8, 16) -> LIFBoxCell(16) -> Linear(16, 4) ->
+    LIBoxCell(4) (LIF and a leaky-integrator readout, exported as LIF and LI). Vector
+    parameters (norse's exporter fails on scalars). Returns ``(run, nir_graph)``: ``run(x)``
+    steps a bool ``[T, 8]`` input with norse in float64 and returns the first layer's
+    spikes and the second layer's spikes ("cuba") or membrane ("box"), ``[T, n]``.
+    """
+    import warnings
+
+    import norse.torch as norse
+    import torch
+    from norse.torch.functional.leaky_integrator_box import LIBoxParameters
+    from norse.torch.functional.lif import LIFParameters
+    from norse.torch.functional.lif_box import LIFBoxParameters
+
+    torch.manual_seed(seed)
+    fc1, fc2 = torch.nn.Linear(8, 16, bias=False), torch.nn.Linear(16, 4, bias=False)
+    with torch.no_grad():   # strong enough that both layers spike often
+        fc1.weight.mul_(20.0)
+        fc2.weight.abs_().mul_(20.0 if kind == "cuba" else 2.0)
+
+    def full(n, value):
+        return torch.full((n,), float(value))
+
+    if kind == "cuba":
+        def cell(n, tau_mem_inv, tau_syn_inv):
+            return norse.LIFCell(LIFParameters(
+                tau_syn_inv=full(n, tau_syn_inv), tau_mem_inv=full(n, tau_mem_inv),
+                v_leak=full(n, 0), v_th=full(n, 1), v_reset=full(n, 0)), dt=dt)
+        layers = [cell(16, 100, 200), cell(4, 50, 100)]
+    else:
+        layers = [norse.LIFBoxCell(LIFBoxParameters(tau_mem_inv=full(16, 100), v_leak=full(16, 0),
+                                                    v_th=full(16, 1), v_reset=full(16, 0)),
+                                   dt=dt),
+                  norse.LIBoxCell(LIBoxParameters(tau_mem_inv=full(4, 50), v_leak=full(4, 0)),
+                                  dt=dt)]
+    model = norse.SequentialState(fc1, layers[0], fc2, layers[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nir_graph = norse.to_nir(model, torch.zeros(8), dt=dt)
+
+    def run(x):
+        model.double()
+        first, second, s1, s2 = [], [], None, None
+        with torch.no_grad():
+            for xt in torch.tensor(x, dtype=torch.float64):
+                z1, s1 = layers[0](fc1(xt), s1)
+                z1 = z1.to_dense() if z1.is_sparse else z1
+                out, s2 = layers[1](fc2(z1), s2)
+                out = out.to_dense() if out.is_sparse else out
+                first.append(z1.numpy().copy())
+                second.append(out.numpy().copy())
+        model.float()
+        return np.array(first), np.array(second)
+
+    return run, nir_graph

@@ -101,15 +101,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dt", type=_seconds, default=None, metavar="SECONDS",
                    help="time step of a --network .nir graph that stores none (graphs of "
                         "norse, of the NIR paper, with r = 1); default: the graph's own")
+    p.add_argument("--source", choices=("nir", "snntorch", "norse"), default=d.source,
+                   help="the framework that wrote the --network .nir file, for what NIR "
+                        "does not record: snntorch = its default reset (by subtraction, one "
+                        "step late); norse = its exporter's time constants (dt x the true "
+                        "ones; dt from --dt, default 1e-3, its to_nir default)")
     p.add_argument("--reset-mechanism", choices=("zero", "subtract"), default=None,
-                   help="how the --network graph's source framework resets its spiking "
-                        "neurons, which a NIR file does not say (snnTorch: its "
-                        "reset_mechanism, default subtract); default: the file's rule (NIR: "
-                        "to zero at the spike)")
-    p.add_argument("--reset-delay", action="store_true",
-                   help="the source resets one step after the spike (snnTorch's reset_delay, "
-                        "its default): with --reset-mechanism subtract this is exact; a "
-                        "recurrent population resetting to zero is warned about")
+                   help="how the --network graph's spiking neurons reset (snnTorch's "
+                        "reset_mechanism); default: the --source's (nir: the file's rule, to "
+                        "zero at the spike; snntorch: subtract)")
+    p.add_argument("--reset-delay", action=argparse.BooleanOptionalAction, default=None,
+                   help="the reset acts one step after the spike (snnTorch's reset_delay); "
+                        "default: the --source's (snntorch: on). Exact with subtract; a "
+                        "recurrent population resetting to zero late is warned about")
     p.add_argument("--refit-readout", action="store_true",
                    help="with --data: also report each network's accuracy with its readout "
                         "refitted (ridge on the spike counts of the population feeding the "
@@ -294,7 +298,8 @@ def _deploy_main(argv: list[str]) -> int:
             progress=show_progress_bars(args.quiet or args.json), mapping=args.mapping,
             dt=args.dt, prune_populations=args.prune_populations, data=args.data,
             reference_accuracy=args.reference_accuracy, nir_portable=args.nir_portable,
-            reset_mechanism=args.reset_mechanism, reset_delay=args.reset_delay,
+            source=args.source, reset_mechanism=args.reset_mechanism,
+            reset_delay=args.reset_delay,
             refit_readout=args.refit_readout)
         report = run_deploy(options, log=log)
     except TargetUnavailable as exc:

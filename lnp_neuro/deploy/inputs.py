@@ -22,23 +22,24 @@ __all__ = ["load_network", "build_network", "load_series", "series_inputs", "mak
            "check_build_size"]
 
 
-def load_network(path: Path, dt: float | None = None, reset_mechanism: str | None = None,
-                 reset_delay: bool = False) -> SpikingNetwork | FlatLayout:
+def load_network(path: Path, dt: float | None = None, source: str = "nir",
+                 reset_mechanism: str | None = None, reset_delay: bool | None = None
+                 ) -> SpikingNetwork | FlatLayout:
     """A network from ``.nir`` (HDF5, via NIR; ``dt`` for a graph that stores none) or
     ``.npz`` (lnp_neuro's own format).
 
     A NIR graph of one recurrent population (the reservoir form) is read as a
     :class:`SpikingNetwork`, as it always was; a graph of several populations (a trained
-    classifier, the NIR paper's Braille graphs), or any graph whose source framework's
-    reset rule is given (``reset_mechanism``, ``reset_delay``:
-    :mod:`lnp_neuro.nir.source_reset`), as a population graph, returned in its flat
-    layout (:func:`lnp_neuro.model.flatten`).
+    classifier, the NIR paper's Braille graphs), or any graph read with its source
+    framework's conventions (``source``, ``reset_mechanism``, ``reset_delay``:
+    :mod:`lnp_neuro.nir.source`), as a population graph, returned in its flat layout
+    (:func:`lnp_neuro.model.flatten`).
     """
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such network file")
-    if path.suffix == ".nir" and reset_mechanism is not None:
-        return flatten(read_graph(path, dt=dt, reset_mechanism=reset_mechanism,
-                                  reset_delay=reset_delay))
+    if path.suffix == ".nir" and (source != "nir" or reset_mechanism is not None):
+        return flatten(read_graph(path, dt=dt, source=source,
+                                  reset_mechanism=reset_mechanism, reset_delay=reset_delay))
     if path.suffix == ".nir":
         try:
             return read_nir(path, dt=dt)

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..hardware.mapping import STRATEGIES
 from ..model.build import MODELS
-from ..nir.source_reset import RESET_MECHANISMS
+from ..nir.source import RESET_MECHANISMS, SOURCES
 from ..prune.baselines import AP_BUDGETS
 from ..tasks.encoding import SERIES_SCALINGS
 from ..tasks.forecast import ESN_MIN_UNITS
@@ -71,11 +71,15 @@ class DeployOptions:
     #: Also write ``network.portable.nir``, the deployed network without Delay nodes for
     #: snnTorch and norse (:mod:`lnp_neuro.nir.portable`); ``network.nir`` stays exact.
     nir_portable: bool = False
-    #: How the source framework of a --network NIR graph resets ("zero" or "subtract"),
-    #: which a NIR file does not say; None: the file's rule (lnp_neuro.nir.source_reset).
+    #: The framework that wrote a --network NIR graph, for what the file does not say
+    #: (lnp_neuro.nir.source): "nir", "snntorch" or "norse".
+    source: str = "nir"
+    #: How the source's spiking neurons reset ("zero" or "subtract"); None: the source's
+    #: own default (NIR: the file's rule; snnTorch: subtract).
     reset_mechanism: str | None = None
-    #: snnTorch's reset_delay: the reset acts one step after the spike.
-    reset_delay: bool = False
+    #: snnTorch's reset_delay (the reset acts one step after the spike); None: the
+    #: source's default (snnTorch: True; otherwise False).
+    reset_delay: bool | None = None
     #: With --data: also refit the readout on the training samples (lnp_neuro.deploy.refit).
     refit_readout: bool = False
 
@@ -159,16 +163,25 @@ class DeployOptions:
 
 
     def _check_source_reset(self) -> None:
-        self.reset_delay = bool(self.reset_delay)
-        if self.reset_mechanism is None and not self.reset_delay:
+        if self.source not in SOURCES:
+            raise ValueError(f"--source must be one of {', '.join(SOURCES)}, got "
+                             f"{self.source!r}")
+        if self.reset_delay is not None:
+            self.reset_delay = bool(self.reset_delay)
+        given = [flag for flag, value in (("--source", self.source != "nir"),
+                                          ("--reset-mechanism", self.reset_mechanism),
+                                          ("--reset-delay", self.reset_delay is not None))
+                 if value]
+        if not given:
             return
         if self.network is None or self.network.suffix != ".nir":
-            raise ValueError("--reset-mechanism and --reset-delay apply only to a --network "
-                             ".nir graph")
-        if self.reset_mechanism not in RESET_MECHANISMS:
-            raise ValueError(f"--reset-mechanism must be one of {', '.join(RESET_MECHANISMS)}"
-                             f"{' (--reset-delay needs it)' if self.reset_mechanism is None else ''}; "
-                             f"got {self.reset_mechanism!r}")
+            raise ValueError(f"{given[0]} applies only to a --network .nir graph")
+        if self.reset_mechanism is not None and self.reset_mechanism not in RESET_MECHANISMS:
+            raise ValueError(f"--reset-mechanism must be one of "
+                             f"{', '.join(RESET_MECHANISMS)}; got {self.reset_mechanism!r}")
+        if self.reset_delay and self.reset_mechanism is None and self.source != "snntorch":
+            raise ValueError("--reset-delay needs --reset-mechanism (or --source snntorch): "
+                             "the file does not say how its neurons reset")
 
     def _check_data(self) -> None:
         """``--data`` needs a --network graph (a built reservoir has no output population);

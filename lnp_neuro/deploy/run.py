@@ -50,6 +50,8 @@ _LABELS = {"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}
 #: it always did.
 _UNSET_OMITTED = ("data", "reference_accuracy", "reset_mechanism", "reset_delay",
                   "refit_readout")
+#: ... and options left out while at their default.
+_DEFAULT_OMITTED = {"source": "nir"}
 
 def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict:
     """Run one deployment (module docstring) and return the report dict it wrote.
@@ -155,7 +157,7 @@ def _starting_network(run: _Run):
         log(f"built {options.model.upper()}: {net0.n_active_neurons} neurons, "
             f"{net0.n_active_synapses} synapses (seed {options.seed})")
         return net0, layout, series
-    net0 = run.timed("load", load_network, options.network, options.dt,
+    net0 = run.timed("load", load_network, options.network, options.dt, options.source,
                      options.reset_mechanism, options.reset_delay)
     if options.data is not None and not isinstance(net0, FlatLayout):
         raise ValueError(f"--data needs a --network graph with an output population; "
@@ -379,7 +381,8 @@ def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, 
         baseline_budget=net1.metadata.get("baseline_budget"),
         energy=energy, input=input_info,
         options={k: v for k, v in asdict(options).items() if k not in ("progress",)
-                 and not (k in _UNSET_OMITTED and v in (None, False))},
+                 and not (k in _UNSET_OMITTED and v in (None, False))
+                 and not (k in _DEFAULT_OMITTED and v == _DEFAULT_OMITTED[k])},
         deployed=deployed_info,
         timings_seconds=run.timings,
         quantisation=quantisation,

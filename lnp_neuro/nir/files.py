@@ -39,10 +39,11 @@ def write_graph(graph: Graph, path: str | Path, overwrite: bool = False, *,
     return path
 
 
-def read_graph(path: str | Path, *, dt: float | None = None,
-               reset_mechanism: str | None = None, reset_delay: bool = False) -> Graph:
+def read_graph(path: str | Path, *, dt: float | None = None, source: str = "nir",
+               reset_mechanism: str | None = None, reset_delay: bool | None = None) -> Graph:
     """Read a NIR file (written by :func:`write_graph` or another tool) as a Graph;
-    ``dt``, ``reset_mechanism`` and ``reset_delay`` as in :func:`graph_from_nir`.
+    ``dt``, ``source``, ``reset_mechanism`` and ``reset_delay`` as in
+    :func:`graph_from_nir`.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file for
     one that is not a readable NIR graph or does not map (:func:`graph_from_nir`).
@@ -52,8 +53,8 @@ def read_graph(path: str | Path, *, dt: float | None = None,
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            graph = graph_from_nir(nir_graph, dt=dt, reset_mechanism=reset_mechanism,
-                                   reset_delay=reset_delay)
+            graph = graph_from_nir(nir_graph, dt=dt, source=source,
+                                   reset_mechanism=reset_mechanism, reset_delay=reset_delay)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     for w in caught:

@@ -69,7 +69,7 @@ from ..model.graph import feed_forward_depth
 from .export import GRAPH_FORMAT_VERSION, IMPORT_METADATA_KEY
 from .lowering import WEIGHT_CONVERTERS, Lowered, lower_paths
 from .reservoir_export import METADATA_KEY
-from .source_reset import apply_source_reset
+from .source import apply_source_reset, source_graph, source_reset
 from .reservoir_import import (_active_and_bias, _checked_dt, _euler_scale_bias, _excitatory,
                                _flat_graph, _fold_affine_bias, _infer_dt, _is_one, _lnp_meta,
                                _meta_array, _meta_json, _node_type, _per_neuron_param,
@@ -461,8 +461,9 @@ def _layout_order(graph_meta: dict, populations: list, projections: list, inputs
 
 
 # --------------------------------------------------------------------------- import
-def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None,
-                   reset_mechanism: str | None = None, reset_delay: bool = False) -> Graph:
+def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None, source: str = "nir",
+                   reset_mechanism: str | None = None, reset_delay: bool | None = None
+                   ) -> Graph:
     """Import a NIR graph as a :class:`~lnp_neuro.model.Graph` (module docstring).
 
     Parameters
@@ -471,15 +472,21 @@ def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None,
     dt : float, optional
         Time step in seconds for graphs that do not store one; default from the graph's
         ``lnp_neuro`` metadata or ``tau / r`` of its leaky neuron nodes.
+    source : "nir" | "snntorch" | "norse"
+        The framework that wrote the file, for what the file does not say
+        (:mod:`lnp_neuro.nir.source`): snnTorch's default reset (subtract, one step late)
+        where ``reset_mechanism`` / ``reset_delay`` are not given; norse's time constants
+        (written as ``dt`` times the true ones; ``dt`` default 1 ms, its exporter's).
     reset_mechanism : "zero" | "subtract", optional
-        How the source framework's spiking neurons reset, which a NIR file does not say
-        (snnTorch's ``reset_mechanism``; its default is "subtract"). Default: the file's
-        rule (NIR's reset to ``v_reset``, or what an lnp_neuro file records).
-    reset_delay : bool
-        snnTorch's ``reset_delay`` (its default is True): the reset acts one step late
-        (:mod:`lnp_neuro.nir.source_reset`).
+        How the source framework's spiking neurons reset (snnTorch's
+        ``reset_mechanism``). Default: the source's (NIR: to ``v_reset``, or what an
+        lnp_neuro file records).
+    reset_delay : bool, optional
+        snnTorch's ``reset_delay``: the reset acts one step late.
     """
     dt = _checked_dt(nir_graph, dt)
+    reset_mechanism, reset_delay = source_reset(source, reset_mechanism, reset_delay)
+    nir_graph, dt = source_graph(nir_graph, source, dt)
     nodes, edges = _supported_nodes(nir_graph)
     graph_meta = _lnp_meta(nir_graph)
     own = _written_by_lnp_neuro(graph_meta)
@@ -520,4 +527,7 @@ def graph_from_nir(nir_graph: nir.NIRGraph, *, dt: float | None = None,
         metadata[IMPORT_METADATA_KEY]["bias_onset"] = {k: int(v) for k, v in onsets.items()}
     graph = Graph(inputs=inputs, populations=populations, projections=conn.projections,
                   outputs=conn.outputs, dt=dt, metadata=metadata)
-    return apply_source_reset(graph, reset_mechanism, reset_delay)
+    graph = apply_source_reset(graph, reset_mechanism, reset_delay)
+    if source != "nir":
+        graph.metadata[IMPORT_METADATA_KEY]["source"] = source
+    return graph

@@ -17,7 +17,7 @@ from pathlib import Path
 import nir
 import numpy as np
 import pytest
-from conftest import snntorch_classifier
+from conftest import norse_classifier, snntorch_classifier
 
 from lnp_neuro.deploy.cli import main
 
@@ -34,6 +34,10 @@ def _graphs(tmp_path: Path) -> dict:
         path = tmp_path / "snntorch_classifier.nir"
         nir.write(path, snntorch_classifier()[1])
         graphs["snntorch_classifier"] = (path, [])
+    if importlib.util.find_spec("norse") and importlib.util.find_spec("torch"):
+        path = tmp_path / "norse_classifier.nir"
+        nir.write(path, norse_classifier("cuba")[1])
+        graphs["norse_classifier"] = (path, ["--source", "norse"])
     return graphs
 
 
@@ -44,10 +48,10 @@ def graph_files(tmp_path_factory):
 
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("name", ["braille_bias_zero", "braille_subtract",
-                                  "snntorch_classifier"])
+                                  "snntorch_classifier", "norse_classifier"])
 def test_graph_deploys_on_every_target(tmp_path, graph_files, name, target):
     if name not in graph_files:
-        pytest.skip("snntorch is not installed")
+        pytest.skip("snntorch or norse is not installed")
     if target in ("loihi-sim", "lava-float") and not importlib.util.find_spec("lava"):
         pytest.skip("lava is not installed")
     if target == "norse" and not importlib.util.find_spec("norse"):

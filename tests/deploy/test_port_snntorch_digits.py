@@ -2,12 +2,13 @@
 in snnTorch at test time on sklearn's digits (``examples/port_snntorch_digits.py``,
 ``QUICK`` size), deployed with snnTorch's default reset named on the command line.
 
-- ``loihi-sim``: the deployed accuracy (Loihi fixed point) is within 2 points of
+- ``loihi-sim`` (``--source snntorch``: snnTorch's default reset): the deployed accuracy (Loihi fixed point) is within 2 points of
   snnTorch's own on the same scored samples; after ``--prune lnp`` the report gives the
   accuracy as-is and with the readout refitted, SOPs and energy per inference.
 - ``lava-float``: Lava's float model reproduces snnTorch's accuracy exactly (its rasters
-  are snnTorch's, tests/nir/test_graph_io.py), and without the reset flags (NIR's reset
-  to zero) it does not: the flags are what makes the port faithful.
+  are snnTorch's, tests/nir/test_graph_io.py) with the reset named by its flags, and
+  without them (NIR's reset to zero) it does not: the rule is what makes the port
+  faithful.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _deploy(folder: Path, out: str, *args) -> dict:
 def test_loihi_sim_accuracy_and_pruned_report(digits):
     folder, record = digits
     report = _deploy(folder, "loihi", "--target", "loihi-sim", "--prune", "lnp",
-                     "--refit-readout", *SNNTORCH_RESET)
+                     "--refit-readout", "--source", "snntorch")
     task = report["task"]
     print(f"snnTorch {record['accuracy']:.4f}, loihi-sim unpruned {task['unpruned']:.4f}, "
           f"LNP as-is {task['pruned']:.4f}, refitted {task['refitted']}")
@@ -88,7 +89,7 @@ def test_reset_flags_need_a_nir_network(digits, capsys):
     code = main(["--target", "cpu", "--network", str(folder / "model.nir"), "--reset-delay",
                  "--out", str(folder / "y"), "--quiet"])
     assert code == 2
-    assert "--reset-delay needs it" in capsys.readouterr().err
+    assert "--reset-delay needs --reset-mechanism" in capsys.readouterr().err
     code = main(["--target", "cpu", "--network", str(folder / "model.nir"), "--refit-readout",
                  "--out", str(folder / "z"), "--quiet"])
     assert code == 2

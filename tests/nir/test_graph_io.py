@@ -180,7 +180,7 @@ def test_two_lif_neurons_and_norse():
 def test_snntorch_rleaky_matches_own_forward(mechanism, reset_delay, bias):
     """Ours at ``t + latency[p]`` against snnTorch's own forward pass at ``t``, the graph
     imported with snnTorch's reset rule (``reset_mechanism``, ``reset_delay``:
-    :mod:`lnp_neuro.nir.source_reset`).
+    :mod:`lnp_neuro.nir.source`).
 
     snnTorch's default (reset by subtraction, one step late) is the subtraction of
     ``threshold / beta`` at the spike: exact. Its ``RLeaky`` resetting to zero one step

@@ -138,7 +138,7 @@ def _reset_method(node, dt: float):
     """norse's reset function for ``node``: its ``reset_value`` (NIR's reset to 0),
     ``reset_subtract``, or for snnTorch's delayed subtraction (lnp_neuro metadata
     ``reset_delay``) the subtraction of ``v_threshold / beta``, ``beta = 1 - dt/tau``
-    (:mod:`lnp_neuro.nir.source_reset`), computed as the engines do."""
+    (:mod:`lnp_neuro.nir.source`), computed as the engines do."""
     import torch
     from norse.torch.functional.reset import reset_subtract, reset_value
     if _reset_mode(node) != "subtract":
