@@ -117,12 +117,14 @@ def _fold_gains(nodes: dict, edges: list, dt: float) -> dict:
             else:
                 nodes[s] = nir.Linear(weight=w)
         one = np.ones_like(gain)
+        # The metadata goes along: it holds the reset rule (_reset_method).
         if isinstance(node, nir.LIF):
             nodes[name] = nir.LIF(tau=node.tau, r=one, v_leak=node.v_leak,
-                                  v_threshold=node.v_threshold, v_reset=node.v_reset)
+                                  v_threshold=node.v_threshold, v_reset=node.v_reset,
+                                  metadata=node.metadata)
         else:
             nodes[name] = nir.IF(r=one / dt, v_threshold=node.v_threshold,
-                                 v_reset=node.v_reset)
+                                 v_reset=node.v_reset, metadata=node.metadata)
     return nodes
 
 
@@ -403,9 +405,13 @@ def _build_module(nodes: dict, edges: list, root: str, dt: float, neurons: dict[
                 return extra
             # NIR resets to v_reset; a population that resets by subtraction says so in
             # the lnp_neuro metadata of its node (lnp_neuro.nir.export), and norse's LIF
-            # cells take that rule as their reset method.
-            return _import_norse_module(node, ignore_warnings=True, dt=dt,
-                                        reset_method=_reset_method(node, dt))
+            # cells take that rule as their reset method. norse's import passes it to
+            # the CubaLIF cell only; its LIF cell gets it here.
+            module = _import_norse_module(node, ignore_warnings=True, dt=dt,
+                                          reset_method=_reset_method(node, dt))
+            if isinstance(node, nir.LIF):
+                module.p = module.p._replace(reset_method=_reset_method(node, dt))
+            return module
 
         flat = nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
         module = nirtorch.load(flat, model_map)
