@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import tempfile
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -127,7 +126,7 @@ class Deployment:
     input_spikes: np.ndarray
     path: Path
     saved: bool = False
-    _cleanup: Any = field(default=None, repr=False)
+    _temporary: Any = field(default=None, repr=False)
 
     @property
     def record(self) -> RunRecord:
@@ -206,8 +205,9 @@ def run_deployment(network: str | Path | SpikingNetwork | Graph | None = None,
     until :meth:`Deployment.save`. ``log``: called with each progress line (None: quiet).
     Every other keyword is an ``lnp-deploy`` flag with ``_`` for ``-``.
     """
-    work = Path(tempfile.mkdtemp(prefix="lnp-run-"))
-    cleanup = weakref.finalize(work, shutil.rmtree, str(work), True)
+    # Removed with the result (or at exit) unless saved: TemporaryDirectory's finalizer.
+    temporary = tempfile.TemporaryDirectory(prefix="lnp-run-")
+    work = Path(temporary.name)
     try:
         if network is not None and not isinstance(network, (str, os.PathLike)):
             network = _in_memory_network(network, work)
@@ -217,13 +217,13 @@ def run_deployment(network: str | Path | SpikingNetwork | Graph | None = None,
         args = parser.parse_args(_flag_values(parser, values))
         result = deploy_from_args(args, log or (lambda *a: None), progress)
     except BaseException:
-        cleanup()
+        temporary.cleanup()
         raise
     if out is None:
-        result._cleanup = cleanup
+        result._temporary = temporary
         result.report["options"]["out"] = None
     else:
-        cleanup()
+        temporary.cleanup()
         result.saved = True
     return result
 
@@ -269,9 +269,9 @@ def _save_run(run: Deployment, out: Path, force: bool) -> Path:
         raise DeployInputError(str(exc)) from exc
     run.report, run.path, run.saved = report, out, True
     run.deployed.source = str(out / "network.nir")
-    if run._cleanup is not None:
-        run._cleanup()
-        run._cleanup = None
+    if run._temporary is not None:
+        run._temporary.cleanup()
+        run._temporary = None
     return out
 
 

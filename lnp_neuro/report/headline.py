@@ -88,19 +88,8 @@ def _references(task: dict) -> list[tuple[str, float]]:
 
 def _task_name(task: dict) -> str:
     if task.get("metric") == "accuracy":
-        return "accuracy (higher is better)"
-    return f"{task.get('name', 'task')} one-step NRMSE (lower is better)"
-
-
-def _task_phrase(report: dict) -> str:
-    task = _task_of(report)
-    if task is None:
-        return "no task score (Poisson drive)"
-    refs = ", ".join(f"{name} {_g(v)}" for name, v in _references(task))
-    kind = "accuracy" if task.get("metric") == "accuracy" else \
-        f"{task.get('name', 'task')} one-step NRMSE"
-    return (f"{kind} {_g(task.get('unpruned'))} unpruned -> {_g(task.get('pruned'))} "
-            f"deployed" + (f" ({refs})" if refs else ""))
+        return "accuracy (higher better)"
+    return f"{task.get('name', 'task')} NRMSE (lower better)"
 
 
 def _per_inference(report: dict) -> float | None:
@@ -111,18 +100,22 @@ def _per_inference(report: dict) -> float | None:
 
 
 def headline_sentence(report: dict, label: str) -> str:
-    """One sentence saying what pruning bought and cost in one run."""
-    activity = report.get("activity") if isinstance(report.get("activity"), dict) else {}
+    """One sentence saying what pruning bought and cost in one run (the table beside it
+    holds the references, activity and parity)."""
     per_inference = _per_inference(report)
-    energy = (f"{_joules(report.get('energy_joules'))} on {report.get('profile', 'n/a')} for "
-              f"the run" + ("" if per_inference is None
-                            else f", {_joules(per_inference)} per inference"))
-    return (f"{label} on {report.get('target', 'n/a')}: {report.get('neurons_before', 'n/a')} "
-            f"-> {report.get('neurons_after', 'n/a')} neurons, synaptic operations cut "
-            f"{_g(report.get('sop_ratio'))}x; {energy}; {_task_phrase(report)}; "
-            f"{_percent(activity.get('fraction_firing_after'))} of the deployed neurons "
-            f"fire; {report.get('parity', 'n/a')} spike mismatch(es) against the "
-            f"{report.get('parity_reference', 'reference')} engine.")
+    energy = (f"{_joules(report.get('energy_joules'))} for the run"
+              + ("" if per_inference is None else f", {_joules(per_inference)} per inference"))
+    task = _task_of(report)
+    if task is None:
+        score = "no task score (Poisson drive)"
+    else:
+        kind = "accuracy" if task.get("metric") == "accuracy" else \
+            f"{task.get('name', 'task')} one-step NRMSE"
+        score = f"{kind} {_g(task.get('unpruned'))} -> {_g(task.get('pruned'))}"
+    return (f"{label} on {report.get('target', 'n/a')} ({report.get('profile', 'n/a')} "
+            f"profile): {report.get('neurons_before', 'n/a')} -> "
+            f"{report.get('neurons_after', 'n/a')} neurons, {_g(report.get('sop_ratio'))}x "
+            f"fewer synaptic operations, {energy}; {score}.")
 
 
 def _lower_bound_terms(report: dict) -> list[str]:
@@ -189,7 +182,8 @@ def _row(run: RunData, with_inference: bool) -> list[str]:
         refs = "; ".join(f"{name} {_g(v)}" for name, v in _references(task))
         cells += [_task_name(task), f"{_g(task.get('unpruned'))} -> {_g(task.get('pruned'))}",
                   refs or "n/a"]
-    cells += [_percent(activity.get("fraction_firing_after")),
+    cells += [f"{_percent(activity.get('fraction_firing_before'))} -> "
+              f"{_percent(activity.get('fraction_firing_after'))}",
               f"{report.get('parity', 'n/a')} vs {report.get('parity_reference', 'n/a')}"]
     return [c if c else "n/a" for c in cells]
 
