@@ -198,8 +198,12 @@ def headline_section(runs: Sequence[RunData]) -> _Section:
         header.append("energy per inference")
     header += ["task", "unpruned -> deployed", "references", "neurons firing", "parity"]
     section.table(header, [_row(r, with_inference) for r in runs])
+    # Runs with the same caveats share one line (four runs on one profile: one line).
+    grouped: dict[tuple[str, ...], list[str]] = {}
     for run in runs:
-        caveats = run_caveats(run.report)
+        caveats = tuple(run_caveats(run.report))
         if caveats:
-            section.text(f"Caveats, {run.label}: " + "; ".join(caveats) + ".")
+            grouped.setdefault(caveats, []).append(run.label)
+    for caveats, labels in grouped.items():
+        section.text(f"Caveats, {', '.join(labels)}: " + "; ".join(caveats) + ".")
     return section
