@@ -163,7 +163,7 @@ def test_compare_saves_runs_beside_its_report(cli_run, tmp_path):
     html = (tmp_path / "cmp" / "report.html").read_text()
     runs_line = next(line for line in md.splitlines() if line.startswith("Runs:"))
     cli_rel = "../../" + cli_run.parent.name + "/run"
-    assert f"(1-unpruned)" in runs_line and cli_rel in runs_line
+    assert "(1-unpruned)" in runs_line and cli_rel in runs_line
     assert 'href="1-unpruned/report.html"' in html
     assert ".partial-" not in md + html and "lnp-run-" not in md + html
     assert "Headline" in comparison._repr_html_() and "Unpruned" in str(comparison)

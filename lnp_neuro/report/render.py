@@ -20,8 +20,11 @@ A run directory (written by ``lnp-deploy``) holds
 - ``analysis.npz`` (optional keys): ``lyapunov_before``, ``lyapunov_after`` (spectra, 1/s),
   ``tau_mem_before``, ``tau_mem_after`` (s).
 
-:func:`write_report` renders, for one or more runs side by side: the report.json numbers
-as tables; energy per hardware profile (bars), every energy term of every profile, the SOP
+:func:`write_report` renders, for one or more runs side by side: first the headline
+(:mod:`lnp_neuro.report.headline`: a paragraph and a row per run with the SOP ratio, the
+energy, the task score before -> after beside its references, the neurons firing, the
+parity, then the caveats); the report.json numbers as tables grouped by network,
+activity, stability, task, energy and run (:mod:`lnp_neuro.report.tables`); energy per hardware profile (bars), every energy term of every profile, the SOP
 ratio (paper Sec. 4 / A.5) and the core mapping with its spike-traffic heat map (these in
 :mod:`lnp_neuro.report.energy_sections`);
 task error against energy, one point per run (a run without ``task`` is skipped with a
@@ -32,6 +35,10 @@ legend); the Lyapunov spectrum
 before and after pruning (paper Suppl. A.7); spike raster and firing-rate histogram; the
 membrane time-constant distribution before and after (LNP step IV). A section whose data
 a run does not have says "not available in this run" instead of staying blank.
+
+Runs are named by the folder they end up in (``shown_as``), relative to the report's
+own final folder (``location``): a deployment renders its report in a staging folder
+that is renamed when the run is complete, and a report must not point at it.
 
 ``report.html`` is self-contained (inline CSS, PNG plots embedded as base64 data URIs, no
 external fetches); ``report.md`` is its Markdown twin with the PNGs written beside it.
@@ -50,7 +57,7 @@ import re
 import zipfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
