@@ -25,7 +25,8 @@ import signal
 import sys
 from pathlib import Path
 
-from .flags import build_parser, show_progress_bars
+# _positive_int: lnp-experiment's flags import it from here (one parser type for both).
+from .flags import _positive_int, build_parser, show_progress_bars  # noqa: F401
 
 __all__ = ["main", "build_parser", "summary_text"]
 
