@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 
 import pytest
@@ -155,7 +153,7 @@ def two_runs(tmp_path_factory):
     return root
 
 
-def test_no_report_names_a_staging_folder(two_runs, tmp_path):
+def test_no_report_names_a_staging_folder(two_runs, tmp_path, monkeypatch):
     root = two_runs
     cmp = root / "runs" / "comparison"
     assert main(["report", str(root / "runs" / "lnp"), str(root / "runs" / "none"),
@@ -174,8 +172,8 @@ def test_no_report_names_a_staging_folder(two_runs, tmp_path):
     assert 'href="../lnp/report.html"' in html and 'href="../none/report.html"' in html
     # Run from another working folder with relative paths: the same report.
     rel = tmp_path / "rel"
-    subprocess.run([sys.executable, "-m", "lnp_neuro.deploy.cli", "report", "lnp", "none",
-                    "--out", str(rel)], cwd=root / "runs", check=True, capture_output=True)
+    monkeypatch.chdir(root / "runs")
+    assert main(["report", "lnp", "none", "--out", str(rel)]) == 0
     rel_md = (rel / "report.md").read_text()
     assert ".partial-" not in rel_md
     assert f"LNP ({os.path.relpath(root / 'runs' / 'lnp', rel)})" in rel_md
