@@ -119,11 +119,11 @@ class Deployment:
         until :meth:`save`).
     """
 
-    report: dict
-    deployed: DeployedNetwork
-    spikes: np.ndarray
-    spikes_unpruned: np.ndarray
-    input_spikes: np.ndarray
+    report: dict = field(repr=False)
+    deployed: DeployedNetwork = field(repr=False)
+    spikes: np.ndarray = field(repr=False)
+    spikes_unpruned: np.ndarray = field(repr=False)
+    input_spikes: np.ndarray = field(repr=False)
     path: Path
     saved: bool = False
     _temporary: Any = field(default=None, repr=False)
@@ -150,6 +150,10 @@ class Deployment:
     def _run_data(self) -> RunData:
         return RunData(path=self.path, report=self.report)
 
+    def __repr__(self) -> str:
+        return (f"Deployment({self.label!r} on {self.report.get('target')!r}, "
+                f"path={str(self.path)!r}, saved={self.saved})")
+
     def _repr_html_(self) -> str:
         return _headline_html([self._run_data()])
 
@@ -159,17 +163,26 @@ class Deployment:
 
 @dataclass(eq=False)
 class Comparison:
-    """A comparison report of several runs (``lnp-deploy report``): its folder and runs."""
+    """A comparison of several runs (``lnp-deploy report``): the runs as read, and the
+    report's folder and files once written (``path`` None until :meth:`save`)."""
 
-    runs: list[RunData]
-    path: Path
-    files: list[Path]
+    runs: list[RunData] = field(repr=False)
+    path: Path | None
+    files: list[Path] = field(repr=False)
+    _sources: list = field(default_factory=list, repr=False)
+
+    def save(self, out: str | Path, force: bool = False) -> Path:
+        """Write the comparison report into ``out`` (:func:`compare` with ``out``)."""
+        written = compare(self._sources, out, force)
+        self.runs, self.path, self.files = written.runs, written.path, written.files
+        return written.path
 
     def _repr_html_(self) -> str:
         return _headline_html(self.runs)
 
     def __str__(self) -> str:
-        return _headline_text(self.runs) + f"\nreport: {self.path / 'report.html'}"
+        where = "" if self.path is None else f"\nreport: {self.path / 'report.html'}"
+        return _headline_text(self.runs) + where
 
 
 def _headline_html(runs: Sequence[RunData]) -> str:
@@ -297,17 +310,31 @@ def compare_folders(folders: Sequence[Path], out: Path, force: bool,
     return [out / p.name for p in paths]
 
 
-def compare(runs: Iterable[Deployment | str | Path], out: str | Path, force: bool = False
-            ) -> Comparison:
-    """The comparison report of ``runs`` (``lnp-deploy report RUN... --out OUT``).
+def compare(runs: Iterable[Deployment | str | Path], out: str | Path | None = None,
+            force: bool = False) -> Comparison:
+    """The comparison of ``runs`` (:class:`Deployment` results or run folders):
+    ``lnp-deploy report RUN... --out OUT``.
 
-    A :class:`Deployment` not saved yet is saved after the report into
+    ``out`` None: nothing is written; the result shows the headline of every run
+    (Jupyter, ``print``) and :meth:`Comparison.save` writes the report later. With
+    ``out``, a :class:`Deployment` not saved yet is saved after the report into
     ``OUT/<place>-<label>`` (a run folder per run inside the report's folder), and the
     report names those folders.
     """
-    out, runs = Path(out), list(runs)
+    runs = list(runs)
     if not runs:
         raise DeployInputError("compare needs at least one run")
+    for i, run in enumerate(runs):
+        if not isinstance(run, (Deployment, str, os.PathLike)):
+            raise DeployInputError(f"runs[{i}] must be a Deployment or a run folder, got "
+                                   f"{type(run).__name__}")
+    if out is None:
+        try:
+            data = [r._run_data() if isinstance(r, Deployment) else load_run(r) for r in runs]
+        except (FileNotFoundError, ValueError) as exc:
+            raise DeployInputError(str(exc)) from exc
+        return Comparison(data, None, [], runs)
+    out = Path(out)
     folders, shown, unsaved = [], [], []
     for i, run in enumerate(runs):
         if isinstance(run, Deployment):
@@ -316,16 +343,13 @@ def compare(runs: Iterable[Deployment | str | Path], out: str | Path, force: boo
             shown.append(final)
             if not run.saved:
                 unsaved.append((run, final))
-        elif isinstance(run, (str, os.PathLike)):
+        else:
             folders.append(Path(run))
             shown.append(Path(run))
-        else:
-            raise DeployInputError(f"runs[{i}] must be a Deployment or a run folder, got "
-                                   f"{type(run).__name__}")
     files = compare_folders(folders, out, force, shown)
     for run, final in unsaved:
         run.save(final, force=force)
-    return Comparison([load_run(f) for f in shown], out, files)
+    return Comparison([load_run(f) for f in shown], out, files, runs)
 
 
 def _folder_name(label: str, index: int) -> str:

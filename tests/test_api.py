@@ -156,6 +156,10 @@ def test_in_memory_network_deploys_as_its_file(tmp_path):
 
 def test_compare_saves_runs_beside_its_report(cli_run, tmp_path):
     unsaved = lnp_neuro.run_deployment(**{**SMALL, "prune": "none"})
+    shown = lnp_neuro.compare([cli_run, unsaved])        # nothing written: the headline
+    assert shown.path is None and not unsaved.saved
+    assert "<td>LNP</td>" in shown._repr_html_() and "<td>Unpruned</td>" in shown._repr_html_()
+    assert repr(unsaved).startswith("Deployment('Unpruned' on 'cpu'")
     comparison = lnp_neuro.compare([cli_run, unsaved], out=tmp_path / "cmp")
     folder = tmp_path / "cmp" / "1-unpruned"
     assert unsaved.saved and unsaved.path == folder and (folder / "report.json").is_file()
@@ -169,3 +173,7 @@ def test_compare_saves_runs_beside_its_report(cli_run, tmp_path):
     assert "Headline" in comparison._repr_html_() and "Unpruned" in str(comparison)
     with pytest.raises(lnp_neuro.DeployInputError):
         lnp_neuro.compare([], out=tmp_path / "none")
+    with pytest.raises(lnp_neuro.DeployInputError, match="no such run folder"):
+        lnp_neuro.compare([tmp_path / "missing"])
+    assert shown.save(tmp_path / "later") == tmp_path / "later"   # the runs are saved now
+    assert "Runs: LNP (../../" in (tmp_path / "later" / "report.md").read_text()
