@@ -74,6 +74,7 @@ def test_api_with_out_writes_what_the_cli_writes(cli_run, tmp_path, monkeypatch)
         result.spikes)
     assert result.energy["profiles"][result.report["profile"]]["energy_joules"] == \
         result.report["energy_joules"]
+    _check_headline(result)
 
 
 def test_unsaved_result_saves_the_cli_folder(cli_run, tmp_path, monkeypatch):
@@ -98,8 +99,8 @@ def test_unsaved_result_saves_the_cli_folder(cli_run, tmp_path, monkeypatch):
     result.save("run", force=True)
 
 
-def test_headline_in_a_notebook_and_a_terminal():
-    result = lnp_neuro.run_deployment(**SMALL)
+def _check_headline(result):
+    """The result's headline in a notebook (HTML) and a terminal (text)."""
     report = result.report
     html, text = result._repr_html_(), str(result)
     for shown in (html, text):
