@@ -70,7 +70,7 @@ def _flag_values(parser: argparse.ArgumentParser, options: dict[str, Any]) -> li
             raise DeployInputError(f"unknown option {name!r} (lnp-deploy has no "
                                    f"--{name.replace('_', '-')})")
         flag = action.option_strings[-1]
-        if isinstance(action, argparse._StoreTrueAction):
+        if action.nargs == 0:   # a switch (store_true): given or not
             if not isinstance(value, (bool, np.bool_)):
                 raise DeployInputError(f"argument {flag}: expected True or False, got {value!r}")
             argv += [flag] if value else []
