@@ -27,7 +27,9 @@ Steps (each logged, long ones with a progress bar):
 8. write ``run.npz``, ``analysis.npz``, ``report.json`` (a
    :class:`lnp_neuro.report.record.RunRecord`), ``report.html`` and ``report.md``.
 
-Modules, in the order of the flow: :mod:`~lnp_neuro.deploy.options` (the flags),
+Modules, in the order of the flow: :mod:`~lnp_neuro.deploy.flags` (the command line's
+parser, which :func:`lnp_neuro.run_deployment` shares), :mod:`~lnp_neuro.deploy.options`
+(the options it makes, checked),
 :mod:`~lnp_neuro.deploy.inputs` (steps 2-3), :mod:`~lnp_neuro.deploy.pruning` (4),
 :mod:`~lnp_neuro.deploy.handover` (5), :mod:`~lnp_neuro.deploy.measure` (stability,
 activity, task) and :mod:`~lnp_neuro.deploy.run` (the stages in order).

@@ -25,177 +25,10 @@ import signal
 import sys
 from pathlib import Path
 
+# _positive_int: lnp-experiment's flags import it from here (one parser type for both).
+from .flags import _positive_int, build_parser, show_progress_bars  # noqa: F401
+
 __all__ = ["main", "build_parser", "summary_text"]
-
-
-def _whole_number(minimum: int):
-    """An argparse type: a whole number >= ``minimum``."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got "
-                                             f"{value}")
-        return value
-    return parse
-
-
-_positive_int = _whole_number(1)
-_nonnegative_int = _whole_number(0)
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a time step in seconds, got {text!r}") \
-            from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive time step in seconds, got "
-                                         f"{value}")
-    return value
-
-
-def _names(text: str) -> tuple[str, ...]:
-    """An argparse type: comma-separated names, none empty."""
-    names = tuple(n.strip() for n in text.split(","))
-    if not all(names):
-        raise argparse.ArgumentTypeError(f"expected NAME[,NAME...], got {text!r}")
-    return names
-
-
-def show_progress_bars(silenced: bool) -> bool:
-    """Progress bars on stderr when it is a terminal and they were not switched off; in a
-    log file or a pipe the bars' carriage returns would only add noise (the log lines
-    still say what each long step is)."""
-    return not silenced and sys.stderr.isatty()
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from ..prune.baselines import AP_BUDGETS
-    from . import RANDOM_BUDGETS, DeployOptions
-
-    d = DeployOptions()
-    p = argparse.ArgumentParser(
-        prog="lnp-deploy",
-        description="Prune a recurrent SNN with Lyapunov Noise Pruning (or a baseline), run it "
-                    "on a neuromorphic target and write an energy-comparison report. "
-                    "`lnp-deploy report RUN_DIR...` compares finished runs.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--target", help="deployment target (see --list-targets) or a target .toml file")
-    p.add_argument("--list-targets", action="store_true", help="list the targets and exit")
-    p.add_argument("--network", type=Path, help="start from this network (.nir or .npz) "
-                   "instead of building one")
-    p.add_argument("--dt", type=_seconds, default=None, metavar="SECONDS",
-                   help="time step of a --network .nir graph that stores none (graphs of "
-                        "norse, of the NIR paper, with r = 1); default: the graph's own")
-    p.add_argument("--source", choices=("nir", "snntorch", "norse"), default=d.source,
-                   help="the framework that wrote the --network .nir file, for what NIR "
-                        "does not record: snntorch = its default reset (by subtraction, one "
-                        "step late); norse = its exporter's time constants (dt x the true "
-                        "ones; dt from --dt, default 1e-3, its to_nir default)")
-    p.add_argument("--reset-mechanism", choices=("zero", "subtract"), default=None,
-                   help="how the --network graph's spiking neurons reset (snnTorch's "
-                        "reset_mechanism); default: the --source's (nir: the file's rule, to "
-                        "zero at the spike; snntorch: subtract)")
-    p.add_argument("--reset-delay", action=argparse.BooleanOptionalAction, default=None,
-                   help="the reset acts one step after the spike (snnTorch's reset_delay); "
-                        "default: the --source's (snntorch: on). Exact with subtract; a "
-                        "recurrent population resetting to zero late is warned about")
-    p.add_argument("--refit-readout", action="store_true",
-                   help="with --data: also report each network's accuracy with its readout "
-                        "refitted (ridge on the spike counts of the population feeding the "
-                        "output) on the samples --data marks 'train'")
-    p.add_argument("--nir-portable", action="store_true",
-                   help="also write network.portable.nir: the deployed network without "
-                        "Delay nodes, time constants in 0.1 ms steps, loadable by snnTorch "
-                        "(import_from_nir) and norse (from_nir(g, dt=1e-4)); each population "
-                        "spikes latency_steps earlier there (metadata lnp_neuro."
-                        "portable_shift). network.nir stays the exact hand-over")
-    p.add_argument("--model", choices=("hrsnn", "chrsnn"), default=d.model,
-                   help="network to build when --network is not given")
-    p.add_argument("--neurons", type=_positive_int, default=d.neurons, help="neurons to build")
-    p.add_argument("--density", type=_probability, default=d.density,
-                   help="recurrent synapse density of the built network (HRSNN)")
-    p.add_argument("--clusters", type=_positive_int, default=d.clusters, help="CHRSNN clusters")
-    p.add_argument("--prune", choices=("lnp", "ap", "random", "none"), default=d.prune,
-                   help="pruning method")
-    p.add_argument("--ap-budget", choices=AP_BUDGETS, default=d.ap_budget,
-                   help="what ends AP (--prune ap): the paper's rule (--iterations rounds of "
-                        "10 %%, stop when performance < 90 %% of the unpruned model's), LNP's "
-                        "neuron count, or LNP's SOPs on the same drive (both run LNP first)")
-    p.add_argument("--random-budget", choices=RANDOM_BUDGETS, default=d.random_budget,
-                   help="what the random control (--prune random) copies of LNP's result: "
-                        "its neuron and synapse counts, or its SOPs on the same drive (the "
-                        "random graph with LNP's counts, thinned at random to LNP's SOPs)")
-    p.add_argument("--prune-populations", type=_names, default=None, metavar="NAME[,NAME...]",
-                   help="populations of a --network graph that --prune lnp prunes, "
-                        "task-agnostically (default: every population with a recurrent "
-                        "projection); feed-forward projections and the readout are kept, "
-                        "pruned neurons are left out of network.nir")
-    p.add_argument("--data", type=Path, default=None, metavar="DATA.npz",
-                   help="drive a --network graph with this labelled data set and score its "
-                        "output population: 'inputs' [samples, steps, n_inputs] spikes, "
-                        "'labels' [samples] class indices, optional 'train' [samples] bool "
-                        "(not scored); every scored sample runs from rest on the native "
-                        "engine in the target's arithmetic (accuracy: argmax of the output "
-                        "spike counts, or of a non-spiking output's last membrane "
-                        "potential); the target run is the samples back to back, cut at "
-                        "--steps; replaces --input")
-    p.add_argument("--reference-accuracy", type=float, default=None, metavar="FRACTION",
-                   help="the source framework's own accuracy on --data, reported beside "
-                        "the measured one")
-    p.add_argument("--iterations", type=_positive_int, default=d.iterations,
-                   help="pruning iterations (LNP steps I-IV repeated; AP rounds)")
-    p.add_argument("--target-density", type=_probability, default=d.target_density,
-                   help="synapse density LNP reaches after --iterations iterations")
-    p.add_argument("--input", default=d.input, metavar="lorenz|rossler|poisson|FILE.csv",
-                   help="drive and task: rate-encoded Lorenz-63 or Rossler, a CSV series of "
-                        "your own (one column per dimension, header row), or Poisson spikes "
-                        "at --rate (no task score)")
-    p.add_argument("--copies", type=_positive_int, default=d.copies,
-                   help="phase-staggered copies of each ON/OFF input channel (resolution)")
-    p.add_argument("--scaling", choices=("zscore", "median", "range"), default=argparse.SUPPRESS,
-                   help="how a series dimension maps onto its ON/OFF pair: zscore (mean +- 3 "
-                        "std, clipped beyond), median (each side of the median scaled to its "
-                        "training extreme: skewed series such as Rossler), range (training "
-                        "range about its midpoint) (default: median for rossler, else zscore)")
-    p.add_argument("--steps-per-sample", type=_positive_int, default=argparse.SUPPRESS,
-                   help="time steps each sample of the series is held for (default: 40 for "
-                        "rossler, whose samples change less, else 20)")
-    p.add_argument("--task-samples", type=_positive_int, default=d.task_samples,
-                   help="samples of the series used to score the one-step forecast "
-                        "(native engine, target arithmetic)")
-    p.add_argument("--vpt-starts", type=_nonnegative_int, default=d.vpt_starts,
-                   help="closed-loop forecasts scored for their valid prediction time, from "
-                        "this many test samples (0: none)")
-    p.add_argument("--rate", type=_probability, default=d.rate,
-                   help="spike probability per step of each input channel for --input poisson")
-    p.add_argument("--steps", type=_positive_int, default=d.steps, help="time steps to run")
-    p.add_argument("--seed", type=_nonnegative_int, default=d.seed,
-                   help="seed of every random choice")
-    p.add_argument("--mapping", choices=("first-fit", "partition"), default=d.mapping,
-                   help="placement of neurons on cores: METIS graph partitioning of the spike "
-                        "traffic (fewest spikes between cores) or first-fit in neuron order")
-    p.add_argument("--out", type=Path, default=Path(d.out), help="output folder")
-    p.add_argument("--force", action="store_true",
-                   help="write into an existing non-empty output folder")
-    p.add_argument("--quiet", action="store_true",
-                   help="no progress output (progress bars are shown only on a terminal)")
-    p.add_argument("--json", action="store_true", help="print report.json to stdout")
-    return p
 
 
 def _report_main(argv: list[str]) -> int:
@@ -205,28 +38,18 @@ def _report_main(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, default=Path("lnp-report"), help="output folder")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
     args = p.parse_args(argv)
-    from .._util.output_folder import OutputFolder
-    from ..report.fields import check_report_fields
-    from ..report.render import load_run, write_report
+    from ..api import DeployInputError, compare_folders
 
-    # The run folders' own files are inputs: --force into one of them must not replace
-    # or remove them.
-    inputs = [run / name for run in args.runs for name in ("report.json", "run.npz",
-                                                            "analysis.npz")]
     try:
-        for run in args.runs:
-            check_report_fields(load_run(run).report, run / "report.json")
-        with OutputFolder(args.out, force=args.force, expected=("report.html", "report.md"),
-                          protect=inputs) as staging:
-            paths = write_report(args.runs, staging, force=True)
-    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        paths = compare_folders(args.runs, args.out, args.force)
+    except DeployInputError as exc:
         print(f"lnp-deploy report: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"lnp-deploy report: error: cannot write {args.out}: {exc}", file=sys.stderr)
         return 1
     for path in paths:
-        print(args.out / path.name)
+        print(path)
     return 0
 
 
@@ -280,32 +103,16 @@ def _deploy_main(argv: list[str]) -> int:
     if not args.target:
         parser.error("--target is required (see --list-targets)")
 
-    from . import DeployOptions, run_deploy
+    from ..api import DeployInputError, deploy_from_args
 
     log = (lambda *a: None) if (args.quiet or args.json) else \
         (lambda *a: print(*a, file=sys.stderr, flush=True))
     try:
-        options = DeployOptions(
-            target=args.target, network=args.network, model=args.model, neurons=args.neurons,
-            density=args.density, clusters=args.clusters, prune=args.prune,
-            ap_budget=args.ap_budget, random_budget=args.random_budget,
-            iterations=args.iterations, target_density=args.target_density,
-            input=args.input, rate=args.rate, steps=args.steps,
-            copies=args.copies, scaling=getattr(args, "scaling", None),
-            steps_per_sample=getattr(args, "steps_per_sample", None),
-            task_samples=args.task_samples, vpt_starts=args.vpt_starts, seed=args.seed,
-            out=args.out, force=args.force,
-            progress=show_progress_bars(args.quiet or args.json), mapping=args.mapping,
-            dt=args.dt, prune_populations=args.prune_populations, data=args.data,
-            reference_accuracy=args.reference_accuracy, nir_portable=args.nir_portable,
-            source=args.source, reset_mechanism=args.reset_mechanism,
-            reset_delay=args.reset_delay,
-            refit_readout=args.refit_readout)
-        report = run_deploy(options, log=log)
+        result = deploy_from_args(args, log, show_progress_bars(args.quiet or args.json))
     except TargetUnavailable as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)
         return 3
-    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+    except DeployInputError as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)
         return 2
     except MemoryError:
@@ -313,15 +120,16 @@ def _deploy_main(argv: list[str]) -> int:
               file=sys.stderr)
         return 1
     except OSError as exc:  # a full disk, a folder removed under the run, ...
-        print(f"lnp-deploy: error: {exc}; nothing was written to {options.out}",
+        print(f"lnp-deploy: error: {exc}; nothing was written to {args.out}",
               file=sys.stderr)
         return 1
+    report = result.report
     if args.json:
         print(json.dumps(report, indent=2, allow_nan=False))
     elif not args.quiet:
         print(summary_text(report))
-        twin = ", network.portable.nir" if options.nir_portable else ""
-        print(f"wrote {options.out}/ (report.html, report.md, report.json, run.npz, "
+        twin = ", network.portable.nir" if args.nir_portable else ""
+        print(f"wrote {args.out}/ (report.html, report.md, report.json, run.npz, "
               f"network.nir{twin})")
     return 0
 

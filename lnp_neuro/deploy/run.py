@@ -36,7 +36,8 @@ from .options import DeployOptions
 from .pruning import prune_graph, prune_network
 from .targets import load_target
 
-__all__ = ["run_deploy", "OUTPUT_FILES", "PORTABLE_FILE"]
+__all__ = ["run_deploy", "deploy_outcome", "DeployOutcome", "write_run_report", "OUTPUT_FILES",
+           "PORTABLE_FILE"]
 
 #: Files every deployment writes (the report adds its PNG plots).
 OUTPUT_FILES = ("network.nir", "run.npz", "analysis.npz", "report.json", "report.html",
@@ -53,8 +54,26 @@ _UNSET_OMITTED = ("data", "reference_accuracy", "reset_mechanism", "reset_delay"
 #: ... and options left out while at their default.
 _DEFAULT_OMITTED = {"source": "nir"}
 
+
+@dataclass(eq=False)
+class DeployOutcome:
+    """What one deployment leaves besides its folder: the report.json object, the deployed
+    graph (as read back from ``network.nir`` at its final place) and the rasters."""
+
+    report: dict
+    deployed: DeployedNetwork
+    spikes: np.ndarray
+    spikes_unpruned: np.ndarray
+    input_spikes: np.ndarray
+
+
 def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict:
-    """Run one deployment (module docstring) and return the report dict it wrote.
+    """Run one deployment (:func:`deploy_outcome`) and return the report dict it wrote."""
+    return deploy_outcome(options, log).report
+
+
+def deploy_outcome(options: DeployOptions, log: Callable[..., None] = print) -> DeployOutcome:
+    """Run one deployment (module docstring): its files in ``options.out``, its outcome.
 
     The output is a transaction (:class:`lnp_neuro._util.io.OutputFolder`): files are
     written into a staging folder beside ``options.out`` and moved into place only when
@@ -72,7 +91,10 @@ def run_deploy(options: DeployOptions, log: Callable[..., None] = print) -> dict
     expected = OUTPUT_FILES + ((PORTABLE_FILE,) if options.nir_portable else ())
     with OutputFolder(options.out, force=options.force, expected=expected,
                       protect=[options.network]) as staging, deterministic_threads():
-        return _run_deploy(options, log, staging)
+        outcome = _run_deploy(options, log, staging)
+    # Messages and the result name where the run ends up, not the staging folder.
+    outcome.deployed.source = str(options.out / "network.nir")
+    return outcome
 
 
 @dataclass(eq=False)
@@ -97,7 +119,7 @@ class _Run:
         return result
 
 
-def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> dict:
+def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> DeployOutcome:
     """The deployment itself, stage by stage; every file goes into ``out`` (the staging
     folder)."""
     run = _Run(options, log, out)
@@ -136,9 +158,19 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
     _write_arrays(run, net0, deployed, runs, inputs, encoded, measured)
     record = _record(run, net0, net1, deployed, runs, inputs, input_info, history, mapping,
                      energy, measured, per_inference)
-    record.write(out / "report.json")
-    write_report([out], out, force=True)
-    return record.json_object()
+    write_run_report(record.to_json(), out, options.out)
+    return DeployOutcome(record.json_object(), deployed, runs.spikes, runs.spikes_unpruned,
+                         inputs)
+
+
+def write_run_report(record_json: str, folder: Path, final: Path) -> None:
+    """``report.json`` (the text of :meth:`RunRecord.to_json`) and the run's own
+    ``report.html`` / ``report.md`` in ``folder`` (the staging folder of a run whose files
+    end up in ``final``): the report names the run by where it ends up
+    (:func:`lnp_neuro.report.render.write_report`, ``shown_as``)."""
+    with atomic_write(folder / "report.json") as tmp:
+        tmp.write_text(record_json, encoding="utf-8")
+    write_report([folder], folder, force=True, shown_as=[final], location=final)
 
 
 def _starting_network(run: _Run):

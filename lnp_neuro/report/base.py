@@ -51,11 +51,19 @@ class RunData:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     record: Any = None
+    #: Where the run ends up (its final folder), when it is read from elsewhere (a
+    #: staging folder); None: ``path`` itself.
+    shown: Path | None = None
+
+    @property
+    def place(self) -> Path:
+        """The run's folder as the report names it: where the run ends up."""
+        return self.path if self.shown is None else self.shown
 
     @property
     def label(self) -> str:
         label = self.report.get("label")
-        return str(label) if label not in (None, "") else self.path.name
+        return str(label) if label not in (None, "") else self.place.name
 
     @property
     def plot_label(self) -> str:

@@ -20,8 +20,11 @@ A run directory (written by ``lnp-deploy``) holds
 - ``analysis.npz`` (optional keys): ``lyapunov_before``, ``lyapunov_after`` (spectra, 1/s),
   ``tau_mem_before``, ``tau_mem_after`` (s).
 
-:func:`write_report` renders, for one or more runs side by side: the report.json numbers
-as tables; energy per hardware profile (bars), every energy term of every profile, the SOP
+:func:`write_report` renders, for one or more runs side by side: first the headline
+(:mod:`lnp_neuro.report.headline`: a paragraph and a row per run with the SOP ratio, the
+energy, the task score before -> after beside its references, the neurons firing, the
+parity, then the caveats); the report.json numbers as tables grouped by network,
+activity, stability, task, energy and run (:mod:`lnp_neuro.report.tables`); energy per hardware profile (bars), every energy term of every profile, the SOP
 ratio (paper Sec. 4 / A.5) and the core mapping with its spike-traffic heat map (these in
 :mod:`lnp_neuro.report.energy_sections`);
 task error against energy, one point per run (a run without ``task`` is skipped with a
@@ -32,6 +35,10 @@ legend); the Lyapunov spectrum
 before and after pruning (paper Suppl. A.7); spike raster and firing-rate histogram; the
 membrane time-constant distribution before and after (LNP step IV). A section whose data
 a run does not have says "not available in this run" instead of staying blank.
+
+Runs are named by the folder they end up in (``shown_as``), relative to the report's
+own final folder (``location``): a deployment renders its report in a staging folder
+that is renamed when the run is complete, and a report must not point at it.
 
 ``report.html`` is self-contained (inline CSS, PNG plots embedded as base64 data URIs, no
 external fetches); ``report.md`` is its Markdown twin with the PNGs written beside it.
@@ -45,10 +52,12 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -63,57 +72,11 @@ from .base import (_COLOURS, _LINESTYLES, _MARKERS, _MAX_RASTER_NEURONS,  # noqa
 from .energy_sections import energy_sections
 from .figures import (_history_figure, _raster_figure, _spectrum_figure, _task_figure,
                       _tau_figure)
+from .headline import headline_section
 from .record import RunRecord
+from .tables import run_dt, summary_section
 
 __all__ = ["RunData", "load_run", "write_report", "NOT_AVAILABLE"]
-
-# report.json fields shown in the summary table, in order, with their row titles.
-_SUMMARY_FIELDS = [
-    ("label", "label"), ("target", "target"), ("backend", "back end"), ("mode", "mode"),
-    ("profile", "hardware profile"), ("steps", "time steps"),
-    ("neurons_before", "neurons before"), ("neurons_after", "neurons after"),
-    ("synapses_before", "synapses before"), ("synapses_after", "synapses after"),
-    ("sops_dense", "SOPs, dense unpruned"), ("sops_pruned", "SOPs, pruned (AND-mask)"),
-    ("sop_ratio", "SOP ratio"), ("energy_joules", "energy on target profile (J)"),
-    ("spikes_before", "spikes, unpruned"), ("spikes_after", "spikes, pruned"),
-    ("lambda_max_before", "lambda_max before (1/s)"),
-    ("lambda_max_after", "lambda_max after (1/s)"),
-    ("cores_used", "cores used"), ("parity", "parity (spike mismatches)"),
-    ("parity_reference", "parity compared with engine"), ("seconds", "wall time (s)"),
-]
-
-# Nested report.json fields shown as extra summary rows when any run has them.
-_ACTIVITY_FIELDS = [
-    ("fraction_firing_before", "fraction of neurons firing, unpruned"),
-    ("fraction_firing_after", "fraction of neurons firing, pruned"),
-    ("rate_hz_before", "firing rate, unpruned (Hz)"),
-    ("rate_hz_after", "firing rate, pruned (Hz)"),
-]
-_TASK_FIELDS = [
-    ("name", "task"), ("unpruned", "task error, unpruned"), ("pruned", "task error, pruned"),
-    ("persistence", "task error, persistence forecast"),
-    ("closed_loop.unpruned.lyapunov_times", "closed-loop VPT, unpruned (Lyapunov times)"),
-    ("closed_loop.pruned.lyapunov_times", "closed-loop VPT, pruned (Lyapunov times)"),
-    ("closed_loop.esn.lyapunov_times", "closed-loop VPT, ESN (Lyapunov times)"),
-    ("closed_loop.persistence.lyapunov_times",
-     "closed-loop VPT, persistence (Lyapunov times)"),
-]
-#: NeuroBench's names for the deployed run (lnp_neuro.hardware.neurobench).
-_NEUROBENCH_FIELDS = [
-    ("synaptic_operations.effective_acs", "NeuroBench synaptic operations (effective ACs)"),
-    ("activation_sparsity", "NeuroBench activation sparsity"),
-    ("connection_sparsity", "NeuroBench connection sparsity"),
-    ("footprint_bytes", "NeuroBench footprint of the PyTorch twin (bytes)"),
-]
-
-
-def _run_dt(report: dict[str, Any]) -> float | None:
-    """The step length: report.json's ``dt``, else the one inside its energy account."""
-    dt = _positive_float(report.get("dt"))
-    if dt is None and isinstance(report.get("energy"), dict):
-        dt = _positive_float(report["energy"].get("dt"))
-    return dt
-
 
 def _load_npz(path: Path, keys: dict[str, int], problems: list[str]) -> dict[str, np.ndarray]:
     """Read ``keys`` (name -> required ndim) from ``path``; a bad key is a problem, not a crash."""
@@ -185,44 +148,11 @@ def _history_keys(entries: list) -> list[str]:
     return keys if keys and keys[0] == "iteration" else ["iteration"] + keys
 
 
-def _nested(report: dict, group: str, key: str) -> Any:
-    """``report[group][k1][k2]...`` for ``key = "k1.k2..."``; None where a level is missing."""
-    value = report.get(group)
-    for part in key.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-def _mean_rate_after(report: dict) -> float | None:
-    """``spikes_after / (neurons_after * steps * dt)``: the pruned network's mean firing
-    rate (Hz) from report.json's counts, for runs with or without an ``activity`` key."""
-    spikes, neurons = _number(report.get("spikes_after")), _positive_float(
-        report.get("neurons_after"))
-    steps, dt = _positive_float(report.get("steps")), _run_dt(report)
-    if spikes is None or None in (neurons, steps, dt):
-        return None
-    return spikes / (neurons * steps * dt)
-
-
-def _budget_cell(budget: Any) -> str:
-    """``kind = target (stopped)`` of a report's baseline_budget, or n/a."""
-    if not isinstance(budget, dict):
-        return _MISSING_CELL
-    target = budget.get("target")
-    text = _fmt(budget.get("kind"))
-    if target is not None:
-        text += f" = {_fmt(target)}"
-    if budget.get("stopped"):
-        text += f" ({_fmt(budget['stopped'])})"
-    return text
-
-
 def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
     """The report's sections, in order: one stage per section (energy ones in report_energy)."""
     labels = [r.label for r in runs]
-    sections: list[_Section] = [_summary_section(runs, labels), _quantisation_section(runs, labels)]
+    sections: list[_Section] = [headline_section(runs), summary_section(runs, labels),
+                                _quantisation_section(runs, labels)]
     # Energy terms per profile and the core mapping (lnp_neuro.report.energy_sections).
     sections.extend(energy_sections(runs))
     sections.append(_task_section(runs))
@@ -231,37 +161,6 @@ def _build_sections(runs: Sequence[RunData]) -> list[_Section]:
     sections.append(_activity_section(runs))
     sections.append(_tau_section(runs))
     return sections
-
-
-def _summary_section(runs: Sequence[RunData], labels: list[str]) -> _Section:
-    """"Runs side by side": the report.json numbers, budgets, the SOP model and read problems."""
-    summary = _Section("Runs side by side")
-    rows = [[title] + [_fmt(r.report.get(key)) for r in runs] for key, title in _SUMMARY_FIELDS]
-    rows.append(["spikes per active neuron per second, pruned"]
-                + [_fmt(_mean_rate_after(r.report)) for r in runs])
-    rows.append(["baseline budget"] + [_budget_cell(r.report.get("baseline_budget"))
-                                       for r in runs])
-    for group, fields in (("activity", _ACTIVITY_FIELDS), ("task", _TASK_FIELDS),
-                          ("neurobench", _NEUROBENCH_FIELDS)):
-        if any(isinstance(r.report.get(group), dict) for r in runs):
-            rows += [[title] + [_fmt(_nested(r.report, group, key)) for r in runs]
-                     for key, title in fields]
-    summary.table(["quantity"] + labels, rows)
-    for r in runs:
-        budget = r.report.get("baseline_budget")
-        if isinstance(budget, dict) and isinstance(budget.get("rule"), str):
-            summary.text(f"{r.label} budget ({budget.get('kind', 'n/a')}): {budget['rule']}"
-                         + (f"; {budget['performance']}" if isinstance(
-                             budget.get("performance"), str) else "") + ".")
-    summary.text("SOPs follow the paper's energy model (Chakraborty et al., ICLR 2024, Sec. 4 "
-                 "and Suppl. A.5): dense SOPs = sum_i s_i f_i over the unpruned network, pruned "
-                 "SOPs count only synapses whose presynaptic neuron, synapse and postsynaptic "
-                 "neuron are all active (Shi et al., ICLR 2024); SOP ratio = dense unpruned / "
-                 "pruned, on the same input.")
-    for run in runs:
-        if run.problems:
-            summary.text(f"{run.label}: could not read " + "; ".join(run.problems) + ".")
-    return summary
 
 
 def _quantisation_section(runs: Sequence[RunData], labels: list[str]) -> _Section:
@@ -378,7 +277,7 @@ def _activity_section(runs: Sequence[RunData]) -> _Section:
     """Spike raster and firing-rate histogram per run, with its activity numbers."""
     activity = _Section("Spike raster and firing rates")
     for i, r in enumerate(runs):
-        dt = _run_dt(r.report)
+        dt = run_dt(r.report)
         out = _raster_figure(r, f"{i}-{_slug(r.label)}", dt)
         if out is None:
             activity.unavailable(f"Spike raster of {r.label}")
@@ -424,30 +323,59 @@ img { max-width: 100%; }
 """
 
 
-def _render_html(title: str, runs: Sequence[RunData], sections: Sequence[_Section]) -> str:
+def _relative_place(run: RunData, location: Path) -> str:
+    """Where the run ends up, relative to the report's folder ``location`` when both are
+    on one tree ("this folder" for a run's own report), else as given."""
+    try:
+        rel = os.path.relpath(os.path.abspath(run.place), os.path.abspath(location))
+    except ValueError:  # another drive (Windows)
+        return str(run.place)
+    return "this folder" if rel == os.curdir else rel
+
+
+def _html_run(run: RunData, location: Path) -> str:
+    """A run in the "Runs:" line: its label and its folder, a link to its own report when
+    the folder is another one."""
+    esc, place = html.escape, _relative_place(run, location)
+    if place == "this folder":
+        return f"{esc(run.label)} (this folder)"
+    href = place.replace(os.sep, "/") + "/report.html"
+    return (f'{esc(run.label)} (<a href="{esc(href)}"><code>{esc(place)}</code></a>)'
+            if not os.path.isabs(place) else f"{esc(run.label)} (<code>{esc(place)}</code>)")
+
+
+def html_blocks(section: _Section) -> list[str]:
+    """The HTML of one section's blocks (paragraphs, tables, figures)."""
+    esc = html.escape
+    parts = []
+    for kind, value in section.blocks:
+        if kind == "text":
+            parts.append(f"<p>{esc(value)}</p>")
+        elif kind == "table":
+            header, rows = value
+            parts.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header)
+                         + "</tr></thead><tbody>")
+            for row in rows:
+                parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
+            parts.append("</tbody></table>")
+        else:
+            data = base64.b64encode(value.png).decode("ascii")
+            parts.append(f'<figure><img alt="{esc(value.title)}" '
+                         f'src="data:image/png;base64,{data}">'
+                         f"<figcaption>{esc(value.title)}</figcaption></figure>")
+    return parts
+
+
+def _render_html(title: str, runs: Sequence[RunData], sections: Sequence[_Section],
+                 location: Path) -> str:
     esc = html.escape
     parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
              f"<title>{esc(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
              f"<h1>{esc(title)}</h1>",
-             "<p>Runs: " + ", ".join(f"{esc(r.label)} (<code>{esc(str(r.path))}</code>)"
-                                     for r in runs) + "</p>"]
+             "<p>Runs: " + ", ".join(_html_run(r, location) for r in runs) + "</p>"]
     for section in sections:
         parts.append(f"<h2>{esc(section.title)}</h2>")
-        for kind, value in section.blocks:
-            if kind == "text":
-                parts.append(f"<p>{esc(value)}</p>")
-            elif kind == "table":
-                header, rows = value
-                parts.append("<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header)
-                             + "</tr></thead><tbody>")
-                for row in rows:
-                    parts.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>")
-                parts.append("</tbody></table>")
-            else:
-                data = base64.b64encode(value.png).decode("ascii")
-                parts.append(f'<figure><img alt="{esc(value.title)}" '
-                             f'src="data:image/png;base64,{data}">'
-                             f"<figcaption>{esc(value.title)}</figcaption></figure>")
+        parts += html_blocks(section)
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
 
@@ -478,9 +406,11 @@ def _md_cell(text: str) -> str:
     return _md_inline(text)
 
 
-def _render_markdown(title: str, runs: Sequence[RunData], sections: Sequence[_Section]) -> str:
+def _render_markdown(title: str, runs: Sequence[RunData], sections: Sequence[_Section],
+                     location: Path) -> str:
     lines = [f"# {_md_text(title)}", "",
-             "Runs: " + ", ".join(f"{_md_text(r.label)} ({_md_text(r.path)})" for r in runs),
+             "Runs: " + ", ".join(f"{_md_text(r.label)} ({_md_text(_relative_place(r, location))})"
+                                  for r in runs),
              ""]
     for section in sections:
         lines += [f"## {_md_text(section.title)}", ""]
@@ -509,7 +439,9 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_report(run_dirs: str | Path | Iterable[str | Path], out_dir: str | Path,
-                 force: bool = False, title: str = "lnp_neuro deployment report") -> list[Path]:
+                 force: bool = False, title: str = "lnp_neuro deployment report", *,
+                 shown_as: Sequence[str | Path] | None = None,
+                 location: str | Path | None = None) -> list[Path]:
     """Render ``report.html`` and ``report.md`` (+ PNGs) comparing one or more run folders.
 
     Parameters
@@ -519,6 +451,11 @@ def write_report(run_dirs: str | Path | Iterable[str | Path], out_dir: str | Pat
         (then files of the same name are replaced, atomically; nothing else is touched).
     force : allow writing into an existing non-empty folder.
     title : the report's heading.
+    shown_as : where each run ends up, when it is read from elsewhere (a staging folder
+        that is moved into place after the report is written); default: ``run_dirs``.
+    location : where the report ends up (default ``out_dir``). The report names each run
+        by its final folder, relative to ``location`` (a report never names a staging
+        folder that no longer exists when it is read).
 
     Returns the written paths: ``[report.html, report.md, *pngs]``.
     """
@@ -531,25 +468,31 @@ def write_report(run_dirs: str | Path | Iterable[str | Path], out_dir: str | Pat
         raise ValueError("title must be non-empty text")
     if not isinstance(force, (bool, np.bool_)):
         raise ValueError(f"force must be True or False, got {force!r}")
+    if shown_as is not None and len(list(shown_as)) != len(run_dirs):
+        raise ValueError(f"shown_as must name one folder per run ({len(run_dirs)}), got "
+                         f"{len(list(shown_as))}")
     runs = [load_run(d) for d in run_dirs]
+    for run, shown in zip(runs, shown_as or []):
+        run.shown = Path(shown)
+    location = Path(out_dir if location is None else location)
     # Two runs with the same label would be indistinguishable in tables and legends.
     seen: dict[str, int] = {}
     for run in runs:
         seen[run.label] = seen.get(run.label, 0) + 1
     for run in runs:
         if seen[run.label] > 1:
-            run.report = dict(run.report, label=f"{run.label} ({run.path.name})")
+            run.report = dict(run.report, label=f"{run.label} ({run.place.name})")
     labels = [r.label for r in runs]
     if len(set(labels)) != len(labels):
-        runs = [RunData(r.path, dict(r.report, label=f"{r.label} #{i + 1}"), r.arrays, r.problems)
+        runs = [replace(r, report=dict(r.report, label=f"{r.label} #{i + 1}"))
                 for i, r in enumerate(runs)]
 
     out = prepare_output_dir(out_dir, force=force)
     sections = _build_sections(runs)
     written: list[Path] = []
     html_path, md_path = out / "report.html", out / "report.md"
-    _write_text(html_path, _render_html(title, runs, sections))
-    _write_text(md_path, _render_markdown(title, runs, sections))
+    _write_text(html_path, _render_html(title, runs, sections, location))
+    _write_text(md_path, _render_markdown(title, runs, sections, location))
     written += [html_path, md_path]
     for section in sections:
         for kind, value in section.blocks:

@@ -417,9 +417,13 @@ def test_report_subcommand_compares_runs(tmp_path):
     assert main(["report", str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
     parser = _Tables()
     parser.feed((tmp_path / "cmp" / "report.html").read_text())
-    summary = parser.tables[0]
-    assert summary[0] == ["quantity", "LNP", "Unpruned"]
-    rows = {row[0]: row[1:] for row in summary[1:]}
+    headline, *groups = parser.tables
+    assert [row[0] for row in headline[1:]] == ["LNP", "Unpruned"]   # a row per run
+    # The long table, grouped: each group's table has a column per run.
+    assert [g[0] for g in groups[:6]] == [[name, "LNP", "Unpruned"] for name in
+                                          ("network", "activity", "stability", "task",
+                                           "energy", "run")]
+    rows = {row[0]: row[1:] for g in groups[:6] for row in g[1:]}
     ra, rb = load_report(a), load_report(b)
     assert rows["neurons after"] == [str(ra["neurons_after"]), str(rb["neurons_after"])]
     assert rows["synapses after"] == [str(ra["synapses_after"]), str(rb["synapses_after"])]

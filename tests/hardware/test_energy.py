@@ -423,6 +423,7 @@ def test_report_lists_every_term_and_draws_the_core_traffic(tmp_path):
         "energy": acc, "mapping": mapping.summary()}, allow_nan=False))
     write_report(run, tmp_path / "out")
     md = (tmp_path / "out" / "report.md").read_text()
+    md = md[md.index("## Runs side by side"):]   # after the headline's row per run
     rows = [line for line in md.splitlines() if line.startswith("| star | ")]
     # one term row per profile, the target marked; every cell filled
     assert [r.split(" | ")[1] for r in rows] == ["loihi", "cpu-mac", "truenorth", "toy (target)"]
