@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -106,6 +107,8 @@ class _Run:
     out: Path
     t_start: float = field(default_factory=time.perf_counter)
     timings: dict = field(default_factory=dict)
+    #: What reading --network warned about (None: nothing, or no --network).
+    import_warnings: list | None = None
 
     def __post_init__(self) -> None:
         self.target = load_target(self.options.target)
@@ -189,8 +192,16 @@ def _starting_network(run: _Run):
         log(f"built {options.model.upper()}: {net0.n_active_neurons} neurons, "
             f"{net0.n_active_synapses} synapses (seed {options.seed})")
         return net0, layout, series
-    net0 = run.timed("load", load_network, options.network, options.dt, options.source,
-                     options.reset_mechanism, options.reset_delay)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net0 = run.timed("load", load_network, options.network, options.dt, options.source,
+                         options.reset_mechanism, options.reset_delay)
+    # What the import could not represent exactly, shown to the user and kept in the
+    # record (the report's headline lists them as caveats).
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    run.import_warnings = [str(w.message) for w in caught
+                           if issubclass(w.category, UserWarning)] or None
     if options.data is not None and not isinstance(net0, FlatLayout):
         raise ValueError(f"--data needs a --network graph with an output population; "
                          f"{options.network} is one recurrent network (a reservoir)")
@@ -421,6 +432,7 @@ def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, 
         neurobench=neurobench_metrics(net_d, runs.spikes, inputs),
         energy_per_inference_joules=None if per_inference is None else per_inference[0],
         latency_per_inference_seconds=None if per_inference is None else per_inference[1],
+        import_warnings=run.import_warnings,
         seconds=round(time.perf_counter() - run.t_start, 3))
 
 

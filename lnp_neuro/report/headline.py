@@ -26,9 +26,6 @@ __all__ = ["headline_section", "headline_sentence", "run_caveats", "HEADLINE_TIT
 
 HEADLINE_TITLE = "Headline"
 
-#: Where a run record may carry warnings of the import (the first present is shown).
-_WARNING_PLACES = (("import_warnings",), ("deployed", "import_warnings"),
-                   ("deployed", "warnings"), ("warnings",))
 _NRMSE_REFERENCES = (("persistence", "persistence"), ("esn", "ESN"),
                      ("no_recurrence", "no recurrence"))
 
@@ -137,15 +134,9 @@ def _flushed(report: dict) -> int:
 
 
 def _import_warnings(report: dict) -> list[str]:
-    for place in _WARNING_PLACES:
-        value: Any = report
-        for key in place:
-            value = value.get(key) if isinstance(value, dict) else None
-        if isinstance(value, list) and value:
-            return [str(w) for w in value]
-        if isinstance(value, str) and value:
-            return [value]
-    return []
+    """``import_warnings`` of the run record: what reading its --network warned about."""
+    value = report.get("import_warnings")
+    return [str(w) for w in value] if isinstance(value, list) else []
 
 
 def run_caveats(report: dict) -> list[str]:

@@ -118,6 +118,8 @@ class RunRecord:
     #: With --data: energy of one inference per profile (J), and its time (s).
     energy_per_inference_joules: dict | None = _kind(_OBJECT, omit_if_none=True)
     latency_per_inference_seconds: float | None = _kind(_NUMBER, omit_if_none=True)
+    #: What reading a --network file warned about (a semantics it cannot represent).
+    import_warnings: list | None = _kind(_LIST, omit_if_none=True)
     record_version: int = field(default=RUN_RECORD_VERSION, metadata={"kind": _INT})
     #: Keys of a newer record this version does not know, kept as read.
     extra: dict = field(default_factory=dict, metadata={"kind": None})

@@ -94,3 +94,20 @@ def test_reset_flags_need_a_nir_network(digits, capsys):
                  "--out", str(folder / "z"), "--quiet"])
     assert code == 2
     assert "--refit-readout applies with --data" in capsys.readouterr().err
+
+
+def test_unrepresentable_reset_is_a_caveat_of_the_report(digits):
+    """An RLeaky resetting to zero one step late cannot be expressed: the warning that
+    names the population is kept in report.json and is among the caveats under the
+    report's headline table (before the long table)."""
+    folder, _ = digits
+    with pytest.warns(UserWarning, match="drops the input"):
+        report = _deploy(folder, "zero", "--target", "cpu", "--prune", "none",
+                         "--source", "snntorch", "--reset-mechanism", "zero")
+    assert report["options"]["reset_mechanism"] == "zero"
+    assert len(report["import_warnings"]) == 1
+    assert "'lif1.lif'" in report["import_warnings"][0]
+    html = (folder / "zero" / "report.html").read_text()
+    first_table_end = html.index("</table>")
+    assert first_table_end < html.index("drops the input") < html.index("</table>",
+                                                                        first_table_end + 1)

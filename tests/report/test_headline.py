@@ -118,7 +118,7 @@ def test_classifier_references_and_caveats():
             "references": {"no_recurrence": 0.7}}
     report = _report("LNP", task=task, parity=3,
                      quantisation={"weights_flushed": 2, "input_weights_flushed": 1},
-                     deployed={"import_warnings": ["node 'lif1': bias starts settled"]})
+                     import_warnings=["node 'lif1': bias starts settled"])
     sentence = headline_sentence(report, "LNP")
     assert "accuracy 0.95 -> 0.925" in sentence and "12.5x" in sentence
     caveats = run_caveats(report)
