@@ -144,12 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pruning iterations (LNP steps I-IV repeated; AP rounds)")
     p.add_argument("--target-density", type=_probability, default=d.target_density,
                    help="synapse density LNP reaches after --iterations iterations")
-    p.add_argument("--input", default=d.input, metavar="lorenz|rossler|poisson|FILE.csv",
+    p.add_argument("--input", default=d.input,
+                   metavar="lorenz|rossler|memory|narma10|lorenz-x|poisson|FILE.csv",
                    help="drive and task: rate-encoded Lorenz-63 or Rossler, a CSV series of "
-                        "your own (one column per dimension, header row), or Poisson spikes "
-                        "at --rate (no task score)")
-    p.add_argument("--copies", type=_positive_int, default=d.copies,
-                   help="phase-staggered copies of each ON/OFF input channel (resolution)")
+                        "your own (one column per dimension, header row), a task that needs "
+                        "memory (memory: Jaeger's memory capacity, higher is better; narma10: "
+                        "NARMA-10; lorenz-x: Lorenz-63 observed through x only, --horizon "
+                        "samples ahead), or Poisson spikes at --rate (no task score)")
+    p.add_argument("--horizon", type=_positive_int, default=d.horizon,
+                   help="samples ahead the readout predicts, --input lorenz-x only (default 1; "
+                        "10 for the long-horizon variant)")
+    p.add_argument("--copies", type=_positive_int, default=argparse.SUPPRESS,
+                   help="phase-staggered copies of each ON/OFF input channel (resolution; "
+                        "default: 24 for memory, narma10 and lorenz-x, whose one input "
+                        "dimension then has the 48 channels of the 3-D series, else 8)")
     p.add_argument("--scaling", choices=("zscore", "median", "range"), default=argparse.SUPPRESS,
                    help="how a series dimension maps onto its ON/OFF pair: zscore (mean +- 3 "
                         "std, clipped beyond), median (each side of the median scaled to its "
@@ -274,7 +282,8 @@ def _deploy_main(argv: list[str]) -> int:
             ap_budget=args.ap_budget, random_budget=args.random_budget,
             iterations=args.iterations, target_density=args.target_density,
             input=args.input, rate=args.rate, steps=args.steps,
-            copies=args.copies, scaling=getattr(args, "scaling", None),
+            copies=getattr(args, "copies", None), horizon=args.horizon,
+            scaling=getattr(args, "scaling", None),
             steps_per_sample=getattr(args, "steps_per_sample", None),
             task_samples=args.task_samples, vpt_starts=args.vpt_starts, seed=args.seed,
             out=args.out, force=args.force,
@@ -323,6 +332,12 @@ def _per_inference_text(report: dict) -> str:
             f"{'n/a' if latency is None else f'{latency * 1e3:.3g} ms'} per inference")
 
 
+def _control_text(task: dict) -> str:
+    """``; no recurrence X`` when the task has its no-recurrence control."""
+    control = (task.get("references") or {}).get("no_recurrence")
+    return "" if control is None else f"; without recurrent synapses {control:.3g}"
+
+
 def summary_text(report: dict) -> str:
     """The few numbers a user wants on screen after a deployment."""
     energy = report["energy_joules"]
@@ -333,6 +348,14 @@ def summary_text(report: dict) -> str:
                 f"({task['n_test']} samples, chance {task['chance']:.3g}, {task['engine']}); "
                 f"{_per_inference_text(report)}"
                 if task.get("metric") == "accuracy" else
+                f"accuracy   memory capacity {task['unpruned']:.3g} unpruned -> "
+                f"{task['pruned']:.3g} pruned (higher is better; {task['delays']} delays, "
+                f"{task['readout']} readout){_control_text(task)}"
+                if task.get("metric") == "memory_capacity" else
+                f"accuracy   NRMSE {task['unpruned']:.3g} unpruned -> {task['pruned']:.3g} "
+                f"pruned ({task['name']}, {task['readout']} readout; persistence "
+                f"{task['persistence']:.3g}){_control_text(task)}"
+                if "definition" in task else
                 f"accuracy   one-step NRMSE {task['unpruned']:.3g} unpruned -> "
                 f"{task['pruned']:.3g} pruned ({task['name']}, {task['readout']} readout; "
                 f"persistence {task['persistence']:.3g})")

@@ -92,6 +92,8 @@ _ACTIVITY_FIELDS = [
 _TASK_FIELDS = [
     ("name", "task"), ("unpruned", "task error, unpruned"), ("pruned", "task error, pruned"),
     ("persistence", "task error, persistence forecast"),
+    ("references.no_recurrence", "task score, unpruned without recurrent synapses"),
+    ("pruned_no_recurrence", "task score, pruned without recurrent synapses"),
     ("closed_loop.unpruned.lyapunov_times", "closed-loop VPT, unpruned (Lyapunov times)"),
     ("closed_loop.pruned.lyapunov_times", "closed-loop VPT, pruned (Lyapunov times)"),
     ("closed_loop.esn.lyapunov_times", "closed-loop VPT, ESN (Lyapunov times)"),
@@ -328,7 +330,39 @@ def _task_section(runs: Sequence[RunData]) -> _Section:
                           "Dotted: the unpruned network's NRMSE; dashed: the persistence "
                           "forecast's (next value = current value), the error a network "
                           "must beat to have learnt anything.")
+    for r in runs:
+        line = _recurrence_line(r)
+        if line:
+            task_section.text(line)
     return task_section
+
+
+def _recurrence_line(run: RunData) -> str | None:
+    """What the recurrence contributes: the task score of the network over the score of
+    the same network with its recurrent synapses removed (``task.references.
+    no_recurrence``, ``task.pruned_no_recurrence``), in the metric's own direction."""
+    task = run.report.get("task")
+    if not isinstance(task, dict) or not isinstance(task.get("references"), dict):
+        return None
+    higher = task.get("higher_is_better") is True
+    parts = []
+    for label, control in (("unpruned", task["references"].get("no_recurrence")),
+                           ("pruned", task.get("pruned_no_recurrence"))):
+        value, control = _number(task.get(label)), _number(control)
+        if value is None or control is None:
+            continue
+        ratio = (value / control if higher else control / value) if min(value, control) > 0 \
+            else None
+        verdict = "better" if ratio is None or ratio >= 1 else "worse"
+        parts.append(f"{label} {_fmt(value)} against {_fmt(control)} without recurrent "
+                     f"synapses (x{_fmt(ratio)} {verdict} with them)")
+    if not parts:
+        return None
+    metric = ("memory capacity, higher is better" if higher
+              else f"{task.get('metric')}, lower is better")
+    return (f"{run.label}: what the recurrence contributes ({metric}; the control is the same "
+            f"network, neurons and input projection with every recurrent synapse removed, "
+            f"read out the same way): " + "; ".join(parts) + ".")
 
 
 def _history_section(runs: Sequence[RunData]) -> _Section:
