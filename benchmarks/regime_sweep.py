@@ -23,7 +23,8 @@ Training and validation data only: each task draws the ``--task-samples`` series
 70 %); that part is split again, 70 % to fit the readout and the rest to score it. The
 deploy's test samples are never read. Drive: the deploy's code for these inputs (48
 channels, 20 steps per sample; range scaling for the uniform inputs, zscore for x),
-native engine in float arithmetic (``--target cpu``).
+native engine in float arithmetic (``--target lava-float``'s; ``--target cpu`` runs the
+Loihi fixed-point arithmetic, whose scores differ slightly).
 
 Ratio columns: ``rec/ctrl`` is the network's score over the control's in the metric's
 good direction (MC: unpruned / control; NRMSE: control / unpruned), so > 1 means the
