@@ -90,7 +90,9 @@ _ACTIVITY_FIELDS = [
     ("rate_hz_after", "firing rate, pruned (Hz)"),
 ]
 _TASK_FIELDS = [
-    ("name", "task"), ("unpruned", "task error, unpruned"), ("pruned", "task error, pruned"),
+    ("name", "task"), ("metric", "task metric (memory_capacity: higher is better; nrmse: "
+                                  "lower)"),
+    ("unpruned", "task error, unpruned"), ("pruned", "task error, pruned"),
     ("persistence", "task error, persistence forecast"),
     ("references.no_recurrence", "task score, unpruned without recurrent synapses"),
     ("pruned_no_recurrence", "task score, pruned without recurrent synapses"),
