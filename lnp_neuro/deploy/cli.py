@@ -333,9 +333,9 @@ def _per_inference_text(report: dict) -> str:
 
 
 def _control_text(task: dict) -> str:
-    """``; no recurrence X`` when the task has its no-recurrence control."""
+    """The unpruned network's no-recurrence control, when the task has it."""
     control = (task.get("references") or {}).get("no_recurrence")
-    return "" if control is None else f"; without recurrent synapses {control:.3g}"
+    return "" if control is None else f"; unpruned without recurrent synapses {control:.3g}"
 
 
 def summary_text(report: dict) -> str:
