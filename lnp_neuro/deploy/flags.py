@@ -149,12 +149,20 @@ def build_parser(parser_class: type = argparse.ArgumentParser) -> argparse.Argum
                    help="pruning iterations (LNP steps I-IV repeated; AP rounds)")
     p.add_argument("--target-density", type=_probability, default=d.target_density,
                    help="synapse density LNP reaches after --iterations iterations")
-    p.add_argument("--input", default=d.input, metavar="lorenz|rossler|poisson|FILE.csv",
+    p.add_argument("--input", default=d.input,
+                   metavar="lorenz|rossler|memory|narma10|lorenz-x|poisson|FILE.csv",
                    help="drive and task: rate-encoded Lorenz-63 or Rossler, a CSV series of "
-                        "your own (one column per dimension, header row), or Poisson spikes "
-                        "at --rate (no task score)")
-    p.add_argument("--copies", type=_positive_int, default=d.copies,
-                   help="phase-staggered copies of each ON/OFF input channel (resolution)")
+                        "your own (one column per dimension, header row), a task that needs "
+                        "memory (memory: Jaeger's memory capacity, higher is better; narma10: "
+                        "NARMA-10; lorenz-x: Lorenz-63 observed through x only, --horizon "
+                        "samples ahead), or Poisson spikes at --rate (no task score)")
+    p.add_argument("--horizon", type=_positive_int, default=d.horizon,
+                   help="samples ahead the readout predicts, --input lorenz-x only (default 1; "
+                        "10 for the long-horizon variant)")
+    p.add_argument("--copies", type=_positive_int, default=argparse.SUPPRESS,
+                   help="phase-staggered copies of each ON/OFF input channel (resolution; "
+                        "default: 24 for memory, narma10 and lorenz-x, whose one input "
+                        "dimension then has the 48 channels of the 3-D series, else 8)")
     p.add_argument("--scaling", choices=("zscore", "median", "range"), default=argparse.SUPPRESS,
                    help="how a series dimension maps onto its ON/OFF pair: zscore (mean +- 3 "
                         "std, clipped beyond), median (each side of the median scaled to its "
@@ -194,7 +202,8 @@ def options_from_args(args: argparse.Namespace, progress: bool) -> DeployOptions
         ap_budget=args.ap_budget, random_budget=args.random_budget,
         iterations=args.iterations, target_density=args.target_density,
         input=args.input, rate=args.rate, steps=args.steps,
-        copies=args.copies, scaling=getattr(args, "scaling", None),
+        copies=getattr(args, "copies", None), horizon=args.horizon,
+        scaling=getattr(args, "scaling", None),
         steps_per_sample=getattr(args, "steps_per_sample", None),
         task_samples=args.task_samples, vpt_starts=args.vpt_starts, seed=args.seed,
         out=args.out, force=args.force, progress=progress, mapping=args.mapping,

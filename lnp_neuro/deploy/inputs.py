@@ -15,11 +15,12 @@ from ..nir import read_graph
 from ..nir.reservoir_files import read_nir
 from ..tasks import dynamical
 from ..tasks.forecast import encode_series
+from ..tasks.memory import MEMORY_TASKS, SeriesTask, make_task
 from ..tasks.series import read_csv_columns
 from .options import SERIES_INPUTS, DeployOptions
 
 __all__ = ["load_network", "build_network", "load_series", "series_inputs", "make_input",
-           "check_build_size"]
+           "check_build_size", "memory_task"]
 
 
 def load_network(path: Path, dt: float | None = None, source: str = "nir",
@@ -71,8 +72,15 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
     most that many)."""
     if options.input == "poisson":
         return None, {"kind": "poisson", "rate_per_step": options.rate}
-    # As many samples as the drive needs, and at least the ones the forecast is scored on.
-    n = max(options.task_samples, -(-options.steps // options.steps_per_sample))
+    n = _task_length(options)
+    if options.input in MEMORY_TASKS:
+        task = memory_task(options)
+        info = {"kind": options.input, "source": task.info["source"],
+                "definition": task.info["definition"]}
+        if options.input == "lorenz-x":
+            info.update(dt_model=task.info["dt_model"], horizon=task.info["horizon"],
+                        lambda_max=dynamical.LORENZ63_LAMBDA_MAX)
+        return task.inputs, info
     if options.input in SERIES_INPUTS:
         if options.input == "lorenz":
             data = dynamical.lorenz63(n_samples=n + 2, split=(n, 1, 1), seed=options.seed)
@@ -87,6 +95,18 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
     values, columns = read_csv_columns(options.input, min_rows=200)
     values = values[:n]
     return values, {"kind": "csv", "source": str(options.input), "columns": list(columns)}
+
+
+def _task_length(options: DeployOptions) -> int:
+    """As many samples as the drive needs, and at least the ones the task is scored on."""
+    return max(options.task_samples, -(-options.steps // options.steps_per_sample))
+
+
+def memory_task(options: DeployOptions) -> SeriesTask:
+    """The task of a memory ``--input`` (:mod:`lnp_neuro.tasks.memory`), drawn from
+    ``--seed``: the same inputs and targets every time it is asked for."""
+    return make_task(options.input, _task_length(options), seed=options.seed,
+                     horizon=options.horizon)
 
 
 def series_inputs(series: np.ndarray | None, options: DeployOptions) -> int:

@@ -16,8 +16,11 @@ from ..tasks.closed_loop import (ESNForecaster, PersistenceForecaster, SpikingFo
 from ..tasks.closed_loop import vpt_starts as spread_starts
 from ..tasks.forecast import (ESN_MIN_UNITS, ForecastSplit, check_scorable, one_step_nrmse,
                               reference_forecasts, select_trace_tau)
+from ..tasks.memory import (SeriesTask, TaskSplit, per_delay, score_states, select_task_tau,
+                            task_references)
 
-__all__ = ["stability", "activity", "score_task", "DEFAULT_SPECTRUM", "VPT_HORIZON"]
+__all__ = ["stability", "activity", "score_task", "score_memory_task", "no_recurrence",
+           "DEFAULT_SPECTRUM", "VPT_HORIZON"]
 
 # Lyapunov spectra shown in the report (paper A.7): leading exponents of the linear rate
 # dynamics at the operating point (lnp_neuro.dynamics.operating_point), over four Poisson drives.
@@ -38,6 +41,19 @@ def activity(spikes: np.ndarray, net: SpikingNetwork) -> dict:
         return {"fraction_firing": 0.0, "rate_hz": 0.0}
     return {"fraction_firing": float(np.mean(s.any(axis=0))),
             "rate_hz": float(s.mean() / net.dt)}
+
+
+def no_recurrence(net: SpikingNetwork) -> SpikingNetwork:
+    """The no-recurrence control of ``net``: the same neurons, input projection and
+    parameters with every recurrent synapse removed (masked), so that a readout of it
+    scores what the coded input and the neurons' own filtering give without the
+    recurrence (issue 28: the task score against this is what the recurrence
+    contributes). The task scorers read it out exactly like the network: its own trace
+    time constant chosen on the training samples, then a ridge penalty by generalised
+    cross-validation. (Reading it out with the network's time constant instead is
+    cheaper but unfair to it: on x-only Lorenz it doubled the control's NRMSE,
+    docs/results.md "Regime sweep".)"""
+    return net.copy(synapse_active=np.zeros(net.weights.nnz, dtype=bool))
 
 
 #: Samples each closed-loop forecast runs for (Lorenz-63: 3 model time units, 2.7
@@ -83,20 +99,35 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
                                                **vpt_args).as_dict()
         return scores
 
-    # The two networks are scored independently, one per core (each result is computed
-    # exactly as in a serial run: same calls, single-threaded BLAS).
-    nets = (("unpruned", net0), ("pruned", net1))
+    def control(net: SpikingNetwork) -> float:
+        spikes = simulate(no_recurrence(net), encoded.spikes, mode=mode).spikes
+        _, states, ridge = select_trace_tau(spikes, k, net.dt, series, split,
+                                            neurons=np.flatnonzero(net.neuron_active))
+        return one_step_nrmse(states, series, split, "ridge", model=ridge)
+
+    def references():
+        esn = ESNForecaster(series, split.train, net0.n_active_neurons, seed=0)
+        return esn, reference_forecasts(series, split, esn_units=net0.n_active_neurons,
+                                        seed=0, esn=esn)
+
+    # The networks, their no-recurrence controls and the references are scored
+    # independently, one per core (each result is computed exactly as in a serial run:
+    # same calls, single-threaded BLAS).
+    blocks = [lambda: score(net0), lambda: score(net1), lambda: control(net0),
+              lambda: control(net1), references]
+    scored0, scored1, control0, control1, (esn, refs) = map_blocks(lambda b: blocks[b](),
+                                                                   len(blocks))
     closed = {}
-    for (label, _), scores in zip(nets, map_blocks(lambda b: score(nets[b][1]), 2)):
+    for label, scores in (("unpruned", scored0), ("pruned", scored1)):
         out[f"{label}_trace_tau"] = scores["trace_tau"]
         out[label] = scores["ridge"]
         out[f"{label}_paper_readout"] = scores["paper"]
         if "closed" in scores:
             closed[label] = scores["closed"]
-    esn = ESNForecaster(series, split.train, net0.n_active_neurons, seed=0)
-    refs = reference_forecasts(series, split, esn_units=net0.n_active_neurons, seed=0, esn=esn)
     out["persistence"] = refs["persistence"]
+    refs["no_recurrence"] = control0
     out["references"] = refs
+    out["pruned_no_recurrence"] = control1
     if starts is not None:
         log(f"closed-loop forecasts from {len(starts)} test samples, {horizon} samples each")
         closed["esn"] = closed_loop_vpt(esn, series, starts, horizon, **vpt_args).as_dict()
@@ -107,3 +138,50 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     return out
 
 
+def score_memory_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, task: SeriesTask,
+                      mode: str, log: Callable[..., None]) -> dict:
+    """The score of a memory task (:mod:`lnp_neuro.tasks.memory`: memory capacity,
+    NARMA-10, x-only Lorenz) of the unpruned and the deployed network and of their
+    no-recurrence controls (:func:`no_recurrence`), each run on the native engine in the
+    target's arithmetic and read out the same way, with the task's references on the
+    same split."""
+    if net0.n_active_neurons < ESN_MIN_UNITS:
+        raise ValueError(f"the network has {net0.n_active_neurons} active neuron(s); the "
+                         f"task's echo-state reference needs at least {ESN_MIN_UNITS} "
+                         f"(raise --neurons, or use --input poisson: no task)")
+    k = encoded.steps_per_sample
+    split = TaskSplit(task.inputs.shape[0])
+    log(f"scoring {task.name} ({task.metric}) on {task.inputs.shape[0]} samples "
+        f"({encoded.spikes.shape[0]} steps, native engine, {mode})")
+
+    def score(net: SpikingNetwork) -> dict:
+        spikes = simulate(net, encoded.spikes, mode=mode).spikes
+        tau, states, model = select_task_tau(spikes, k, net.dt, task, split,
+                                             neurons=np.flatnonzero(net.neuron_active))
+        out = {"trace_tau": tau, "score": score_states(states, task, split, model)}
+        if task.metric == "memory_capacity":
+            out["per_delay"] = per_delay(states, task, split, model)
+        return out
+
+    # As score_task: the networks, their controls and the references, one per core.
+    blocks = [lambda: score(net0), lambda: score(net1),
+              lambda: score(no_recurrence(net0)), lambda: score(no_recurrence(net1)),
+              lambda: task_references(task, split, net0.n_active_neurons, seed=0)]
+    unpruned, pruned, ctrl0, ctrl1, refs = map_blocks(lambda b: blocks[b](), len(blocks))
+    refs["no_recurrence"] = ctrl0["score"]
+    out = {"name": task.name, "metric": task.metric,
+           "higher_is_better": task.higher_is_better, "readout": "ridge",
+           **split.as_dict(), "horizon": task.info.get("horizon"),
+           "engine": f"native {mode}",
+           "unpruned_trace_tau": unpruned["trace_tau"], "unpruned": unpruned["score"],
+           "pruned_trace_tau": pruned["trace_tau"], "pruned": pruned["score"],
+           "persistence": refs["persistence"], "references": refs,
+           "pruned_no_recurrence": ctrl1["score"],
+           "definition": task.info["definition"], "source": task.info["source"]}
+    if task.metric == "memory_capacity":
+        out["delays"] = task.info["delays"]
+        out["per_delay"] = {"unpruned": unpruned["per_delay"], "pruned": pruned["per_delay"],
+                            "no_recurrence": ctrl0["per_delay"]}
+    if task.null_reasons:
+        out["null_reasons"] = dict(task.null_reasons)
+    return out

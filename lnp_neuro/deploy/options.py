@@ -13,17 +13,26 @@ from ..nir.source import RESET_MECHANISMS, SOURCES
 from ..prune.baselines import AP_BUDGETS
 from ..tasks.encoding import SERIES_SCALINGS
 from ..tasks.forecast import ESN_MIN_UNITS
+from ..tasks.memory import MEMORY_TASKS
 from ..tasks.series import check_csv_path
 
-__all__ = ["DeployOptions", "SERIES_CODE_DEFAULTS", "RANDOM_BUDGETS", "SERIES_INPUTS"]
+__all__ = ["DeployOptions", "SERIES_CODE_DEFAULTS", "RANDOM_BUDGETS", "SERIES_INPUTS",
+           "MEMORY_TASKS"]
 
 SERIES_INPUTS = ("lorenz", "rossler")
 # Series code defaults per input (a flag given overrides them). Rossler: its z spends most
 # of the time near zero and bursts rarely, so the z-score code clips it (median scaling
 # does not); and it is sampled more finely than Lorenz-63 per Lyapunov time, so a sample's
 # change is smaller and needs a longer count to resolve (docs/results.md, "Rossler").
-SERIES_CODE_DEFAULTS = {"rossler": {"scaling": "median", "steps_per_sample": 40}}
-_CODE_DEFAULTS = {"scaling": "zscore", "steps_per_sample": 20}
+# The memory tasks (lnp_neuro.tasks.memory) drive one input dimension: 24 copies give the
+# 48 channels of the three-dimensional default drive; memory capacity and NARMA-10 draw
+# their input uniformly, so the range code covers it without clipping (zscore's +- 3
+# standard deviations would leave 42 % of each channel's range unused).
+SERIES_CODE_DEFAULTS = {"rossler": {"scaling": "median", "steps_per_sample": 40},
+                        "memory": {"scaling": "range", "copies": 24},
+                        "narma10": {"scaling": "range", "copies": 24},
+                        "lorenz-x": {"copies": 24}}
+_CODE_DEFAULTS = {"scaling": "zscore", "steps_per_sample": 20, "copies": 8}
 #: What the random control copies of LNP's result (``--random-budget``).
 RANDOM_BUDGETS = ("counts", "sops")
 
@@ -47,13 +56,16 @@ class DeployOptions:
     input: str = "lorenz"
     rate: float = 0.05
     steps: int = 500
-    copies: int = 8
+    #: None: the input's default (``SERIES_CODE_DEFAULTS``, else 8).
+    copies: int | None = None
     #: None: the input's default (``SERIES_CODE_DEFAULTS``, else zscore).
     scaling: str | None = None
     #: None: the input's default (``SERIES_CODE_DEFAULTS``, else 20).
     steps_per_sample: int | None = None
     task_samples: int = 3000
     vpt_starts: int = 5
+    #: Samples ahead the readout predicts (``--input lorenz-x`` only).
+    horizon: int = 1
     seed: int = 0
     out: Path = Path("lnp-out")
     force: bool = False
@@ -102,14 +114,15 @@ class DeployOptions:
         if self.scaling not in SERIES_SCALINGS:
             raise ValueError(f"scaling must be one of {', '.join(SERIES_SCALINGS)}; got "
                              f"{self.scaling!r}")
-        if self.input not in SERIES_INPUTS + ("poisson",) and not self.input.endswith(".csv"):
-            raise ValueError(f"input must be 'lorenz', 'rossler', 'poisson' or a .csv file, "
-                             f"got {self.input!r}")
+        if self.input not in SERIES_INPUTS + MEMORY_TASKS + ("poisson",) \
+                and not self.input.endswith(".csv"):
+            raise ValueError(f"input must be one of {', '.join(SERIES_INPUTS + MEMORY_TASKS)}, "
+                             f"'poisson' or a .csv file, got {self.input!r}")
         if self.input.endswith(".csv"):
             # Missing, a folder, a FIFO or a device: each said as what it is.
             check_csv_path(self.input)
         for name in ("neurons", "clusters", "iterations", "steps", "copies",
-                     "steps_per_sample", "task_samples"):
+                     "steps_per_sample", "task_samples", "horizon"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -130,6 +143,9 @@ class DeployOptions:
                 or not 0 <= self.seed < 2 ** 63:
             raise ValueError(f"seed (--seed) must be a whole number in [0, 2**63), got "
                              f"{self.seed!r}")
+        if self.horizon != 1 and self.input != "lorenz-x":
+            raise ValueError(f"horizon (--horizon {self.horizon}) applies to --input lorenz-x "
+                             f"only, not --input {self.input}")
         if self.network is None and self.input != "poisson" and self.neurons < ESN_MIN_UNITS:
             raise ValueError(f"neurons (--neurons {self.neurons}) must be at least "
                              f"{ESN_MIN_UNITS} for a task input: the echo-state reference "

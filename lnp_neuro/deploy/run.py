@@ -27,12 +27,13 @@ from ..model import FlatLayout
 from ..model.network import SpikingNetwork
 from ..report.record import RunRecord
 from ..report.render import write_report
+from ..tasks.memory import MEMORY_TASKS
 from .data import data_drive, load_data, output_population, score_classification
 from .refit import readout_source
 from .handover import hand_over, hand_over_graph, population_summary
 from .inputs import (build_network, check_build_size, load_network, load_series, make_input,
-                     series_inputs)
-from .measure import activity, score_task, stability
+                     memory_task, series_inputs)
+from .measure import activity, score_memory_task, score_task, stability
 from .options import DeployOptions
 from .pruning import prune_graph, prune_network
 from .targets import load_target
@@ -353,7 +354,10 @@ def _measure(run: _Run, net0: SpikingNetwork, net_d: SpikingNetwork, runs: _Engi
                 "stability1": run.timed("stability_after", stability, net_d, options.seed),
                 "activity0": activity(runs.spikes_unpruned, net0),
                 "activity1": activity(runs.spikes, net_d), "task": None}
-    if encoded is not None:
+    if encoded is not None and options.input in MEMORY_TASKS:
+        measured["task"] = run.timed("task", score_memory_task, net0, net_d, encoded,
+                                     memory_task(options), run.mode, run.log)
+    elif encoded is not None:
         measured["task"] = run.timed("task", score_task, net0, net_d, encoded, run.mode,
                                      input_info, run.log, options.vpt_starts)
     return measured

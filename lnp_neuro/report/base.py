@@ -192,6 +192,8 @@ def _task_of(run: RunData) -> tuple[dict | None, str | None]:
         return None, "report.json has no task (a run written before task scoring existed)"
     if not isinstance(task, dict):
         return None, f"report.json field task must be an object, got {type(task).__name__}"
+    if task.get("metric") in ("memory_capacity", "accuracy"):
+        return None, f"task.metric is {task['metric']!r}; this plot compares NRMSE only"
     for key, kind in _TASK_REQUIRED.items():
         value = task.get(key)
         if kind is str and not (isinstance(value, str) and value):

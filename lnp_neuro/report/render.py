@@ -227,7 +227,39 @@ def _task_section(runs: Sequence[RunData]) -> _Section:
                           "Dotted: the unpruned network's NRMSE; dashed: the persistence "
                           "forecast's (next value = current value), the error a network "
                           "must beat to have learnt anything.")
+    for r in runs:
+        line = _recurrence_line(r)
+        if line:
+            task_section.text(line)
     return task_section
+
+
+def _recurrence_line(run: RunData) -> str | None:
+    """What the recurrence contributes: the task score of the network over the score of
+    the same network with its recurrent synapses removed (``task.references.
+    no_recurrence``, ``task.pruned_no_recurrence``), in the metric's own direction."""
+    task = run.report.get("task")
+    if not isinstance(task, dict) or not isinstance(task.get("references"), dict):
+        return None
+    higher = task.get("higher_is_better") is True
+    parts = []
+    for label, control in (("unpruned", task["references"].get("no_recurrence")),
+                           ("pruned", task.get("pruned_no_recurrence"))):
+        value, control = _number(task.get(label)), _number(control)
+        if value is None or control is None:
+            continue
+        ratio = (value / control if higher else control / value) if min(value, control) > 0 \
+            else None
+        verdict = "better" if ratio is None or ratio >= 1 else "worse"
+        parts.append(f"{label} {_fmt(value)} against {_fmt(control)} without recurrent "
+                     f"synapses (x{_fmt(ratio)} {verdict} with them)")
+    if not parts:
+        return None
+    metric = ("memory capacity, higher is better" if higher
+              else f"{task.get('metric')}, lower is better")
+    return (f"{run.label}: what the recurrence contributes ({metric}; the control is the same "
+            f"network, neurons and input projection with every recurrent synapse removed, "
+            f"read out the same way): " + "; ".join(parts) + ".")
 
 
 def _history_section(runs: Sequence[RunData]) -> _Section:

@@ -10,6 +10,8 @@
 - :mod:`.readout`: top-10 % betweenness readout neurons, spike traces, ridge and
   20-hidden-unit MLP readouts (numpy).
 - :mod:`.metrics`: NRMSE, valid prediction time, accuracy.
+- :mod:`.memory`: tasks that need memory: memory capacity (Jaeger 2001), NARMA-10
+  (Atiya & Parlos 2000), Lorenz-63 observed through x only.
 """
 
 from .dynamical import (LORENZ63_LAMBDA_MAX, integrate_rk4, lorenz63, lorenz63_rhs, rk4_step,
@@ -19,6 +21,8 @@ from .encoding import (ImageEncoder, RateEncoder, SignalScaling, channel_intensi
                        spike_counts, staggered_population_spikes)
 from .images import (CIFAR10_CLASSES, ImageDataset, UnsafePickleError, load_cifar10,
                      load_cifar100, load_cifar_batch, load_digits_dataset, safe_unpickle)
+from .memory import (MC_DELAYS, MEMORY_TASKS, SeriesTask, TaskSplit, make_task,
+                     memory_capacity, narma)
 from .metrics import (ForecastScore, VPTResult, accuracy, nrmse, nrmse_per_step, score_forecast,
                       valid_prediction_time)
 from .readout import (MLPReadout, RidgeReadout, exponential_trace, pool_samples,

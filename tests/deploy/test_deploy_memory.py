@@ -1,0 +1,98 @@
+"""lnp-deploy on the memory tasks (--input memory | narma10 | lorenz-x), and the
+no-recurrence control in every task report."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lnp_neuro.deploy import DeployOptions
+from lnp_neuro.deploy.cli import main
+from lnp_neuro.deploy.inputs import build_network, load_series, make_input, series_inputs
+from lnp_neuro.deploy.measure import no_recurrence
+from lnp_neuro.engines.simulator import simulate
+from lnp_neuro.tasks.forecast import ForecastSplit, one_step_nrmse, select_trace_tau
+
+# 400 samples: split 100 washout, 210 train, 90 test; 60 neurons, one LNP iteration.
+SMALL = ["--neurons", "60", "--steps", "60", "--iterations", "1", "--task-samples", "400",
+         "--quiet", "--target", "cpu"]
+
+
+def deploy(tmp_path, name, *args):
+    out = tmp_path / name
+    code = main(["--out", str(out), *SMALL, *args])
+    return code, (json.loads((out / "report.json").read_text()) if code == 0 else None), out
+
+
+@pytest.mark.parametrize("task", ["memory", "narma10", "lorenz-x"])
+def test_memory_inputs_deploy_and_score(tmp_path, task):
+    code, r, out = deploy(tmp_path, task, "--input", task)
+    assert code == 0
+    t = r["task"]
+    assert t["name"] == task and (t["n_train"], t["n_test"]) == (210, 90)
+    assert r["input"]["kind"] == task and r["input"]["channels"] == 48   # 24 copies x 2
+    refs = t["references"]
+    for key in ("unpruned", "pruned", "pruned_no_recurrence"):
+        assert np.isfinite(t[key]) and t[key] >= 0
+    for key in ("linear", "esn", "no_recurrence"):
+        assert np.isfinite(refs[key]) and refs[key] >= 0
+    report = (out / "report.md").read_text()
+    assert "what the recurrence contributes" in report
+    if task == "memory":
+        assert t["metric"] == "memory_capacity" and t["higher_is_better"] is True
+        assert t["persistence"] is None and refs["persistence"] is None
+        assert "references.persistence" in t["null_reasons"]
+        assert len(t["per_delay"]["unpruned"]) == t["delays"] == 30
+        assert t["unpruned"] == pytest.approx(sum(t["per_delay"]["unpruned"]))
+        assert "memory capacity, higher is better" in report
+        # The NRMSE plot does not show a memory capacity, and says why.
+        assert "this plot compares NRMSE only" in report
+    else:
+        assert t["metric"] == "nrmse" and t["higher_is_better"] is False
+        assert refs["persistence"] == t["persistence"] > 0
+        assert "task_vs_energy.png" in report
+
+
+def test_lorenz_x_horizon_and_bad_flags(tmp_path, capsys):
+    code, r, _ = deploy(tmp_path, "h10", "--input", "lorenz-x", "--horizon", "10",
+                        "--prune", "none")
+    assert code == 0 and r["task"]["horizon"] == 10 and r["input"]["horizon"] == 10
+    assert "x[t+10]" in r["task"]["definition"]
+    capsys.readouterr()
+    code, _, _ = deploy(tmp_path, "bad", "--input", "memory", "--horizon", "3")
+    err = capsys.readouterr().err
+    assert code == 2 and "--horizon" in err and len(err.strip().splitlines()) == 1
+    code, _, _ = deploy(tmp_path, "bad2", "--input", "narma20")
+    assert code == 2 and "narma20" in capsys.readouterr().err
+
+
+def test_memory_input_code_defaults_yield_to_flags():
+    assert DeployOptions(input="memory").copies == 24
+    assert DeployOptions(input="memory").scaling == "range"
+    assert DeployOptions(input="lorenz-x").scaling == "zscore"
+    assert DeployOptions(input="lorenz").copies == 8
+    assert DeployOptions(input="memory", copies=4, scaling="zscore").copies == 4
+
+
+def test_no_recurrence_control_is_present_and_scored(tmp_path):
+    """The default task's control is the built network with its recurrent synapses
+    masked, run and read out as the network is: recomputed here, it gives the same
+    number."""
+    code, r, _ = deploy(tmp_path, "lorenz", "--prune", "none")
+    assert code == 0
+    t = r["task"]
+    control = t["references"]["no_recurrence"]
+    options = DeployOptions(neurons=60, task_samples=400, steps=60, target="cpu")
+    series, info = load_series(options)
+    net = build_network(options, series_inputs(series, options))
+    _, encoded, _ = make_input(options, net, series, info)
+    bare = no_recurrence(net)
+    assert bare.n_active_synapses == 0 and bare.n_active_neurons == net.n_active_neurons
+    spikes = simulate(bare, encoded.spikes, mode="fixed").spikes       # --target cpu
+    split = ForecastSplit(encoded.series.shape[0])
+    _, states, ridge = select_trace_tau(spikes, 20, net.dt, encoded.series, split)
+    assert control == pytest.approx(one_step_nrmse(states, encoded.series, split,
+                                                   model=ridge), rel=1e-12)
+    # --prune none: the deployed network is the unpruned one, so is its control.
+    assert t["pruned_no_recurrence"] == pytest.approx(control, rel=1e-12)
+    assert control != pytest.approx(t["unpruned"])
