@@ -14,6 +14,8 @@ from ..model.network import SpikingNetwork
 from ..tasks.closed_loop import (ESNForecaster, PersistenceForecaster, SpikingForecaster,
                                  closed_loop_vpt)
 from ..tasks.closed_loop import vpt_starts as spread_starts
+from ..tasks.deployed_readout import METHOD as DEPLOYED_READOUT
+from ..tasks.deployed_readout import deployed_readout_nrmse, deployed_scale
 from ..tasks.forecast import (ESN_MIN_UNITS, ForecastSplit, check_scorable, one_step_nrmse,
                               reference_forecasts, select_trace_tau)
 from ..tasks.memory import (SeriesTask, TaskSplit, per_delay, score_states, select_task_tau,
@@ -90,9 +92,13 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
         spikes = simulate(net, encoded.spikes, mode=mode).spikes
         tau, states, ridge = select_trace_tau(spikes, k, net.dt, series, split,
                                               neurons=np.flatnonzero(net.neuron_active))
+        active = np.flatnonzero(net.neuron_active)
         scores = {"trace_tau": tau,
                   "ridge": one_step_nrmse(states, series, split, "ridge", model=ridge),
-                  "paper": one_step_nrmse(states, series, split, "paper", net=net)}
+                  "paper": one_step_nrmse(states, series, split, "paper", net=net),
+                  "deployed": deployed_readout_nrmse(
+                      spikes, series, split, k, net.dt, tau, active, mode,
+                      deployed_scale(net, series.shape[1]) if mode == "fixed" else None)}
         if starts is not None:
             forecaster = SpikingForecaster(net, encoded, ridge, tau, mode)
             scores["closed"] = closed_loop_vpt(forecaster, series, starts, horizon,
@@ -118,6 +124,11 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     scored0, scored1, control0, control1, (esn, refs) = map_blocks(lambda b: blocks[b](),
                                                                    len(blocks))
     closed = {}
+    out["deployed_readout"] = {"unpruned": scored0["deployed"].pop("nrmse"),
+                               "pruned": scored1["deployed"].pop("nrmse"),
+                               "method": DEPLOYED_READOUT,
+                               "details": {"unpruned": scored0["deployed"],
+                                           "pruned": scored1["deployed"]}}
     for label, scores in (("unpruned", scored0), ("pruned", scored1)):
         out[f"{label}_trace_tau"] = scores["trace_tau"]
         out[label] = scores["ridge"]

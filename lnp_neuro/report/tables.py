@@ -33,6 +33,8 @@ _GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
               ("task.unpruned", "task error, unpruned"),
               ("task.pruned", "task error, pruned"),
               ("task.persistence", "task error, persistence forecast"),
+              ("task.deployed_readout.unpruned", "task error, on-chip readout, unpruned"),
+              ("task.deployed_readout.pruned", "task error, on-chip readout, pruned"),
               ("task.references.no_recurrence",
                "task score, unpruned without recurrent synapses"),
               ("task.pruned_no_recurrence", "task score, pruned without recurrent synapses"),

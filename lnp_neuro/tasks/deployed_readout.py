@@ -36,14 +36,20 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..engines.fixed_point import quantize
+from ..engines.fixed_point import default_scale, quantize
 from ..engines.simulator import simulate
 from ..model.network import SpikingNetwork
 from .forecast import ForecastSplit, _fit_ridge, _sigma, reservoir_states
 from .metrics import nrmse
 
 __all__ = ["DeployedReadout", "fit_deployed_readout", "readout_network",
-           "deployed_predictions", "deployed_readout_nrmse"]
+           "deployed_predictions", "deployed_readout_nrmse", "deployed_scale", "METHOD"]
+
+#: What report.json's ``task.deployed_readout`` describes.
+METHOD = ("ridge readout as an output population: li neurons (one per dimension, tau the "
+          "trace's), fitted on their own filtered spikes to the standardised next sample, "
+          "weights quantised as every projection, run in the target's arithmetic, decoded "
+          "on the host")
 
 
 @dataclass(eq=False)
@@ -102,6 +108,17 @@ def readout_network(readout: DeployedReadout, n_reservoir: int, dt: float) -> Sp
                           v_threshold=np.ones(n_out), bias=readout.bias, dt=dt,
                           spiking=np.zeros(n_out, bool),
                           metadata={"model": "deployed-readout"})
+
+
+def deployed_scale(net: SpikingNetwork, n_out: int) -> float:
+    """The fixed-point scale of ``net`` with the readout population appended: the default
+    scale of the whole (the smaller of the two parts', :func:`default_scale` falling with
+    the largest threshold; the readout's placeholder threshold is 1)."""
+    placeholder = SpikingNetwork(weights=sp.csr_matrix((n_out, n_out)),
+                                 input_weights=sp.csr_matrix((n_out, 0)),
+                                 tau_mem=np.ones(n_out), tau_syn=np.ones(n_out),
+                                 v_threshold=np.ones(n_out), bias=np.zeros(n_out), dt=net.dt)
+    return min(default_scale(net), default_scale(placeholder))
 
 
 def deployed_predictions(readout: DeployedReadout, spikes, steps_per_sample: int, dt: float,

@@ -453,6 +453,14 @@ def test_report_sets_accuracy_and_activity_beside_energy(tmp_path):
     for key in ("unpruned", "pruned", "persistence", "unpruned_paper_readout"):
         assert np.isfinite(task[key]) and task[key] > 0
     assert task["references"]["persistence"] == task["persistence"]
+    # The readout as an on-chip population (lnp_neuro.tasks.deployed_readout): scored in
+    # the target's arithmetic, with its size and what the quantisation flushed.
+    on_chip = task["deployed_readout"]
+    for label in ("unpruned", "pruned"):
+        assert np.isfinite(on_chip[label]) and on_chip[label] > 0
+        details = on_chip["details"][label]
+        assert details["neurons"] == 3 and details["synapses"] > 0
+        assert 0 <= details["weights_flushed"] <= details["synapses"]
     # Closed loop: 5 starts in the 60 test samples, each run at most the 59 samples left.
     closed = task["closed_loop"]
     assert closed["horizon"] == 59 and len(closed["starts"]) >= 2
