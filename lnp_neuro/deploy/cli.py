@@ -151,6 +151,19 @@ def _per_inference_text(report: dict) -> str:
             f"{'n/a' if latency is None else f'{latency * 1e3:.3g} ms'} per inference")
 
 
+def _control_text(task: dict) -> str:
+    """The unpruned network's no-recurrence control, when the task has it."""
+    control = (task.get("references") or {}).get("no_recurrence")
+    return "" if control is None else f"; unpruned without recurrent synapses {control:.3g}"
+
+
+def _on_chip_text(task: dict) -> str:
+    """The readout as an on-chip population (task.deployed_readout), when present."""
+    on_chip = task.get("deployed_readout")
+    return ("" if not on_chip else f"\n           on-chip readout: {on_chip['unpruned']:.3g} "
+            f"unpruned -> {on_chip['pruned']:.3g} pruned (li population, target arithmetic)")
+
+
 def summary_text(report: dict) -> str:
     """The few numbers a user wants on screen after a deployment."""
     energy = report["energy_joules"]
@@ -161,9 +174,18 @@ def summary_text(report: dict) -> str:
                 f"({task['n_test']} samples, chance {task['chance']:.3g}, {task['engine']}); "
                 f"{_per_inference_text(report)}"
                 if task.get("metric") == "accuracy" else
+                f"accuracy   memory capacity {task['unpruned']:.3g} unpruned -> "
+                f"{task['pruned']:.3g} pruned (higher is better; {task['delays']} delays, "
+                f"{task['readout']} readout){_control_text(task)}"
+                if task.get("metric") == "memory_capacity" else
+                f"accuracy   NRMSE {task['unpruned']:.3g} unpruned -> {task['pruned']:.3g} "
+                f"pruned ({task['name']}, {task['readout']} readout; persistence "
+                f"{task['persistence']:.3g}){_control_text(task)}"
+                if "definition" in task else
                 f"accuracy   one-step NRMSE {task['unpruned']:.3g} unpruned -> "
                 f"{task['pruned']:.3g} pruned ({task['name']}, {task['readout']} readout; "
-                f"persistence {task['persistence']:.3g})")
+                f"persistence {task['persistence']:.3g}){_control_text(task)}"
+                f"{_on_chip_text(task)}")
     closed = (task or {}).get("closed_loop")
     if closed:
         in_lyapunov = closed["unpruned"].get("lyapunov_times") is not None
