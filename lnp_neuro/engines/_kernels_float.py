@@ -243,6 +243,15 @@ def _sum_rows(bucket, base, nxt, out, order, start):
 
 
 @_njit
+def _sum_rows_or_zero(bucket, base, nxt, out, order, start, events):
+    # _sum_rows, or 0.0 for every row when the step scattered nothing into the buckets.
+    if events == 0:
+        out[:] = 0.0
+    else:
+        _sum_rows(bucket, base, nxt, out, order, start)
+
+
+@_njit
 def _take(r_bucket, r_base, r_nxt, i_bucket, i_base, i_nxt, i):
     # The summed recurrent and input activations of row i, and its buckets emptied.
     ar = _row_sum(r_bucket, np.uint64(r_base[i]), np.uint64(r_nxt[i]))
@@ -362,6 +371,7 @@ def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias, res
     in_fan_out = np.diff(i_ptr)
     sparse_limit = (n + _SPARSE_FRACTION - 1) // _SPARSE_FRACTION
     events = 0
+    r_ev = i_ev = 0             # events of the last dense scatter, per matrix
     sparse = False
     sparse_steps = 0
     n_cand = 0
@@ -373,8 +383,8 @@ def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias, res
         n_sp = 0
         if not sparse:
             if step > 0:        # at step 0 the pending activations are the caller's
-                _sum_rows(r_bucket, r_base, r_nxt, pend_rec, order, start)
-                _sum_rows(i_bucket, i_base, i_nxt, pend_in, order, start)
+                _sum_rows_or_zero(r_bucket, r_base, r_nxt, pend_rec, order, start, r_ev)
+                _sum_rows_or_zero(i_bucket, i_base, i_nxt, pend_in, order, start, i_ev)
             for i in range(n):
                 if active[i]:
                     row[i] = _update(i, (0.0 + pend_rec[i]) + pend_in[i], one_minus_du,
@@ -438,8 +448,9 @@ def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias, res
                                            i_bucket, listed, cand, n_cand)
             events += ev + ev2
         else:
-            events += _scatter(r_ptr, r_idx, r_dat, spiking, n_sp, r_nxt, r_bucket)
-            events += _scatter(i_ptr, i_idx, i_dat, in_spiking, n_x, i_nxt, i_bucket)
+            r_ev = _scatter(r_ptr, r_idx, r_dat, spiking, n_sp, r_nxt, r_bucket)
+            i_ev = _scatter(i_ptr, i_idx, i_dat, in_spiking, n_x, i_nxt, i_bucket)
+            events += r_ev + i_ev
     # Hand the pending activations back in NetworkState's form.
     for i in range(n):
         pend_rec[i], pend_in[i] = _take(r_bucket, r_base, r_nxt, i_bucket, i_base, i_nxt, i)
