@@ -13,15 +13,19 @@ choice keeps the bits:
   slots ``base[r] .. base[r + 1]`` (its CSR row pointer: as many slots as the row has
   synapses, so a bucket never overflows) and ``nxt[r]`` is its next free slot. The inner
   loop is the fixed kernel's accumulate with one more store (load ``nxt[r]``, store the
-  weight there, store ``nxt[r] + 1``), with no branch. When a neuron reads its input it
-  sums its bucket in numpy's order (:func:`_row_sum`: the first weight, then for the rest
-  a plain loop from 0.0 below 8 items, 8 interleaved partial sums combined as a tree plus
-  the last incomplete block up to 128 items, the recursive halving above) and empties it.
-  The previous kernel built the 8 partial sums during the scatter, with two data-dependent
-  branches per event and a pass over all rows per step and matrix; this one does one
-  straight store per event and sums each row once, inside the neuron update (the fixed
-  kernel folds its shift there in the same way). The float64 weights stay float64: the
-  same values in the same order give the same sum.
+  weight there, store ``nxt[r] + 1``), with no branch. Before the neurons read their
+  input every row's bucket is summed in numpy's order (:func:`_row_sum`: the first
+  weight, then for the rest a plain loop from 0.0 below 8 items, 8 interleaved partial
+  sums combined as a tree plus the last incomplete block up to 128 items, the recursive
+  halving above) and emptied. The float64 weights stay float64: the same values in the
+  same order give the same sum.
+- **Rows summed class by class.** The loops of that sum run as many times as the row has
+  items, a number that changes from row to row, so summing the rows in index order
+  mispredicts a loop exit or two per row, which cost more than the additions. The rows
+  are therefore counting-sorted by item count each step (:func:`_sum_rows`) and summed
+  one class after the other: within a class every loop has the same length. (The
+  previous kernel built the 8 partial sums during the scatter, with two data-dependent
+  branches per event; measurements in docs/design.md.)
 - **Narrow, unsigned indices.** Row indices are uint16 up to 65 536 rows (uint32 above),
   and the hot loops run their positions as uint64: numba wraps an index that could be
   negative (six instructions per array read), as in :mod:`lnp_neuro.engines._kernels_fixed`.
@@ -41,7 +45,10 @@ choice keeps the bits:
 
 Row blocks (the fixed kernel's 16-bit offsets for N > 32 768) were measured for the buckets
 and left out: with blocks of 64 to 512 rows the per-block column pointers cost more than
-the smaller bucket footprint saved (docs/design.md).
+the smaller bucket footprint saved (docs/design.md). The order of the additions is
+Lava's, so the float kernel does not reach the fixed kernel's speed, whose integer sums
+may be added in any order: its scatter alone costs about what an unordered float64
+scatter-add costs, and the ordered sums about as much again.
 
 Neuron kinds (:class:`~lnp_neuro.model.network.SpikingNetwork`): a non-spiking neuron gets the
 threshold ``+inf`` in ``vth`` (``v > inf`` is never true, so it never spikes or resets,
