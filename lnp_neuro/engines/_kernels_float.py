@@ -23,7 +23,7 @@ choice keeps the bits:
   items, a number that changes from row to row, so summing the rows in index order
   mispredicts a loop exit or two per row, which cost more than the additions. The rows
   are therefore counting-sorted by item count each step (:func:`_sum_rows`) and summed
-  one class after the other: within a class every loop has the same length. (The
+  one class after the other, all rows of a class together, operation by operation. (The
   previous kernel built the 8 partial sums during the scatter, with two data-dependent
   branches per event; measurements in docs/design.md.)
 - **Narrow, unsigned indices.** Row indices are uint16 up to 65 536 rows (uint32 above),
@@ -206,14 +206,18 @@ def _row_sum(bucket, lo, hi):
 
 
 @_njit
-def _sum_rows(bucket, base, nxt, out, order, start):
+def _sum_rows(bucket, base, nxt, out, order, start, pos, res, lanes):
     """``out[r]`` = the reduceat sum of every row's bucket, which is emptied.
 
     The rows are taken class by class, a class being the rows with the same number of
-    items (a counting sort of the rows by count; the last class holds every row with
-    ``_CLASSES - 1`` items or more): within a class numpy's loops run the same number of
-    times for every row, so their exits are predicted instead of mispredicted once or
-    twice per row, which is what summing the rows in index order cost."""
+    items ``c`` (a counting sort of the rows by count; the last class holds every row with
+    ``_CLASSES - 1`` items or more and is summed row by row). Within a class every row
+    goes through the same operations, so they are done for all its rows at once, one
+    operation after the other, with the rows in the innermost loop (``pos``: the rows'
+    first slots; ``res``, ``lanes``: their running sums): no loop exit depends on a row,
+    and the rows' additions are independent of each other, where summing the rows in
+    index order mispredicted a loop exit or two per row and waited on each row's chain of
+    additions. Each row's own additions keep numpy's order (:func:`_row_sum`)."""
     n = out.shape[0]
     last = _CLASSES - 1
     for k in range(_CLASSES + 1):
@@ -226,23 +230,64 @@ def _sum_rows(bucket, base, nxt, out, order, start):
         c = min(np.int64(nxt[i] - base[i]), last)
         order[start[c]] = i
         start[c] += 1
-    lo_k = 0                    # start[c] is now the end of class c
+    lo_k = 0
     for c in range(_CLASSES):
         hi_k = start[c]
+        m = hi_k - lo_k
+        if m == 0:
+            continue
+        cls = order[lo_k:hi_k]
         if c == 0:
-            for k in range(lo_k, hi_k):
-                out[order[k]] = 0.0
-        elif c <= 8:            # the first item, plus a plain loop over the others
-            for k in range(lo_k, hi_k):
-                r = order[k]
-                b = np.uint64(base[r])
-                res = 0.0
+            for k in range(m):
+                out[cls[k]] = 0.0
+        elif c < last:
+            for k in range(m):
+                pos[k] = np.uint64(base[cls[k]])
+            nn = c - 1              # the items after the first
+            if nn < 8:              # a plain loop from 0.0
+                for k in range(m):
+                    res[k] = 0.0
                 for q in range(1, c):
-                    res += bucket[b + np.uint64(q)]
-                out[r] = bucket[b] if c == 1 else bucket[b] + res
+                    off = np.uint64(q)
+                    for k in range(m):
+                        res[k] += bucket[pos[k] + off]
+            else:                   # 8 partial sums over the complete blocks of 8,
+                for j in range(8):      # a tree, then the incomplete block one by one
+                    off = np.uint64(1 + j)
+                    lane = lanes[j]
+                    for k in range(m):
+                        lane[k] = bucket[pos[k] + off]
+                stop = nn - (nn & 7)
+                for blk in range(8, stop, 8):
+                    for j in range(8):
+                        off = np.uint64(1 + blk + j)
+                        lane = lanes[j]
+                        for k in range(m):
+                            lane[k] += bucket[pos[k] + off]
+                l0 = lanes[0]
+                l1 = lanes[1]
+                l2 = lanes[2]
+                l3 = lanes[3]
+                l4 = lanes[4]
+                l5 = lanes[5]
+                l6 = lanes[6]
+                l7 = lanes[7]
+                for k in range(m):
+                    res[k] = (((l0[k] + l1[k]) + (l2[k] + l3[k]))
+                              + ((l4[k] + l5[k]) + (l6[k] + l7[k])))
+                for q in range(stop, nn):
+                    off = np.uint64(1 + q)
+                    for k in range(m):
+                        res[k] += bucket[pos[k] + off]
+            if c == 1:
+                for k in range(m):
+                    out[cls[k]] = bucket[pos[k]]
+            else:
+                for k in range(m):
+                    out[cls[k]] = bucket[pos[k]] + res[k]
         else:
-            for k in range(lo_k, hi_k):
-                r = order[k]
+            for k in range(m):
+                r = cls[k]
                 out[r] = _row_sum(bucket, np.uint64(base[r]), np.uint64(nxt[r]))
         lo_k = hi_k
     for i in range(n):
@@ -250,12 +295,12 @@ def _sum_rows(bucket, base, nxt, out, order, start):
 
 
 @_njit
-def _sum_rows_or_zero(bucket, base, nxt, out, order, start, events):
+def _sum_rows_or_zero(bucket, base, nxt, out, order, start, events, pos, res, lanes):
     # _sum_rows, or 0.0 for every row when the step scattered nothing into the buckets.
     if events == 0:
         out[:] = 0.0
     else:
-        _sum_rows(bucket, base, nxt, out, order, start)
+        _sum_rows(bucket, base, nxt, out, order, start, pos, res, lanes)
 
 
 @_njit
@@ -280,7 +325,7 @@ def _scatter(col_ptr, row_idx, data, cols, n_cols, nxt, bucket):
             r = row_idx[p]
             q = nxt[r]
             bucket[np.uint64(q)] = data[p]
-            nxt[r] = q + 1
+            nxt[r] = q + np.uint32(1)      # unsigned + unsigned: no float64 promotion
         events += np.int64(hi - lo)
     return events
 
@@ -298,7 +343,7 @@ def _scatter_marking(col_ptr, row_idx, data, cols, n_cols, nxt, bucket, listed, 
             r = row_idx[p]
             q = nxt[r]
             bucket[np.uint64(q)] = data[p]
-            nxt[r] = q + 1
+            nxt[r] = q + np.uint32(1)      # unsigned + unsigned: no float64 promotion
             if listed[r] == 0:
                 listed[r] = 1
                 cand[n_cand] = r
@@ -365,6 +410,9 @@ def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias, res
     listed = np.zeros(n, np.uint8)       # 1 while a neuron is in cand
     order = np.empty(n, np.uint32)       # rows by item count (_sum_rows)
     start = np.zeros(_CLASSES + 1, np.int64)
+    pos = np.empty(n, np.uint64)         # work arrays of _sum_rows
+    res = np.empty(n, np.float64)
+    lanes = np.empty((8, n), np.float64)
     u_bits = u.view(np.int64)
     v_bits = v.view(np.int64)
     # 1 where a neuron at +0.0 without input provably stays there (module docstring);
@@ -390,8 +438,10 @@ def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias, res
         n_sp = 0
         if not sparse:
             if step > 0:        # at step 0 the pending activations are the caller's
-                _sum_rows_or_zero(r_bucket, r_base, r_nxt, pend_rec, order, start, r_ev)
-                _sum_rows_or_zero(i_bucket, i_base, i_nxt, pend_in, order, start, i_ev)
+                _sum_rows_or_zero(r_bucket, r_base, r_nxt, pend_rec, order, start, r_ev,
+                                  pos, res, lanes)
+                _sum_rows_or_zero(i_bucket, i_base, i_nxt, pend_in, order, start, i_ev,
+                                  pos, res, lanes)
             for i in range(n):
                 if active[i]:
                     row[i] = _update(i, (0.0 + pend_rec[i]) + pend_in[i], one_minus_du,
