@@ -73,8 +73,9 @@ _njit = numba.njit(cache=True, nogil=True)
 # n / _SPARSE_FRACTION is followed by a sparse update; else by the dense loop (as in
 # lnp_neuro.engines._kernels_fixed).
 _SPARSE_FRACTION = 4
-# Classes of rows by item count in _sum_rows: 0 .. 31 items, and 32 or more.
-_CLASSES = 33
+# Classes of rows by item count in _sum_rows: 0 .. 128 items (numpy's pairwise sum of up to
+# 128 items after the first is one leaf), and 129 or more.
+_CLASSES = 130
 
 
 @_njit
