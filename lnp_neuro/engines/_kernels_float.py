@@ -379,11 +379,12 @@ def _update(i, a, one_minus_du, one_minus_dv, vth, bias, reset_sub, u, v):
 
 
 @_njit
-def _not_at_rest(u_bits, v_bits, can_rest, awake):
+def _not_at_rest(u_bits, v_bits, can_rest, active, awake):
+    # The active neurons not provably at rest (pruned ones are never updated).
     n_aw = 0
     for i in range(u_bits.shape[0]):
         awake[n_aw] = i
-        n_aw += np.int64(((u_bits[i] | v_bits[i]) != 0) | (can_rest[i] == 0))
+        n_aw += np.int64(active[i] & (((u_bits[i] | v_bits[i]) != 0) | (can_rest[i] == 0)))
     return n_aw
 
 
@@ -416,8 +417,7 @@ def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias, res
     lanes = np.empty((8, n), np.float64)
     u_bits = u.view(np.int64)
     v_bits = v.view(np.int64)
-    # 1 where a neuron at +0.0 without input provably stays there (module docstring);
-    # pruned neurons are never updated, so they never need to be.
+    # 1 where a neuron at +0.0 without input provably stays there (module docstring).
     can_rest = np.zeros(n, np.uint8)
     for i in range(n):
         can_rest[i] = np.uint8(active[i] and bias[i] == 0.0 and vth[i] >= 0.0
@@ -489,7 +489,7 @@ def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias, res
         sparse = False
         if step + 1 < n_steps and step_events * _SPARSE_FRACTION < n:
             if not have_awake and step >= next_rest_scan:
-                n_aw = _not_at_rest(u_bits, v_bits, can_rest, awake)
+                n_aw = _not_at_rest(u_bits, v_bits, can_rest, active, awake)
                 have_awake = True
             if have_awake:
                 sparse = (n_aw + step_events) * _SPARSE_FRACTION < n
