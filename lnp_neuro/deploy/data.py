@@ -14,8 +14,9 @@ The target run (the energy account, the parity check) is driven by the samples
 concatenated in file order and cut at ``--steps`` (all of them when they are fewer:
 :func:`data_drive`). The accuracy (:func:`score_classification`) runs every scored
 sample on its own, from rest, through the unpruned and the deployed graph on the native
-simulator in the target's arithmetic (one prepared :class:`Simulator` per network), for
-its steps plus the output population's latency (so the last input reaches the output).
+simulator in the target's arithmetic (one prepared :class:`Simulator` per network, the
+samples in blocks on the cores), for its steps plus the output population's latency (so
+the last input reaches the output).
 The prediction is the argmax over the output neurons (ties: the lowest index) of the
 spike counts of a spiking output population, or of the membrane potential at the last
 step of a leaky-integrator / integrator one (the snnTorch and norse convention for a
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._util.parallel import map_blocks
 from ..engines.simulator import Simulator
 from ..model.population import SPIKING_KINDS
 from .refit import REFIT_METHOD, readout_source, refit_readout
@@ -43,6 +45,9 @@ __all__ = ["Dataset", "load_data", "data_drive", "output_population", "score_cla
 #: Largest decoded array a data file may hold (bytes).
 MAX_DATA_BYTES = 1 << 30
 _FIELDS = ("inputs", "labels", "train", "targets")
+# Blocks of samples scored on the threads (a few per core, so that a descheduled thread
+# holds up little of the rest).
+_SCORE_BLOCKS = 16
 
 
 @dataclass(frozen=True)
@@ -176,21 +181,44 @@ def output_population(layout, path) -> str:
 
 
 def _responses(net, inputs: np.ndarray, latency: int, mode: str, out_cols: np.ndarray,
-               spiking: bool, hidden_cols: np.ndarray | None = None):
+               spiking: bool, hidden_cols: np.ndarray | None = None,
+               workers: int | None = None):
     """Per sample, run from rest: the output columns' scores (spike counts, or the
     membrane at the last step of a non-spiking output) and, with ``hidden_cols``, those
-    neurons' spike counts (the features of a refitted readout)."""
+    neurons' spike counts (the features of a refitted readout).
+
+    The samples run in blocks on ``workers`` threads (default: numba's thread count,
+    :func:`~lnp_neuro._util.parallel.map_blocks`) through one prepared Simulator, whose
+    kernels release the GIL; each sample is still one run from rest, so every score is
+    the one the sample gets on its own, whatever the number of threads."""
     sim = Simulator(net, mode)
     pad = np.zeros((latency, inputs.shape[2]), dtype=bool)
     scores = np.empty((inputs.shape[0], out_cols.size))
     counts = None if hidden_cols is None else np.empty((inputs.shape[0], hidden_cols.size))
-    for i, sample in enumerate(inputs):
-        result = sim.run(np.concatenate([sample, pad]), record_state=not spiking)
-        scores[i] = (result.spikes[:, out_cols].sum(axis=0) if spiking
-                     else result.v[-1, out_cols])
-        if counts is not None:
-            counts[i] = result.spikes[:, hidden_cols].sum(axis=0)
+    n_blocks = max(1, min(inputs.shape[0], _SCORE_BLOCKS))
+    bounds = np.linspace(0, inputs.shape[0], n_blocks + 1).astype(np.int64)
+
+    def block(b: int) -> None:
+        for i in range(bounds[b], bounds[b + 1]):
+            result = sim.run(np.concatenate([inputs[i], pad]), record_state=not spiking)
+            scores[i] = (result.spikes[:, out_cols].sum(axis=0) if spiking
+                         else result.v[-1, out_cols])
+            if counts is not None:
+                counts[i] = result.spikes[:, hidden_cols].sum(axis=0)
+
+    map_blocks(block, n_blocks, workers)
     return scores, counts
+
+
+def _scores(net, columns: np.ndarray, places: np.ndarray, size: int, spiking: bool,
+            inputs: np.ndarray, latency: int, mode: str, workers: int | None = None
+            ) -> np.ndarray:
+    """Per sample, the ``size`` output neurons' scores (:func:`_responses`; -inf for a
+    neuron not deployed: ``places`` are the deployed ones' indices among them)."""
+    raw, _ = _responses(net, inputs, latency, mode, columns, spiking, workers=workers)
+    scores = np.full((inputs.shape[0], size), -np.inf)
+    scores[:, places] = raw
+    return scores
 
 
 def score_classification(layout0, net0, deployed, data: Dataset, output: str, mode: str,

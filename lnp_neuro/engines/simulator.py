@@ -75,7 +75,6 @@ from .delays import DelayedActivation, check_delayed
 from .fixed_point import DECAY_BITS, UV_BITS, FixedPointNetwork, quantize
 from .numpy_ref import run_numpy as _run_numpy
 from .onset import BiasSchedule
-from .numpy_ref import sorted_csr as _sorted_csr
 from .state import NetworkState, SimulationResult
 
 __all__ = ["simulate", "Simulator", "SimulationResult", "NetworkState", "numba_available"]
@@ -109,11 +108,11 @@ def _csc_parts(mat: sp.spmatrix, dtype):
             csc.data.astype(dtype))
 
 
-def _csr_parts(mat: sp.spmatrix):
-    from ._kernels_fixed import index_dtype
-    csr = _sorted_csr(mat)
-    return (csr.indptr.astype(np.int64), csr.indices.astype(index_dtype(csr.shape[1])),
-            csr.data.astype(np.float64))
+def _bucket_base(mat: sp.spmatrix):
+    """Row ``r``'s slots ``base[r] .. base[r + 1]`` in the float kernel's buckets: its CSR row
+    pointer, as many slots as the row has synapses (lnp_neuro.engines._kernels_float)."""
+    indptr = sp.csr_matrix(mat).indptr
+    return indptr.astype(np.uint32 if indptr[-1] < 2 ** 32 - 1 else np.uint64)
 
 
 def _check_inputs(net: SpikingNetwork, input_spikes) -> np.ndarray:
@@ -196,8 +195,8 @@ def _float_layout(net):
                  if net.reset_subtract.any() else None)
     return (np.array(net.neuron_active, np.bool_), 1 - net.du, 1 - net.dv,
             vth, np.array(net.bias, np.float64), reset_sub,
-            *_csc_parts(w, np.float64), *_csr_parts(w),
-            *_csc_parts(w_in, np.float64), *_csr_parts(w_in))
+            *_csc_parts(w, np.float64), _bucket_base(w),
+            *_csc_parts(w_in, np.float64), _bucket_base(w_in))
 
 
 def _run_numba_float(layout, x, state, record, progress, schedule):
@@ -211,7 +210,7 @@ def _run_numba_float(layout, x, state, record, progress, schedule):
     args = (x, *layout, state.v, state.u, state.pending_input, state.pending_recurrent,
             spikes, record, v_rec, u_rec)
     for t0, length in _chunks(steps, progress, schedule.cuts(steps)):
-        events += run_float(t0, length, *schedule.with_bias(args, _BIAS_ARG, t0))
+        events += run_float(t0, length, *schedule.with_bias(args, _BIAS_ARG, t0))[0]
     return spikes, (v_rec if record else None), (u_rec if record else None), events, 0
 
 

@@ -373,6 +373,60 @@ def test_fixed_kernel_skips_neurons_at_rest_and_stays_exact():
                                       getattr(b.final_state, name))
 
 
+def _silent_half_net_and_input(seed=3, n=600, n_a=40):
+    # Two groups without synapses between them: A (the first n_a neurons, a few biased)
+    # gets input channel 0 throughout, B only channel 1 in a burst at steps 200-205, so B
+    # sits at exactly u = v = 0 until then, except its first three neurons: biased, they
+    # fire without input and return to u = v = +0.0 at every spike (not at rest: their
+    # bias). Some neurons are pruned.
+    rng = np.random.default_rng(seed)
+    net = models.hrsnn(n, 0.03, seed=seed, gain=0.2, n_inputs=2)
+    w = sp.coo_matrix(net.weights)
+    lone = (w.col >= n_a) & (w.col < n_a + 3)      # B's biased neurons reach nobody
+    same = ((w.row < n_a) == (w.col < n_a)) & ~lone
+    weights = sp.csr_matrix((w.data[same], (w.row[same], w.col[same])), shape=(n, n))
+    w_in = np.zeros((n, 2))
+    w_in[:n_a, 0] = rng.uniform(0.2, 1.0, n_a)
+    w_in[n_a:, 1] = rng.uniform(0.5, 2.0, n - n_a)
+    bias = np.where(np.arange(n) < n_a, np.where(rng.random(n) < 0.1, 0.05, 0.0), 0.0)
+    bias[n_a:n_a + 3] = 0.3      # bias-driven, without input: back to u = v = +0.0 at a spike
+    net = net.copy(weights=weights, input_weights=sp.csr_matrix(w_in), bias=bias,
+                   neuron_active=rng.random(n) > 0.1)
+    x = np.zeros((300, 2), bool)
+    x[:, 0] = rng.random(300) < 0.05
+    x[200:205, 1] = True
+    return net, x
+
+
+def test_float_kernel_skips_neurons_at_rest_and_stays_exact():
+    from lnp_neuro.engines._kernels_float import run_float
+    from lnp_neuro.engines.simulator import _float_layout, _initial_state
+    net, x = _silent_half_net_and_input()
+    n = net.n_total_neurons
+    # The kernel does take its sparse path on this run (group B silent until step 200) ...
+    state = _initial_state(net, None, "float", None)
+    spikes = np.zeros((x.shape[0], n), bool)
+    events, sparse_steps = run_float(0, x.shape[0], x, *_float_layout(net), state.v,
+                                     state.u, state.pending_input, state.pending_recurrent,
+                                     spikes, False, np.zeros((0, n)), np.zeros((0, n)))
+    assert 150 < sparse_steps <= 201 and events > 0
+    # ... and every spike, state, event count and pending activation equals the reference
+    # engine's (which updates every neuron at every step), in one run and in chunks.
+    a = simulate(net, x, mode="float", record_state=True, engine="numba")
+    b = simulate(net, x, mode="float", record_state=True, engine="numpy")
+    assert a.spikes[:200, 43:].sum() == 0 < a.spikes[200:, 43:].sum()
+    assert a.spikes[:200, 40:43].sum(axis=0).min() > 5
+    assert a.spikes[:200, :40].any()
+    np.testing.assert_array_equal(spikes, b.spikes)
+    np.testing.assert_array_equal(a.spikes, b.spikes)
+    np.testing.assert_array_equal(a.v.view(np.int64), b.v.view(np.int64))   # bit for bit,
+    np.testing.assert_array_equal(a.u.view(np.int64), b.u.view(np.int64))   # signed zeros too
+    assert a.synaptic_events == b.synaptic_events == events
+    for name in ("v", "u", "pending_input", "pending_recurrent"):
+        np.testing.assert_array_equal(getattr(a.final_state, name).view(np.int64),
+                                      getattr(b.final_state, name).view(np.int64))
+
+
 @pytest.mark.parametrize("case", ["bursty", "random"])
 def test_row_blocked_csc_gives_the_same_run(monkeypatch, case):
     """Blocks of 7 rows instead of 32768: the dense and the sparse scatter over several
