@@ -14,12 +14,12 @@ from ..model.network import SpikingNetwork
 from ..nir import read_graph
 from ..nir.reservoir_files import read_nir
 from ..tasks import dynamical
-from ..tasks.forecast import encode_series
+from ..tasks.forecast import ForecastSplit, check_scorable, encode_series
 from ..tasks.series import read_csv_columns
 from .options import SERIES_INPUTS, DeployOptions
 
 __all__ = ["load_network", "build_network", "load_series", "series_inputs", "make_input",
-           "check_build_size"]
+           "check_build_size", "check_task_series"]
 
 
 def load_network(path: Path, dt: float | None = None) -> SpikingNetwork | FlatLayout:
@@ -72,6 +72,7 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
         else:
             data = dynamical.rossler(n_samples=7700 + n + 2, split=(n, 1, 1),
                                      seed=options.seed)
+        check_task_series(data.train[:n], options)
         return data.train[:n], {"kind": options.input, "source": "RK4 (design section 4)",
                                 "dt_model": data.dt,
                                 "lambda_max": (dynamical.LORENZ63_LAMBDA_MAX
@@ -79,7 +80,24 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
                                                else dynamical.ROSSLER_LAMBDA_MAX)}
     values, columns = read_csv_columns(options.input, min_rows=200)
     values = values[:n]
+    check_task_series(values, options)
     return values, {"kind": "csv", "source": str(options.input), "columns": list(columns)}
+
+
+def check_task_series(series: np.ndarray, options: DeployOptions) -> None:
+    """Refuse, before a network is built or pruned, a series the one-step forecast cannot
+    be scored on (:func:`lnp_neuro.deploy.measure.score_task` splits it the same way): too
+    few samples for the split, or constant overall or over the scored samples."""
+    need = ForecastSplit.min_samples()
+    if series.shape[0] < need:
+        raise ValueError(f"--task-samples {options.task_samples}: the one-step forecast "
+                         f"needs at least {need} samples of --input {options.input} (a "
+                         f"washout of 100, then train and test samples), got "
+                         f"{series.shape[0]}")
+    try:
+        check_scorable(series, ForecastSplit(series.shape[0]))
+    except ValueError as exc:
+        raise ValueError(f"--input {options.input}: {exc}") from None
 
 
 def series_inputs(series: np.ndarray | None, options: DeployOptions) -> int:
