@@ -118,6 +118,12 @@ class DeployOptions:
                 or not 0 <= self.seed < 2 ** 63:
             raise ValueError(f"seed (--seed) must be a whole number in [0, 2**63), got "
                              f"{self.seed!r}")
+        if self.network is None and self.neurons < 2:  # the builders' own minimum
+            raise ValueError(f"neurons (--neurons {self.neurons}) must be at least 2: a "
+                             f"recurrent network needs two neurons")
+        if self.network is None and self.model == "chrsnn" and self.clusters > self.neurons:
+            raise ValueError(f"clusters (--clusters {self.clusters}) must not exceed the "
+                             f"neurons (--neurons {self.neurons}): a cluster needs a neuron")
         if self.network is None and self.input != "poisson" and self.neurons < ESN_MIN_UNITS:
             raise ValueError(f"neurons (--neurons {self.neurons}) must be at least "
                              f"{ESN_MIN_UNITS} for a task input: the echo-state reference "

@@ -76,6 +76,8 @@ def test_deep_nir_metadata_is_named(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, flag", [
     (["--neurons", "2"], "--neurons"),
+    (["--neurons", "1", "--input", "poisson"], "--neurons"),  # was the builder's n_neurons
+    (["--model", "chrsnn", "--neurons", "3"], "--clusters"),  # and its n_clusters
     (["--seed", "-1"], "--seed"),
     (["--target-density", "0.5", "--density", "0.1"], "--target-density"),
 ])
