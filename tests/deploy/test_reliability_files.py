@@ -126,6 +126,23 @@ def test_lock_that_is_no_lock_file_is_named(tmp_path, capsys, kind):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_report_lock_that_is_no_lock_file_is_named(tmp_path, capsys, kind, finished_run):
+    lock = tmp_path / ".out.lock"
+    if kind == "fifo":
+        os.mkfifo(lock)
+    else:
+        lock.mkdir()
+        (lock / "keep.txt").write_bytes(SECRET)
+    capsys.readouterr()
+    assert cli.main(["report", str(finished_run), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    _one_line_error(err)
+    assert f"the lock {lock}" in err
+    assert kind == "fifo" or (lock / "keep.txt").read_bytes() == SECRET
+    assert not (tmp_path / "out").exists()
+
+
 def test_stale_lock_and_staging_of_a_killed_run_are_taken_over(tmp_path):
     out = tmp_path / "out"
     killed = OutputFolder(out)
