@@ -395,7 +395,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("case", ["workers", "config_list", "scheduler"])
+@pytest.mark.parametrize("case", ["workers", "config_list", "scheduler", "config_deep",
+                                  "set_deep"])
 def test_experiment_bad_input(tmp_path, case):
     out = tmp_path / "exp"
     args = ["--out", str(out), "--prunings", "unpruned", "--models", "hrsnn",
@@ -406,13 +407,21 @@ def test_experiment_bad_input(tmp_path, case):
         cfg = tmp_path / "cfg.json"
         cfg.write_text("[1, 2]")
         args += ["--config", str(cfg)]
+    elif case == "config_deep":  # was a RecursionError traceback
+        cfg = tmp_path / "cfg.json"
+        cfg.write_text('{"n_neurons": ' + "[" * 5000 + "]" * 5000 + "}")
+        args += ["--config", str(cfg)]
+    elif case == "set_deep":
+        args += ["--set", "n_neurons=" + "[" * 5000 + "]" * 5000]
     else:
         args += ["--scheduler", f"tcp://127.0.0.1:{_free_port()}"]
     res = _run([sys.executable, "-m", "lnp_neuro.experiments", *args], timeout=120)
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr
-    assert {"workers": "--workers", "config_list": "cfg.json",
-            "scheduler": "--scheduler"}[case] in res.stderr
+    assert {"workers": "--workers", "config_list": "cfg.json", "config_deep": "cfg.json",
+            "set_deep": "--set n_neurons", "scheduler": "--scheduler"}[case] in res.stderr
+    assert len([line for line in res.stderr.splitlines()          # argparse: usage, then
+                if line.startswith("lnp-experiment")]) == 1, res.stderr  # one error line
     assert not out.exists() and _leftovers(tmp_path, "exp") == []
 
 
