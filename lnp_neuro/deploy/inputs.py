@@ -138,10 +138,12 @@ def check_build_size(options: DeployOptions) -> None:
                 if series_drive else 0)
     synapses = expected_synapses(options.model, options.neurons, options.density,
                                  options.clusters)
-    check_memory(deploy_memory_estimate(options.neurons, synapses, steps, n_inputs),
+    check_memory(deploy_memory_estimate(options.neurons, synapses, steps, n_inputs,
+                                        encoded=series_drive),
                  f"--neurons {options.neurons}, --steps {options.steps}"
                  + (f", --task-samples {options.task_samples} x --steps-per-sample "
-                    f"{options.steps_per_sample}" if series_drive else ""),
+                    f"{options.steps_per_sample}, --copies {options.copies}"
+                    if series_drive else ""),
                  neurons=options.neurons)
 
 

@@ -315,6 +315,29 @@ def test_absurd_sizes_are_refused_up_front(tmp_path, flags, named):
     assert time.monotonic() - t0 < 60 and not out.exists()
 
 
+def test_copies_beyond_the_encoders_memory_are_refused_up_front(tmp_path):
+    """The drive itself fits in a quarter of the memory, the rate code's int64 levels
+    (16 bytes a drive element) do not: was a MemoryError (exit 1) in the encoder."""
+    import resource
+
+    from lnp_neuro._util.limits import available_memory
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+    available = available_memory()
+    if available is None:
+        pytest.skip("available memory unknown")
+    steps = 300 * 20    # --task-samples x --steps-per-sample
+    copies = available // (4 * steps * 6)   # 6 channels a copy: ON/OFF x 3 dimensions
+    out = tmp_path / "out"
+    res = _run(_deploy_cmd("--target", "cpu", "--neurons", "20", "--task-samples", "300",
+                           "--copies", str(copies), "--out", str(out)), timeout=120,
+               preexec_fn=limit_memory)
+    assert res.returncode == 2, res.stderr
+    assert f"--copies {copies}" in res.stderr and "rate-code levels" in res.stderr
+    assert "Traceback" not in res.stderr and not out.exists()
+
+
 def _saved_network(tmp_path) -> Path:
     from lnp_neuro.model.build import hrsnn
     path = tmp_path / "net.npz"
