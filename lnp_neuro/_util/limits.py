@@ -14,7 +14,12 @@ request alone and that a run holds at the same time --
   index: 12 bytes each; the pruned network is counted at the size of the unpruned one,
   its upper bound);
 - per step, the spike rasters (bool ``[steps, neurons]``) of the unpruned run, the
-  target run and the native reference run, and the input drive (``[steps, inputs]``).
+  target run and the native reference run, and the input drive (``[steps, inputs]``);
+- for a series drive, the rate code's integer levels while it is made
+  (:func:`lnp_neuro.tasks.encoding.staggered_population_spikes` evaluates
+  ``(units * k + phase) >> 32``: two int64 arrays of ``[steps, inputs]`` at its peak,
+  16 bytes per element; without it ``--copies 100000`` passed the check and ran out of
+  memory in the encoder).
 
 The working memory of the pruning algorithms (dense covariance for small networks, etc.)
 comes on top, so a request under the bound may still be too large; a request over it
@@ -35,6 +40,7 @@ __all__ = ["MemoryEstimate", "available_memory", "deploy_memory_estimate",
 _PER_NEURON = 6 * 8 + 2          # six float64 parameter vectors, two bool masks
 _PER_SYNAPSE = 8 + 4             # CSR float64 weight + int32 column index
 _INT32_MAX = 2 ** 31 - 1         # scipy CSR and the simulator index neurons with int32
+_PER_CODE_LEVEL = 2 * 8          # two int64 level arrays at the encoder's peak
 
 
 def format_bytes(n: float) -> str:
@@ -91,19 +97,23 @@ def available_memory() -> int | None:
 
 
 def deploy_memory_estimate(neurons: int, synapses: int, steps: int,
-                           inputs: int) -> MemoryEstimate:
-    """Lower bound of one ``lnp-deploy`` run's memory (module docstring)."""
+                           inputs: int, encoded: bool = False) -> MemoryEstimate:
+    """Lower bound of one ``lnp-deploy`` run's memory (module docstring); ``encoded``:
+    the drive is a rate-coded series (its encoder's levels count too)."""
     neurons, synapses, steps, inputs = (check_int(v, n, 0) for n, v in (
         ("neurons", neurons), ("synapses", synapses), ("steps", steps), ("inputs", inputs)))
-    return MemoryEstimate(
-        parts={"neuron parameters (2 networks)": 2.0 * _PER_NEURON * neurons,
-               "synapse matrices (2 networks)": 2.0 * _PER_SYNAPSE * synapses,
-               "spike rasters (3 runs)": 3.0 * steps * neurons,
-               "input drive": float(steps) * inputs},
-        flags={"neuron parameters (2 networks)": "neurons",
-               "synapse matrices (2 networks)": "neurons / density",
-               "spike rasters (3 runs)": "steps x neurons",
-               "input drive": "steps"})
+    parts = {"neuron parameters (2 networks)": 2.0 * _PER_NEURON * neurons,
+             "synapse matrices (2 networks)": 2.0 * _PER_SYNAPSE * synapses,
+             "spike rasters (3 runs)": 3.0 * steps * neurons,
+             "input drive": float(steps) * inputs}
+    flags = {"neuron parameters (2 networks)": "neurons",
+             "synapse matrices (2 networks)": "neurons / density",
+             "spike rasters (3 runs)": "steps x neurons",
+             "input drive": "steps"}
+    if encoded:
+        parts["rate-code levels (encoder)"] = _PER_CODE_LEVEL * float(steps) * inputs
+        flags["rate-code levels (encoder)"] = "steps x input channels (--copies)"
+    return MemoryEstimate(parts=parts, flags=flags)
 
 
 def check_memory(estimate: MemoryEstimate, what: str, available: int | None = None,

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from .bounded_json import loads_bounded
 from .confined import (_DIR_FLAGS, _NAME_MAX, _Blocked, _is_reg, _kind, _lstat_at, _os_reason,
                        _parent_fd, _path_problem, _scan, _short, _valid_member)
 from .io import apply_umask, atomic_write, current_umask
@@ -296,7 +297,8 @@ class OutputFolder:
         finally:
             os.close(fd)
         try:
-            data = json.loads(raw.decode("utf-8"))
+            # Bounded: a manifest nested thousands deep is a RecursionError in json.loads.
+            data = loads_bounded(raw.decode("utf-8"), "its JSON")
             if not isinstance(data, dict):
                 raise TypeError("it must hold an object")
             files = data["files"]

@@ -160,6 +160,13 @@ def load_data(path: Path, n_inputs: int) -> Dataset:
     if train.all():
         raise ValueError(f"--data {path}: field 'train' marks every sample for training; "
                          f"none is left to score")
+    scored = np.unique(labels[~train])
+    if scored.size < 2:
+        # Chance is then 1.0: a graph that always answers that class scores a perfect
+        # accuracy without telling the classes apart.
+        raise ValueError(f"--data {path}: field 'labels' holds one class ({scored[0]}) over "
+                         f"the {int((~train).sum())} scored sample(s), so the accuracy is "
+                         f"undefined (chance is 1.0); score samples of at least two classes")
     return Dataset(inputs=inputs, labels=labels.astype(np.int64), train=train,
                    source=str(path))
 

@@ -14,13 +14,13 @@ from ..model.network import SpikingNetwork
 from ..nir import read_graph
 from ..nir.reservoir_files import read_nir
 from ..tasks import dynamical
-from ..tasks.forecast import encode_series
+from ..tasks.forecast import ForecastSplit, check_scorable, encode_series
 from ..tasks.memory import MEMORY_TASKS, SeriesTask, make_task
 from ..tasks.series import read_csv_columns
 from .options import SERIES_INPUTS, DeployOptions
 
 __all__ = ["load_network", "build_network", "load_series", "series_inputs", "make_input",
-           "check_build_size", "memory_task"]
+           "check_build_size", "memory_task", "check_task_series"]
 
 
 def load_network(path: Path, dt: float | None = None, source: str = "nir",
@@ -87,6 +87,7 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
         else:
             data = dynamical.rossler(n_samples=7700 + n + 2, split=(n, 1, 1),
                                      seed=options.seed)
+        check_task_series(data.train[:n], options)
         return data.train[:n], {"kind": options.input, "source": "RK4 (design section 4)",
                                 "dt_model": data.dt,
                                 "lambda_max": (dynamical.LORENZ63_LAMBDA_MAX
@@ -94,6 +95,7 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
                                                else dynamical.ROSSLER_LAMBDA_MAX)}
     values, columns = read_csv_columns(options.input, min_rows=200)
     values = values[:n]
+    check_task_series(values, options)
     return values, {"kind": "csv", "source": str(options.input), "columns": list(columns)}
 
 
@@ -107,6 +109,22 @@ def memory_task(options: DeployOptions) -> SeriesTask:
     ``--seed``: the same inputs and targets every time it is asked for."""
     return make_task(options.input, _task_length(options), seed=options.seed,
                      horizon=options.horizon)
+
+
+def check_task_series(series: np.ndarray, options: DeployOptions) -> None:
+    """Refuse, before a network is built or pruned, a series the one-step forecast cannot
+    be scored on (:func:`lnp_neuro.deploy.measure.score_task` splits it the same way): too
+    few samples for the split, or constant overall or over the scored samples."""
+    need = ForecastSplit.min_samples()
+    if series.shape[0] < need:
+        raise ValueError(f"--task-samples {options.task_samples}: the one-step forecast "
+                         f"needs at least {need} samples of --input {options.input} (a "
+                         f"washout of 100, then train and test samples), got "
+                         f"{series.shape[0]}")
+    try:
+        check_scorable(series, ForecastSplit(series.shape[0]))
+    except ValueError as exc:
+        raise ValueError(f"--input {options.input}: {exc}") from None
 
 
 def series_inputs(series: np.ndarray | None, options: DeployOptions) -> int:
@@ -147,10 +165,12 @@ def check_build_size(options: DeployOptions) -> None:
                 if series_drive else 0)
     synapses = expected_synapses(options.model, options.neurons, options.density,
                                  options.clusters)
-    check_memory(deploy_memory_estimate(options.neurons, synapses, steps, n_inputs),
+    check_memory(deploy_memory_estimate(options.neurons, synapses, steps, n_inputs,
+                                        encoded=series_drive),
                  f"--neurons {options.neurons}, --steps {options.steps}"
                  + (f", --task-samples {options.task_samples} x --steps-per-sample "
-                    f"{options.steps_per_sample}" if series_drive else ""),
+                    f"{options.steps_per_sample}, --copies {options.copies}"
+                    if series_drive else ""),
                  neurons=options.neurons)
 
 

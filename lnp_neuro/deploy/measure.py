@@ -74,12 +74,12 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     series, k = encoded.series, encoded.steps_per_sample
     # Degenerate tasks are refused before any network runs: a constant series has no
     # defined NRMSE, and the echo-state reference has as many units as net0 has neurons.
-    check_scorable(series)
+    split = ForecastSplit(series.shape[0])
+    check_scorable(series, split)
     if net0.n_active_neurons < ESN_MIN_UNITS:
         raise ValueError(f"the network has {net0.n_active_neurons} active neuron(s); the "
                          f"task's echo-state reference needs at least {ESN_MIN_UNITS} "
                          f"(raise --neurons, or use --input poisson: no task)")
-    split = ForecastSplit(series.shape[0])
     log(f"scoring the one-step forecast on {series.shape[0]} samples "
         f"({encoded.spikes.shape[0]} steps, native engine, {mode})")
     out = {"name": input_info["kind"], "metric": "nrmse", "readout": "ridge",

@@ -146,6 +146,12 @@ class DeployOptions:
         if self.horizon != 1 and self.input != "lorenz-x":
             raise ValueError(f"horizon (--horizon {self.horizon}) applies to --input lorenz-x "
                              f"only, not --input {self.input}")
+        if self.network is None and self.neurons < 2:  # the builders' own minimum
+            raise ValueError(f"neurons (--neurons {self.neurons}) must be at least 2: a "
+                             f"recurrent network needs two neurons")
+        if self.network is None and self.model == "chrsnn" and self.clusters > self.neurons:
+            raise ValueError(f"clusters (--clusters {self.clusters}) must not exceed the "
+                             f"neurons (--neurons {self.neurons}): a cluster needs a neuron")
         if self.network is None and self.input != "poisson" and self.neurons < ESN_MIN_UNITS:
             raise ValueError(f"neurons (--neurons {self.neurons}) must be at least "
                              f"{ESN_MIN_UNITS} for a task input: the echo-state reference "

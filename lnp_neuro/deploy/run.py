@@ -28,6 +28,7 @@ from ..model.network import SpikingNetwork
 from ..report.record import RunRecord
 from ..report.render import write_report
 from ..tasks.memory import MEMORY_TASKS
+from ..tasks.forecast import ESN_MIN_UNITS
 from .data import data_drive, load_data, output_population, score_classification
 from .refit import readout_source
 from .handover import hand_over, hand_over_graph, population_summary
@@ -223,6 +224,12 @@ def _starting_network(run: _Run):
                                         options.steps, net0.n_inputs),
                  f"--network {options.network} ({net0.n_total_neurons} neurons), "
                  f"--steps {options.steps}")
+    if series[0] is not None and net0.n_active_neurons < ESN_MIN_UNITS:
+        # Checked here, before pruning, rather than when the task is scored.
+        raise ValueError(f"--network {options.network} has {net0.n_active_neurons} active "
+                         f"neuron(s); the task of --input {options.input} compares it with an "
+                         f"echo-state network of as many units, which needs at least "
+                         f"{ESN_MIN_UNITS} (use --input poisson: no task)")
     return net0, layout, series
 
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from .._util.bounded_json import loads_bounded
 from .._util.io import atomic_write
 from ..deploy.cli import _positive_int, show_progress_bars  # shared by both console scripts
 from .config import MODELS, PRUNINGS, TASKS, TRAININGS, ExperimentConfig, grid
@@ -135,10 +136,12 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         if args.config:
             try:
-                loaded = json.loads(Path(args.config).read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                text = Path(args.config).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
                 raise ValueError(f"--config {args.config}: not a readable JSON file "
                                  f"({exc})") from None
+            # Bounded (nesting, numbers, strings): deep nesting was a RecursionError.
+            loaded = loads_bounded(text, f"--config {args.config}")
             if not isinstance(loaded, dict):
                 raise ValueError(f"--config {args.config}: must hold a JSON object of "
                                  f"ExperimentConfig settings, got {type(loaded).__name__}")
@@ -147,10 +150,7 @@ def _main(argv: Sequence[str] | None) -> int:
             name, sep, value = item.partition("=")
             if not sep:
                 raise ValueError(f"--set expects NAME=JSON, got {item!r}")
-            try:
-                settings[name.strip()] = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"--set {item!r}: the value is not JSON ({exc})") from None
+            settings[name.strip()] = loads_bounded(value, f"--set {name.strip()[:40]}")
         if args.neurons is not None:
             settings["n_neurons"] = args.neurons
         cfg = ExperimentConfig.from_dict(settings)

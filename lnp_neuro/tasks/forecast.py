@@ -167,6 +167,11 @@ def reservoir_states(spikes, steps_per_sample: int, dt: float, tau_trace: float 
     return out
 
 
+#: Fewest train and fewest test samples of a split (a readout fitted, or a score taken,
+#: on fewer says little).
+_MIN_PART = 10
+
+
 @dataclass(eq=False)
 class ForecastSplit:
     """Time-ordered split of a one-step task: sample indices ``t`` whose target is
@@ -184,11 +189,22 @@ class ForecastSplit:
         if not 0 < float(self.train_fraction) < 1:
             raise ValueError(f"train_fraction must be in (0, 1), got {self.train_fraction}")
         n_train = int(round(usable * float(self.train_fraction)))
-        if n_train < 10 or usable - n_train < 10:
+        if n_train < _MIN_PART or usable - n_train < _MIN_PART:
             raise ValueError(f"the series is too short for a one-step split: {self.n_samples} "
-                             f"samples, washout {self.washout}; need at least 20 after it")
+                             f"samples, washout {self.washout}; need at least "
+                             f"{self.min_samples(self.washout, self.train_fraction)}")
         idx = np.arange(int(self.washout), int(self.n_samples) - 1)
         self.train, self.test = idx[:n_train], idx[n_train:]
+
+    @staticmethod
+    def min_samples(washout: int = 100, train_fraction: float = 0.7) -> int:
+        """Fewest samples a split accepts: ``_MIN_PART`` train and test samples each after
+        the washout (the smallest length the rounding of ``train_fraction`` allows)."""
+        usable = 2 * _MIN_PART
+        while (round(usable * train_fraction) < _MIN_PART
+               or usable - round(usable * train_fraction) < _MIN_PART):
+            usable += 1
+        return int(washout) + 1 + usable
 
     def as_dict(self) -> dict:
         return {"washout": int(self.washout), "n_train": int(self.train.size),
@@ -219,10 +235,25 @@ def _sigma(series: np.ndarray) -> np.ndarray:
     return sd
 
 
-def check_scorable(series) -> None:
+def check_scorable(series, split: ForecastSplit | None = None) -> None:
     """Refuse a series a forecast cannot be scored on (:func:`_sigma`), before the
-    networks are run on it."""
+    networks are run on it; with ``split``, also one whose scored targets (``y[t + 1]``,
+    ``t`` in ``split.test``) are constant: a series that varies only in its washout or
+    training part would score persistence, and any readout that learnt the constant, a
+    perfect 0.0."""
     _sigma(series)
+    if split is None:
+        return
+    y = np.asarray(series, dtype=np.float64)
+    y = y[:, None] if y.ndim == 1 else y
+    try:
+        _sigma(y[split.test + 1])
+    except ValueError:
+        raise ValueError(f"the series is constant (or nearly) over the {split.test.size} "
+                         f"samples the forecast is scored on (samples {split.test[0] + 1} to "
+                         f"{split.test[-1] + 1}): every forecast of that constant would score "
+                         f"a perfect NRMSE of 0, so the score is undefined; use a series that "
+                         f"varies there") from None
 
 
 _RIDGE_ALPHAS = np.logspace(-3, 5, 17)

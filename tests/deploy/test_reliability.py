@@ -315,6 +315,29 @@ def test_absurd_sizes_are_refused_up_front(tmp_path, flags, named):
     assert time.monotonic() - t0 < 60 and not out.exists()
 
 
+def test_copies_beyond_the_encoders_memory_are_refused_up_front(tmp_path):
+    """The drive itself fits in a quarter of the memory, the rate code's int64 levels
+    (16 bytes a drive element) do not: was a MemoryError (exit 1) in the encoder."""
+    import resource
+
+    from lnp_neuro._util.limits import available_memory
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+    available = available_memory()
+    if available is None:
+        pytest.skip("available memory unknown")
+    steps = 300 * 20    # --task-samples x --steps-per-sample
+    copies = available // (4 * steps * 6)   # 6 channels a copy: ON/OFF x 3 dimensions
+    out = tmp_path / "out"
+    res = _run(_deploy_cmd("--target", "cpu", "--neurons", "20", "--task-samples", "300",
+                           "--copies", str(copies), "--out", str(out)), timeout=120,
+               preexec_fn=limit_memory)
+    assert res.returncode == 2, res.stderr
+    assert f"--copies {copies}" in res.stderr and "rate-code levels" in res.stderr
+    assert "Traceback" not in res.stderr and not out.exists()
+
+
 def _saved_network(tmp_path) -> Path:
     from lnp_neuro.model.build import hrsnn
     path = tmp_path / "net.npz"
@@ -395,7 +418,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("case", ["workers", "config_list", "scheduler"])
+@pytest.mark.parametrize("case", ["workers", "config_list", "scheduler", "config_deep",
+                                  "set_deep"])
 def test_experiment_bad_input(tmp_path, case):
     out = tmp_path / "exp"
     args = ["--out", str(out), "--prunings", "unpruned", "--models", "hrsnn",
@@ -406,13 +430,21 @@ def test_experiment_bad_input(tmp_path, case):
         cfg = tmp_path / "cfg.json"
         cfg.write_text("[1, 2]")
         args += ["--config", str(cfg)]
+    elif case == "config_deep":  # was a RecursionError traceback
+        cfg = tmp_path / "cfg.json"
+        cfg.write_text('{"n_neurons": ' + "[" * 5000 + "]" * 5000 + "}")
+        args += ["--config", str(cfg)]
+    elif case == "set_deep":
+        args += ["--set", "n_neurons=" + "[" * 5000 + "]" * 5000]
     else:
         args += ["--scheduler", f"tcp://127.0.0.1:{_free_port()}"]
     res = _run([sys.executable, "-m", "lnp_neuro.experiments", *args], timeout=120)
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr
-    assert {"workers": "--workers", "config_list": "cfg.json",
-            "scheduler": "--scheduler"}[case] in res.stderr
+    assert {"workers": "--workers", "config_list": "cfg.json", "config_deep": "cfg.json",
+            "set_deep": "--set n_neurons", "scheduler": "--scheduler"}[case] in res.stderr
+    assert len([line for line in res.stderr.splitlines()          # argparse: usage, then
+                if line.startswith("lnp-experiment")]) == 1, res.stderr  # one error line
     assert not out.exists() and _leftovers(tmp_path, "exp") == []
 
 

@@ -22,6 +22,7 @@ import pytest
 import lnp_neuro
 from lnp_neuro._util.output_folder import MANIFEST_NAME, STAGING_MARKER, OutputFolder
 from lnp_neuro.deploy import OUTPUT_FILES, cli
+from lnp_neuro.deploy.run import PORTABLE_FILE
 
 ROOT = Path(lnp_neuro.__file__).resolve().parents[1]
 SMALL = ["--target", "cpu", "--neurons", "60", "--steps", "60", "--iterations", "1",
@@ -125,6 +126,23 @@ def test_lock_that_is_no_lock_file_is_named(tmp_path, capsys, kind):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_report_lock_that_is_no_lock_file_is_named(tmp_path, capsys, kind, finished_run):
+    lock = tmp_path / ".out.lock"
+    if kind == "fifo":
+        os.mkfifo(lock)
+    else:
+        lock.mkdir()
+        (lock / "keep.txt").write_bytes(SECRET)
+    capsys.readouterr()
+    assert cli.main(["report", str(finished_run), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    _one_line_error(err)
+    assert f"the lock {lock}" in err
+    assert kind == "fifo" or (lock / "keep.txt").read_bytes() == SECRET
+    assert not (tmp_path / "out").exists()
+
+
 def test_stale_lock_and_staging_of_a_killed_run_are_taken_over(tmp_path):
     out = tmp_path / "out"
     killed = OutputFolder(out)
@@ -181,15 +199,16 @@ def test_force_refuses_a_users_folder_where_an_output_file_goes(tmp_path, capsys
     assert _snapshot(out) == before
 
 
-@pytest.mark.parametrize("bad", ["nul", "long", "dotdot", "absolute", "not a list"])
+@pytest.mark.parametrize("bad", ["nul", "long", "dotdot", "absolute", "not a list", "deep"])
 def test_bad_manifest_is_refused_before_anything_is_removed(tmp_path, capsys, bad, earlier_run):
     out = tmp_path / "out"
     earlier_run(out)
     manifest = json.loads((out / MANIFEST_NAME).read_text())
     entry = {"nul": "old\0plot.png", "long": "x" * 300 + ".png", "dotdot": "../home",
-             "absolute": str(tmp_path / "home"), "not a list": None}[bad]
+             "absolute": str(tmp_path / "home"), "not a list": None, "deep": None}[bad]
     manifest["files"] = "report.md" if bad == "not a list" else [*manifest["files"], entry]
-    (out / MANIFEST_NAME).write_text(json.dumps(manifest))
+    (out / MANIFEST_NAME).write_text("[" * 5000 + "]" * 5000 if bad == "deep"  # was a
+                                     else json.dumps(manifest))           # RecursionError
     before = _snapshot(out)
     capsys.readouterr()
     assert cli.main([*SMALL, "--prune", "none", "--out", str(out), "--force"]) == 2
@@ -226,7 +245,11 @@ def test_force_merges_folders_file_by_file(tmp_path):
 @pytest.mark.parametrize("name, points_at", [
     *((name, kind) for name in (".out.lock", ".out.partial-planted", MANIFEST_NAME)
       for kind in ("file", "folder")),
-    *((name, "file") for name in OUTPUT_FILES), ("history_size.png", "folder")])
+    *((name, "file") for name in OUTPUT_FILES), ("history_size.png", "folder"),
+    # plots this run writes again, or newly (the earlier run was pruned by LNP), and the
+    # portable twin of network.nir
+    ("energy_by_profile.png", "file"), ("raster_0-unpruned.png", "file"),
+    (PORTABLE_FILE, "file")])
 def test_planted_symlink_at_every_written_path(tmp_path, capsys, name, points_at, earlier_run):
     victim, folder = _victims(tmp_path)
     out = tmp_path / "out"
@@ -238,7 +261,8 @@ def test_planted_symlink_at_every_written_path(tmp_path, capsys, name, points_at
     link.symlink_to(victim if points_at == "file" else folder)
     before = _snapshot(out)
     capsys.readouterr()
-    code = cli.main([*SMALL, "--prune", "none", "--out", str(out), "--force"])
+    portable = ["--nir-portable"] if name == PORTABLE_FILE else []
+    code = cli.main([*SMALL, "--prune", "none", *portable, "--out", str(out), "--force"])
     err = capsys.readouterr().err
     _intact(victim, folder)
     assert link.is_symlink() and os.readlink(link) == str(victim if points_at == "file"
@@ -251,6 +275,33 @@ def test_planted_symlink_at_every_written_path(tmp_path, capsys, name, points_at
         assert code == 2, err
         _one_line_error(err)
         assert _snapshot(out) == before  # the earlier run is untouched too
+
+
+@pytest.fixture(scope="module")
+def finished_report(finished_run, tmp_path_factory) -> Path:
+    """``lnp-deploy report`` of the finished run, in a folder of its own."""
+    out = tmp_path_factory.mktemp("report") / "cmp"
+    assert cli.main(["report", str(finished_run), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("name", ["report.html", "report.md", "energy_by_profile.png",
+                                  "history_size.png", MANIFEST_NAME])
+def test_planted_symlink_where_the_report_command_writes(tmp_path, capsys, name,
+                                                         finished_run, finished_report):
+    victim, folder = _victims(tmp_path)
+    out = tmp_path / "cmp"
+    shutil.copytree(finished_report, out)
+    (out / name).unlink()
+    (out / name).symlink_to(victim)
+    before = _snapshot(out)
+    capsys.readouterr()
+    assert cli.main(["report", str(finished_run), "--out", str(out), "--force"]) == 2
+    err = capsys.readouterr().err
+    _one_line_error(err)
+    assert str(out / name) in err and "symbolic link" in err
+    _intact(victim, folder)
+    assert _snapshot(out) == before
 
 
 # ------------------------------------------------------------------ file systems, sizes

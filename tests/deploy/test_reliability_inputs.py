@@ -13,11 +13,14 @@ import nir
 import numpy as np
 import pytest
 
+from conftest import chain_graph
+
 import lnp_neuro
 from lnp_neuro.deploy import cli
 from lnp_neuro.model.build import hrsnn
+from lnp_neuro.nir import write_graph
 from lnp_neuro.nir.reservoir_files import METADATA_KEY, write_nir
-from lnp_neuro.tasks.forecast import _sigma, reference_forecasts
+from lnp_neuro.tasks.forecast import ForecastSplit, _sigma, check_scorable, reference_forecasts
 
 ROOT = Path(lnp_neuro.__file__).resolve().parent.parent
 SMALL = ["--target", "cpu", "--neurons", "20", "--steps", "30", "--iterations", "1",
@@ -73,6 +76,8 @@ def test_deep_nir_metadata_is_named(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, flag", [
     (["--neurons", "2"], "--neurons"),
+    (["--neurons", "1", "--input", "poisson"], "--neurons"),  # was the builder's n_neurons
+    (["--model", "chrsnn", "--neurons", "3"], "--clusters"),  # and its n_clusters
     (["--seed", "-1"], "--seed"),
     (["--target-density", "0.5", "--density", "0.1"], "--target-density"),
 ])
@@ -128,9 +133,62 @@ def test_constant_series_is_never_a_perfect_score(tmp_path, capsys):
     y[7] += 1e-13  # nearly constant: rounding noise, not a signal
     with pytest.raises(ValueError, match="constant"):
         _sigma(y)
-    from lnp_neuro.tasks.forecast import ForecastSplit
     with pytest.raises(ValueError, match="constant"):
         reference_forecasts(np.ones((300, 1)), ForecastSplit(300), esn_units=None)
+
+
+def test_series_constant_where_it_is_scored_is_refused(tmp_path, capsys):
+    """Varying only in the washout: persistence and the readouts scored a perfect 0.0."""
+    y = np.ones(400)
+    y[5] = 0.0
+    step = _csv(tmp_path / "step.csv", [f"{v},{v}" for v in y])
+    assert cli.main(SMALL + ["--input", str(step), "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, str(step), "constant", "scored on", "undefined")
+    assert not (tmp_path / "o").exists()
+    split = ForecastSplit(400)
+    wave = np.sin(np.arange(400) / 5.0)
+    check_scorable(wave, split)   # varying where it is scored: accepted
+    wave[split.test[0] + 1:] = 2.0
+    with pytest.raises(ValueError, match="scored on"):
+        check_scorable(wave, split)
+
+
+def test_too_few_task_samples_name_the_flag(tmp_path, capsys):
+    need = ForecastSplit.min_samples()
+    ForecastSplit(need)           # the minimum is exact: one sample fewer is refused
+    with pytest.raises(ValueError, match=f"need at least {need}"):
+        ForecastSplit(need - 1)
+    argv = [*SMALL, "--out", str(tmp_path / "o")]
+    argv[argv.index("--task-samples") + 1] = str(need - 1)
+    assert cli.main(argv) == 2
+    _one_line_error(capsys, f"--task-samples {need - 1}", f"at least {need}")
+    assert not (tmp_path / "o").exists()
+
+
+def test_network_too_small_for_the_esn_reference_is_named(tmp_path, capsys):
+    tiny = tmp_path / "tiny.npz"
+    hrsnn(2, 1.0, seed=0, n_inputs=48).save(tiny)
+    assert cli.main(["--target", "cpu", "--network", str(tiny), "--prune", "none",
+                     "--steps", "30", "--task-samples", "300", "--quiet",
+                     "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, f"--network {tiny}", "echo-state")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("labels, train", [([2] * 10, None),
+                                           ([0, 1, 2, 3], [True, True, True, False])])
+def test_data_scored_on_one_class_is_refused(tmp_path, capsys, labels, train):
+    """One class among the scored samples: chance is 1.0, a constant answer is perfect."""
+    write_graph(chain_graph(), tmp_path / "model.nir")
+    labels = np.array(labels)
+    inputs = np.random.default_rng(0).random((labels.size, 20, 6)) < 0.3
+    extra = {} if train is None else {"train": np.array(train)}
+    np.savez(tmp_path / "data.npz", inputs=inputs, labels=labels, **extra)
+    assert cli.main(["--target", "cpu", "--network", str(tmp_path / "model.nir"), "--data",
+                     str(tmp_path / "data.npz"), "--prune", "none", "--steps", "40",
+                     "--quiet", "--out", str(tmp_path / "o")]) == 2
+    _one_line_error(capsys, "data.npz", "'labels'", "one class", "undefined")
+    assert not (tmp_path / "o").exists()
 
 
 def _shell(cmd: str) -> subprocess.CompletedProcess:
