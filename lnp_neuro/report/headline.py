@@ -106,13 +106,39 @@ def headline_sentence(report: dict, label: str) -> str:
     if task is None:
         score = "no task score (Poisson drive)"
     else:
-        kind = "accuracy" if task.get("metric") == "accuracy" else \
-            f"{task.get('name', 'task')} one-step NRMSE"
-        score = f"{kind} {_g(task.get('unpruned'))} -> {_g(task.get('pruned'))}"
+        metric = task.get("metric")
+        kind = ("accuracy" if metric == "accuracy" else
+                "memory capacity (higher is better)" if metric == "memory_capacity" else
+                f"{task.get('name', 'task')} NRMSE")
+        score = (f"{kind} {_g(task.get('unpruned'))} -> {_g(task.get('pruned'))}"
+                 f"{_recurrence_clause(task)}{_on_chip_clause(task)}")
     return (f"{label} on {report.get('target', 'n/a')} ({report.get('profile', 'n/a')} "
             f"profile): {report.get('neurons_before', 'n/a')} -> "
             f"{report.get('neurons_after', 'n/a')} neurons, {_g(report.get('sop_ratio'))}x "
             f"fewer synaptic operations, {energy}; {score}.")
+
+
+def _recurrence_clause(task: dict) -> str:
+    """What the recurrence contributes to the unpruned score: its ratio to the
+    no-recurrence control (``task.references.no_recurrence``), in the metric's direction."""
+    control = _number((task.get("references") or {}).get("no_recurrence")) \
+        if isinstance(task.get("references"), dict) else None
+    value = _number(task.get("unpruned"))
+    if control is None or value is None or min(control, value) <= 0:
+        return ""
+    higher = task.get("metric") in ("accuracy", "memory_capacity")
+    ratio = value / control if higher else control / value
+    return (f" (without its recurrent synapses {_g(control)}: the recurrence "
+            f"{'improves' if ratio >= 1 else 'worsens'} it x{_g(max(ratio, 1 / ratio))})")
+
+
+def _on_chip_clause(task: dict) -> str:
+    """The readout as an on-chip population (``task.deployed_readout``), when scored."""
+    on_chip = task.get("deployed_readout")
+    if not isinstance(on_chip, dict):
+        return ""
+    return (f"; read out on the chip {_g(on_chip.get('unpruned'))} -> "
+            f"{_g(on_chip.get('pruned'))}")
 
 
 def _lower_bound_terms(report: dict) -> list[str]:
