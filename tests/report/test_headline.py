@@ -177,3 +177,17 @@ def test_no_report_names_a_staging_folder(two_runs, tmp_path, monkeypatch):
     rel_md = (rel / "report.md").read_text()
     assert ".partial-" not in rel_md
     assert f"LNP ({os.path.relpath(root / 'runs' / 'lnp', rel)})" in rel_md
+
+
+def test_sentence_says_what_the_recurrence_contributes():
+    task = {"name": "lorenz", "metric": "nrmse", "unpruned": 0.03, "pruned": 0.031,
+            "references": {"no_recurrence": 0.036},
+            "deployed_readout": {"unpruned": 0.035, "pruned": 0.033}}
+    sentence = headline_sentence(_report("LNP", task=task), "LNP")
+    assert "without its recurrent synapses 0.036: the recurrence improves it x1.2" in sentence
+    assert "read out on the chip 0.035 -> 0.033" in sentence
+    memory = {"name": "memory", "metric": "memory_capacity", "unpruned": 1.0,
+              "pruned": 0.9, "references": {"no_recurrence": 2.0}}
+    sentence = headline_sentence(_report("LNP", task=memory), "LNP")
+    assert "memory capacity (higher is better) 1 -> 0.9" in sentence
+    assert "the recurrence worsens it x2" in sentence
