@@ -13,7 +13,8 @@ are the ones a user gets:
   the leading real part of the effective coupling (instability at 1);
 - fraction of the deployed neurons that fire on the default drive, and the rate ratio
   (pruned / unpruned mean rate);
-- one-step NRMSE on the test split: unpruned, LNP (and AP and random with
+- one-step NRMSE on the test split (or, with ``--input memory``, the memory capacity):
+  unpruned, LNP, the no-recurrence control of the unpruned network (and AP and random with
   ``--baselines``: ``lnp-deploy --prune ap --ap-budget sops`` at LNP's SOPs,
   ``--prune random`` with LNP's counts, and ``--prune random --random-budget sops``
   thinned to LNP's SOPs), persistence, linear map, ESN;
@@ -57,7 +58,10 @@ def row(report: dict, baselines: dict) -> dict:
         "rate_ratio": act["rate_hz_after"] / act["rate_hz_before"] if act["rate_hz_before"]
         else float("nan"),
         "nrmse_unpruned": task["unpruned"], "nrmse_lnp": task["pruned"],
-        "persistence": task["persistence"], "linear": task["references"]["linear"],
+        "persistence": float("nan") if task["persistence"] is None else task["persistence"],
+        "no_rec": task["references"].get("no_recurrence", float("nan")),
+        "higher": bool(task.get("higher_is_better", False)),
+        "linear": task["references"]["linear"],
         "esn": task["references"].get("esn", float("nan")), "sop_ratio": report["sop_ratio"],
         "vpt_unpruned": _vpt(task, "unpruned"), "vpt_lnp": _vpt(task, "pruned"),
         "vpt_esn": _vpt(task, "esn"),
@@ -83,9 +87,15 @@ def checks(r: dict) -> list[str]:
         fails.append("firing")
     if not (1 / 3 <= r["rate_ratio"] <= 3):
         fails.append("rate")
-    if r["nrmse_unpruned"] > 0.5 * r["persistence"]:
+    if r["higher"]:                     # memory capacity: the issue's 2x the control
+        if r["nrmse_unpruned"] < 2 * r["no_rec"]:
+            fails.append("unpruned>=2xctrl")
+    elif r["nrmse_unpruned"] > 0.5 * r["persistence"]:
         fails.append("unpruned<=0.5xpers")
-    if not (r["nrmse_lnp"] <= 1.5 * r["nrmse_unpruned"] and r["sop_ratio"] >= 10):
+    if r["higher"]:                     # issue 28: LNP keeps >= 80 % of the capacity
+        if not (r["nrmse_lnp"] >= 0.8 * r["nrmse_unpruned"] and r["sop_ratio"] >= 10):
+            fails.append("pruned>=0.8x@SOP10")
+    elif not (r["nrmse_lnp"] <= 1.5 * r["nrmse_unpruned"] and r["sop_ratio"] >= 10):
         fails.append("pruned<=1.5x@SOP10")
     return fails
 
@@ -98,7 +108,10 @@ def main(argv=None) -> int:
     ap.add_argument("--baselines", action="store_true", help="also run AP and random")
     ap.add_argument("--task-samples", type=int, default=None,
                     help="samples scored (default: lnp-deploy's)")
-    ap.add_argument("--input", default="lorenz", help="lnp-deploy --input (lorenz, rossler)")
+    ap.add_argument("--input", default="lorenz",
+                    help="lnp-deploy --input (lorenz, rossler, memory, narma10, lorenz-x); "
+                         "for memory the NRMSE columns hold the memory capacity (higher is "
+                         "better)")
     ap.add_argument("--scaling", default=None, help="lnp-deploy --scaling (default: its own)")
     ap.add_argument("--vpt-starts", type=int, default=None,
                     help="closed-loop starts (default: lnp-deploy's)")
@@ -112,7 +125,7 @@ def main(argv=None) -> int:
         extra["scaling"] = args.scaling
     seeds = [int(s) for s in args.seeds.split(",")]
     header = ("model  seed  lambda_before      lambda_after       rho(M)       firing  rate_x  "
-              "NRMSE unpruned  LNP     persist  linear  ESN     SOPx   VPT unpr/LNP/ESN  " +
+              "NRMSE unpruned  LNP     persist  no-rec  linear  ESN     SOPx   VPT unpr/LNP/ESN  " +
               ("AP (SOPx, VPT)         random (SOPx, VPT)     random@SOPs (SOPx, VPT)  "
                if args.baselines else "")
               + "fails")
@@ -139,7 +152,8 @@ def main(argv=None) -> int:
                         f"{r['lam1']:+7.2f} +- {r['se1']:.2f}  "
                         f"{r['rho0']:.2f}->{r['rho1']:.2f}  {r['firing']:6.2f}  "
                         f"{r['rate_ratio']:6.2f}  {r['nrmse_unpruned']:14.4f}  "
-                        f"{r['nrmse_lnp']:.4f}  {r['persistence']:.4f}  {r['linear']:.4f}  "
+                        f"{r['nrmse_lnp']:.4f}  {r['persistence']:.4f}  {r['no_rec']:.4f}  "
+                        f"{r['linear']:.4f}  "
                         f"{r['esn']:.4f}  {r['sop_ratio']:5.2f}  "
                         f"{r['vpt_unpruned']:.2f}/{r['vpt_lnp']:.2f}/{r['vpt_esn']:.2f}  ")
                 if args.baselines:
@@ -153,11 +167,11 @@ def main(argv=None) -> int:
         rs = [r for m, r in rows if m == model]
         if not rs:
             continue
-        mean = {k: float(np.mean([r[k] for r in rs])) for k in rs[0]}
+        mean = {k: float(np.mean([r[k] for r in rs])) for k in rs[0] if k != "higher"}
         print(f"{model} mean over {len(rs)} seed(s): lambda {mean['lam0']:+.2f} -> "
               f"{mean['lam1']:+.2f} /s, rho(M) {mean['rho0']:.3f} -> {mean['rho1']:.3f}, firing {mean['firing']:.2f}, rate x "
               f"{mean['rate_ratio']:.2f}, NRMSE unpruned {mean['nrmse_unpruned']:.4f} "
-              f"(persistence {mean['persistence']:.4f}, ratio "
+              f"(no recurrence {mean['no_rec']:.4f}; persistence {mean['persistence']:.4f}, ratio "
               f"{mean['nrmse_unpruned'] / mean['persistence']:.2f}; target <= 0.50), LNP "
               f"{mean['nrmse_lnp']:.4f} (x{mean['nrmse_lnp'] / mean['nrmse_unpruned']:.2f} of "
               f"unpruned; target <= 1.5) at SOP ratio {mean['sop_ratio']:.2f} (target >= 10); "

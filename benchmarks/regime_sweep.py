@@ -3,6 +3,7 @@
     nice -n 10 .venv/bin/python benchmarks/regime_sweep.py --quick            # ~1 CPU-minute
     nice -n 10 .venv/bin/python benchmarks/regime_sweep.py                    # HRSNN, seeds 0-2
     nice -n 10 .venv/bin/python benchmarks/regime_sweep.py --models hrsnn,chrsnn
+    nice -n 10 .venv/bin/python benchmarks/regime_sweep.py --tasks lorenz-x --horizon 10
 
 For each model at N = 500, coupling ``gain`` (the bulk spectral radius of the rate
 coupling, ``lnp_neuro.model.build``; default 1) and ``input_scale`` (input coupling in
@@ -55,10 +56,12 @@ STEPS_PER_SAMPLE = 20
 N_INPUTS = 48
 
 
-def sweep_task(name: str, seed: int, task_samples: int) -> tuple[SeriesTask, TaskSplit]:
+def sweep_task(name: str, seed: int, task_samples: int, horizon: int = 1
+               ) -> tuple[SeriesTask, TaskSplit]:
     """The deploy's task for ``seed``, cut to the samples the deploy trains on, and a
-    fit / validation split of them (module docstring)."""
-    full = make_task(name, task_samples, seed=seed)
+    fit / validation split of them (module docstring); ``horizon`` for lorenz-x."""
+    full = make_task(name, task_samples, seed=seed,
+                     horizon=horizon if name == "lorenz-x" else 1)
     deploy_split = TaskSplit(task_samples)
     n = int(deploy_split.train[-1]) + 1            # washout + the deploy's training part
     kept = full.targets[:n]
@@ -118,7 +121,7 @@ def run(args) -> list[dict]:
         rho = operating_lambda_max(net, n_drives=1, n_steps=500, seed=seed,
                                    k=4).as_dict()["coupling_abscissa"]
         for name in args.tasks:
-            task, split = sweep_task(name, seed, args.task_samples)
+            task, split = sweep_task(name, seed, args.task_samples, args.horizon)
             if (name, seed) not in refs:
                 refs[(name, seed)] = references(task, split, args.neurons, seed)
             r = score_network(net, encode(task, net.dt).spikes, task, split)
@@ -173,6 +176,7 @@ def main(argv=None) -> int:
     p.add_argument("--input-scales", default="0.5,1,2", type=_floats)
     p.add_argument("--tasks", default=",".join(TASKS), type=lambda s: s.split(","))
     p.add_argument("--task-samples", type=int, default=3000)
+    p.add_argument("--horizon", type=int, default=1, help="samples ahead for lorenz-x")
     p.add_argument("--quick", action="store_true",
                    help="seed 0, gains 1 and 2, input scale 1, 1500 task samples")
     args = p.parse_args(argv)

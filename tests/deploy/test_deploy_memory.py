@@ -47,6 +47,9 @@ def test_memory_inputs_deploy_and_score(tmp_path, task):
         assert "memory capacity, higher is better" in report
         # The NRMSE plot does not show a memory capacity, and says why.
         assert "this plot compares NRMSE only" in report
+        # Same seed, same bits (the five scoring blocks run on a thread pool).
+        code, again, _ = deploy(tmp_path, "again", "--input", task)
+        assert code == 0 and again["task"] == t
     else:
         assert t["metric"] == "nrmse" and t["higher_is_better"] is False
         assert refs["persistence"] == t["persistence"] > 0
