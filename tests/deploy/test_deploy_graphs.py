@@ -34,6 +34,11 @@ def _graphs(tmp_path: Path) -> dict:
         path = tmp_path / "snntorch_classifier.nir"
         nir.write(path, snntorch_classifier()[1])
         graphs["snntorch_classifier"] = (path, [])
+        # snnTorch's default neurons (reset by subtraction, one step late): the reset
+        # amount on every engine, norse's LIF cells included.
+        path = tmp_path / "snntorch_subtract.nir"
+        nir.write(path, snntorch_classifier(reset_mechanism="subtract", reset_delay=True)[1])
+        graphs["snntorch_subtract"] = (path, ["--source", "snntorch"])
     if importlib.util.find_spec("norse") and importlib.util.find_spec("torch"):
         path = tmp_path / "norse_classifier.nir"
         nir.write(path, norse_classifier("cuba")[1])
@@ -48,7 +53,8 @@ def graph_files(tmp_path_factory):
 
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("name", ["braille_bias_zero", "braille_subtract",
-                                  "snntorch_classifier", "norse_classifier"])
+                                  "snntorch_classifier", "snntorch_subtract",
+                                  "norse_classifier"])
 def test_graph_deploys_on_every_target(tmp_path, graph_files, name, target):
     if name not in graph_files:
         pytest.skip("snntorch or norse is not installed")
