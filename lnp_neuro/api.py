@@ -29,28 +29,23 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from ._util.output_folder import MANIFEST_NAME, OutputFolder
-from .deploy.flags import build_parser, options_from_args
-from .deploy.run import OUTPUT_FILES, deploy_outcome, write_run_report
+from .deploy.entry import DeployInputError, compare_folders, deploy_parsed
+from .deploy.flags import build_parser
+from .deploy.run import OUTPUT_FILES, write_run_report
 from .engines.base import DeployedNetwork, TargetUnavailable
 from .model import Graph
 from .model.network import SpikingNetwork
 from .nir import write_graph
 from .report.base import RunData
-from .report.fields import check_report_fields
 from .report.headline import HEADLINE_TITLE, headline_section
 from .report.record import RunRecord
-from .report.render import html_blocks, load_run, write_report
+from .report.render import html_blocks, load_run
 
 __all__ = ["run_deployment", "compare", "Deployment", "Comparison", "DeployInputError",
            "TargetUnavailable", "deploy_from_args", "compare_folders"]
 
 #: Flags of the command line only (what to print), not options of a deployment.
 _CLI_ONLY = ("list_targets", "quiet", "json", "help")
-
-
-class DeployInputError(ValueError):
-    """Bad input to a deployment or a comparison: what ``lnp-deploy`` exits 2 for (a bad
-    option value, a missing or corrupt file, an output folder that exists)."""
 
 
 class _RaisingParser(argparse.ArgumentParser):
@@ -248,18 +243,9 @@ def run_deployment(network: str | Path | SpikingNetwork | Graph | None = None,
 
 def deploy_from_args(args: argparse.Namespace, log: Callable[..., None],
                      progress: bool) -> Deployment:
-    """The deployment of parsed ``lnp-deploy`` flags (the command line's and
-    :func:`run_deployment`'s one path). Bad input raises :class:`DeployInputError`."""
-    try:
-        options = options_from_args(args, progress)
-        outcome = deploy_outcome(options, log)
-    except TargetUnavailable:
-        raise
-    except DeployInputError:
-        raise
-    except (FileNotFoundError, FileExistsError, ValueError) as exc:
-        raise DeployInputError(str(exc)) from exc
-    RunRecord.from_dict(outcome.report, "report.json")   # what was written reads back
+    """The deployment of parsed ``lnp-deploy`` flags as a :class:`Deployment`
+    (:func:`lnp_neuro.deploy.entry.deploy_parsed`, the command line's own path)."""
+    outcome, options = deploy_parsed(args, log, progress)
     return Deployment(outcome.report, outcome.deployed,
                       outcome.spikes, outcome.spikes_unpruned, outcome.input_spikes,
                       Path(options.out))
@@ -291,28 +277,6 @@ def _save_run(run: Deployment, out: Path, force: bool) -> Path:
         run._temporary.cleanup()
         run._temporary = None
     return out
-
-
-def compare_folders(folders: Sequence[Path], out: Path, force: bool,
-                    shown_as: Sequence[Path] | None = None) -> list[Path]:
-    """``lnp-deploy report``: check each run folder's report.json, then write the
-    comparison into ``out`` as a transaction; the report names the runs (``shown_as``:
-    where each ends up, default ``folders``) relative to ``out``. Bad input raises
-    :class:`DeployInputError`."""
-    # The run folders' own files are inputs: --force into one of them must not replace
-    # or remove them.
-    inputs = [run / name for run in folders for name in ("report.json", "run.npz",
-                                                          "analysis.npz")]
-    try:
-        for run in folders:
-            check_report_fields(load_run(run).report, run / "report.json")
-        with OutputFolder(out, force=force, expected=("report.html", "report.md"),
-                          protect=inputs) as staging:
-            paths = write_report(folders, staging, force=True,
-                                 shown_as=list(shown_as or folders), location=out)
-    except (FileNotFoundError, FileExistsError, ValueError) as exc:
-        raise DeployInputError(str(exc)) from exc
-    return [out / p.name for p in paths]
 
 
 def compare(runs: Iterable[Deployment | str | Path], out: str | Path | None = None,

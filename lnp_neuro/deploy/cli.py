@@ -38,7 +38,7 @@ def _report_main(argv: list[str]) -> int:
     p.add_argument("--out", type=Path, default=Path("lnp-report"), help="output folder")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
     args = p.parse_args(argv)
-    from ..api import DeployInputError, compare_folders
+    from .entry import DeployInputError, compare_folders
 
     try:
         paths = compare_folders(args.runs, args.out, args.force)
@@ -91,6 +91,7 @@ def _silence_stdout() -> None:
 def _deploy_main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .entry import DeployInputError, deploy_parsed
     from .targets import TargetUnavailable, list_targets
 
     if args.list_targets:
@@ -103,12 +104,10 @@ def _deploy_main(argv: list[str]) -> int:
     if not args.target:
         parser.error("--target is required (see --list-targets)")
 
-    from ..api import DeployInputError, deploy_from_args
-
     log = (lambda *a: None) if (args.quiet or args.json) else \
         (lambda *a: print(*a, file=sys.stderr, flush=True))
     try:
-        result = deploy_from_args(args, log, show_progress_bars(args.quiet or args.json))
+        outcome, _ = deploy_parsed(args, log, show_progress_bars(args.quiet or args.json))
     except TargetUnavailable as exc:
         print(f"lnp-deploy: error: {exc}", file=sys.stderr)
         return 3
@@ -123,7 +122,7 @@ def _deploy_main(argv: list[str]) -> int:
         print(f"lnp-deploy: error: {exc}; nothing was written to {args.out}",
               file=sys.stderr)
         return 1
-    report = result.report
+    report = outcome.report
     if args.json:
         print(json.dumps(report, indent=2, allow_nan=False))
     elif not args.quiet:
