@@ -181,22 +181,29 @@ def main(argv=None) -> int:
             for name in ("ap", "random", "random_sops"):
                 print(f"{model} {name} / LNP: " + paired_comparison(
                     [r[f"nrmse_{name}"] for r in rs], [r["nrmse_lnp"] for r in rs],
-                    [r[f"sop_{name}"] for r in rs], [r["sop_ratio"] for r in rs]))
+                    [r[f"sop_{name}"] for r in rs], [r["sop_ratio"] for r in rs],
+                    higher_is_better=bool(rs[0].get("higher"))))
     return 0
 
 
-def paired_comparison(baseline, lnp, sop_baseline, sop_lnp) -> str:
-    """Seed-by-seed NRMSE ratios baseline / LNP and one-sided paired tests (baseline worse)."""
+def paired_comparison(baseline, lnp, sop_baseline, sop_lnp,
+                      higher_is_better: bool = False) -> str:
+    """Seed-by-seed score ratios baseline / LNP and one-sided paired tests that the
+    baseline is worse: a higher NRMSE, or with ``higher_is_better`` (memory capacity) a
+    lower score."""
     from scipy import stats
     b, l_ = np.asarray(baseline, float), np.asarray(lnp, float)
     ratio = b / l_
-    text = (f"NRMSE ratio {', '.join(f'{x:.2f}' for x in ratio)} (SOP ratio "
+    worse = "less" if higher_is_better else "greater"
+    metric = "score" if higher_is_better else "NRMSE"
+    text = (f"{metric} ratio {', '.join(f'{x:.2f}' for x in ratio)} (SOP ratio "
             f"{', '.join(f'{x:.1f}' for x in sop_baseline)} against LNP's "
             f"{', '.join(f'{x:.1f}' for x in sop_lnp)})")
     if len(ratio) >= 2:
-        wil = stats.wilcoxon(b, l_, alternative="greater").pvalue
-        tt = stats.ttest_rel(np.log(b), np.log(l_), alternative="greater").pvalue
-        text += f"; one-sided Wilcoxon p = {wil:.3g}, paired t on log NRMSE p = {tt:.3g}"
+        wil = stats.wilcoxon(b, l_, alternative=worse).pvalue
+        tt = stats.ttest_rel(np.log(b), np.log(l_), alternative=worse).pvalue
+        text += (f"; one-sided Wilcoxon p = {wil:.3g}, paired t on log {metric} "
+                 f"p = {tt:.3g} (the baseline {'lower' if higher_is_better else 'higher'})")
     return text
 
 
