@@ -223,7 +223,13 @@ def _scores(net, columns: np.ndarray, places: np.ndarray, size: int, spiking: bo
     """Per sample, the ``size`` output neurons' scores (:func:`_responses`; -inf for a
     neuron not deployed: ``places`` are the deployed ones' indices among them)."""
     raw, _ = _responses(net, inputs, latency, mode, columns, spiking, workers=workers)
-    scores = np.full((inputs.shape[0], size), -np.inf)
+    return _placed(raw, places, size)
+
+
+def _placed(raw: np.ndarray, places: np.ndarray, size: int) -> np.ndarray:
+    """Scores ``[samples, size]`` with the deployed output neurons' ``raw`` scores at
+    their ``places``, -inf for an output neuron pruning removed (never the argmax)."""
+    scores = np.full((raw.shape[0], size), -np.inf)
     scores[:, places] = raw
     return scores
 
@@ -255,8 +261,7 @@ def score_classification(layout0, net0, deployed, data: Dataset, output: str, mo
         hidden = None if source is None else np.arange(*lay.offsets[source])
         raw, counts = _responses(net, data.inputs[runs_on], latency, mode, out_cols, spiking,
                                  hidden)
-        scores = np.full((runs_on.size, classes), -np.inf)
-        scores[:, places] = raw
+        scores = _placed(raw, places, classes)
         is_scored = ~data.train[runs_on]
         accuracy[name] = float(np.mean(np.argmax(scores[is_scored], axis=1)
                                        == data.labels[runs_on][is_scored]))

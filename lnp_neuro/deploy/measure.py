@@ -98,7 +98,7 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
                   "paper": one_step_nrmse(states, series, split, "paper", net=net),
                   "deployed": deployed_readout_nrmse(
                       spikes, series, split, k, net.dt, tau, active, mode,
-                      deployed_scale(net, series.shape[1]) if mode == "fixed" else None)}
+                      deployed_scale(net) if mode == "fixed" else None)}
         if starts is not None:
             forecaster = SpikingForecaster(net, encoded, ridge, tau, mode)
             scores["closed"] = closed_loop_vpt(forecaster, series, starts, horizon,

@@ -50,12 +50,17 @@ PORTABLE_FILE = "network.portable.nir"
 _LABELS = {"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}
 
 
-#: Options left out of report.json while unset, so that a run without them records what
-#: it always did.
-_UNSET_OMITTED = ("data", "reference_accuracy", "reset_mechanism", "reset_delay",
-                  "refit_readout")
-#: ... and options left out while at their default.
-_DEFAULT_OMITTED = {"source": "nir"}
+#: Options left out of report.json while at these values (unset, or the default a run
+#: had before the option existed), so that a run without them records what it always
+#: did. Compared by identity: an explicit False (--no-reset-delay) or 0.0 is recorded.
+_OMITTED_WHEN = {"data": None, "reference_accuracy": None, "source": "nir",
+                 "reset_mechanism": None, "reset_delay": None, "refit_readout": False}
+
+
+def _is_omitted_value(value, omitted) -> bool:
+    """``value`` is ``omitted``: by identity for None and booleans (False is not 0.0, None
+    is not False), by equality for a string."""
+    return value == omitted if isinstance(omitted, str) else value is omitted
 
 
 @dataclass(eq=False)
@@ -435,8 +440,7 @@ def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, 
         baseline_budget=net1.metadata.get("baseline_budget"),
         energy=energy, input=input_info,
         options={k: v for k, v in asdict(options).items() if k not in ("progress",)
-                 and not (k in _UNSET_OMITTED and v in (None, False))
-                 and not (k in _DEFAULT_OMITTED and v == _DEFAULT_OMITTED[k])},
+                 and not (k in _OMITTED_WHEN and _is_omitted_value(v, _OMITTED_WHEN[k]))},
         deployed=deployed_info,
         timings_seconds=run.timings,
         quantisation=quantisation,

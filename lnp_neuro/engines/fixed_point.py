@@ -355,7 +355,12 @@ def _rel_errors(w_float: sp.csr_matrix, w_q: sp.csr_matrix) -> tuple[float, floa
 def default_scale(net: SpikingNetwork, headroom_bits: int = 6) -> float:
     """Largest power of two with max active threshold * scale <= 2**(23 - headroom_bits)."""
     active = net.neuron_active if net.neuron_active.any() else np.ones(net.n_total_neurons, bool)
-    vmax = float(np.max(net.v_threshold[active]))
+    return scale_for_threshold(float(np.max(net.v_threshold[active])), headroom_bits)
+
+
+def scale_for_threshold(vmax: float, headroom_bits: int = 6) -> float:
+    """Largest power of two with ``vmax * scale <= 2**(23 - headroom_bits)``: the default
+    scale of a network whose largest active threshold is ``vmax``."""
     return 2.0 ** math.floor(UV_BITS - 1 - headroom_bits - math.log2(vmax))
 
 

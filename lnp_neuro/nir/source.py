@@ -103,12 +103,16 @@ def _with_reset(pop: Population, mechanism: str, delay: bool) -> Population:
     return replace(pop, reset=mechanism, reset_delay=delay and mechanism == "subtract")
 
 
+def _check_source(source: str) -> None:
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+
+
 def source_reset(source: str, reset_mechanism: str | None,
                  reset_delay: bool | None) -> tuple[str | None, bool]:
     """``(reset_mechanism, reset_delay)`` for a graph from ``source``: what is given, and
     for snnTorch its defaults where not (:data:`SNNTORCH_RESET`)."""
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    _check_source(source)
     if source == "snntorch":
         return (reset_mechanism or SNNTORCH_RESET[0],
                 SNNTORCH_RESET[1] if reset_delay is None else bool(reset_delay))
@@ -119,8 +123,7 @@ def source_graph(nir_graph: nir.NIRGraph, source: str, dt: float | None
                  ) -> tuple[nir.NIRGraph, float | None]:
     """``(graph, dt)`` to import: for norse, its time constants made true with ``dt``
     (default :data:`NORSE_EXPORT_DT`, which is then the graph's dt); else unchanged."""
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    _check_source(source)
     if source != "norse":
         return nir_graph, dt
     dt = NORSE_EXPORT_DT if dt is None else dt

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ..engines.fixed_point import default_scale, quantize
+from ..engines.fixed_point import default_scale, quantize, scale_for_threshold
 from ..engines.simulator import simulate
 from ..model.network import SpikingNetwork
 from .forecast import ForecastSplit, _fit_ridge, _sigma, reservoir_states
@@ -110,15 +110,11 @@ def readout_network(readout: DeployedReadout, n_reservoir: int, dt: float) -> Sp
                           metadata={"model": "deployed-readout"})
 
 
-def deployed_scale(net: SpikingNetwork, n_out: int) -> float:
+def deployed_scale(net: SpikingNetwork) -> float:
     """The fixed-point scale of ``net`` with the readout population appended: the default
-    scale of the whole (the smaller of the two parts', :func:`default_scale` falling with
-    the largest threshold; the readout's placeholder threshold is 1)."""
-    placeholder = SpikingNetwork(weights=sp.csr_matrix((n_out, n_out)),
-                                 input_weights=sp.csr_matrix((n_out, 0)),
-                                 tau_mem=np.ones(n_out), tau_syn=np.ones(n_out),
-                                 v_threshold=np.ones(n_out), bias=np.zeros(n_out), dt=net.dt)
-    return min(default_scale(net), default_scale(placeholder))
+    scale of the whole, whose largest threshold is the larger of ``net``'s and the
+    readout's placeholder threshold 1 (:func:`~lnp_neuro.engines.fixed_point.default_scale`)."""
+    return min(default_scale(net), scale_for_threshold(1.0))   # the scale falls with vmax
 
 
 def deployed_predictions(readout: DeployedReadout, spikes, steps_per_sample: int, dt: float,

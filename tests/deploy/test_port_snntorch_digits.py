@@ -111,3 +111,13 @@ def test_unrepresentable_reset_is_a_caveat_of_the_report(digits):
     first_table_end = html.index("</table>")
     assert first_table_end < html.index("drops the input") < html.index("</table>",
                                                                         first_table_end + 1)
+
+
+def test_an_explicit_no_reset_delay_is_recorded(digits):
+    """report.json's options leave out what was not set, but keep an explicit False:
+    --no-reset-delay overrides snnTorch's default and must say so."""
+    folder, _ = digits
+    options = _deploy(folder, "no-delay", "--target", "cpu", "--prune", "none",
+                      "--source", "snntorch", "--no-reset-delay")["options"]
+    assert options["source"] == "snntorch" and options["reset_delay"] is False
+    assert "refit_readout" not in options and "reset_mechanism" not in options

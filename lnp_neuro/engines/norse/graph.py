@@ -128,12 +128,17 @@ def _fold_gains(nodes: dict, edges: list, dt: float) -> dict:
     return nodes
 
 
-def _reset_mode(node) -> str:
-    """"subtract" where the node's lnp_neuro metadata says so, else NIR's "zero"."""
+def _lnp_meta(node) -> dict:
+    """The node's lnp_neuro metadata (empty for a node another tool wrote)."""
     meta = getattr(node, "metadata", None)
     meta = meta.get(METADATA_KEY) if isinstance(meta, dict) else None
-    mode = meta.get("reset") if isinstance(meta, dict) else None
-    return "subtract" if str(np.asarray(mode)) == "subtract" else "zero"
+    return meta if isinstance(meta, dict) else {}
+
+
+def _reset_mode(node) -> str:
+    """"subtract" where the node's lnp_neuro metadata says so, else NIR's "zero"."""
+    return "subtract" if str(np.asarray(_lnp_meta(node).get("reset"))) == "subtract" \
+        else "zero"
 
 
 def _reset_method(node, dt: float):
@@ -145,8 +150,7 @@ def _reset_method(node, dt: float):
     from norse.torch.functional.reset import reset_subtract, reset_value
     if _reset_mode(node) != "subtract":
         return reset_value
-    meta = node.metadata.get(METADATA_KEY)
-    if not bool(np.asarray(meta.get("reset_delay", False))):
+    if not bool(np.asarray(_lnp_meta(node).get("reset_delay", False))):
         return reset_subtract
     tau = np.asarray(node.tau_mem if isinstance(node, nir.CubaLIF) else node.tau, np.float64)
     amount = torch.as_tensor(np.asarray(node.v_threshold, np.float64) / (1.0 - dt / tau))
