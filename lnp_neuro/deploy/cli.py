@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 # _positive_int: lnp-experiment's flags import it from here (one parser type for both).
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     console = argv is None  # the console script (not a caller's process)
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = "lnp-deploy report" if argv[:1] == ["report"] else "lnp-deploy"
+    if console:   # a caller's process keeps its own warning display (and pytest.warns)
+        warnings.showwarning = _one_line_warning(prog)
     try:
         with signals_raise():
             code = _report_main(argv[1:]) if argv[:1] == ["report"] else _deploy_main(argv)
@@ -75,6 +78,15 @@ def main(argv: list[str] | None = None) -> int:
         if console:
             exit_within(exit_code(exc))
         return exit_code(exc)
+
+
+def _one_line_warning(prog: str):
+    """A ``warnings.showwarning`` that prints ``prog: warning: message`` on one line,
+    without the source line and path of the code that warned (a user reads the message,
+    not our file names)."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"{prog}: warning: {message}", file=sys.stderr if file is None else file)
+    return show
 
 
 def _silence_stdout() -> None:

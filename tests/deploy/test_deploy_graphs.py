@@ -92,3 +92,20 @@ def test_graph_with_longer_delays_is_refused_naming_the_projection(tmp_path, cap
     err = capsys.readouterr().err
     assert code == 2 and "projection 'A->A' has delay_steps=2" in err
     assert "Traceback" not in err and not (tmp_path / "run").exists()
+
+
+def test_console_warnings_are_one_line_each(tmp_path, graph_files):
+    """Run as a user runs it (a process of its own), a warning reads ``lnp-deploy:
+    warning: ...`` on one line, without our file names and source lines."""
+    import subprocess
+    import sys
+    path, extra = graph_files["braille_bias_zero"]   # its Affine biases are folded: warned
+    done = subprocess.run([sys.executable, "-m", "lnp_neuro.deploy.cli", "--target", "cpu",
+                           "--network", str(path), *extra, "--prune", "none", "--input",
+                           "poisson", "--steps", "20", "--out", str(tmp_path / "w"),
+                           "--quiet"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    warned = [line for line in done.stderr.splitlines() if "arning" in line]
+    assert warned, "the case tests nothing: no warning was shown"
+    assert all(line.startswith("lnp-deploy: warning: ") for line in warned), warned
+    assert ".py:" not in done.stderr
