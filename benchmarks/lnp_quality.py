@@ -18,7 +18,11 @@ are the ones a user gets:
   ``--baselines``: ``lnp-deploy --prune ap --ap-budget sops`` at LNP's SOPs,
   ``--prune random`` with LNP's counts, and ``--prune random --random-budget sops``
   thinned to LNP's SOPs), persistence, linear map, ESN;
-- SOP ratio (AND-mask SOPs, unpruned / pruned, same drive);
+- the forecast's figures are those of the off-chip float64 ridge readout
+  (``task.offchip_readout`` when the deploy put the readout on the chip), as in every
+  table of docs/results.md, so that methods compare on what the networks compute;
+- SOP ratio (AND-mask SOPs, unpruned / pruned, same drive; with the forecast's readout
+  population on the chip, its synapses count on both sides);
 - closed-loop valid prediction time in Lyapunov times (``VPT``: unpruned, LNP, ESN, and
   AP / random with ``--baselines``), mean over the deploy's ``--vpt-starts`` test starts;
 - with ``--baselines``, per model: each baseline's NRMSE over LNP's, seed by seed, with a
@@ -47,8 +51,18 @@ def deploy(model: str, seed: int, prune: str, out: Path, extra: dict) -> dict:
     return run_deploy(options, log=lambda *a: None)
 
 
+def _offchip(task: dict) -> dict:
+    """The task's figures read out off-chip (module docstring): the ``offchip_readout``
+    block of a readout deployed on the chip, else the task itself."""
+    offchip = task.get("offchip_readout")
+    if offchip is None:
+        return task
+    return {**task, **{k: offchip[k] for k in ("unpruned", "pruned", "pruned_no_recurrence")},
+            "references": {**task["references"], "no_recurrence": offchip["no_recurrence"]}}
+
+
 def row(report: dict, baselines: dict) -> dict:
-    act, task = report["activity"], report["task"]
+    act, task = report["activity"], _offchip(report["task"])
     out = {
         "lam0": report["lambda_max_before"], "se0": report["lambda_max_stderr_before"],
         "lam1": report["lambda_max_after"], "se1": report["lambda_max_stderr_after"],
@@ -67,7 +81,7 @@ def row(report: dict, baselines: dict) -> dict:
         "vpt_esn": _vpt(task, "esn"),
     }
     for name, rep in baselines.items():
-        out[f"nrmse_{name}"] = rep["task"]["pruned"]
+        out[f"nrmse_{name}"] = _offchip(rep["task"])["pruned"]
         out[f"sop_{name}"] = rep["sop_ratio"]
         out[f"vpt_{name}"] = _vpt(rep["task"], "pruned")
     return out

@@ -112,8 +112,10 @@ class Deployment:
     report : the ``report.json`` object (``record``: the same as a
         :class:`~lnp_neuro.report.record.RunRecord`).
     deployed : the deployed graph as every engine ran it (read back from ``network.nir``).
-    spikes : ``[T, neurons_after]`` raster of the deployed graph on the target.
-    spikes_unpruned : ``[T, neurons_before]`` raster of the unpruned network (SOP baseline).
+    spikes : ``[T, neurons]`` raster of the deployed graph on the target (with a forecast
+        drive: the reservoir's ``neurons_after`` columns, then its readout population's).
+    spikes_unpruned : ``[T, neurons]`` raster of the unpruned network (SOP baseline; with
+        a forecast drive, with its own readout population).
     input_spikes : ``[T, n_inputs]`` the drive.
     path : the folder holding the run's files (``out``, or a private temporary folder
         until :meth:`save`).

@@ -168,11 +168,17 @@ def _control_text(task: dict) -> str:
     return "" if control is None else f"; unpruned without recurrent synapses {control:.3g}"
 
 
-def _on_chip_text(task: dict) -> str:
-    """The readout as an on-chip population (task.deployed_readout), when present."""
-    on_chip = task.get("deployed_readout")
-    return ("" if not on_chip else f"\n           on-chip readout: {on_chip['unpruned']:.3g} "
-            f"unpruned -> {on_chip['pruned']:.3g} pruned (li population, target arithmetic)")
+def _other_readout_text(task: dict) -> str:
+    """The readout the task's figures are not from: the off-chip ridge beside a deployed
+    readout population (task.offchip_readout), or the on-chip population's figures beside
+    an off-chip readout (task.deployed_readout), when present."""
+    other = task.get("offchip_readout") or task.get("deployed_readout") or {}
+    if "unpruned" not in other:
+        return ""
+    what = ("off-chip float64 ridge readout" if "offchip_readout" in task
+            else "on-chip readout (li population, target arithmetic)")
+    return (f"\n           {what}: {other['unpruned']:.3g} unpruned -> "
+            f"{other['pruned']:.3g} pruned")
 
 
 def summary_text(report: dict) -> str:
@@ -196,7 +202,7 @@ def summary_text(report: dict) -> str:
                 f"accuracy   one-step NRMSE {task['unpruned']:.3g} unpruned -> "
                 f"{task['pruned']:.3g} pruned ({task['name']}, {task['readout']} readout; "
                 f"persistence {task['persistence']:.3g}){_control_text(task)}"
-                f"{_on_chip_text(task)}")
+                f"{_other_readout_text(task)}")
     closed = (task or {}).get("closed_loop")
     if closed:
         in_lyapunov = closed["unpruned"].get("lyapunov_times") is not None

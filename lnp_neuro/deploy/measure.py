@@ -14,14 +14,19 @@ from ..model.network import SpikingNetwork
 from ..tasks.closed_loop import (ESNForecaster, PersistenceForecaster, SpikingForecaster,
                                  closed_loop_vpt)
 from ..tasks.closed_loop import vpt_starts as spread_starts
+from ..engines.base import DeployedNetwork
+from ..engines.fixed_point import quantize
 from ..tasks.deployed_readout import METHOD as DEPLOYED_READOUT
-from ..tasks.deployed_readout import deployed_readout_nrmse, deployed_scale
+from ..tasks.deployed_readout import (READOUT, DeployedReadout, deployed_scale,
+                                      fit_deployed_readout, readout_of_graph,
+                                      score_deployed_readout)
 from ..tasks.forecast import (ESN_MIN_UNITS, ForecastSplit, check_scorable, one_step_nrmse,
                               reference_forecasts, select_trace_tau)
 from ..tasks.memory import (SeriesTask, TaskSplit, per_delay, score_states, select_task_tau,
                             task_references)
 
-__all__ = ["stability", "activity", "score_task", "score_memory_task", "no_recurrence",
+__all__ = ["stability", "activity", "score_task", "score_deployed_forecast",
+           "score_memory_task", "no_recurrence",
            "DEFAULT_SPECTRUM", "VPT_HORIZON"]
 
 # Lyapunov spectra shown in the report (paper A.7): leading exponents of the linear rate
@@ -64,12 +69,22 @@ VPT_HORIZON = 300
 
 
 def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
-               input_info: dict, log: Callable[..., None], vpt_starts: int = 0) -> dict:
-    """One-step forecast NRMSE of the unpruned and the deployed network on the whole
-    encoded series (:mod:`lnp_neuro.tasks.forecast`), run on the native engine in the
-    target's arithmetic, with the references on the same split; with ``vpt_starts``,
-    the valid prediction time of closed-loop forecasts from that many test samples
-    (:mod:`lnp_neuro.tasks.closed_loop`), for both networks, the ESN and persistence."""
+               input_info: dict, log: Callable[..., None], vpt_starts: int = 0,
+               on_chip: bool = True) -> tuple[dict, tuple]:
+    """One-step forecast NRMSE of the unpruned and the pruned network on the whole encoded
+    series (:mod:`lnp_neuro.tasks.forecast`), run on the native engine in the target's
+    arithmetic, with the references on the same split; with ``vpt_starts``, the valid
+    prediction time of closed-loop forecasts from that many test samples
+    (:mod:`lnp_neuro.tasks.closed_loop`), for both networks, the ESN and persistence.
+
+    With ``on_chip`` the task's figures (``unpruned``, ``pruned``, the no-recurrence
+    controls) are those of the readout as an output population
+    (:mod:`lnp_neuro.tasks.deployed_readout`: ``readout`` "deployed"), and the float64
+    off-chip ridge readout's are kept beside them (``offchip_readout``); otherwise the
+    off-chip readout's (``readout`` "ridge"). Returns the task record and the two fitted
+    on-chip readouts (unpruned, pruned), which :func:`~lnp_neuro.tasks.deployed_readout.
+    with_readout` appends to the networks as they are deployed.
+    """
 
     series, k = encoded.series, encoded.steps_per_sample
     # Degenerate tasks are refused before any network runs: a constant series has no
@@ -82,34 +97,43 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
                          f"(raise --neurons, or use --input poisson: no task)")
     log(f"scoring the one-step forecast on {series.shape[0]} samples "
         f"({encoded.spikes.shape[0]} steps, native engine, {mode})")
-    out = {"name": input_info["kind"], "metric": "nrmse", "readout": "ridge",
-           **split.as_dict(), "engine": f"native {mode}"}
+    out = {"name": input_info["kind"], "metric": "nrmse",
+           "readout": "deployed" if on_chip else "ridge", **split.as_dict(),
+           "engine": f"native {mode}"}
     horizon = min(VPT_HORIZON, split.test.size - 1)
     starts = spread_starts(split.test, series.shape[0], horizon, vpt_starts) \
         if vpt_starts else None
     vpt_args = {"dt": input_info.get("dt_model"), "lambda_max": input_info.get("lambda_max")}
+
+    def read_out(net: SpikingNetwork, spikes) -> dict:
+        """Both readouts of ``net``'s raster: the off-chip ridge and the on-chip
+        population (its trace time constant chosen for the ridge)."""
+        active = np.flatnonzero(net.neuron_active)
+        tau, states, ridge = select_trace_tau(spikes, k, net.dt, series, split,
+                                              neurons=active)
+        scores = {"trace_tau": tau, "ridge_model": ridge, "states": states,
+                  "ridge": one_step_nrmse(states, series, split, "ridge", model=ridge)}
+        readout = fit_deployed_readout(spikes, series, split, k, net.dt, tau, active)
+        scores["readout"] = readout
+        scores["deployed"] = score_deployed_readout(
+            readout, spikes, series, split, k, net.dt, mode,
+            deployed_scale(net) if mode == "fixed" else None)
+        return scores
+
     def score(net: SpikingNetwork) -> dict:
         spikes = simulate(net, encoded.spikes, mode=mode).spikes
-        tau, states, ridge = select_trace_tau(spikes, k, net.dt, series, split,
-                                              neurons=np.flatnonzero(net.neuron_active))
-        active = np.flatnonzero(net.neuron_active)
-        scores = {"trace_tau": tau,
-                  "ridge": one_step_nrmse(states, series, split, "ridge", model=ridge),
-                  "paper": one_step_nrmse(states, series, split, "paper", net=net),
-                  "deployed": deployed_readout_nrmse(
-                      spikes, series, split, k, net.dt, tau, active, mode,
-                      deployed_scale(net) if mode == "fixed" else None)}
+        scores = read_out(net, spikes)
+        scores["paper"] = one_step_nrmse(scores["states"], series, split, "paper", net=net)
         if starts is not None:
-            forecaster = SpikingForecaster(net, encoded, ridge, tau, mode)
+            forecaster = SpikingForecaster(net, encoded, scores["ridge_model"],
+                                           scores["trace_tau"], mode)
             scores["closed"] = closed_loop_vpt(forecaster, series, starts, horizon,
                                                **vpt_args).as_dict()
         return scores
 
-    def control(net: SpikingNetwork) -> float:
-        spikes = simulate(no_recurrence(net), encoded.spikes, mode=mode).spikes
-        _, states, ridge = select_trace_tau(spikes, k, net.dt, series, split,
-                                            neurons=np.flatnonzero(net.neuron_active))
-        return one_step_nrmse(states, series, split, "ridge", model=ridge)
+    def control(net: SpikingNetwork) -> dict:
+        control_net = no_recurrence(net)
+        return read_out(control_net, simulate(control_net, encoded.spikes, mode=mode).spikes)
 
     def references():
         esn = ESNForecaster(series, split.train, net0.n_active_neurons, seed=0)
@@ -123,29 +147,74 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
               lambda: control(net1), references]
     scored0, scored1, control0, control1, (esn, refs) = map_blocks(lambda b: blocks[b](),
                                                                    len(blocks))
+    figure = "deployed" if on_chip else "ridge"
+
+    def value(scores: dict, key: str = figure) -> float:
+        return scores[key]["nrmse"] if key == "deployed" else scores[key]
+
     closed = {}
-    out["deployed_readout"] = {"unpruned": scored0["deployed"].pop("nrmse"),
-                               "pruned": scored1["deployed"].pop("nrmse"),
-                               "method": DEPLOYED_READOUT,
-                               "details": {"unpruned": scored0["deployed"],
-                                           "pruned": scored1["deployed"]}}
     for label, scores in (("unpruned", scored0), ("pruned", scored1)):
         out[f"{label}_trace_tau"] = scores["trace_tau"]
-        out[label] = scores["ridge"]
+        out[label] = value(scores)
         out[f"{label}_paper_readout"] = scores["paper"]
         if "closed" in scores:
             closed[label] = scores["closed"]
     out["persistence"] = refs["persistence"]
-    refs["no_recurrence"] = control0
+    refs["no_recurrence"] = value(control0)
     out["references"] = refs
-    out["pruned_no_recurrence"] = control1
+    out["pruned_no_recurrence"] = value(control1)
+    details = {}
+    for label, scores in (("unpruned", scored0), ("pruned", scored1)):
+        details[label] = {k: v for k, v in scores["deployed"].items() if k != "nrmse"}
+    out["deployed_readout"] = {"method": DEPLOYED_READOUT, "details": details}
+    if on_chip:
+        out["deployed_readout"].update(
+            population=READOUT,
+            decode={"equation": "y = mean + std * v (v: the population's membrane at the "
+                                "first step of the next sample)",
+                    "mean": scored1["readout"].mean.tolist(),
+                    "std": scored1["readout"].std.tolist()})
+        out["offchip_readout"] = {
+            "readout": "ridge", "method": "ridge (float64, off-chip) on the exponential "
+                                          "traces of every spike (lnp_neuro.tasks.forecast)",
+            "unpruned": value(scored0, "ridge"), "pruned": value(scored1, "ridge"),
+            "no_recurrence": value(control0, "ridge"),
+            "pruned_no_recurrence": value(control1, "ridge")}
+    else:
+        out["deployed_readout"].update(unpruned=value(scored0, "deployed"),
+                                       pruned=value(scored1, "deployed"))
     if starts is not None:
         log(f"closed-loop forecasts from {len(starts)} test samples, {horizon} samples each")
         closed["esn"] = closed_loop_vpt(esn, series, starts, horizon, **vpt_args).as_dict()
         closed["persistence"] = closed_loop_vpt(PersistenceForecaster(), series, starts,
                                                 horizon, **vpt_args).as_dict()
         out["closed_loop"] = {"metric": "vpt", "epsilon": 0.1, "horizon": horizon,
+                              "readout": "ridge (off-chip)",
                               "starts": [int(s) for s in starts], **closed}
+    return out, (scored0["readout"], scored1["readout"])
+
+
+def score_deployed_forecast(task: dict, deployed: DeployedNetwork, fitted: DeployedReadout,
+                            encoded, mode: str) -> dict:
+    """``task`` (:func:`score_task`) with its pruned figure read from the deployed graph
+    itself: the graph as read back from ``network.nir`` runs the encoded series on the
+    native engine in the target's arithmetic, and its readout population (as read back,
+    decoded with the ``fitted`` readout's mean and deviation) is run on its reservoir's
+    raster (:mod:`lnp_neuro.tasks.deployed_readout`: the same ``v`` as inside the graph).
+    ``pruned_before_hand_over`` keeps the figure of the network before it was written."""
+    layout, k = deployed.layout, encoded.steps_per_sample
+    readout = readout_of_graph(layout.graph, fitted)
+    reservoir = next(name for name in layout.graph.populations if name != READOUT)
+    spikes = layout.split(simulate(deployed.network, encoded.spikes, mode=mode).spikes)
+    scale = quantize(deployed.network).scale if mode == "fixed" else None
+    scores = score_deployed_readout(readout, spikes[reservoir], encoded.series,
+                                    ForecastSplit(encoded.series.shape[0]), k,
+                                    deployed.network.dt, mode, scale)
+    out = dict(task)
+    out["pruned_before_hand_over"] = out["pruned"]
+    out["pruned"] = scores["nrmse"]
+    out["engine"] = (f"native {mode}: the deployed graph, its readout population "
+                     f"{READOUT!r} run on its reservoir's raster")
     return out
 
 

@@ -23,18 +23,20 @@ from ..hardware.neurobench import neurobench_metrics
 from ..hardware.profiles import load_profile
 from ..hardware.projections import (layout_for, population_cores, projection_quantisation,
                                     projection_sops)
-from ..model import FlatLayout
+from ..model import FlatLayout, flatten, to_network
 from ..model.network import SpikingNetwork
 from ..report.record import RunRecord
 from ..report.render import write_report
 from ..tasks.memory import MEMORY_TASKS
 from ..tasks.forecast import ESN_MIN_UNITS
+from ..tasks.deployed_readout import READOUT, can_deploy_readout, with_readout
 from .data import data_drive, load_data, output_population, score_classification
 from .refit import readout_source
 from .handover import hand_over, hand_over_graph, population_summary
 from .inputs import (build_network, check_build_size, load_network, load_series, make_input,
                      memory_task, series_inputs)
-from .measure import activity, score_memory_task, score_task, stability
+from .measure import (activity, score_deployed_forecast, score_memory_task, score_task,
+                      stability)
 from .options import DeployOptions
 from .pruning import prune_graph, prune_network
 from .targets import load_target
@@ -148,11 +150,28 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         net1 = layout.network
     log(f"pruned ({options.prune}): {net0.n_active_neurons} -> {net1.n_active_neurons} "
         f"neurons, {net0.n_active_synapses} -> {net1.n_active_synapses} synapses")
+    forecast = _forecast_readout(run, net0, net1, layout, encoded, input_info)
+    if forecast is not None and forecast.readouts is not None:
+        # The readout is a population of the deployed graph: written to network.nir,
+        # run on the target, counted in the energy and the mapping; the unpruned
+        # baseline carries its own readout, fitted the same way.
+        layout = flatten(with_readout(net1, forecast.readouts[1]))
+        baseline = flatten(with_readout(net0, forecast.readouts[0])).network
+    else:
+        baseline = net0
     deployed = _hand_over(run, net1, layout)
-    runs = _run_engines(run, net0, deployed, inputs)
-    mapping, energy = _account(run, net0, deployed, runs, inputs)
-    measured = _measure(run, net0, deployed.network, runs, encoded, input_info)
+    reservoir_d = _reservoir_of(deployed, layout0, forecast)
+    runs = _run_engines(run, baseline, deployed, inputs)
+    mapping, energy = _account(run, baseline, deployed, runs, inputs)
+    measured = _measure(run, net0, reservoir_d, deployed, runs,
+                        None if forecast is not None else encoded, input_info)
     per_inference = None
+    if forecast is not None:
+        measured["task"] = forecast.task
+        if forecast.readouts is not None:
+            measured["task"] = run.timed("task_deployed", score_deployed_forecast,
+                                         forecast.task, deployed, forecast.readouts[1],
+                                         encoded, run.mode)
     if data is not None:
         measured["task"] = run.timed("task", score_classification, layout0, net0, deployed,
                                      data, output_population(layout0, options.network),
@@ -165,9 +184,9 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         if "refitted" in measured["task"]:
             log(f"refitted readout: {measured['task']['refitted']['unpruned']:.3g} unpruned "
                 f"-> {measured['task']['refitted']['pruned']:.3g} deployed")
-    _write_arrays(run, net0, deployed, runs, inputs, encoded, measured)
-    record = _record(run, net0, net1, deployed, runs, inputs, input_info, history, mapping,
-                     energy, measured, per_inference)
+    _write_arrays(run, net0, deployed, reservoir_d, runs, inputs, encoded, measured)
+    record = _record(run, net0, net1, deployed, reservoir_d, runs, inputs, input_info,
+                     history, mapping, energy, measured, per_inference)
     write_run_report(record.to_json(), out, options.out)
     return DeployOutcome(record.json_object(), deployed, runs.spikes, runs.spikes_unpruned,
                          inputs)
@@ -212,6 +231,11 @@ def _starting_network(run: _Run):
     if options.data is not None and not isinstance(net0, FlatLayout):
         raise ValueError(f"--data needs a --network graph with an output population; "
                          f"{options.network} is one recurrent network (a reservoir)")
+    reservoir = _deployed_reservoir(net0) if options.data is None else None
+    if reservoir is not None:
+        log(f"{options.network}: a deployed reservoir; its readout population {READOUT!r} "
+            f"is left out (the task fits its own)")
+        net0 = reservoir
     if isinstance(net0, FlatLayout):
         layout, net0 = net0, net0.network
         _refuse_delays(layout, options.network)
@@ -238,6 +262,23 @@ def _starting_network(run: _Run):
     return net0, layout, series
 
 
+def _deployed_reservoir(loaded) -> SpikingNetwork | None:
+    """The reservoir of a graph ``lnp-deploy`` deployed (a recurrent population and its
+    readout population :data:`~lnp_neuro.tasks.deployed_readout.READOUT`, which feeds
+    nothing), as the one network a series task prunes and reads out again; None for any
+    other network."""
+    if not isinstance(loaded, FlatLayout):
+        return None
+    graph = loaded.graph
+    rest = [name for name in graph.populations if name != READOUT]
+    readout = graph.populations.get(READOUT)
+    if (readout is None or readout.spiking or len(rest) != 1
+            or graph.recurrent_populations() != rest
+            or any(p.source == READOUT for p in graph.projections)):
+        return None
+    return to_network(graph.subgraph(rest))
+
+
 def _load_data(run: _Run, net0: SpikingNetwork, layout: FlatLayout | None):
     """The checked ``--data`` set (None without it), after the graph's output population
     (:mod:`lnp_neuro.deploy.data`)."""
@@ -256,6 +297,46 @@ def _load_data(run: _Run, net0: SpikingNetwork, layout: FlatLayout | None):
                              f"{int(data.train.sum())} samples 'train'")
         run.log(f"readout refit: on the spike counts of {refit_source!r}")
     return data
+
+
+@dataclass(eq=False)
+class _Forecast:
+    """The forecast task scored before the hand-over: its record and the on-chip readouts
+    (unpruned, pruned) deployed with the networks (None: read out off-chip)."""
+
+    task: dict
+    readouts: tuple | None
+
+
+def _forecast_readout(run: _Run, net0: SpikingNetwork, net1: SpikingNetwork,
+                      layout: FlatLayout | None, encoded, input_info: dict):
+    """The forecast task of a reservoir's series drive, scored before the hand-over so
+    that its readout can be deployed as a population of the graph
+    (:mod:`lnp_neuro.tasks.deployed_readout`); None for other drives (a memory task, a
+    Poisson drive, a trained graph's --data), scored after the run as before. A
+    reservoir that is not in the one-population form (a reset by subtraction, a late
+    bias) keeps the off-chip readout (``task.readout`` "ridge")."""
+    options = run.options
+    if layout is not None or encoded is None or options.input in MEMORY_TASKS:
+        return None
+    on_chip = can_deploy_readout(net0) and can_deploy_readout(net1)
+    task, readouts = run.timed("task", score_task, net0, net1, encoded, run.mode,
+                               input_info, run.log, options.vpt_starts, on_chip)
+    if on_chip:
+        run.log(f"readout: {readouts[1].n_out} li neuron(s) on the chip, fed by "
+                f"{readouts[1].neurons.size} reservoir neurons")
+    return _Forecast(task, readouts if on_chip else None)
+
+
+def _reservoir_of(deployed: DeployedNetwork, layout0: FlatLayout | None,
+                  forecast: _Forecast | None) -> SpikingNetwork:
+    """The network the dynamics and activity are measured on: the deployed reservoir
+    without its readout population (the readout is feed-forward and does not spike:
+    it changes neither), else the whole deployed network."""
+    if layout0 is not None or forecast is None or forecast.readouts is None:
+        return deployed.network
+    graph = deployed.layout.graph
+    return to_network(graph.subgraph([n for n in graph.populations if n != READOUT]))
 
 
 def _per_inference(energy: dict, inputs: np.ndarray, task: dict, dt: float):
@@ -356,30 +437,34 @@ def _account(run: _Run, net0: SpikingNetwork, deployed: DeployedNetwork, runs: _
     return mapping, energy
 
 
-def _measure(run: _Run, net0: SpikingNetwork, net_d: SpikingNetwork, runs: _EngineRuns,
-             encoded, input_info: dict) -> dict:
-    """Stability at the operating point before and after pruning, activity, and the
-    drive's task (None for a Poisson drive)."""
+def _measure(run: _Run, net0: SpikingNetwork, net_d: SpikingNetwork,
+             deployed: DeployedNetwork, runs: _EngineRuns, encoded, input_info: dict) -> dict:
+    """Stability at the operating point before and after pruning and activity, of the
+    starting network and the deployed one (``net_d``: its reservoir when the graph
+    carries a readout, whose columns come first), and the drive's task when scored after
+    the run (a memory task, the forecast of a reservoir left off the chip)."""
     options = run.options
     run.log("measuring stability at the operating point before and after pruning")
     measured = {"stability0": run.timed("stability_before", stability, net0, options.seed),
                 "stability1": run.timed("stability_after", stability, net_d, options.seed),
-                "activity0": activity(runs.spikes_unpruned, net0),
-                "activity1": activity(runs.spikes, net_d), "task": None}
+                "activity0": activity(runs.spikes_unpruned[:, :net0.n_total_neurons], net0),
+                "activity1": activity(runs.spikes[:, :net_d.n_total_neurons], net_d),
+                "task": None}
     if encoded is not None and options.input in MEMORY_TASKS:
         measured["task"] = run.timed("task", score_memory_task, net0, net_d, encoded,
                                      memory_task(options), run.mode, run.log)
-    elif encoded is not None:
+    elif encoded is not None:    # a graph of populations on a series: read out off-chip
         measured["task"] = run.timed("task", score_task, net0, net_d, encoded, run.mode,
-                                     input_info, run.log, options.vpt_starts)
+                                     input_info, run.log, options.vpt_starts, False)[0]
     return measured
 
 
 def _write_arrays(run: _Run, net0: SpikingNetwork, deployed: DeployedNetwork,
-                  runs: _EngineRuns, inputs: np.ndarray, encoded, measured: dict) -> None:
+                  net_d: SpikingNetwork, runs: _EngineRuns, inputs: np.ndarray, encoded,
+                  measured: dict) -> None:
     """``run.npz`` (input, rasters per network and per population, the series) and
-    ``analysis.npz`` (the Lyapunov spectra and time constants behind the plots)."""
-    net_d = deployed.network
+    ``analysis.npz`` (the Lyapunov spectra and time constants behind the plots, of the
+    starting network and ``net_d``, the deployed one or its reservoir)."""
     with atomic_write(run.out / "run.npz") as tmp, open(tmp, "wb") as fh:
         extra = {} if encoded is None else {
             "series": encoded.series[: -(-inputs.shape[0] // encoded.steps_per_sample)],
@@ -397,18 +482,22 @@ def _write_arrays(run: _Run, net0: SpikingNetwork, deployed: DeployedNetwork,
                             tau_mem_after=net_d.tau_mem[net_d.neuron_active])
 
 
-def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, mapping,
-            energy, measured, per_inference=None) -> RunRecord:
-    """The run record (``report.json``) of the deployment."""
+def _record(run: _Run, net0, net1, deployed, net_d, runs, inputs, input_info, history,
+            mapping, energy, measured, per_inference=None) -> RunRecord:
+    """The run record (``report.json``) of the deployment; the neuron and synapse counts
+    before and after pruning are the starting network's and ``net_d``'s (the deployed
+    network, or its reservoir when the graph carries a readout population: what pruning
+    changed; the readout's are in ``deployed.populations``, the energy and the mapping)."""
     options, target, profile = run.options, run.target, run.profile
-    net_d = deployed.network
     stability0, stability1 = measured["stability0"], measured["stability1"]
     act0, act1 = measured["activity0"], measured["activity1"]
     cores_used = mapping.cores_used if mapping is not None else None
-    deployed_info = {"network": "network.nir", "neurons": net_d.n_total_neurons,
-                     "synapses": net_d.n_active_synapses,
-                     "neuron_ids": "ids in the starting network: run.npz neuron_ids, and "
-                                   "network.nir neurons metadata lnp_neuro.neuron_ids",
+    deployed_info = {"network": "network.nir", "neurons": deployed.network.n_total_neurons,
+                     "synapses": deployed.network.n_active_synapses,
+                     "neuron_ids": "ids in the starting network: run.npz neuron_ids"
+                                   + ("" if deployed.layout is not None else
+                                      ", and network.nir neurons metadata "
+                                      "lnp_neuro.neuron_ids"),
                      "engine": runs.engine.name,
                      "engine_description": runs.engine.description}
     populations, quantisation = _per_population(deployed, mapping, target.mode == "fixed")
@@ -444,7 +533,7 @@ def _record(run: _Run, net0, net1, deployed, runs, inputs, input_info, history, 
         deployed=deployed_info,
         timings_seconds=run.timings,
         quantisation=quantisation,
-        neurobench=neurobench_metrics(net_d, runs.spikes, inputs),
+        neurobench=neurobench_metrics(deployed.network, runs.spikes, inputs),
         energy_per_inference_joules=None if per_inference is None else per_inference[0],
         latency_per_inference_seconds=None if per_inference is None else per_inference[1],
         import_warnings=run.import_warnings,

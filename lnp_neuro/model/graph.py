@@ -144,6 +144,23 @@ class Graph:
         return [name for name in self.populations
                 if any(p.is_recurrent for p in self.projections if p.source == name)]
 
+    def subgraph(self, names) -> "Graph":
+        """The populations ``names`` alone: their projections among themselves and from
+        the inputs (every input kept, so the channels stay where they were); outputs among
+        them, else the last of them. A deployed reservoir with its readout population
+        gives the reservoir back (the network LNP pruned and the dynamics are measured on)."""
+        keep = [name for name in self.populations if name in set(names)]
+        missing = sorted(set(names) - set(keep))
+        if missing or not keep:
+            raise ValueError(f"subgraph: {missing or names} not populations of the graph")
+        projections = [p for p in self.projections if p.target in keep
+                       and (p.source in keep or p.source in self.inputs)]
+        outputs = [o for o in self.outputs if o in keep] or keep[-1:]
+        return Graph(inputs=dict(self.inputs),
+                     populations=[self.populations[n] for n in keep],
+                     projections=projections, outputs=outputs, dt=self.dt,
+                     metadata=dict(self.metadata))
+
     def latency(self) -> dict[str, int]:
         """Steps from an input spike to the first possible spike of each population.
 

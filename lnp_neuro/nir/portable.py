@@ -37,10 +37,16 @@ recurrence can carry a flipped spike on. Without a bias the shift is exact. The 
 form's ``bias_onset_json`` is dropped here: without Delay nodes every bias starts at the
 peer's step 0, which the re-import's own shift restores.
 
+* An ``LI`` population (the forecast's readout on the chip) becomes a ``LIF`` whose
+  threshold no membrane reaches (:data:`NEVER`): snnTorch has no ``LI`` converter, and
+  the two equations are the same while a LIF does not spike (NIR: ``tau dv/dt = v_leak -
+  v + R I`` for both). Its membrane is the readout's; the names are listed in the
+  metadata (``lnp_neuro.li_as_lif``). Its bias then moves as a LIF's (above).
+
 Not representable in snnTorch (documented, written as in the exact form for norse): a
 threshold that differs between neurons of one population (its assert), the reset to
 ``v - threshold`` (snnTorch imports every neuron with reset to zero), ``IF`` (imported with
-``beta = 0.9``), ``LI`` and ``I``. Both peers run in float32, ours in float64.
+``beta = 0.9``) and ``I``. Both peers run in float32, ours in float64.
 """
 
 from __future__ import annotations
@@ -54,6 +60,21 @@ __all__ = ["portable_nir", "PORTABLE_DT"]
 
 #: The step snnTorch's NIR importer assumes (snntorch/import_nir.py, ``dt = 1e-4``).
 PORTABLE_DT = 1e-4
+#: The threshold of an ``LI`` written as a ``LIF`` (never reached; finite in float32).
+NEVER = 1e30
+
+
+def _li_as_lif(nodes: dict) -> list[str]:
+    """Replace every ``LI`` node by the ``LIF`` that never spikes (module docstring);
+    returns their names."""
+    names = [name for name, node in nodes.items() if isinstance(node, nir.LI)]
+    for name in names:
+        li = nodes[name]
+        lif = nir.LIF(tau=li.tau, r=li.r, v_leak=li.v_leak,
+                      v_threshold=np.full(np.shape(li.tau), NEVER))
+        lif.metadata = dict(li.metadata)
+        nodes[name] = lif
+    return names
 
 
 def _scaled(node: nir.NIRNode, k: float, bias_moved: bool) -> nir.NIRNode:
@@ -137,6 +158,7 @@ def portable_nir(graph: nir.NIRGraph, shift: dict[str, int], dt: float,
     k = PORTABLE_DT / dt
     nodes = dict(graph.nodes)
     edges = _without_delays(nodes, list(graph.edges))
+    li_as_lif = _li_as_lif(nodes)
     moved = _move_lif_bias(nodes, edges)
     nodes = {name: _scaled(node, k, name in moved) for name, node in nodes.items()}
     edges = _relay_cycles(nodes, edges)
@@ -146,5 +168,7 @@ def portable_nir(graph: nir.NIRGraph, shift: dict[str, int], dt: float,
     meta.pop("bias_onset_json", None)
     meta.update({"dt": PORTABLE_DT, "source_dt": float(dt), "portable": True,
                  "portable_shift": json.dumps({p: int(s) for p, s in shift.items()})})
+    if li_as_lif:
+        meta["li_as_lif"] = json.dumps(li_as_lif)
     return nir.NIRGraph(nodes=nodes, edges=edges,
                         metadata={**graph.metadata, metadata_key: meta}, type_check=False)

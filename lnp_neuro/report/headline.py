@@ -111,7 +111,7 @@ def headline_sentence(report: dict, label: str) -> str:
                 "memory capacity (higher is better)" if metric == "memory_capacity" else
                 f"{task.get('name', 'task')} NRMSE")
         score = (f"{kind} {_g(task.get('unpruned'))} -> {_g(task.get('pruned'))}"
-                 f"{_recurrence_clause(task)}{_on_chip_clause(task)}")
+                 f"{_recurrence_clause(task)}{_other_readout_clause(task)}")
     return (f"{label} on {report.get('target', 'n/a')} ({report.get('profile', 'n/a')} "
             f"profile): {report.get('neurons_before', 'n/a')} -> "
             f"{report.get('neurons_after', 'n/a')} neurons, {_g(report.get('sop_ratio'))}x "
@@ -132,13 +132,17 @@ def _recurrence_clause(task: dict) -> str:
             f"{'improves' if ratio >= 1 else 'worsens'} it x{_g(max(ratio, 1 / ratio))})")
 
 
-def _on_chip_clause(task: dict) -> str:
-    """The readout as an on-chip population (``task.deployed_readout``), when scored."""
-    on_chip = task.get("deployed_readout")
-    if not isinstance(on_chip, dict):
+def _other_readout_clause(task: dict) -> str:
+    """The readout the figures are not from, when scored: the off-chip float readout
+    beside a readout deployed on the chip (``task.offchip_readout``), or the on-chip
+    population beside an off-chip readout (``task.deployed_readout``)."""
+    deployed = task.get("readout") == "deployed"
+    other = task.get("offchip_readout" if deployed else "deployed_readout")
+    if not isinstance(other, dict) or _number(other.get("unpruned")) is None:
         return ""
-    return (f"; read out on the chip {_g(on_chip.get('unpruned'))} -> "
-            f"{_g(on_chip.get('pruned'))}")
+    figures = f"{_g(other.get('unpruned'))} -> {_g(other.get('pruned'))}"
+    return (f"; read out on the chip (off-chip float readout {figures})" if deployed
+            else f"; read out on the chip {figures}")
 
 
 def _lower_bound_terms(report: dict) -> list[str]:

@@ -22,10 +22,16 @@ at the default scale: :mod:`lnp_neuro.engines.fixed_point`). ``W`` is the ridge
 coefficient and ``b = c dt/tau`` for its intercept ``c``. The host decodes ``y = mu +
 sigma v`` (one affine map per dimension, which leaves NRMSE unchanged).
 
+Deployment: :func:`with_readout` makes the graph the chip runs, the reservoir and this
+population (named :data:`READOUT`, the graph's output); :func:`readout_of_graph` reads
+the fitted population back from such a graph (as read from ``network.nir``).
+
 Evaluation: the population is run in the target's arithmetic on the reservoir's spikes
 (:func:`readout_network`: the population alone, the reservoir's spikes as its input,
 quantised at the deployed network's scale: the same integers, hence the same ``v``, as
-the population inside the deployed graph; tests/tasks/test_deployed_readout.py).
+the population inside the deployed graph; tests/tasks/test_deployed_readout.py). Reason:
+recording the membrane of every neuron of the whole graph to read three of them costs
+``T x N`` floats; the reservoir's raster and the population alone give the same ``v``.
 """
 
 from __future__ import annotations
@@ -38,12 +44,18 @@ import scipy.sparse as sp
 
 from ..engines.fixed_point import default_scale, quantize, scale_for_threshold
 from ..engines.simulator import simulate
+from ..model import Graph, Population, Projection, from_network
 from ..model.network import SpikingNetwork
 from .forecast import ForecastSplit, _fit_ridge, _sigma, reservoir_states
 from .metrics import nrmse
 
-__all__ = ["DeployedReadout", "fit_deployed_readout", "readout_network",
-           "deployed_predictions", "deployed_readout_nrmse", "deployed_scale", "METHOD"]
+__all__ = ["DeployedReadout", "fit_deployed_readout", "readout_network", "with_readout",
+           "readout_of_graph", "can_deploy_readout", "deployed_predictions",
+           "deployed_readout_nrmse", "score_deployed_readout", "deployed_scale", "METHOD",
+           "READOUT"]
+
+#: The name of the readout population in a deployed graph (network.nir).
+READOUT = "readout"
 
 #: What report.json's ``task.deployed_readout`` describes.
 METHOD = ("ridge readout as an output population: li neurons (one per dimension, tau the "
@@ -110,6 +122,44 @@ def readout_network(readout: DeployedReadout, n_reservoir: int, dt: float) -> Sp
                           metadata={"model": "deployed-readout"})
 
 
+def can_deploy_readout(net: SpikingNetwork) -> bool:
+    """Whether ``net`` is the one-population reservoir form a readout population can be
+    appended to as a graph (:func:`lnp_neuro.model.from_network`)."""
+    return net.is_plain_lif and not net.has_bias_onset
+
+
+def with_readout(net: SpikingNetwork, readout: DeployedReadout) -> Graph:
+    """The deployed graph: the reservoir ``net`` (its population, input and recurrent
+    projections, masks included) and the readout population :data:`READOUT` it feeds
+    through one projection, the graph's only output."""
+    graph = from_network(net)
+    reservoir = next(iter(graph.populations))
+    population = Population(READOUT, "li", readout.n_out, tau_mem=readout.tau,
+                            bias=readout.bias)
+    weights = readout_network(readout, net.n_total_neurons, net.dt).input_weights
+    projection = Projection(reservoir, READOUT, weights, name=f"{reservoir}->{READOUT}")
+    return Graph(inputs=dict(graph.inputs),
+                 populations=[*graph.populations.values(), population],
+                 projections=[*graph.projections, projection], outputs=[READOUT],
+                 dt=graph.dt, metadata=dict(graph.metadata))
+
+
+def readout_of_graph(graph: Graph, fitted: DeployedReadout) -> DeployedReadout:
+    """The readout population of a deployed ``graph`` (as read back from its file, its
+    reservoir compacted) with the host's decoding (``mean``, ``std``) and penalty of the
+    readout it was ``fitted`` as. Its ``neurons`` index the reservoir's columns."""
+    population = graph.populations[READOUT]
+    projection = next(p for p in graph.projections if p.target == READOUT)
+    weights = projection.weights.tocsc()
+    neurons = np.flatnonzero(np.diff(weights.indptr))
+    tau = np.unique(population.tau_mem)
+    if tau.size != 1:
+        raise ValueError(f"population {READOUT!r}: one tau_mem expected, got {tau}")
+    return DeployedReadout(weights=weights[:, neurons].toarray(), bias=population.bias.copy(),
+                           tau=float(tau[0]), neurons=neurons, mean=fitted.mean,
+                           std=fitted.std, alpha=fitted.alpha)
+
+
 def deployed_scale(net: SpikingNetwork) -> float:
     """The fixed-point scale of ``net`` with the readout population appended: the default
     scale of the whole, whose largest threshold is the larger of ``net``'s and the
@@ -138,15 +188,24 @@ def deployed_predictions(readout: DeployedReadout, spikes, steps_per_sample: int
     return readout.mean + readout.std * z, figures
 
 
-def deployed_readout_nrmse(spikes, series, split: ForecastSplit, steps_per_sample: int,
-                           dt: float, tau: float, neurons, mode: str,
+def score_deployed_readout(readout: DeployedReadout, spikes, series, split: ForecastSplit,
+                           steps_per_sample: int, dt: float, mode: str,
                            scale: float | None = None) -> dict:
-    """Fit the on-chip readout on the training samples and score it on the test samples
-    in the target's arithmetic: ``{"nrmse", "tau", "alpha", "synapses", ...}``."""
+    """The fitted on-chip ``readout`` scored on the test samples in the target's
+    arithmetic: ``{"nrmse", "tau", "alpha", "neurons", "synapses", ...}``."""
     y = np.asarray(series, dtype=np.float64).reshape(len(series), -1)
-    readout = fit_deployed_readout(spikes, y, split, steps_per_sample, dt, tau, neurons)
     pred, figures = deployed_predictions(readout, spikes, steps_per_sample, dt, mode, scale)
     score = nrmse(pred[split.test], y[split.test + 1], _sigma(y))
     return {"nrmse": float(score), "tau": readout.tau, "alpha": readout.alpha,
             "neurons": readout.n_out, "synapses": int(np.count_nonzero(readout.weights)),
             **figures}
+
+
+def deployed_readout_nrmse(spikes, series, split: ForecastSplit, steps_per_sample: int,
+                           dt: float, tau: float, neurons, mode: str,
+                           scale: float | None = None) -> dict:
+    """Fit the on-chip readout on the training samples and score it on the test samples
+    in the target's arithmetic (:func:`score_deployed_readout`)."""
+    readout = fit_deployed_readout(spikes, series, split, steps_per_sample, dt, tau, neurons)
+    return score_deployed_readout(readout, spikes, series, split, steps_per_sample, dt, mode,
+                                  scale)

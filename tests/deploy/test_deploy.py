@@ -9,7 +9,9 @@ import pytest
 
 from lnp_neuro.deploy.cli import main
 from lnp_neuro.engines.simulator import simulate
+from lnp_neuro.model import flatten, to_network
 from lnp_neuro.model.build import hrsnn
+from lnp_neuro.nir import read_graph
 from lnp_neuro.nir.reservoir_files import read_nir, write_nir
 from lnp_neuro.report.record import RunRecord
 
@@ -54,14 +56,20 @@ def test_every_target_writes_the_full_report(tmp_path, target):
     with np.load(out / "run.npz", allow_pickle=False) as run:
         spikes, inputs, ids = run["spikes"], run["input_spikes"], run["neuron_ids"]
     # Lorenz-63: x, y, z as ON/OFF pairs, 8 staggered copies each (the default --copies).
-    # The deployed network is compacted: one raster column per deployed neuron.
-    n_after = report["neurons_after"]
-    assert spikes.shape == (60, n_after) and inputs.shape == (60, 48)
-    assert spikes.dtype == bool and inputs.any()
-    deployed = read_nir(out / "network.nir")
-    assert deployed.n_total_neurons == deployed.n_active_neurons == n_after
-    assert deployed.n_active_synapses == report["synapses_after"]
-    assert ids.shape == (n_after,) and np.all(np.diff(ids) > 0) and ids.max() < 60
+    # The deployed graph is the reservoir, compacted (one raster column per deployed
+    # neuron), and its readout population (x, y, z), which does not spike.
+    n_after, n_out = report["neurons_after"], 3
+    assert spikes.shape == (60, n_after + n_out) and inputs.shape == (60, 48)
+    assert spikes.dtype == bool and inputs.any() and not spikes[:, n_after:].any()
+    graph = read_graph(out / "network.nir")
+    assert list(graph.populations) == ["reservoir", "readout"]
+    assert graph.outputs == ["readout"] and graph.populations["readout"].kind == "li"
+    deployed = flatten(graph).network
+    reservoir = to_network(graph.subgraph(["reservoir"]))
+    assert reservoir.n_total_neurons == reservoir.n_active_neurons == n_after
+    assert reservoir.n_active_synapses == report["synapses_after"]
+    assert ids.shape == (n_after + n_out,) and np.all(np.diff(ids) > 0)
+    assert ids[:n_after].max() < 60
     assert report["spikes_after"] == int(spikes.sum())
     if report["backend"] in ("native", "lava"):
         # Native and Lava targets agree spike for spike with their reference engine, and
@@ -117,10 +125,11 @@ def test_prune_none_deploys_the_whole_network(tmp_path):
     assert code == 0
     report = load_report(out)
     assert report["neurons_after"] == report["neurons_before"] == 60
-    assert read_nir(out / "network.nir").n_total_neurons == 60
+    graph = read_graph(out / "network.nir")
+    assert graph.populations["reservoir"].n == 60 and graph.populations["readout"].n == 3
     with np.load(out / "run.npz", allow_pickle=False) as run:
-        assert run["spikes"].shape == (60, 60)
-        np.testing.assert_array_equal(run["neuron_ids"], np.arange(60))
+        assert run["spikes"].shape == (60, 63)
+        np.testing.assert_array_equal(run["neuron_ids"], np.arange(63))
 
 
 def _flip_one_spike(engine_name):
@@ -175,6 +184,14 @@ def test_same_seed_same_outputs(tmp_path):
             assert ja[key] == jb[key]
 
 
+def reservoir_sops(report):
+    """The SOPs of the reservoir's recurrent synapses (energy.projections): what a baseline
+    matched to LNP's SOPs is matched on."""
+    rows = report["energy"]["projections"]
+    assert [r["kind"] for r in rows] == ["input", "recurrent", "readout"]
+    return rows[1]["sops"]
+
+
 @pytest.fixture(scope="module")
 def lnp_small(tmp_path_factory):
     out = tmp_path_factory.mktemp("lnp") / "run"
@@ -220,10 +237,11 @@ def test_ap_budget_matched_to_lnp(tmp_path, budget, lnp_small):
         assert report["baseline_budget"]["target"] == lnp_small["neurons_after"]
     else:
         # SOPs are counted in the target's arithmetic on the same drive, so the budget
-        # is what the report measures.
-        assert report["baseline_budget"]["target"] == lnp_small["sops_pruned"]
-        assert report["sops_pruned"] <= lnp_small["sops_pruned"]
-        assert report["sops_pruned"] == report["history"][-1]["sops"]
+        # is what the report measures (in the pruned reservoir: the readout population's
+        # synapses, the same for every method, are not pruned).
+        assert report["baseline_budget"]["target"] == reservoir_sops(lnp_small)
+        assert reservoir_sops(report) <= reservoir_sops(lnp_small)
+        assert reservoir_sops(report) == report["history"][-1]["sops"]
     assert "budget" in (out / "report.html").read_text()
 
 
@@ -235,8 +253,8 @@ def test_random_matched_to_lnp_sops(tmp_path, lnp_small):
     budget = report["baseline_budget"]
     assert report["options"]["random_budget"] == "sops" and budget["kind"] == "lnp-sops"
     # The SOPs are those the report counts, on the same drive in the same arithmetic.
-    assert budget["target"] == lnp_small["sops_pruned"]
-    assert report["sops_pruned"] == budget["sops"] <= lnp_small["sops_pruned"]
+    assert budget["target"] == reservoir_sops(lnp_small)
+    assert reservoir_sops(report) == budget["sops"] <= reservoir_sops(lnp_small)
     assert report["neurons_after"] == lnp_small["neurons_after"]
     assert report["synapses_after"] == budget["synapses"] <= lnp_small["synapses_after"]
 
@@ -259,7 +277,8 @@ def test_deploying_a_nir_file_runs_that_network(tmp_path, capsys):
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["neurons_before"] == 40 and printed["synapses_after"] == net.n_active_synapses
-    back = read_nir(tmp_path / "run" / "network.nir")
+    # The deployed graph: the network and the task's readout population.
+    back = to_network(read_graph(tmp_path / "run" / "network.nir").subgraph(["reservoir"]))
     np.testing.assert_array_equal(back.weights.toarray(), net.weights.toarray())
     np.testing.assert_array_equal(back.tau_mem, net.tau_mem)
 
@@ -449,18 +468,22 @@ def test_report_sets_accuracy_and_activity_beside_energy(tmp_path):
     r = load_report(out)
     task = r["task"]
     assert task["name"] == "lorenz" and task["metric"] == "nrmse" and task["horizon"] == 1
-    assert task["readout"] == "ridge" and task["n_train"] == 139 and task["n_test"] == 60
+    assert task["readout"] == "deployed" and task["n_train"] == 139 and task["n_test"] == 60
     for key in ("unpruned", "pruned", "persistence", "unpruned_paper_readout"):
         assert np.isfinite(task[key]) and task[key] > 0
     assert task["references"]["persistence"] == task["persistence"]
-    # The readout as an on-chip population (lnp_neuro.tasks.deployed_readout): scored in
-    # the target's arithmetic, with its size and what the quantisation flushed.
+    # The readout is a population of the deployed graph (lnp_neuro.tasks.deployed_readout),
+    # scored in the target's arithmetic, with its size and what the quantisation flushed;
+    # the off-chip float readout is kept beside it.
     on_chip = task["deployed_readout"]
+    assert on_chip["population"] == "readout" and len(on_chip["decode"]["mean"]) == 3
     for label in ("unpruned", "pruned"):
-        assert np.isfinite(on_chip[label]) and on_chip[label] > 0
         details = on_chip["details"][label]
         assert details["neurons"] == 3 and details["synapses"] > 0
         assert 0 <= details["weights_flushed"] <= details["synapses"]
+        assert np.isfinite(task["offchip_readout"][label])
+    assert task["pruned_before_hand_over"] == task["pruned"]
+    assert np.isfinite(task["offchip_readout"]["no_recurrence"])
     # Closed loop: 5 starts in the 60 test samples, each run at most the 59 samples left.
     closed = task["closed_loop"]
     assert closed["horizon"] == 59 and len(closed["starts"]) >= 2
@@ -471,19 +494,46 @@ def test_report_sets_accuracy_and_activity_beside_energy(tmp_path):
             np.mean(run_vpt["steps"]) * 0.01 * 0.906)
     nb = r["neurobench"]
     assert 0 < nb["activation_sparsity"] < 1 and 0 < nb["connection_sparsity"] < 1
-    assert nb["synaptic_operations"]["recurrent"] == r["sops_pruned"]
+    assert nb["synaptic_operations"]["recurrent"] == r["sops_pruned"]   # readout included
     assert r["lambda_max_stderr_before"] >= 0 and r["lambda_max_stderr_after"] >= 0
     with np.load(out / "run.npz", allow_pickle=False) as run:
         spikes, spikes0 = run["spikes"], run["spikes_unpruned"]
         assert int(run["steps_per_sample"]) == 20
         assert run["series"].shape == (3, 3)          # 60 steps of 20 per sample, x y z
-    deployed = read_nir(out / "network.nir")
+    # Activity is the reservoir's (the readout's columns, which never spike, come last).
+    n = r["neurons_after"]
     act = r["activity"]
-    assert act["fraction_firing_after"] == pytest.approx(
-        spikes[:, deployed.neuron_active].any(axis=0).mean())
-    assert act["fraction_firing_before"] == pytest.approx(spikes0.any(axis=0).mean())
-    assert act["rate_hz_after"] == pytest.approx(
-        spikes[:, deployed.neuron_active].mean() / deployed.dt)
+    assert act["fraction_firing_after"] == pytest.approx(spikes[:, :n].any(axis=0).mean())
+    assert act["fraction_firing_before"] == pytest.approx(spikes0[:, :60].any(axis=0).mean())
+    assert act["rate_hz_after"] == pytest.approx(spikes[:, :n].mean() / 1e-3)
+
+
+def test_forecast_error_is_the_deployed_graphs_own_output(tmp_path):
+    """task.pruned is what network.nir computes: its graph, run on the encoded series in
+    fixed point with the membrane recorded, its readout population's membrane at the
+    first step of each sample, decoded with task.deployed_readout.decode, scored on the
+    test split (issue: the reservoir's readout on the chip)."""
+    from lnp_neuro.deploy.inputs import load_series, make_input
+    from lnp_neuro.deploy.options import DeployOptions
+    from lnp_neuro.tasks.forecast import ForecastSplit
+    from lnp_neuro.tasks.metrics import nrmse
+    code, out = deploy(tmp_path, "own", "--target", "cpu")
+    assert code == 0
+    task = load_report(out)["task"]
+    graph = read_graph(out / "network.nir")
+    flat = flatten(graph).network
+    options = DeployOptions(target="cpu", neurons=60, steps=60, iterations=1,
+                            task_samples=300, out=tmp_path / "unused")
+    _, encoded, _ = make_input(options, flat, *load_series(options))
+    v = simulate(flat, encoded.spikes, mode="fixed", record_state=True).v
+    k, series = encoded.steps_per_sample, encoded.series
+    z = v[np.arange(1, series.shape[0]) * k, graph.populations["reservoir"].n:]
+    decode = task["deployed_readout"]["decode"]
+    predicted = np.asarray(decode["mean"]) + np.asarray(decode["std"]) * z
+    split = ForecastSplit(series.shape[0])
+    expected = nrmse(predicted[split.test], series[split.test + 1], series.std(axis=0))
+    assert task["pruned"] == pytest.approx(expected, rel=1e-12)
+    assert abs(task["offchip_readout"]["pruned"] - task["pruned"]) < 0.5 * task["pruned"]
 
 
 def test_user_csv_series_drives_and_scores(tmp_path):
@@ -541,3 +591,21 @@ def test_series_code_defaults_follow_the_input_and_yield_to_flags():
     assert (given.scaling, given.steps_per_sample) == ("range", 10)
     with pytest.raises(ValueError, match="steps_per_sample"):
         DeployOptions(input="rossler", steps_per_sample=0)
+
+
+def test_a_deployed_reservoir_deploys_again(tmp_path, capsys):
+    """network.nir of a forecast deploy (the reservoir and its readout population) is a
+    network lnp-deploy takes back: the reservoir is pruned and read out anew, the old
+    readout left out; every pruning method works on it."""
+    code, first = deploy(tmp_path, "first", "--target", "cpu")
+    assert code == 0
+    capsys.readouterr()
+    code = main(["--target", "cpu", "--network", str(first / "network.nir"), "--prune", "ap",
+                 "--steps", "60", "--task-samples", "300", "--out", str(tmp_path / "again")])
+    assert code == 0
+    assert "its readout population 'readout' is left out" in capsys.readouterr().err
+    again = load_report(tmp_path / "again")
+    assert again["neurons_before"] == load_report(first)["neurons_after"]
+    assert again["task"]["readout"] == "deployed"
+    graph = read_graph(tmp_path / "again" / "network.nir")
+    assert list(graph.populations) == ["reservoir", "readout"]

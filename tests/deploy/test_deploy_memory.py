@@ -11,6 +11,7 @@ from lnp_neuro.deploy.cli import main
 from lnp_neuro.deploy.inputs import build_network, load_series, make_input, series_inputs
 from lnp_neuro.deploy.measure import no_recurrence
 from lnp_neuro.engines.simulator import simulate
+from lnp_neuro.tasks.deployed_readout import deployed_readout_nrmse, deployed_scale
 from lnp_neuro.tasks.forecast import ForecastSplit, one_step_nrmse, select_trace_tau
 
 # 400 samples: split 100 washout, 210 train, 90 test; 60 neurons, one LNP iteration.
@@ -79,12 +80,13 @@ def test_memory_input_code_defaults_yield_to_flags():
 
 def test_no_recurrence_control_is_present_and_scored(tmp_path):
     """The default task's control is the built network with its recurrent synapses
-    masked, run and read out as the network is: recomputed here, it gives the same
-    number."""
+    masked, run and read out as the network is (the off-chip readout, and the on-chip
+    readout population the task's figures come from): recomputed here, it gives the same
+    numbers."""
     code, r, _ = deploy(tmp_path, "lorenz", "--prune", "none")
     assert code == 0
     t = r["task"]
-    control = t["references"]["no_recurrence"]
+    control = t["offchip_readout"]["no_recurrence"]
     options = DeployOptions(neurons=60, task_samples=400, steps=60, target="cpu")
     series, info = load_series(options)
     net = build_network(options, series_inputs(series, options))
@@ -96,6 +98,12 @@ def test_no_recurrence_control_is_present_and_scored(tmp_path):
     _, states, ridge = select_trace_tau(spikes, 20, net.dt, encoded.series, split)
     assert control == pytest.approx(one_step_nrmse(states, encoded.series, split,
                                                    model=ridge), rel=1e-12)
+    tau = select_trace_tau(spikes, 20, net.dt, encoded.series, split)[0]
+    on_chip = deployed_readout_nrmse(spikes, encoded.series, split, 20, net.dt, tau,
+                                     np.arange(net.n_total_neurons), "fixed",
+                                     deployed_scale(bare))
+    assert t["references"]["no_recurrence"] == pytest.approx(on_chip["nrmse"], rel=1e-12)
     # --prune none: the deployed network is the unpruned one, so is its control.
-    assert t["pruned_no_recurrence"] == pytest.approx(control, rel=1e-12)
-    assert control != pytest.approx(t["unpruned"])
+    assert t["offchip_readout"]["pruned_no_recurrence"] == pytest.approx(control, rel=1e-12)
+    assert t["pruned_no_recurrence"] == pytest.approx(on_chip["nrmse"], rel=1e-12)
+    assert control != pytest.approx(t["offchip_readout"]["unpruned"])

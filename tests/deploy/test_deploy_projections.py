@@ -25,7 +25,10 @@ def _check_sums(report: dict) -> list[dict]:
     assert sum(r["sops"] for r in rows if r["kind"] == "input") == energy["sops_input"]
     assert sum(r["sops"] for r in rows) == \
         report["neurobench"]["synaptic_operations"]["effective_acs"]
-    assert sum(r["synapses"] for r in inner) == report["synapses_after"]
+    # synapses_after counts what pruning acts on: a readout population's synapses
+    # (the forecast's readout on the chip) are in the SOPs, not in that count.
+    assert sum(r["synapses"] for r in inner if r["kind"] != "readout") == \
+        report["synapses_after"]
     return rows
 
 
@@ -65,15 +68,19 @@ def test_graph_deploy_reports_projections_and_cores(tmp_path):
             report["quantisation"]["weights_flushed"]
 
 
-def test_reservoir_deploy_reports_its_two_projections(tmp_path):
+def test_reservoir_deploy_reports_its_projections_and_readout(tmp_path):
     out = tmp_path / "run"
     assert main(["--out", str(out), *SMALL, "--target", "cpu"]) == 0
     report = json.loads((out / "report.json").read_text())
     rows = _check_sums(report)
     assert [(r["name"], r["kind"]) for r in rows] == [
-        ("input->reservoir", "input"), ("reservoir->reservoir", "recurrent")]
+        ("input->reservoir", "input"), ("reservoir->reservoir", "recurrent"),
+        ("reservoir->readout", "readout")]
+    assert rows[2]["sops"] == 3 * report["spikes_after"]   # every deployed neuron feeds x, y, z
     _check_populations(report)
-    (pop,) = report["deployed"]["populations"]
-    assert pop["name"] == "reservoir" and pop["run_npz_key"] == "spikes"
+    reservoir, readout = report["deployed"]["populations"]
+    assert reservoir["name"] == "reservoir" and reservoir["neurons"] == report["neurons_after"]
+    assert readout["name"] == "readout" and readout["kind"] == "li" and readout["neurons"] == 3
     run = np.load(out / "run.npz")
-    assert run[pop["run_npz_key"]].shape[1] == pop["neurons"]
+    for pop in (reservoir, readout):
+        assert run[pop["run_npz_key"]].shape[1] == pop["neurons"]

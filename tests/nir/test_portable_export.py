@@ -186,3 +186,48 @@ def test_lnp_deploy_nir_portable_writes_a_twin_that_reproduces_the_float_raster(
     shift = _shift(portable)[node]
     for name, module in _peers(portable).items():
         assert _mismatches(_run(module, x), ours, shift).sum() == 0, name
+
+
+def test_forecast_deploy_portable_twin_carries_the_readout_into_both_peers(tmp_path):
+    """A forecast deploy's graph ends in its readout population (``li``), which snnTorch
+    cannot import; the portable twin writes it as a LIF that never spikes. snnTorch then
+    reproduces the reservoir's float raster (one step early) and the readout's membrane
+    (two steps early) once the start-up bias has decayed (module docstring of
+    lnp_neuro.nir.portable: a bias starts at the peer's step 0); norse loads and runs it."""
+    from lnp_neuro.deploy.cli import main
+    from lnp_neuro.engines.base import DeployedNetwork
+    from snntorch.import_nir import import_from_nir
+    out = tmp_path / "run"
+    assert main(["--target", "cpu", "--neurons", "60", "--iterations", "1", "--steps", "600",
+                 "--task-samples", "300", "--nir-portable", "--quiet", "--out", str(out)]) == 0
+    portable = nir.read(out / "network.portable.nir")
+    assert isinstance(portable.nodes["readout"], nir.LIF)
+    assert json.loads(portable.metadata["lnp_neuro"]["li_as_lif"]) == ["readout"]
+    shift = _shift(portable)
+    assert shift == {"reservoir": 1, "readout": 2}
+    with np.load(out / "run.npz", allow_pickle=False) as run:
+        x = run["input_spikes"]
+    deployed = DeployedNetwork.read_graph(out / "network.nir")
+    ours = simulate(deployed.network, x, mode="float", record_state=True)
+    parts = deployed.layout.split(ours.spikes)
+    first, last = deployed.layout.offsets["readout"]
+    membrane = ours.v[:, first:last]
+    with contextlib.redirect_stdout(io.StringIO()):
+        snn = import_from_nir(portable)
+    import torch
+    state, spikes, mem = None, [], []
+    with torch.no_grad():
+        for t in range(x.shape[0]):
+            y, state = snn(torch.from_numpy(x[t:t + 1].astype(np.float32)), state)
+            assert not y.any()
+            spikes.append(state["reservoir_prev_output"].numpy().ravel() > 0)
+            mem.append(snn.readout.mem.numpy().ravel().copy())
+    assert _mismatches(np.array(spikes), parts["reservoir"], 1).sum() == 0
+    assert parts["reservoir"].sum() > 1000
+    mem = np.array(mem)
+    error = np.abs(mem[:-2] - membrane[2:]).max(axis=1)
+    scale = np.abs(membrane).max()
+    assert error[0] > 1e-3 * scale               # the bias's start-up, before it decays
+    assert error[-100:].max() < 1e-4 * scale     # float32 against float64 afterwards
+    norse_run = _run(_peers(portable)["norse"], x)
+    assert norse_run.shape == (x.shape[0], 3) and not norse_run.any()
