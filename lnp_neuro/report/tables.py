@@ -33,6 +33,7 @@ _GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
               ("task.unpruned", "task error, unpruned"),
               ("task.pruned", "task error, pruned"),
               ("task.persistence", "task error, persistence forecast"),
+              ("task.baseline_mean", "task error, predicting the training targets' mean"),
               ("task.deployed_readout.unpruned", "task error, on-chip readout, unpruned"),
               ("task.deployed_readout.pruned", "task error, on-chip readout, pruned"),
               ("task.references.no_recurrence",
