@@ -157,11 +157,13 @@ def test_bad_regression_fields_name_the_field(files, capsys):
     for i, (message, fields) in enumerate(cases.items()):
         path = folder / f"bad{i}.npz"
         np.savez(path, **fields)
-        code, _ = _deploy(folder, path)
+        code, out = _deploy(folder, path)
         err = capsys.readouterr().err
         assert code == 2, (message, err)
         assert message in err and str(path) in err and len(err.strip().splitlines()) == 1, err
-    code, _ = _deploy(folder, folder / "data.npz", extra=["--reference-accuracy", "0.9"])
+        assert not out.exists()          # refused before any output
+    code, out = _deploy(folder, folder / "data.npz",
+                        extra=["--reference-accuracy", "0.9", "--out", str(folder / "ref")])
     err = capsys.readouterr().err
     assert code == 2 and "--reference-accuracy applies to classification" in err
-    assert len(err.strip().splitlines()) == 1
+    assert len(err.strip().splitlines()) == 1 and not (folder / "ref").exists()
