@@ -191,6 +191,11 @@ def summary_text(report: dict) -> str:
                 f"({task['n_test']} samples, chance {task['chance']:.3g}, {task['engine']}); "
                 f"{_per_inference_text(report)}"
                 if task.get("metric") == "accuracy" else
+                f"accuracy   regression NRMSE {task['unpruned']:.3g} unpruned -> "
+                f"{task['pruned']:.3g} deployed (lower is better; {task['n_test']} samples, "
+                f"predicting the mean {task['baseline_mean']:.3g}, {task['engine']}); "
+                f"{_per_inference_text(report)}"
+                if task.get("name") == "regression" else
                 f"accuracy   memory capacity {task['unpruned']:.3g} unpruned -> "
                 f"{task['pruned']:.3g} pruned (higher is better; {task['delays']} delays, "
                 f"{task['readout']} readout){_control_text(task)}"

@@ -2,13 +2,17 @@
 population on it (``lnp-deploy --network MODEL.nir --data DATA.npz``).
 
 What: ``DATA.npz`` holds ``inputs`` [samples, steps, n_inputs] (spikes: bool, or 0/1
-numbers), ``labels`` [samples] (non-negative integers: classification) and optionally
-``train`` [samples] (bool: samples a readout may be fitted on; the others are scored;
-default: every sample is scored). :func:`load_data` checks every field and says which
-one is wrong in one line (``ValueError``: exit status 2); nothing is unpickled (each
-array's header is read before its data, an object array is refused by its header) and
-each array's decoded size is bounded (:data:`MAX_DATA_BYTES`). Graded inputs (values
-other than 0 and 1) and regression ``targets`` are refused for now.
+numbers), exactly one of ``labels`` [samples] (non-negative integers: classification)
+and ``targets`` [samples, n_outputs] (finite numbers, one column per neuron of the
+output population: regression, scored by :mod:`lnp_neuro.deploy.regression`), and
+optionally ``train`` [samples] (bool: samples a readout may be fitted on; the others are
+scored; default: every sample is scored). :func:`load_data` checks every field and says
+which one is wrong in one line (``ValueError``: exit status 2); nothing is unpickled
+(each array's header is read before its data, an object array is refused by its header)
+and each array's decoded size is bounded (:data:`MAX_DATA_BYTES`). Graded inputs (values
+other than 0 and 1) are refused on every target: the engines' kernels, Lava's input
+process and the energy account (a SOP per input spike) all take spikes, and no target
+has a graded input path yet.
 
 The target run (the energy account, the parity check) is driven by the samples
 concatenated in file order and cut at ``--steps`` (all of them when they are fewer:
@@ -39,12 +43,16 @@ from ..engines.simulator import Simulator
 from ..model.population import SPIKING_KINDS
 from .refit import REFIT_METHOD, readout_source, refit_readout
 
-__all__ = ["Dataset", "load_data", "data_drive", "output_population", "score_classification",
-           "MAX_DATA_BYTES"]
+__all__ = ["Dataset", "load_data", "check_task_options", "data_drive", "output_population",
+           "score_classification", "MAX_DATA_BYTES", "CONSTANT_SPREAD"]
 
 #: Largest decoded array a data file may hold (bytes).
 MAX_DATA_BYTES = 1 << 30
 _FIELDS = ("inputs", "labels", "train", "targets")
+#: Relative spread (standard deviation over the largest magnitude) below which a column
+#: of scored ``targets`` counts as constant, as for a forecast's series
+#: (lnp_neuro.tasks.forecast): its NRMSE would divide by a zero spread.
+CONSTANT_SPREAD = 1e-10
 # Blocks of samples scored on the threads (a few per core, so that a descheduled thread
 # holds up little of the rest).
 _SCORE_BLOCKS = 16
@@ -52,17 +60,24 @@ _SCORE_BLOCKS = 16
 
 @dataclass(frozen=True)
 class Dataset:
-    """A checked data file: ``inputs`` bool [samples, steps, n_inputs], ``labels`` int64
-    [samples], ``train`` bool [samples] (False: scored)."""
+    """A checked data file: ``inputs`` bool [samples, steps, n_inputs], ``train`` bool
+    [samples] (False: scored), and either ``labels`` int64 [samples] (classification) or
+    ``targets`` float64 [samples, n_outputs] (regression; ``labels`` None)."""
 
     inputs: np.ndarray
-    labels: np.ndarray
+    labels: np.ndarray | None
     train: np.ndarray
     source: str
+    targets: np.ndarray | None = None
 
     @property
     def scored(self) -> np.ndarray:
         return np.flatnonzero(~self.train)
+
+    @property
+    def task(self) -> str:
+        """``"regression"`` (``targets``) or ``"classification"`` (``labels``)."""
+        return "classification" if self.targets is None else "regression"
 
     def describe(self) -> dict:
         """The drive's description for report.json ``input``."""
@@ -102,12 +117,14 @@ def _check_headers(path: Path, headers: dict) -> None:
     if unknown:
         raise ValueError(f"--data {path}: field {unknown[0]!r} is not one of "
                          f"{', '.join(_FIELDS)}")
-    for name in ("inputs", "labels"):
-        if name not in headers and not (name == "labels" and "targets" in headers):
-            raise ValueError(f"--data {path}: field {name!r} is missing")
-    if "targets" in headers:
-        raise ValueError(f"--data {path}: field 'targets' (regression) is not supported "
-                         f"yet; give integer class 'labels'")
+    if "inputs" not in headers:
+        raise ValueError(f"--data {path}: field 'inputs' is missing")
+    if "labels" not in headers and "targets" not in headers:
+        raise ValueError(f"--data {path}: field 'labels' (classification) or 'targets' "
+                         f"(regression) is missing")
+    if "labels" in headers and "targets" in headers:
+        raise ValueError(f"--data {path}: fields 'labels' and 'targets' are both given; give "
+                         f"one: 'labels' (classification) or 'targets' (regression)")
     for name, (shape, dtype) in headers.items():
         if dtype.hasobject:
             raise ValueError(f"--data {path}: field {name!r} is an object array (it would "
@@ -117,8 +134,9 @@ def _check_headers(path: Path, headers: dict) -> None:
                              f"than {MAX_DATA_BYTES >> 20} MiB")
 
 
-def _spikes(path: Path, x: np.ndarray) -> np.ndarray:
-    """``inputs`` as bool spikes: bool, or numbers that are all 0 or 1."""
+def _spikes(path: Path, x: np.ndarray, target: str | None) -> np.ndarray:
+    """``inputs`` as bool spikes: bool, or numbers that are all 0 or 1 (graded values are
+    refused naming ``target``: module docstring)."""
     if x.ndim != 3 or 0 in x.shape:
         raise ValueError(f"--data {path}: field 'inputs' must be [samples, steps, n_inputs] "
                          f"and non-empty, got shape {x.shape}")
@@ -128,13 +146,18 @@ def _spikes(path: Path, x: np.ndarray) -> np.ndarray:
         raise ValueError(f"--data {path}: field 'inputs' must hold spikes (bool or 0/1), "
                          f"got dtype {x.dtype}")
     if not np.isin(x, (0, 1)).all():
-        raise ValueError(f"--data {path}: field 'inputs' holds values other than 0 and 1; "
-                         f"graded (non-spike) inputs are not supported yet")
+        where = "" if target is None else f"target {target} "
+        raise ValueError(f"--data {path}: field 'inputs' holds values other than 0 and 1 "
+                         f"(graded input); {where}runs spike inputs only, as every target "
+                         f"does for now: give bool spikes")
     return x.astype(bool)
 
 
-def load_data(path: Path, n_inputs: int) -> Dataset:
-    """The checked data file ``path`` for a graph of ``n_inputs`` input channels (module
+def load_data(path: Path, n_inputs: int, n_outputs: int | None = None,
+              target: str | None = None) -> Dataset:
+    """The checked data file ``path`` for a graph of ``n_inputs`` input channels and an
+    output population of ``n_outputs`` neurons (the columns ``targets`` needs; None: not
+    checked) deployed on ``target`` (named in a refusal of graded inputs) (module
     docstring); ``ValueError`` naming the file and the field otherwise."""
     path = Path(path)
     if not path.is_file():
@@ -142,24 +165,22 @@ def load_data(path: Path, n_inputs: int) -> Dataset:
     _check_headers(path, _headers(path))
     with np.load(path, allow_pickle=False) as npz:
         raw = {name: npz[name] for name in npz.files}
-    inputs = _spikes(path, raw["inputs"])
+    inputs = _spikes(path, raw["inputs"], target)
     samples = inputs.shape[0]
     if inputs.shape[2] != n_inputs:
         raise ValueError(f"--data {path}: field 'inputs' has {inputs.shape[2]} channels, the "
                          f"graph has {n_inputs} inputs")
+    train = _train(path, raw, samples)
+    if "targets" in raw:
+        targets = _targets(path, raw["targets"], samples, n_outputs, train)
+        return Dataset(inputs=inputs, labels=None, train=train, source=str(path),
+                       targets=targets)
     labels = raw["labels"]
     if labels.dtype.kind not in "iu" or labels.shape != (samples,):
         raise ValueError(f"--data {path}: field 'labels' must be integers, one per sample "
                          f"({samples}), got {labels.dtype} of shape {labels.shape}")
     if (labels < 0).any():
         raise ValueError(f"--data {path}: field 'labels' must be >= 0, got {labels.min()}")
-    train = raw.get("train", np.zeros(samples, dtype=bool))
-    if train.dtype != bool or train.shape != (samples,):
-        raise ValueError(f"--data {path}: field 'train' must be bool, one per sample "
-                         f"({samples}), got {train.dtype} of shape {train.shape}")
-    if train.all():
-        raise ValueError(f"--data {path}: field 'train' marks every sample for training; "
-                         f"none is left to score")
     scored = np.unique(labels[~train])
     if scored.size < 2:
         # Chance is then 1.0: a graph that always answers that class scores a perfect
@@ -169,6 +190,70 @@ def load_data(path: Path, n_inputs: int) -> Dataset:
                          f"undefined (chance is 1.0); score samples of at least two classes")
     return Dataset(inputs=inputs, labels=labels.astype(np.int64), train=train,
                    source=str(path))
+
+
+def _train(path: Path, raw: dict, samples: int) -> np.ndarray:
+    """``train`` (default: no sample), bool, one per sample, leaving some to score."""
+    train = raw.get("train", np.zeros(samples, dtype=bool))
+    if train.dtype != bool or train.shape != (samples,):
+        raise ValueError(f"--data {path}: field 'train' must be bool, one per sample "
+                         f"({samples}), got {train.dtype} of shape {train.shape}")
+    if train.all():
+        raise ValueError(f"--data {path}: field 'train' marks every sample for training; "
+                         f"none is left to score")
+    return train
+
+
+def _targets(path: Path, y: np.ndarray, samples: int, n_outputs: int | None,
+             train: np.ndarray) -> np.ndarray:
+    """``targets`` as float64 [samples, n_outputs]: finite numbers, one column per output
+    neuron, none constant over the scored samples (its NRMSE would be undefined, and
+    any prediction of that constant perfect: as a forecast's series,
+    :data:`CONSTANT_SPREAD`)."""
+    if y.dtype.kind not in "iuf":
+        raise ValueError(f"--data {path}: field 'targets' must hold numbers, got dtype "
+                         f"{y.dtype}")
+    if y.ndim != 2 or y.shape[0] != samples or y.shape[1] == 0:
+        raise ValueError(f"--data {path}: field 'targets' must be [samples, n_outputs] with "
+                         f"one row per sample ({samples}), got shape {y.shape}")
+    if n_outputs is not None and y.shape[1] != n_outputs:
+        raise ValueError(f"--data {path}: field 'targets' has {y.shape[1]} column(s), the "
+                         f"graph's output population has {n_outputs} neuron(s)")
+    y = y.astype(np.float64)
+    bad = int(np.count_nonzero(~np.isfinite(y)))
+    if bad:
+        raise ValueError(f"--data {path}: field 'targets' holds {bad} non-finite value(s) "
+                         f"(NaN or inf)")
+    scored = y[~train]
+    with np.errstate(over="ignore", invalid="ignore"):
+        sd, scale = scored.std(axis=0), np.abs(scored).max(axis=0)
+    flat = np.flatnonzero(~(np.isfinite(sd) & (sd > CONSTANT_SPREAD * scale) & (sd > 0)))
+    if flat.size:
+        raise ValueError(f"--data {path}: field 'targets' is constant (or nearly) over the "
+                         f"{scored.shape[0]} scored sample(s) in column(s) "
+                         f"{', '.join(str(int(c)) for c in flat[:10])}, so the NRMSE is "
+                         f"undefined; score samples whose targets vary")
+    return y
+
+
+def check_task_options(data: Dataset, reference_accuracy: float | None,
+                       refit: bool) -> None:
+    """Refuse options the data set's task cannot take: ``--reference-accuracy`` with
+    regression ``targets`` (an accuracy means nothing there, and an NRMSE under its name
+    would be misread), ``--refit-readout`` without training samples of two classes
+    (classification) or without two training samples (regression)."""
+    if data.task == "regression" and reference_accuracy is not None:
+        raise ValueError(f"--reference-accuracy applies to classification 'labels'; --data "
+                         f"{data.source} holds regression 'targets'")
+    if not refit:
+        return
+    n_train = int(data.train.sum())
+    if data.task == "classification" and np.unique(data.labels[data.train]).size < 2:
+        raise ValueError(f"--refit-readout needs training samples of two classes or "
+                         f"more: --data {data.source} marks {n_train} samples 'train'")
+    if data.task == "regression" and n_train < 2:
+        raise ValueError(f"--refit-readout needs two training samples or more: --data "
+                         f"{data.source} marks {n_train} samples 'train'")
 
 
 def data_drive(data: Dataset, steps: int) -> np.ndarray:

@@ -112,17 +112,18 @@ def _porting_flags(p: argparse.ArgumentParser, d: DeployOptions) -> None:
     g.add_argument("--data", type=Path, default=None, metavar="DATA.npz",
                    help="drive a --network graph with this labelled data set and score its "
                         "output population: 'inputs' [samples, steps, n_inputs] spikes, "
-                        "'labels' [samples] class indices, optional 'train' [samples] bool "
+                        "'labels' [samples] class indices or 'targets' [samples, "
+                        "n_outputs] regression targets, optional 'train' [samples] bool "
                         "(not scored); every scored sample runs from rest on the native "
                         "engine in the target's arithmetic (accuracy: argmax of the output "
                         "spike counts, or of a non-spiking output's last membrane "
-                        "potential); the target run is the samples back to back, cut at "
-                        "--steps; replaces --input")
+                        "potential; targets: NRMSE of those values); the target run is the "
+                        "samples back to back, cut at --steps; replaces --input")
     g.add_argument("--reference-accuracy", type=float, default=None, metavar="FRACTION",
                    help="the source framework's own accuracy on --data, reported beside "
-                        "the measured one")
+                        "the measured one (classification 'labels' only)")
     g.add_argument("--refit-readout", action="store_true",
-                   help="with --data: also report each network's accuracy with its readout "
+                   help="with --data: also report each network's score with its readout "
                         "refitted (ridge on the spike counts of the population feeding the "
                         "output) on the samples --data marks 'train'")
     g.add_argument("--nir-portable", action="store_true",

@@ -30,7 +30,9 @@ from ..report.render import write_report
 from ..tasks.memory import MEMORY_TASKS
 from ..tasks.forecast import ESN_MIN_UNITS
 from ..tasks.deployed_readout import READOUT, can_deploy_readout, with_readout
-from .data import data_drive, load_data, output_population, score_classification
+from .data import (check_task_options, data_drive, load_data, output_population,
+                   score_classification)
+from .regression import score_regression
 from .refit import readout_source
 from .handover import hand_over, hand_over_graph, population_summary
 from .inputs import (build_network, check_build_size, load_network, load_series, make_input,
@@ -173,12 +175,13 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
                                          forecast.task, deployed, forecast.readouts[1],
                                          encoded, run.mode)
     if data is not None:
-        measured["task"] = run.timed("task", score_classification, layout0, net0, deployed,
+        score = score_regression if data.task == "regression" else score_classification
+        measured["task"] = run.timed("task", score, layout0, net0, deployed,
                                      data, output_population(layout0, options.network),
                                      run.mode, options.reference_accuracy,
                                      options.refit_readout)
         per_inference = _per_inference(energy, inputs, measured["task"], net0.dt)
-        log(f"accuracy: {measured['task']['unpruned']:.3g} unpruned -> "
+        log(f"{measured['task']['metric']}: {measured['task']['unpruned']:.3g} unpruned -> "
             f"{measured['task']['pruned']:.3g} deployed on {measured['task']['n_test']} "
             f"samples")
         if "refitted" in measured["task"]:
@@ -284,17 +287,15 @@ def _load_data(run: _Run, net0: SpikingNetwork, layout: FlatLayout | None):
     (:mod:`lnp_neuro.deploy.data`)."""
     if run.options.data is None:
         return None
-    output_population(layout, run.options.network)
-    data = run.timed("data", load_data, run.options.data, net0.n_inputs)
+    output = output_population(layout, run.options.network)
+    a, b = layout.offsets[output]
+    data = run.timed("data", load_data, run.options.data, net0.n_inputs, b - a,
+                     run.target.name)
     run.log(f"data: {data.inputs.shape[0]} samples of {data.inputs.shape[1]} steps, "
-            f"{data.scored.size} scored")
+            f"{data.scored.size} scored ({data.task})")
+    check_task_options(data, run.options.reference_accuracy, run.options.refit_readout)
     if run.options.refit_readout:
-        refit_source = readout_source(layout.graph, output_population(layout,
-                                                                      run.options.network))
-        if np.unique(data.labels[data.train]).size < 2:
-            raise ValueError(f"--refit-readout needs training samples of two classes or "
-                             f"more: --data {data.source} marks "
-                             f"{int(data.train.sum())} samples 'train'")
+        refit_source = readout_source(layout.graph, output)
         run.log(f"readout refit: on the spike counts of {refit_source!r}")
     return data
 

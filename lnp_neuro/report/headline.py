@@ -5,7 +5,8 @@ One paragraph (a sentence per run) and a small table with a row per run: the SOP
 pruned one, same input), the energy of the run on the target's hardware profile (and of
 one inference, for a ``--data`` run), the task score before -> after pruning beside the
 references the run has (persistence and the echo-state network for a forecast; chance
-and the source framework's own accuracy for a classifier; the network without its
+and the source framework's own accuracy for a classifier; the NRMSE of predicting the
+training targets' mean for a regression data set; the network without its
 recurrent projections when the task records it), the fraction of deployed neurons that
 fire, and the parity against the independent engine. Below the table, the caveats that
 change the reading: energy terms the profile does not model (the total is then a lower
@@ -27,7 +28,10 @@ __all__ = ["headline_section", "headline_sentence", "run_caveats", "HEADLINE_TIT
 HEADLINE_TITLE = "Headline"
 
 _NRMSE_REFERENCES = (("persistence", "persistence"), ("esn", "ESN"),
-                     ("no_recurrence", "no recurrence"))
+                     ("no_recurrence", "no recurrence"),
+                     ("baseline_mean", "predicting the mean"))
+#: References a task records at its top level rather than under ``references``.
+_TOP_LEVEL_REFERENCES = ("persistence", "baseline_mean")
 
 
 def _g(value: Any, digits: int = 3) -> str:
@@ -74,7 +78,8 @@ def _references(task: dict) -> list[tuple[str, float]]:
                       ("source framework", task.get("reference_accuracy")),
                       ("no recurrence", refs.get("no_recurrence"))]
     else:
-        candidates = [(title, refs.get(key, task.get(key) if key == "persistence" else None))
+        candidates = [(title, refs.get(key, task.get(key) if key in _TOP_LEVEL_REFERENCES
+                                        else None))
                       for key, title in _NRMSE_REFERENCES]
     for title, value in candidates:
         number = _reference_value(value, metric)
@@ -109,6 +114,7 @@ def headline_sentence(report: dict, label: str) -> str:
         metric = task.get("metric")
         kind = ("accuracy" if metric == "accuracy" else
                 "memory capacity (higher is better)" if metric == "memory_capacity" else
+                "regression NRMSE (lower is better)" if task.get("name") == "regression" else
                 f"{task.get('name', 'task')} NRMSE")
         score = (f"{kind} {_g(task.get('unpruned'))} -> {_g(task.get('pruned'))}"
                  f"{_recurrence_clause(task)}{_other_readout_clause(task)}")

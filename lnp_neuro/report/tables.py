@@ -34,6 +34,7 @@ _GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
               ("task.pruned", "task error, pruned"),
               ("task.persistence", "task error, persistence forecast"),
               ("task.readout", "task readout (deployed: a population on the chip)"),
+              ("task.baseline_mean", "task error, predicting the training targets' mean"),
               ("task.deployed_readout.unpruned", "task error, on-chip readout, unpruned"),
               ("task.deployed_readout.pruned", "task error, on-chip readout, pruned"),
               ("task.offchip_readout.unpruned", "task error, off-chip readout, unpruned"),

@@ -116,8 +116,10 @@ def test_bad_data_files_name_the_field(files, capsys):
                                            train=np.array([None] * SAMPLES, dtype=object)),
         "'inputs' holds values other": _bad(folder, "graded", inputs=inputs * 0.5,
                                             labels=labels),
-        "'targets' (regression)": _bad(folder, "regression", inputs=inputs,
-                                       targets=np.zeros(SAMPLES)),
+        "'targets' must be [samples, n_outputs]": _bad(folder, "regression", inputs=inputs,
+                                                       targets=np.zeros(SAMPLES)),
+        "'labels' and 'targets' are both": _bad(folder, "both", inputs=inputs, labels=labels,
+                                                targets=np.zeros((SAMPLES, 4))),
     }
     for message, path in cases.items():
         code, _ = _deploy(folder, path)
