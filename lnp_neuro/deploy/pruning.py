@@ -118,6 +118,9 @@ def prune_graph(options: DeployOptions, layout: FlatLayout, log: Callable[..., N
                          f"{options.network}); use --prune lnp or --prune none")
     names = (list(options.prune_populations) if options.prune_populations
              else layout.graph.recurrent_populations())
+    if not names:
+        raise ValueError(f"--prune lnp: --network {options.network} has no recurrent "
+                         f"population (LNP prunes recurrent synapses); use --prune none")
     log(f"pruning with LNP: {options.iterations} iteration(s), steps I-IV, on population(s) "
         f"{', '.join(names)}")
     graph, history = lnp_graph(layout.graph, names, n_iter=options.iterations,

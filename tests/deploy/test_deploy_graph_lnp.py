@@ -58,3 +58,17 @@ def test_graph_pruning_flags_are_checked(tmp_path, capsys):
     assert _deploy(tmp_path / "c", "--prune", "none", "--prune-populations", "lif1.lif") == 2
     assert "--prune-populations applies to --prune lnp only" in capsys.readouterr().err
     assert "--prune-populations" in build_parser().format_help()
+
+
+def test_lnp_on_a_graph_without_recurrence_says_what_to_do(tmp_path, capsys):
+    """A feed-forward graph has nothing LNP prunes: one line naming the file, exit 2."""
+    from conftest import chain_graph
+    from lnp_neuro.nir import write_graph
+    path = tmp_path / "chain.nir"
+    write_graph(chain_graph(), path)
+    code = main(["--target", "cpu", "--network", str(path), "--prune", "lnp", "--input",
+                 "poisson", "--steps", "30", "--quiet", "--out", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{path} has no recurrent population" in err and "--prune none" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
