@@ -16,8 +16,8 @@ from ..tasks.closed_loop import (ESNForecaster, PersistenceForecaster, SpikingFo
 from ..tasks.closed_loop import vpt_starts as spread_starts
 from ..tasks.deployed_readout import METHOD as DEPLOYED_READOUT
 from ..tasks.deployed_readout import deployed_readout_nrmse, deployed_scale
-from ..tasks.forecast import (ESN_MIN_UNITS, ForecastSplit, check_scorable, one_step_nrmse,
-                              reference_forecasts, select_trace_tau)
+from ..tasks.forecast import (ESN_MIN_UNITS, ForecastSplit, check_scorable, input_code_nrmse,
+                              one_step_nrmse, reference_forecasts, select_trace_tau)
 from ..tasks.memory import (SeriesTask, TaskSplit, per_delay, score_states, select_task_tau,
                             task_references)
 
@@ -69,7 +69,9 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     encoded series (:mod:`lnp_neuro.tasks.forecast`), run on the native engine in the
     target's arithmetic, with the references on the same split; with ``vpt_starts``,
     the valid prediction time of closed-loop forecasts from that many test samples
-    (:mod:`lnp_neuro.tasks.closed_loop`), for both networks, the ESN and persistence."""
+    (:mod:`lnp_neuro.tasks.closed_loop`), for both networks, the ESN and persistence.
+    ``references.input_code``: the input code's own floor, the same readout of the input
+    spike trains alone (:func:`lnp_neuro.tasks.forecast.input_code_nrmse`)."""
 
     series, k = encoded.series, encoded.steps_per_sample
     # Degenerate tasks are refused before any network runs: a constant series has no
@@ -113,15 +115,18 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
 
     def references():
         esn = ESNForecaster(series, split.train, net0.n_active_neurons, seed=0)
-        return esn, reference_forecasts(series, split, esn_units=net0.n_active_neurons,
-                                        seed=0, esn=esn)
+        refs = reference_forecasts(series, split, esn_units=net0.n_active_neurons, seed=0,
+                                   esn=esn)
+        floor = input_code_nrmse(encoded, split, net0.dt)
+        refs["input_code"] = floor["nrmse"]
+        return esn, refs, floor["trace_tau"]
 
     # The networks, their no-recurrence controls and the references are scored
     # independently, one per core (each result is computed exactly as in a serial run:
     # same calls, single-threaded BLAS).
     blocks = [lambda: score(net0), lambda: score(net1), lambda: control(net0),
               lambda: control(net1), references]
-    scored0, scored1, control0, control1, (esn, refs) = map_blocks(lambda b: blocks[b](),
+    scored0, scored1, control0, control1, (esn, refs, code_tau) = map_blocks(lambda b: blocks[b](),
                                                                    len(blocks))
     closed = {}
     out["deployed_readout"] = {"unpruned": scored0["deployed"].pop("nrmse"),
@@ -138,6 +143,7 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     out["persistence"] = refs["persistence"]
     refs["no_recurrence"] = control0
     out["references"] = refs
+    out["input_code_trace_tau"] = code_tau
     out["pruned_no_recurrence"] = control1
     if starts is not None:
         log(f"closed-loop forecasts from {len(starts)} test samples, {horizon} samples each")

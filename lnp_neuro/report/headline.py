@@ -27,7 +27,7 @@ __all__ = ["headline_section", "headline_sentence", "run_caveats", "HEADLINE_TIT
 HEADLINE_TITLE = "Headline"
 
 _NRMSE_REFERENCES = (("persistence", "persistence"), ("esn", "ESN"),
-                     ("no_recurrence", "no recurrence"))
+                     ("no_recurrence", "no recurrence"), ("input_code", "input code alone"))
 
 
 def _g(value: Any, digits: int = 3) -> str:
