@@ -103,7 +103,10 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
     if options.code_to_choose:
         given = {k: getattr(options, k) for k in CHOSEN_CODE_SETTINGS
                  if k not in options.code_to_choose}
-        choice = choose_code(values, given=given)
+        try:
+            choice = choose_code(values, given=given)
+        except ValueError as exc:
+            raise ValueError(f"--input {options.input}: {exc}") from None
         options.code_chosen(choice.settings())
         info["code_choice"] = choice.as_dict()
     return values, info

@@ -35,7 +35,7 @@ import numpy as np
 
 from .._util.validation import check_int
 from .encoding import SERIES_SCALINGS
-from .forecast import CODES, ForecastSplit, encode_series, input_code_nrmse
+from .forecast import CODES, ForecastSplit, check_scorable, encode_series, input_code_nrmse
 
 __all__ = ["CodeChoice", "choose_code", "training_part", "code_copies", "STEP_CHOICES",
            "CODE_CHANNELS"]
@@ -112,6 +112,14 @@ def choose_code(series, *, given: dict | None = None, dt: float = 1e-3,
         raise ValueError(f"given settings must be among {', '.join(_CODE_KEYS)}, got "
                          f"{', '.join(unknown)}")
     part = training_part(series)
+    try:
+        check_scorable(part)
+    except ValueError:
+        raise ValueError(f"the series is constant (or nearly) over the {part.shape[0]} "
+                         f"training samples the code is chosen on: no code can be chosen "
+                         f"(or a readout fitted) there; give --scaling, --steps-per-sample, "
+                         f"--copies and --code, or use a series that varies before its "
+                         f"test samples") from None
     split = _validation_split(part.shape[0])
     fit = int(split.train[-1]) + 2          # the scaling sees the fit samples only
     d = part.shape[1]

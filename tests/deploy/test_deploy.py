@@ -512,6 +512,15 @@ def test_user_csv_series_drives_and_scores(tmp_path):
     assert np.isfinite(r["task"]["references"]["input_code"])
 
 
+def test_csv_constant_over_its_training_samples_exits_2_on_one_line(tmp_path, capsys):
+    csv = tmp_path / "flat.csv"
+    csv.write_text("x\n" + "\n".join(["1.0"] * 250 + [f"{np.sin(i):.6f}" for i in range(150)]))
+    code, _ = deploy(tmp_path, "flat", "--target", "cpu", "--input", str(csv))
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "flat.csv" in err and "training samples the code is chosen on" in err
+
+
 def test_csv_code_flags_given_are_kept(tmp_path):
     t = np.arange(400) * 0.05
     csv = tmp_path / "series.csv"

@@ -91,3 +91,9 @@ def test_input_code_floor_is_finite_and_finer_codes_lower_it():
                             split, 1e-3)
     assert np.isfinite(coarse["nrmse"]) and np.isfinite(fine["nrmse"])
     assert fine["nrmse"] < coarse["nrmse"] and fine["channels"] == 48
+
+
+def test_a_series_constant_over_its_training_samples_is_refused_by_name():
+    y = np.concatenate([np.ones(330), np.sin(np.arange(70))])
+    with pytest.raises(ValueError, match="constant .* over the 310 training"):
+        choose_code(y, **_FAST)
