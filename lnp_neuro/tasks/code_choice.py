@@ -18,9 +18,9 @@ samples:
    half as many for the level-and-change code, whose change channels double the coded
    dimensions.
 
-The floor is the criterion because it costs no network run (about 0.1-0.5 s a candidate
-on 2000 samples), so a default deploy can afford to try every candidate, and because a
-readout of neurons driven by a code is bounded in practice by what the code carries.
+The floor is the criterion because it costs no network run, so a default deploy can
+afford to try every candidate, and because what a code carries to a linear readout is
+what the network's neurons start from (docs/results.md compares the two).
 The choice is the lowest validation NRMSE, the candidates tried in order of cost (fewest
 steps first), so an exact tie goes to the cheaper code. A setting the user gives is
 kept and only the others are chosen. Each candidate's score and input spikes per sample
