@@ -164,8 +164,10 @@ def _per_inference_text(report: dict) -> str:
 
 def _control_text(task: dict) -> str:
     """The unpruned network's no-recurrence control, when the task has it."""
-    control = (task.get("references") or {}).get("no_recurrence")
-    return "" if control is None else f"; unpruned without recurrent synapses {control:.3g}"
+    refs = task.get("references") or {}
+    control, floor = refs.get("no_recurrence"), refs.get("input_code")
+    return (("" if control is None else f"; unpruned without recurrent synapses {control:.3g}")
+            + ("" if floor is None else f"; input code alone {floor:.3g}"))
 
 
 def _other_readout_text(task: dict) -> str:

@@ -14,10 +14,11 @@ from ..model.network import SpikingNetwork
 from ..nir import read_graph
 from ..nir.reservoir_files import read_nir
 from ..tasks import dynamical
+from ..tasks.code_choice import STEP_CHOICES, choose_code
 from ..tasks.forecast import ForecastSplit, check_scorable, encode_series
 from ..tasks.memory import MEMORY_TASKS, SeriesTask, make_task
 from ..tasks.series import read_csv_columns
-from .options import SERIES_INPUTS, DeployOptions
+from .options import CHOSEN_CODE_SETTINGS, SERIES_INPUTS, DeployOptions
 
 __all__ = ["load_network", "build_network", "load_series", "series_inputs", "make_input",
            "check_build_size", "memory_task", "check_task_series"]
@@ -69,7 +70,9 @@ def build_network(options: DeployOptions, n_inputs: int) -> SpikingNetwork:
 def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None, dict]:
     """The task series of ``--input`` (None for a Poisson drive): ``max(task_samples,
     steps / steps_per_sample)`` samples of Lorenz-63 or Rossler, or the CSV's rows (at
-    most that many)."""
+    most that many). A CSV run with a built network chooses the code settings it was not
+    given on the series' training samples (:func:`lnp_neuro.tasks.code_choice.choose_code`),
+    sets them in ``options`` and reports the choice (``code_choice``)."""
     if options.input == "poisson":
         return None, {"kind": "poisson", "rate_per_step": options.rate}
     n = _task_length(options)
@@ -96,7 +99,17 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
     values, columns = read_csv_columns(options.input, min_rows=200)
     values = values[:n]
     check_task_series(values, options)
-    return values, {"kind": "csv", "source": str(options.input), "columns": list(columns)}
+    info = {"kind": "csv", "source": str(options.input), "columns": list(columns)}
+    if options.code_to_choose:
+        given = {k: getattr(options, k) for k in CHOSEN_CODE_SETTINGS
+                 if k not in options.code_to_choose}
+        try:
+            choice = choose_code(values, given=given)
+        except ValueError as exc:
+            raise ValueError(f"--input {options.input}: {exc}") from None
+        options.code_chosen(choice.settings())
+        info["code_choice"] = choice.as_dict()
+    return values, info
 
 
 def _task_length(options: DeployOptions) -> int:
@@ -128,8 +141,11 @@ def check_task_series(series: np.ndarray, options: DeployOptions) -> None:
 
 
 def series_inputs(series: np.ndarray | None, options: DeployOptions) -> int:
-    """Input channels a built network needs for the drive (ON/OFF pairs x copies)."""
-    return 6 if series is None else 2 * series.shape[1] * options.copies
+    """Input channels a built network needs for the drive (ON/OFF pairs x copies; twice
+    the pairs with the change channels of ``--code delta``)."""
+    if series is None:
+        return 6
+    return 2 * series.shape[1] * (2 if options.code == "delta" else 1) * options.copies
 
 
 def make_input(options: DeployOptions, net: SpikingNetwork, series: np.ndarray | None,
@@ -144,7 +160,7 @@ def make_input(options: DeployOptions, net: SpikingNetwork, series: np.ndarray |
     fit = max(2, int(0.7 * series.shape[0]))
     encoded = encode_series(series, net.n_inputs, dt=net.dt,
                             steps_per_sample=options.steps_per_sample, fit_samples=fit,
-                            scaling=options.scaling)
+                            scaling=options.scaling, code=options.code)
     if encoded.spikes.shape[0] < options.steps:
         raise ValueError(f"--steps {options.steps} is longer than the series of --input "
                          f"{options.input} ({series.shape[0]} samples x --steps-per-sample "
@@ -159,17 +175,20 @@ def check_build_size(options: DeployOptions) -> None:
     series_drive = options.input != "poisson"
     # A CSV's dimension count is not known before reading it; three (Lorenz, Rossler) is
     # the estimate, the file is checked again once read.
-    n_inputs = 2 * 3 * options.copies if series_drive else 6
-    # The forecast is scored on the whole encoded series, usually longer than the drive.
-    steps = max(options.steps, options.task_samples * options.steps_per_sample
-                if series_drive else 0)
+    n_inputs = (2 * 3 * (2 if options.code == "delta" else 1) * options.copies
+                 if series_drive else 6)
+    # The forecast is scored on the whole encoded series, usually longer than the drive;
+    # a CSV whose steps per sample are still to be chosen may choose the longest.
+    per_sample = (max(STEP_CHOICES) if "steps_per_sample" in options.code_to_choose
+                  else options.steps_per_sample)
+    steps = max(options.steps, options.task_samples * per_sample if series_drive else 0)
     synapses = expected_synapses(options.model, options.neurons, options.density,
                                  options.clusters)
     check_memory(deploy_memory_estimate(options.neurons, synapses, steps, n_inputs,
                                         encoded=series_drive),
                  f"--neurons {options.neurons}, --steps {options.steps}"
                  + (f", --task-samples {options.task_samples} x --steps-per-sample "
-                    f"{options.steps_per_sample}, --copies {options.copies}"
+                    f"{per_sample}, --copies {options.copies}"
                     if series_drive else ""),
                  neurons=options.neurons)
 

@@ -20,8 +20,8 @@ from ..tasks.deployed_readout import METHOD as DEPLOYED_READOUT
 from ..tasks.deployed_readout import (READOUT, DeployedReadout, deployed_scale,
                                       fit_deployed_readout, readout_of_graph,
                                       score_deployed_readout)
-from ..tasks.forecast import (ESN_MIN_UNITS, ForecastSplit, check_scorable, one_step_nrmse,
-                              reference_forecasts, select_trace_tau)
+from ..tasks.forecast import (ESN_MIN_UNITS, ForecastSplit, check_scorable, input_code_nrmse,
+                              one_step_nrmse, reference_forecasts, select_trace_tau)
 from ..tasks.memory import (SeriesTask, TaskSplit, per_delay, score_states, select_task_tau,
                             task_references)
 
@@ -84,6 +84,8 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     off-chip readout's (``readout`` "ridge"). Returns the task record and the two fitted
     on-chip readouts (unpruned, pruned), which :func:`~lnp_neuro.tasks.deployed_readout.
     with_readout` appends to the networks as they are deployed.
+    ``references.input_code``: the input code's own floor, the off-chip readout of the
+    input spike trains alone (:func:`lnp_neuro.tasks.forecast.input_code_nrmse`).
     """
 
     series, k = encoded.series, encoded.steps_per_sample
@@ -137,16 +139,19 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
 
     def references():
         esn = ESNForecaster(series, split.train, net0.n_active_neurons, seed=0)
-        return esn, reference_forecasts(series, split, esn_units=net0.n_active_neurons,
-                                        seed=0, esn=esn)
+        refs = reference_forecasts(series, split, esn_units=net0.n_active_neurons, seed=0,
+                                   esn=esn)
+        floor = input_code_nrmse(encoded, split, net0.dt)
+        refs["input_code"] = floor["nrmse"]
+        return esn, refs, floor["trace_tau"]
 
     # The networks, their no-recurrence controls and the references are scored
     # independently, one per core (each result is computed exactly as in a serial run:
     # same calls, single-threaded BLAS).
     blocks = [lambda: score(net0), lambda: score(net1), lambda: control(net0),
               lambda: control(net1), references]
-    scored0, scored1, control0, control1, (esn, refs) = map_blocks(lambda b: blocks[b](),
-                                                                   len(blocks))
+    scored0, scored1, control0, control1, (esn, refs, code_tau) = map_blocks(
+        lambda b: blocks[b](), len(blocks))
     figure = "deployed" if on_chip else "ridge"
 
     def value(scores: dict, key: str = figure) -> float:
@@ -183,6 +188,7 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     else:
         out["deployed_readout"].update(unpruned=value(scored0, "deployed"),
                                        pruned=value(scored1, "deployed"))
+    out["input_code_trace_tau"] = code_tau
     if starts is not None:
         log(f"closed-loop forecasts from {len(starts)} test samples, {horizon} samples each")
         closed["esn"] = closed_loop_vpt(esn, series, starts, horizon, **vpt_args).as_dict()

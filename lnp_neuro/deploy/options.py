@@ -12,12 +12,12 @@ from ..model.build import MODELS
 from ..nir.source import RESET_MECHANISMS, SOURCES
 from ..prune.baselines import AP_BUDGETS
 from ..tasks.encoding import SERIES_SCALINGS
-from ..tasks.forecast import ESN_MIN_UNITS
+from ..tasks.forecast import CODES, ESN_MIN_UNITS
 from ..tasks.memory import MEMORY_TASKS
 from ..tasks.series import check_csv_path
 
 __all__ = ["DeployOptions", "SERIES_CODE_DEFAULTS", "RANDOM_BUDGETS", "SERIES_INPUTS",
-           "MEMORY_TASKS"]
+           "MEMORY_TASKS", "CHOSEN_CODE_SETTINGS"]
 
 SERIES_INPUTS = ("lorenz", "rossler")
 # Series code defaults per input (a flag given overrides them). Rossler: its z spends most
@@ -32,7 +32,10 @@ SERIES_CODE_DEFAULTS = {"rossler": {"scaling": "median", "steps_per_sample": 40}
                         "memory": {"scaling": "range", "copies": 24},
                         "narma10": {"scaling": "range", "copies": 24},
                         "lorenz-x": {"copies": 24}}
-_CODE_DEFAULTS = {"scaling": "zscore", "steps_per_sample": 20, "copies": 8}
+_CODE_DEFAULTS = {"scaling": "zscore", "steps_per_sample": 20, "copies": 8, "code": "level"}
+#: The code settings a CSV input chooses on its training samples when they are not given
+#: (lnp_neuro.tasks.code_choice; a flag given is kept).
+CHOSEN_CODE_SETTINGS = ("scaling", "steps_per_sample", "copies", "code")
 #: What the random control copies of LNP's result (``--random-budget``).
 RANDOM_BUDGETS = ("counts", "sops")
 
@@ -62,6 +65,8 @@ class DeployOptions:
     scaling: str | None = None
     #: None: the input's default (``SERIES_CODE_DEFAULTS``, else 20).
     steps_per_sample: int | None = None
+    #: None: the input's default ("level"; a CSV chooses between "level" and "delta").
+    code: str | None = None
     task_samples: int = 3000
     vpt_starts: int = 5
     #: Samples ahead the readout predicts (``--input lorenz-x`` only).
@@ -107,10 +112,17 @@ class DeployOptions:
             raise ValueError(f"random_budget must be one of {', '.join(RANDOM_BUDGETS)}; "
                              f"got {self.random_budget!r}")
         self.input = str(self.input)
+        # What a CSV input (with a built network) chooses on its own training samples;
+        # the defaults below stand in until it does (lnp_neuro.deploy.inputs.load_series).
+        self._code_to_choose = tuple(
+            n for n in CHOSEN_CODE_SETTINGS if getattr(self, n) is None
+        ) if self.input.endswith(".csv") and self.network is None else ()
         for name, value in {**_CODE_DEFAULTS,
                             **SERIES_CODE_DEFAULTS.get(self.input, {})}.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
+        if self.code not in CODES:
+            raise ValueError(f"code must be one of {', '.join(CODES)}; got {self.code!r}")
         if self.scaling not in SERIES_SCALINGS:
             raise ValueError(f"scaling must be one of {', '.join(SERIES_SCALINGS)}; got "
                              f"{self.scaling!r}")
@@ -183,6 +195,18 @@ class DeployOptions:
             self.dt = dt
 
 
+
+    @property
+    def code_to_choose(self) -> tuple:
+        """The code settings (:data:`CHOSEN_CODE_SETTINGS`) left to the choice on the
+        series' training samples: those a CSV run with a built network was not given."""
+        return getattr(self, "_code_to_choose", ())
+
+    def code_chosen(self, settings: dict) -> None:
+        """Take the chosen code settings (only those left to choose)."""
+        for name in self.code_to_choose:
+            setattr(self, name, settings[name])
+        self._code_to_choose = ()
 
     def _check_source_reset(self) -> None:
         if self.source not in SOURCES:

@@ -58,7 +58,8 @@ _LABELS = {"lnp": "LNP", "ap": "AP", "random": "Random", "none": "Unpruned"}
 #: had before the option existed), so that a run without them records what it always
 #: did. Compared by identity: an explicit False (--no-reset-delay) or 0.0 is recorded.
 _OMITTED_WHEN = {"data": None, "reference_accuracy": None, "source": "nir",
-                 "reset_mechanism": None, "reset_delay": None, "refit_readout": False}
+                 "reset_mechanism": None, "reset_delay": None, "refit_readout": False,
+                 "code": "level"}
 
 
 def _is_omitted_value(value, omitted) -> bool:

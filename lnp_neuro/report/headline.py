@@ -28,7 +28,7 @@ __all__ = ["headline_section", "headline_sentence", "run_caveats", "HEADLINE_TIT
 HEADLINE_TITLE = "Headline"
 
 _NRMSE_REFERENCES = (("persistence", "persistence"), ("esn", "ESN"),
-                     ("no_recurrence", "no recurrence"),
+                     ("no_recurrence", "no recurrence"), ("input_code", "input code alone"),
                      ("baseline_mean", "predicting the mean"))
 #: References a task records at its top level rather than under ``references``.
 _TOP_LEVEL_REFERENCES = ("persistence", "baseline_mean")

@@ -42,6 +42,8 @@ _GROUPS: list[tuple[str, list[tuple[str, str]]]] = [
               ("task.references.no_recurrence",
                "task score, unpruned without recurrent synapses"),
               ("task.pruned_no_recurrence", "task score, pruned without recurrent synapses"),
+              ("task.references.input_code",
+               "task error, a readout of the coded input alone (no network)"),
               ("task.closed_loop.unpruned.lyapunov_times",
                "closed-loop VPT, unpruned (Lyapunov times)"),
               ("task.closed_loop.pruned.lyapunov_times",

@@ -12,6 +12,8 @@
 - :mod:`.metrics`: NRMSE, valid prediction time, accuracy.
 - :mod:`.memory`: tasks that need memory: memory capacity (Jaeger 2001), NARMA-10
   (Atiya & Parlos 2000), Lorenz-63 observed through x only.
+- :mod:`.code_choice`: the code of a user's series (scaling, steps per sample, level or
+  level and change), chosen on its training samples by the input code's own floor.
 """
 
 from .dynamical import (LORENZ63_LAMBDA_MAX, integrate_rk4, lorenz63, lorenz63_rhs, rk4_step,

@@ -55,7 +55,9 @@ class SpikingForecaster:
     ``reset(n_samples)`` runs the teacher-forced prefix (the first ``n_samples`` samples
     of the encoded drive) from rest and sets the engine state and traces after it;
     ``consume(y)`` encodes one sample, runs it and returns the readout's prediction of the
-    next sample.
+    next sample. A code with change channels (``encoder.increments``) codes each sample's
+    change from the sample consumed before it (after ``reset(n)``: sample ``n - 1`` of the
+    drive), so feeding the truth reproduces the teacher-forced drive.
     """
 
     def __init__(self, net: SpikingNetwork, encoded, model, tau_trace: float,
@@ -82,6 +84,7 @@ class SpikingForecaster:
         self._simulator = None
         self._state = None
         self._trace = None
+        self._previous = None
         # (samples, engine state, traces) after the last teacher-forced prefix: starts
         # taken in increasing order then cost one pass over the drive, not one each.
         self._checkpoint = None
@@ -117,6 +120,7 @@ class SpikingForecaster:
         if n_samples > done:
             self._advance(x[done * k:n_samples * k])
         self._checkpoint = (n_samples, self._state, self._trace.copy())
+        self._previous = self.encoded.series[n_samples - 1] if n_samples else None
         return self
 
     def state(self) -> np.ndarray:
@@ -129,7 +133,9 @@ class SpikingForecaster:
         """Encode sample ``y [D]``, run it, and predict the next sample."""
         if self._trace is None:
             raise RuntimeError("SpikingForecaster: call reset() first")
-        x = self.encoded.encoder.transform(np.asarray(y, dtype=np.float64).reshape(1, -1))
+        sample = np.asarray(y, dtype=np.float64).reshape(1, -1)
+        x = self.encoded.encoder.transform(sample, previous=self._previous)
+        self._previous = sample[0]
         self._advance(x)
         return np.asarray(self.model.predict(self._trace[None, :]), dtype=np.float64)[0]
 

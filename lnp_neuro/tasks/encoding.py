@@ -35,6 +35,16 @@ Pipeline for a real-valued series ``x [T, D]``:
    ``RateEncoder(copies=M)`` puts the M copies of a channel side by side (Poisson
    copies are independent trains).
 
+Increment channels (``RateEncoder(increments=True)``): the series is coded as ``[x[t],
+x[t] - x[t-1]]``, the change since the previous sample scaled on its own (fitted on the
+training increments), so its ON/OFF pair resolves the change with the channel's whole
+range rather than with the few counts it spans of the value's range. A one-step forecast
+of a smooth series is mostly that change (persistence plus a correction); a value-only
+code leaves it to the network to recover the change as the difference of two coarsely
+coded samples. The change is what an event camera's pixels send (temporal contrast,
+Lichtsteiner, Posch & Delbruck, IEEE JSSC 43(2), 2008) and what a delta modulator codes;
+here it is added to the level channels, not instead of them.
+
 For a series, ``"deterministic"`` error diffusion runs on across samples (the residual of
 one sample carries into the next): each sample's window holds its intended count to
 within one spike, the running total to within 1/2. For images it restarts with every
@@ -335,9 +345,14 @@ class RateEncoder:
         independent Poisson trains, or error-diffusion copies started at staggered phases
         ``(m + 1/2) / copies``, whose summed count resolves ``copies`` times finer.
     seed : Poisson seed used by :meth:`transform` unless it is given one.
+    increments : also code the change ``x[t] - x[t-1]`` of every dimension on ON/OFF
+        channels of its own, scaled on the training increments (module docstring); the
+        channels of the change follow those of the value.
 
-    ``fit(train)`` learns the scaling from training data; ``transform(x, seed=None)``
-    encodes (pass distinct seeds for distinct splits to draw independent Poisson noise);
+    ``fit(train)`` learns the scaling from training data; ``transform(x, seed=None,
+    previous=None)`` encodes (pass distinct seeds for distinct splits to draw independent
+    Poisson noise; ``previous``: the sample before ``x[0]``, whose change it codes, none:
+    a change of 0);
     ``inverse_transform(spikes)`` decodes spike counts (summed over copies) back to
     values, within one count quantum ``scale / (max_rate * dt * steps_per_sample)`` for
     ``"deterministic"`` and within ``1 / copies`` of it for ``"staggered"``.
@@ -345,7 +360,7 @@ class RateEncoder:
 
     def __init__(self, max_rate: float = 200.0, dt: float = 1e-3, steps_per_sample: int = 10,
                  method: str = "poisson", scaling: str = "minmax", copies: int = 1,
-                 seed=None):
+                 seed=None, increments: bool = False):
         self.max_rate = max_rate
         self.dt = dt
         self.steps_per_sample = steps_per_sample
@@ -353,6 +368,7 @@ class RateEncoder:
         self.scaling = scaling
         self.copies = copies
         self.seed = seed
+        self.increments = bool(increments)
         self.scaling_: SignalScaling | None = None
 
     def _validate(self) -> None:
@@ -362,9 +378,24 @@ class RateEncoder:
         if self.method not in _SERIES_METHODS:
             raise ValueError(f"method must be one of {_SERIES_METHODS}, got {self.method!r}")
 
+    def _coded(self, x, previous=None) -> np.ndarray:
+        """What the channels code: ``x``, or ``[x, x - x_prev]`` with increments (the
+        first row's change from ``previous``, or 0 without it)."""
+        arr = _matrix("x", x)
+        if not self.increments:
+            return arr
+        if previous is None:
+            before = arr[:1]
+        else:
+            before = _matrix("previous", np.asarray(previous, dtype=np.float64).reshape(1, -1))
+            if before.shape[1] != arr.shape[1]:
+                raise ValueError(f"previous has {before.shape[1]} dimensions, x has "
+                                 f"{arr.shape[1]}")
+        return np.hstack([arr, np.diff(arr, axis=0, prepend=before)])
+
     def fit(self, train) -> "RateEncoder":
         self._validate()
-        self.scaling_ = SignalScaling.fit(train, self.scaling)
+        self.scaling_ = SignalScaling.fit(self._coded(train), self.scaling)
         return self
 
     def _fitted(self) -> SignalScaling:
@@ -374,18 +405,19 @@ class RateEncoder:
 
     @property
     def n_channels(self) -> int:
-        """Output channels: dimensions x (2 if signed) x copies."""
+        """Output channels: coded dimensions (twice the series' with increments) x (2 if
+        signed) x copies."""
         s = self._fitted()
         return s.n_dims * (2 if s.signed else 1) * int(self.copies)
 
-    def intensities(self, x) -> np.ndarray:
+    def intensities(self, x, previous=None) -> np.ndarray:
         """Channel intensities ``[T, C]`` in [0, 1] of ``x`` (before repetition)."""
         s = self._fitted()
-        return channel_intensities(s.transform(x), s.signed)
+        return channel_intensities(s.transform(self._coded(x, previous)), s.signed)
 
-    def transform(self, x, seed=None) -> np.ndarray:
+    def transform(self, x, seed=None, previous=None) -> np.ndarray:
         self._validate()
-        intensity = self.intensities(x)
+        intensity = self.intensities(x, previous)
         m = int(self.copies)
         if self.method == "staggered":
             return staggered_population_spikes(intensity, self.max_rate, self.dt,
@@ -403,7 +435,8 @@ class RateEncoder:
         return self.fit(train).transform(train, seed)
 
     def inverse_transform(self, spikes) -> np.ndarray:
-        """Values ``[T, D]`` decoded from spike counts per sample window."""
+        """Values ``[T, D]`` decoded from spike counts per sample window (with
+        increments, the level channels only)."""
         s = self._fitted()
         counts = spike_counts(spikes, self.steps_per_sample)
         if counts.shape[1] != self.n_channels:
@@ -412,7 +445,8 @@ class RateEncoder:
         m = int(self.copies)
         counts = counts.reshape(len(counts), -1, m).sum(axis=2)
         intensity = counts / (m * self.max_rate * self.dt * self.steps_per_sample)
-        return s.inverse_transform(combine_channels(np.clip(intensity, 0, 1), s.signed))
+        decoded = s.inverse_transform(combine_channels(np.clip(intensity, 0, 1), s.signed))
+        return decoded[:, :decoded.shape[1] // 2] if self.increments else decoded
 
 
 # ------------------------------------------------------------------ image encoder

@@ -11,6 +11,9 @@ Computer Science Review 3, 2009, Sec. 3-4):
    sample held ``steps_per_sample`` steps. Defaults (20 steps, 200 Hz, 8 copies) resolve
    a sample to 1/64 of the channel range; the issue that introduced them measured one-step
    NRMSE 0.050 with 10 steps and 4 Poisson copies against 0.031 with 20 steps and 16.
+   ``code="delta"`` adds ON/OFF channels of the change since the previous sample
+   (:class:`.encoding.RateEncoder`, ``increments``), the copies halved to keep the
+   channel count.
 2. The network runs on the spikes; the reservoir state after sample ``t`` is the
    exponential trace of every active neuron's spikes at the last step of the sample
    (:func:`reservoir_states`), with the trace time constant among ``TRACE_TAUS`` (10, 20,
@@ -34,7 +37,10 @@ Computer Science Review 3, 2009, Sec. 3-4):
 References on the same split (:func:`reference_forecasts`): persistence (``y[t+1] =
 y[t]``), a linear one-step map (ridge on ``y[t], y[t-1]``), and an echo-state network of
 the same size (reservoirpy 0.4, Trouvain et al., ICANN 2020; spectral radius 0.9, leak
-0.3, input scaling 0.5, ridge 1e-6 on the same train samples).
+0.3, input scaling 0.5, ridge 1e-6 on the same train samples). The input code's own
+floor (:func:`input_code_nrmse`): the same trace-and-ridge readout of the input spike
+trains themselves, no network, so a network score can be set against what its drive
+alone carries.
 """
 
 from __future__ import annotations
@@ -64,9 +70,14 @@ __all__ = [
     "select_trace_tau",
     "check_scorable",
     "ESN_MIN_UNITS",
+    "CODES",
+    "input_code_nrmse",
 ]
 
 READOUTS = ("ridge", "paper")
+#: Series codes of :func:`encode_series`: the level of each dimension, or the level and
+#: its change since the previous sample.
+CODES = ("level", "delta")
 #: Fewest units of the echo-state reference (its spectral radius needs an eigenvalue
 #: solver, which needs at least 3).
 ESN_MIN_UNITS = 3
@@ -96,10 +107,17 @@ class EncodedSeries:
         if self.spikes.shape[0] != self.series.shape[0] * self.steps_per_sample:
             raise ValueError("spikes must hold steps_per_sample steps per sample")
 
+    @property
+    def code(self) -> str:
+        """``"delta"`` when the encoder also codes each sample's change, else ``"level"``."""
+        return "delta" if getattr(self.encoder, "increments", False) else "level"
+
     def describe(self) -> dict:
         scaling = self.encoder.scaling if self.encoder is not None else "n/a"
-        return {"encoding": "ON/OFF pairs, phase-staggered error-diffusion copies",
-                "scaling": scaling,
+        return {"encoding": "ON/OFF pairs, phase-staggered error-diffusion copies"
+                            + (", level and change since the previous sample"
+                               if self.code == "delta" else ""),
+                "code": self.code, "scaling": scaling,
                 "steps_per_sample": int(self.steps_per_sample), "copies": int(self.copies),
                 "max_rate_hz": float(self.max_rate), "channels": int(self.spikes.shape[1]),
                 "samples": int(self.series.shape[0])}
@@ -107,10 +125,11 @@ class EncodedSeries:
 
 def encode_series(series, n_inputs: int, *, dt: float = 1e-3, steps_per_sample: int = 20,
                   max_rate: float = 200.0, fit_samples: int | None = None,
-                  scaling: str = "zscore") -> EncodedSeries:
+                  scaling: str = "zscore", code: str = "level") -> EncodedSeries:
     """Rate-code ``series [n, D]`` into ``n_inputs`` channels (module docstring, step 1).
 
-    ``n_inputs`` must be a multiple of ``2 D`` (ON/OFF pair per dimension times copies).
+    ``n_inputs`` must be a multiple of ``2 D`` (ON/OFF pair per dimension times copies;
+    ``4 D`` with ``code="delta"``, whose change channels double the coded dimensions).
     The scaling is fitted on the first ``fit_samples`` samples (default all), so a split
     can keep its test part out of the fit.
     """
@@ -122,13 +141,18 @@ def encode_series(series, n_inputs: int, *, dt: float = 1e-3, steps_per_sample: 
     if not np.all(np.isfinite(y)):
         raise ValueError("series has non-finite values")
     n_inputs = check_int(n_inputs, "n_inputs")
-    pairs = 2 * y.shape[1]
+    if code not in CODES:
+        raise ValueError(f"code must be one of {', '.join(CODES)}, got {code!r}")
+    coded = y.shape[1] * (2 if code == "delta" else 1)
+    pairs = 2 * coded
     if n_inputs % pairs:
-        raise ValueError(f"n_inputs={n_inputs} is not a multiple of 2 x {y.shape[1]} "
-                         f"dimensions (an ON/OFF pair per dimension, times copies)")
+        raise ValueError(f"n_inputs={n_inputs} is not a multiple of 2 x {coded} coded "
+                         f"dimensions (an ON/OFF pair per dimension"
+                         f"{' and per change' if code == 'delta' else ''}, times copies)")
     fit_n = y.shape[0] if fit_samples is None else check_int(fit_samples, "fit_samples")
     encoder = RateEncoder(max_rate=max_rate, dt=dt, steps_per_sample=steps_per_sample,
-                          method="staggered", scaling=scaling, copies=n_inputs // pairs)
+                          method="staggered", scaling=scaling, copies=n_inputs // pairs,
+                          increments=code == "delta")
     encoder.fit(y[:fit_n])
     return EncodedSeries(series=y, spikes=encoder.transform(y),
                          steps_per_sample=int(steps_per_sample), copies=n_inputs // pairs,
@@ -338,6 +362,25 @@ def reference_forecasts(series, split: ForecastSplit, *, esn_units: int | None =
     if esn_units:
         out["esn"] = _esn_nrmse(y, split, int(esn_units), seed, sigma, esn)
     return out
+
+
+def input_code_nrmse(encoded: EncodedSeries, split: ForecastSplit, dt: float,
+                     taus=TRACE_TAUS) -> dict:
+    """The input code's own floor: the one-step NRMSE of the network's readout applied to
+    the input spike trains alone (no network).
+
+    The states are the exponential traces of the ``n_inputs`` input channels at the last
+    step of every sample (:func:`reservoir_states`), the time constant among ``taus``
+    chosen and the ridge penalty set by generalised cross-validation on ``split.train``
+    (:func:`select_trace_tau`), scored on ``split.test``: exactly the readout a network's
+    neurons get, applied to what drives them. A network that scores no better than this
+    adds nothing the code did not already carry to a linear readout (issue 28, item 5).
+    Returns ``{"nrmse", "trace_tau", "channels"}``."""
+    y = encoded.series
+    tau, states, model = select_trace_tau(encoded.spikes, encoded.steps_per_sample, dt, y,
+                                          split, taus=taus)
+    return {"nrmse": one_step_nrmse(states, y, split, "ridge", model=model),
+            "trace_tau": tau, "channels": int(encoded.spikes.shape[1])}
 
 
 def _esn_nrmse(y: np.ndarray, split: ForecastSplit, units: int, seed: int,

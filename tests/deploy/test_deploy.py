@@ -544,10 +544,52 @@ def test_user_csv_series_drives_and_scores(tmp_path):
     assert code == 0
     r = load_report(out)
     assert r["task"]["name"] == "csv" and r["input"]["columns"] == ["a", "b"]
+    # No code flag given: every code setting is chosen on the training samples, keeping
+    # the 48 channels of the default drive, and the choice is reported.
+    choice = r["input"]["code_choice"]
+    assert choice["chosen"] == ["scaling", "steps_per_sample", "copies", "code"]
+    assert {k: r["options"][k] for k in ("scaling", "steps_per_sample", "copies")} == \
+        {k: choice[k] for k in ("scaling", "steps_per_sample", "copies")}
+    assert r["input"]["code"] == choice["code"] and r["input"]["channels"] == 48
+    assert min(c["nrmse"] for c in choice["candidates"]) == \
+        next(c["nrmse"] for c in choice["candidates"]
+             if all(c[k] == choice[k] for k in ("scaling", "steps_per_sample", "code")))
     with np.load(out / "run.npz", allow_pickle=False) as run:
-        assert run["input_spikes"].shape == (60, 2 * 2 * 8)
-    # A persistence forecast of a smooth series is good, and the readout is scored.
+        assert run["input_spikes"].shape == (60, 48)
+    # A persistence forecast of a smooth series is good, and the readout is scored beside
+    # a readout of the coded input alone.
     assert r["task"]["persistence"] < 0.2 and np.isfinite(r["task"]["pruned"])
+    assert np.isfinite(r["task"]["references"]["input_code"])
+
+
+def test_csv_constant_over_its_training_samples_exits_2_on_one_line(tmp_path, capsys):
+    csv = tmp_path / "flat.csv"
+    csv.write_text("x\n" + "\n".join(["1.0"] * 250 + [f"{np.sin(i):.6f}" for i in range(150)]))
+    code, _ = deploy(tmp_path, "flat", "--target", "cpu", "--input", str(csv))
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "flat.csv" in err and "training samples the code is chosen on" in err
+
+
+def test_csv_code_flags_given_are_kept(tmp_path):
+    t = np.arange(400) * 0.05
+    csv = tmp_path / "series.csv"
+    csv.write_text("a\n" + "\n".join(f"{np.sin(v):.6f}" for v in t))
+    code, out = deploy(tmp_path, "csv", "--target", "cpu", "--input", str(csv),
+                       "--scaling", "median", "--steps-per-sample", "10", "--copies", "3",
+                       "--vpt-starts", "0")
+    assert code == 0
+    r = load_report(out)
+    assert r["input"]["code_choice"]["chosen"] == ["code"]
+    assert (r["input"]["scaling"], r["input"]["steps_per_sample"], r["input"]["copies"]) == \
+        ("median", 10, 3)
+    assert r["input"]["channels"] == 2 * 3 * (2 if r["input"]["code"] == "delta" else 1)
+    code, out = deploy(tmp_path, "csv-all", "--target", "cpu", "--input", str(csv),
+                       "--scaling", "zscore", "--steps-per-sample", "10", "--copies", "3",
+                       "--code", "level", "--vpt-starts", "0")
+    assert code == 0
+    r = load_report(out)
+    assert "code_choice" not in r["input"] and r["input"]["channels"] == 6
 
 
 def test_bad_input_series_exits_2(tmp_path, capsys):
@@ -589,6 +631,7 @@ def test_series_code_defaults_follow_the_input_and_yield_to_flags():
     assert (rossler.scaling, rossler.steps_per_sample) == ("median", 40)
     given = DeployOptions(input="rossler", scaling="range", steps_per_sample=10)
     assert (given.scaling, given.steps_per_sample) == ("range", 10)
+    assert lorenz.code == "level" and lorenz.code_to_choose == ()
     with pytest.raises(ValueError, match="steps_per_sample"):
         DeployOptions(input="rossler", steps_per_sample=0)
 
