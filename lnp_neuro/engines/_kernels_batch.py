@@ -1,0 +1,211 @@
+"""Numba kernels of :mod:`lnp_neuro.engines.batch`: one network, many samples from rest.
+
+Each sample runs from rest (``u = v = 0``, nothing pending) for the same ``T`` steps,
+with Lava's LIF + Sparse semantics (the equations are in :mod:`lnp_neuro.engines.simulator`,
+the integers in :mod:`lnp_neuro.engines.fixed_point`). The samples do not interact, so the
+batch is a loop over samples inside one compiled call: what the per-sample path pays per
+sample in Python (argument checks, the state, the result, a kernel dispatch per bias
+segment) is paid once per call. Three kernels:
+
+- :func:`run_fixed_dense`, ``mode="fixed"`` on a small or dense network. The neuron
+  update is the fixed kernel's own (:func:`~lnp_neuro.engines._kernels_fixed._input`,
+  :func:`~lnp_neuro.engines._kernels_fixed._update`: the same integer operations in the
+  same order). Only the accumulation differs: a spike of presynaptic neuron ``j`` adds
+  the dense column ``W[:, j]`` (stored as row ``j`` of the transposed matrix, restricted to
+  the span of rows the matrix reaches) to the accumulators instead of its stored entries.
+  Adding the zeros changes no integer, and integer sums do not depend on the order of
+  the adds; the accumulator type is the fixed kernel's (int32 only where every row's
+  ``sum_j |w|`` fits, :func:`~lnp_neuro.engines._kernels_fixed.accumulator_dtype`), so the
+  accumulated sums, hence the shifted activations, are the per-sample kernel's. The
+  column add is a contiguous loop the compiler vectorises (16 int32 per AVX-512 add),
+  which beats the per-entry indexed scatter on a dense matrix, and every step updates
+  every neuron (no quiescence test: a small network is busy).
+- :func:`run_fixed_samples` and :func:`run_float_samples`: the per-sample kernels
+  (:func:`~lnp_neuro.engines._kernels_fixed.run_fixed`,
+  :func:`~lnp_neuro.engines._kernels_float.run_float`) called for each sample and bias
+  segment from the compiled loop, with their event-driven scatter and quiescence skip (a
+  large sparse network). Bit-identical by construction: the same code on the same inputs.
+  Float stays there because its sum must follow Lava's order (numpy's ``add.reduceat``:
+  the first weight plus the pairwise sum of the rest), which a dense column add does not.
+
+A neuron's bias in force at step ``t`` is row ``seg_of[t]`` of ``bias_table`` (one row per
+segment of constant bias: :class:`~lnp_neuro.engines.onset.BiasSchedule`). ``rec_slot[t]``
+is the slot of ``v_rec`` that receives ``v`` after step ``t``, or -1 (not recorded).
+
+Compiled with ``nogil=True`` (blocks of samples run on threads:
+:func:`lnp_neuro._util.parallel.map_blocks`) and without ``parallel=True``: every sample
+is computed by one thread in a fixed order, whatever the thread count.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._kernels_fixed import _wrap32, run_fixed
+from ._kernels_float import run_float
+
+__all__ = ["run_fixed_dense", "run_fixed_samples", "run_float_samples"]
+
+_njit = numba.njit(cache=True, nogil=True)
+
+
+@_njit
+def _add_columns(w_t, lo, cols, n_cols, acc):
+    # acc[lo + k] += w_t[j, k] for every listed column j: the dense accumulate (a slice,
+    # so that the inner loop has no index wrap and vectorises).
+    span = w_t.shape[1]
+    block = acc[lo:lo + span]
+    for c in range(n_cols):
+        w_row = w_t[cols[c]]
+        for k in range(span):
+            block[k] += w_row[k]
+
+
+@_njit
+def _update_all(acc_rec, acc_in, r_left, r_right, i_left, i_right, active_mask, keep_u,
+                keep_v, vth, bias, sub_mask, sub_amount, u, v, row):
+    """One step of every neuron: :func:`~lnp_neuro.engines._kernels_fixed._input` then
+    :func:`~lnp_neuro.engines._kernels_fixed._update`, operation for operation, written
+    out in one branch-free loop over the neurons so that it vectorises (called per
+    neuron it does not). The reset to 0 is ``sub_mask`` 0 (``(vol - vsub) & 0``).
+    Returns the current wraps."""
+    uv_max = np.int64(8388608)                        # 2**23
+    wraps = 0
+    for i in range(v.shape[0]):
+        # Each Sparse output after its exponent, wrapped to int32; their wrapped sum.
+        ar = _wrap32((np.int64(acc_rec[i]) << r_left[i]) >> r_right[i])
+        ai = _wrap32((np.int64(acc_in[i]) << i_left[i]) >> i_right[i])
+        a = _wrap32(ar + ai) & active_mask[i]
+        acc_rec[i] = 0
+        acc_in[i] = 0
+        act = _wrap32(a << 6)
+        pu = np.int64(u[i]) * keep_u[i]               # truncating 12-bit decay of u
+        cur = _wrap32(_wrap32((pu + ((pu >> 63) & 4095)) >> 12) + act)
+        up = np.int64(cur > uv_max)                   # Lava's 24-bit wrap of u
+        down = np.int64(cur <= -uv_max)
+        w = cur - (up - down) * (2 * uv_max)
+        pv = np.int64(v[i]) * keep_v[i]               # truncating 12-bit decay of v
+        vol = _wrap32(_wrap32(_wrap32((pv + ((pv >> 63) & 4095)) >> 12) + w) + bias[i])
+        vol = min(max(vol, -(uv_max - 1)), uv_max - 1)
+        spiked = vol > vth[i]
+        u[i] = w
+        v[i] = ((vol - sub_amount[i]) & sub_mask[i]) if spiked else vol
+        row[i] = spiked
+        wraps += up | down
+    return wraps
+
+
+@_njit
+def run_fixed_dense(x, seg_of, bias_table, active_mask, keep_u, keep_v, vth, sub_mask,
+                    sub_amount, r_pre, r_w, r_lo, r_left, r_right, i_pre, i_w, i_lo, i_left,
+                    i_right, acc_rec, acc_in, v, u, spikes, rec_slot, v_rec):
+    """Samples ``x[b]`` (``[B, T, n_in]`` bool) from rest, fixed point, dense accumulation
+    (module docstring); writes ``spikes`` ``[B, T, N]`` and the recorded ``v`` (integers).
+
+    ``sub_mask``, ``sub_amount``: -1 and ``vsub`` where a spike subtracts, 0 where it
+    resets to 0 (:func:`_update_all`). ``r_pre[j]``: row of presynaptic neuron ``j`` in
+    ``r_w`` (``[n_pre, span]``, the transposed recurrent integers restricted to rows
+    ``r_lo .. r_lo + span``), -1 for a neuron without synapses; ``i_pre``, ``i_w`` and
+    ``i_lo`` likewise for the inputs. ``acc_rec``/``acc_in`` (N, the accumulator types),
+    ``v``/``u`` (N) are work arrays. Returns the current wraps."""
+    n_samples, n_steps, n_in = x.shape
+    n = v.shape[0]
+    spiking = np.empty(n, np.uint32)
+    in_spiking = np.empty(max(n_in, 1), np.uint32)
+    wraps = 0
+    for b in range(n_samples):
+        for i in range(n):
+            v[i] = 0
+            u[i] = 0
+            acc_rec[i] = 0
+            acc_in[i] = 0
+        xb = x[b]
+        sb = spikes[b]
+        for t in range(n_steps):
+            row = sb[t]
+            wraps += _update_all(acc_rec, acc_in, r_left, r_right, i_left, i_right,
+                                 active_mask, keep_u, keep_v, vth, bias_table[seg_of[t]],
+                                 sub_mask, sub_amount, u, v, row)
+            slot = rec_slot[t]
+            if slot >= 0:
+                for i in range(n):
+                    v_rec[b, slot, i] = v[i]
+            if t + 1 == n_steps:
+                break
+            n_sp = 0
+            for i in range(n):
+                spiking[n_sp] = r_pre[i]
+                n_sp += np.int64(row[i] & (r_pre[i] >= 0))
+            _add_columns(r_w, r_lo, spiking, n_sp, acc_rec)
+            n_x = 0
+            for j in range(n_in):
+                in_spiking[n_x] = i_pre[j]
+                n_x += np.int64(xb[t, j] & (i_pre[j] >= 0))
+            _add_columns(i_w, i_lo, in_spiking, n_x, acc_in)
+    return wraps
+
+
+@_njit
+def run_fixed_samples(x, seg_start, bias_table, active_mask, keep_u, keep_v, vth, sub_mask,
+                      r_ptr, r_idx, r_dat, r_block, r_left, r_right,
+                      i_ptr, i_idx, i_dat, i_block, i_left, i_right,
+                      acc_rec, acc_in, v, u, spikes, record, v_all, u_all, rec_slot, v_rec):
+    """Samples ``x[b]`` from rest through :func:`~lnp_neuro.engines._kernels_fixed.run_fixed`,
+    one call per segment of constant bias (``seg_start``: the segments' first steps, the
+    last entry ``T``); ``v_all``/``u_all`` ``[T, N]`` are its record (``record``), copied
+    to ``v_rec`` at ``rec_slot``. Returns the current wraps."""
+    n_samples, n_steps = x.shape[0], x.shape[1]
+    n = v.shape[0]
+    pend_in = np.zeros(n, np.int64)
+    pend_rec = np.zeros(n, np.int64)
+    wraps = 0
+    for b in range(n_samples):
+        for i in range(n):
+            v[i] = 0
+            u[i] = 0
+            pend_in[i] = 0
+            pend_rec[i] = 0
+        for k in range(seg_start.shape[0] - 1):
+            t0 = seg_start[k]
+            _, wr, _ = run_fixed(t0, seg_start[k + 1] - t0, x[b], active_mask, keep_u, keep_v,
+                                 vth, bias_table[k], sub_mask, r_ptr, r_idx, r_dat, r_block,
+                                 r_left, r_right, i_ptr, i_idx, i_dat, i_block, i_left,
+                                 i_right, v, u, pend_in, pend_rec, acc_rec, acc_in,
+                                 spikes[b], record, v_all, u_all)
+            wraps += wr
+        if record:
+            for t in range(n_steps):
+                if rec_slot[t] >= 0:
+                    for i in range(n):
+                        v_rec[b, rec_slot[t], i] = v_all[t, i]
+    return wraps
+
+
+@_njit
+def run_float_samples(x, seg_start, bias_table, active, one_minus_du, one_minus_dv, vth,
+                      reset_sub, r_ptr, r_idx, r_dat, r_base, i_ptr, i_idx, i_dat, i_base,
+                      v, u, spikes, record, v_all, u_all, rec_slot, v_rec):
+    """Samples ``x[b]`` from rest through :func:`~lnp_neuro.engines._kernels_float.run_float`,
+    one call per segment of constant bias (as :func:`run_fixed_samples`)."""
+    n_samples, n_steps = x.shape[0], x.shape[1]
+    n = v.shape[0]
+    pend_in = np.zeros(n, np.float64)
+    pend_rec = np.zeros(n, np.float64)
+    for b in range(n_samples):
+        for i in range(n):
+            v[i] = 0.0
+            u[i] = 0.0
+            pend_in[i] = 0.0
+            pend_rec[i] = 0.0
+        for k in range(seg_start.shape[0] - 1):
+            t0 = seg_start[k]
+            run_float(t0, seg_start[k + 1] - t0, x[b], active, one_minus_du, one_minus_dv, vth,
+                      bias_table[k], reset_sub, r_ptr, r_idx, r_dat, r_base, i_ptr, i_idx,
+                      i_dat, i_base, v, u, pend_in, pend_rec, spikes[b], record, v_all, u_all)
+        if record:
+            for t in range(n_steps):
+                if rec_slot[t] >= 0:
+                    for i in range(n):
+                        v_rec[b, rec_slot[t], i] = v_all[t, i]
+    return 0
