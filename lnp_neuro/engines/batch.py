@@ -83,17 +83,31 @@ def _record_slots(v_steps, steps: int) -> tuple[np.ndarray, int]:
 
 
 def _dense_block(mat):
-    """The transposed dense integers of ``mat`` (N x n_pre) restricted to the rows it
+    """The transposed dense integers of ``mat`` (N x n_pre, CSR) restricted to the rows it
     reaches: ``(pre_row, w_t, lo)``, ``pre_row[j]`` the row of ``w_t`` of presynaptic
     ``j`` (-1: no synapse), ``w_t`` ``[n_pre_with_synapses, span]``, ``lo`` the first row."""
-    csc = mat.tocsc()
-    has = np.diff(csc.indptr) > 0
-    lo = int(csc.indices.min()) if csc.nnz else 0
-    hi = int(csc.indices.max()) + 1 if csc.nnz else 0
-    pre_row = np.full(csc.shape[1], -1, np.int64)
+    if not mat.has_canonical_format:     # duplicates add up, as the kernels add them
+        mat = mat.copy()
+        mat.sum_duplicates()
+    post = np.repeat(np.arange(mat.shape[0]), np.diff(mat.indptr))
+    pre = mat.indices
+    has = np.bincount(pre, minlength=mat.shape[1]) > 0
+    lo = int(post.min()) if post.size else 0
+    span = int(post.max()) + 1 - lo if post.size else 0
+    pre_row = np.full(mat.shape[1], -1, np.int64)
     pre_row[has] = np.arange(int(has.sum()))
-    w_t = np.ascontiguousarray(csc[lo:hi][:, np.flatnonzero(has)].T.toarray())
+    w_t = np.zeros((int(has.sum()), span), np.int64)
+    w_t[pre_row[pre], post - lo] = mat.data
     return pre_row, w_t, lo
+
+
+def _block_shape(mat) -> tuple[int, int, int]:
+    """(presynaptic neurons with synapses, span of rows reached, stored entries)."""
+    if mat.nnz == 0:
+        return 0, 0, 0
+    rows = np.flatnonzero(np.diff(mat.indptr))
+    return (int(np.count_nonzero(np.bincount(mat.indices, minlength=mat.shape[1]))),
+            int(rows[-1] - rows[0] + 1), int(mat.nnz))
 
 
 def dense_fits(fixed) -> bool:
@@ -101,12 +115,8 @@ def dense_fits(fixed) -> bool:
     block (presynaptic neurons with synapses x rows reached) holds at most
     :data:`DENSE_MAX_ENTRIES` entries, at least :data:`DENSE_MIN_DENSITY` of them stored."""
     for mat in (fixed.weights, fixed.input_weights):
-        if mat.nnz == 0:
-            continue
-        csc = mat.tocsc()
-        n_pre = int(np.count_nonzero(np.diff(csc.indptr)))
-        span = int(csc.indices.max()) - int(csc.indices.min()) + 1
-        if n_pre * span > DENSE_MAX_ENTRIES or mat.nnz < DENSE_MIN_DENSITY * n_pre * span:
+        n_pre, span, nnz = _block_shape(mat)
+        if n_pre * span > DENSE_MAX_ENTRIES or nnz < DENSE_MIN_DENSITY * n_pre * span:
             return False
     return True
 
