@@ -1,36 +1,37 @@
-"""Numba kernels of :mod:`lnp_neuro.engines.batch`: one network, many samples from rest.
+"""Numba kernel of :mod:`lnp_neuro.engines.batch` in ``mode="fixed"`` on a small or dense
+network: many samples, each from rest, in one compiled call.
 
-Each sample runs from rest (``u = v = 0``, nothing pending) for the same ``T`` steps,
-with Lava's LIF + Sparse semantics (the equations are in :mod:`lnp_neuro.engines.simulator`,
-the integers in :mod:`lnp_neuro.engines.fixed_point`). The samples do not interact, so the
-batch is a loop over samples inside one compiled call: what the per-sample path pays per
-sample in Python (argument checks, the state, the result, a kernel dispatch per bias
-segment) is paid once per call. Three kernels:
+Each sample runs from rest (``u = v = 0``, nothing pending) for the same ``T`` steps, with
+Lava's bit-accurate LIF + Sparse semantics (lava-nc 0.10.0 ``PyLifModelBitAcc`` and
+``PySparseModelBitAcc``; the equations are in :mod:`lnp_neuro.engines.fixed_point`). The
+samples do not interact, so the batch is a loop over samples inside one call: what a run
+pays per sample in Python (argument checks, the state, the result, a kernel dispatch per
+bias segment) is paid once per call. What differs from
+:func:`lnp_neuro.engines._kernels_fixed.run_fixed`, and why each stays bit-exact:
 
-- :func:`run_fixed_dense`, ``mode="fixed"`` on a small or dense network. The neuron
-  update is the fixed kernel's own (:func:`~lnp_neuro.engines._kernels_fixed._input`,
-  :func:`~lnp_neuro.engines._kernels_fixed._update`: the same integer operations in the
-  same order). Only the accumulation differs: a spike of presynaptic neuron ``j`` adds
-  the dense column ``W[:, j]`` (stored as row ``j`` of the transposed matrix, restricted to
-  the span of rows the matrix reaches) to the accumulators instead of its stored entries.
-  Adding the zeros changes no integer, and integer sums do not depend on the order of
-  the adds; the accumulator type is the fixed kernel's (int32 only where every row's
-  ``sum_j |w|`` fits, :func:`~lnp_neuro.engines._kernels_fixed.accumulator_dtype`), so the
-  accumulated sums, hence the shifted activations, are the per-sample kernel's. The
-  column add is a contiguous loop the compiler vectorises (16 int32 per AVX-512 add),
-  which beats the per-entry indexed scatter on a dense matrix, and every step updates
-  every neuron (no quiescence test: a small network is busy).
-- :func:`run_fixed_samples` and :func:`run_float_samples`: the per-sample kernels
-  (:func:`~lnp_neuro.engines._kernels_fixed.run_fixed`,
-  :func:`~lnp_neuro.engines._kernels_float.run_float`) called for each sample and bias
-  segment from the compiled loop, with their event-driven scatter and quiescence skip (a
-  large sparse network). Bit-identical by construction: the same code on the same inputs.
-  Float stays there because its sum must follow Lava's order (numpy's ``add.reduceat``:
-  the first weight plus the pairwise sum of the rest), which a dense column add does not.
+- **Dense column adds.** A spike of presynaptic neuron ``j`` adds the dense column
+  ``W[:, j]`` (row ``j`` of the transposed integers, over the span of rows the matrix
+  reaches) to the accumulators instead of its stored entries. Adding zeros changes no
+  integer and integer sums do not depend on the order of the adds; the accumulator type
+  is the fixed kernel's (int32 only where every row's ``sum_j |w|`` fits,
+  :func:`~lnp_neuro.engines._kernels_fixed.accumulator_dtype`), so the sums, hence the
+  shifted activations, are the per-sample kernel's. The add is a contiguous loop that
+  vectorises (16 int32 per AVX-512 add); on a dense matrix it beats the indexed scatter.
+- **One vectorised update loop.** :func:`_update_all` is
+  :func:`~lnp_neuro.engines._kernels_fixed._input` followed by
+  :func:`~lnp_neuro.engines._kernels_fixed._update`, the same integer operations in the
+  same order, written out for all neurons in one branch-free loop (called per neuron
+  they do not vectorise). Every neuron is updated every step (no quiescence test: a
+  small network is busy); the neurons and the dense blocks are padded to whole vectors
+  with inert neurons (:func:`lnp_neuro.engines.batch.dense_layout`).
 
 A neuron's bias in force at step ``t`` is row ``seg_of[t]`` of ``bias_table`` (one row per
 segment of constant bias: :class:`~lnp_neuro.engines.onset.BiasSchedule`). ``rec_slot[t]``
 is the slot of ``v_rec`` that receives ``v`` after step ``t``, or -1 (not recorded).
+
+Larger or sparser networks, and ``mode="float"`` (whose sums follow Lava's order), run the
+per-sample kernels from a compiled loop instead (``run_fixed_samples``,
+``run_float_samples`` beside those kernels).
 
 Compiled with ``nogil=True`` (blocks of samples run on threads:
 :func:`lnp_neuro._util.parallel.map_blocks`) and without ``parallel=True``: every sample
@@ -42,10 +43,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._kernels_fixed import _wrap32, run_fixed
-from ._kernels_float import run_float
+from ._kernels_fixed import _wrap32
 
-__all__ = ["run_fixed_dense", "run_fixed_samples", "run_float_samples"]
+__all__ = ["run_fixed_dense"]
 
 _njit = numba.njit(cache=True, nogil=True)
 
@@ -103,19 +103,23 @@ def run_fixed_dense(x, seg_of, bias_table, active_mask, keep_u, keep_v, vth, sub
     """Samples ``x[b]`` (``[B, T, n_in]`` bool) from rest, fixed point, dense accumulation
     (module docstring); writes ``spikes`` ``[B, T, N]`` and the recorded ``v`` (integers).
 
-    ``sub_mask``, ``sub_amount``: -1 and ``vsub`` where a spike subtracts, 0 where it
-    resets to 0 (:func:`_update_all`). ``r_pre[j]``: row of presynaptic neuron ``j`` in
-    ``r_w`` (``[n_pre, span]``, the transposed recurrent integers restricted to rows
-    ``r_lo .. r_lo + span``), -1 for a neuron without synapses; ``i_pre``, ``i_w`` and
-    ``i_lo`` likewise for the inputs. ``acc_rec``/``acc_in`` (N, the accumulator types),
-    ``v``/``u`` (N) are work arrays. Returns the current wraps."""
+    The per-neuron arrays, ``bias_table``'s rows and the work arrays (``acc_rec``/``acc_in``
+    in the accumulator types, ``v``/``u``) have ``n_pad >= N`` entries, the ones after ``N``
+    inert (lnp_neuro.engines.batch.dense_layout). ``sub_mask``, ``sub_amount``: -1 and
+    ``vsub`` where a spike subtracts, 0 where it resets to 0 (:func:`_update_all`).
+    ``r_pre[j]``: row of presynaptic neuron ``j`` in ``r_w`` (``[n_pre, span]``, the
+    transposed recurrent integers of rows ``r_lo .. r_lo + span``), -1 for a neuron
+    without synapses; ``i_pre``, ``i_w`` and ``i_lo`` likewise for the inputs. Returns
+    the current wraps."""
     n_samples, n_steps, n_in = x.shape
-    n = v.shape[0]
+    n = spikes.shape[2]
+    n_pad = v.shape[0]
+    row = np.zeros(n_pad, np.bool_)
     spiking = np.empty(n, np.uint32)
     in_spiking = np.empty(max(n_in, 1), np.uint32)
     wraps = 0
     for b in range(n_samples):
-        for i in range(n):
+        for i in range(n_pad):
             v[i] = 0
             u[i] = 0
             acc_rec[i] = 0
@@ -123,10 +127,12 @@ def run_fixed_dense(x, seg_of, bias_table, active_mask, keep_u, keep_v, vth, sub
         xb = x[b]
         sb = spikes[b]
         for t in range(n_steps):
-            row = sb[t]
             wraps += _update_all(acc_rec, acc_in, r_left, r_right, i_left, i_right,
                                  active_mask, keep_u, keep_v, vth, bias_table[seg_of[t]],
                                  sub_mask, sub_amount, u, v, row)
+            out = sb[t]
+            for i in range(n):
+                out[i] = row[i]
             slot = rec_slot[t]
             if slot >= 0:
                 for i in range(n):
@@ -144,68 +150,3 @@ def run_fixed_dense(x, seg_of, bias_table, active_mask, keep_u, keep_v, vth, sub
                 n_x += np.int64(xb[t, j] & (i_pre[j] >= 0))
             _add_columns(i_w, i_lo, in_spiking, n_x, acc_in)
     return wraps
-
-
-@_njit
-def run_fixed_samples(x, seg_start, bias_table, active_mask, keep_u, keep_v, vth, sub_mask,
-                      r_ptr, r_idx, r_dat, r_block, r_left, r_right,
-                      i_ptr, i_idx, i_dat, i_block, i_left, i_right,
-                      acc_rec, acc_in, v, u, spikes, record, v_all, u_all, rec_slot, v_rec):
-    """Samples ``x[b]`` from rest through :func:`~lnp_neuro.engines._kernels_fixed.run_fixed`,
-    one call per segment of constant bias (``seg_start``: the segments' first steps, the
-    last entry ``T``); ``v_all``/``u_all`` ``[T, N]`` are its record (``record``), copied
-    to ``v_rec`` at ``rec_slot``. Returns the current wraps."""
-    n_samples, n_steps = x.shape[0], x.shape[1]
-    n = v.shape[0]
-    pend_in = np.zeros(n, np.int64)
-    pend_rec = np.zeros(n, np.int64)
-    wraps = 0
-    for b in range(n_samples):
-        for i in range(n):
-            v[i] = 0
-            u[i] = 0
-            pend_in[i] = 0
-            pend_rec[i] = 0
-        for k in range(seg_start.shape[0] - 1):
-            t0 = seg_start[k]
-            _, wr, _ = run_fixed(t0, seg_start[k + 1] - t0, x[b], active_mask, keep_u, keep_v,
-                                 vth, bias_table[k], sub_mask, r_ptr, r_idx, r_dat, r_block,
-                                 r_left, r_right, i_ptr, i_idx, i_dat, i_block, i_left,
-                                 i_right, v, u, pend_in, pend_rec, acc_rec, acc_in,
-                                 spikes[b], record, v_all, u_all)
-            wraps += wr
-        if record:
-            for t in range(n_steps):
-                if rec_slot[t] >= 0:
-                    for i in range(n):
-                        v_rec[b, rec_slot[t], i] = v_all[t, i]
-    return wraps
-
-
-@_njit
-def run_float_samples(x, seg_start, bias_table, active, one_minus_du, one_minus_dv, vth,
-                      reset_sub, r_ptr, r_idx, r_dat, r_base, i_ptr, i_idx, i_dat, i_base,
-                      v, u, spikes, record, v_all, u_all, rec_slot, v_rec):
-    """Samples ``x[b]`` from rest through :func:`~lnp_neuro.engines._kernels_float.run_float`,
-    one call per segment of constant bias (as :func:`run_fixed_samples`)."""
-    n_samples, n_steps = x.shape[0], x.shape[1]
-    n = v.shape[0]
-    pend_in = np.zeros(n, np.float64)
-    pend_rec = np.zeros(n, np.float64)
-    for b in range(n_samples):
-        for i in range(n):
-            v[i] = 0.0
-            u[i] = 0.0
-            pend_in[i] = 0.0
-            pend_rec[i] = 0.0
-        for k in range(seg_start.shape[0] - 1):
-            t0 = seg_start[k]
-            run_float(t0, seg_start[k + 1] - t0, x[b], active, one_minus_du, one_minus_dv, vth,
-                      bias_table[k], reset_sub, r_ptr, r_idx, r_dat, r_base, i_ptr, i_idx,
-                      i_dat, i_base, v, u, pend_in, pend_rec, spikes[b], record, v_all, u_all)
-        if record:
-            for t in range(n_steps):
-                if rec_slot[t] >= 0:
-                    for i in range(n):
-                        v_rec[b, rec_slot[t], i] = v_all[t, i]
-    return 0

@@ -9,13 +9,16 @@ Sparse semantics (lava-nc 0.10.0 ``floating_pt`` / ``fixed_pt`` process models; 
 equations are in :mod:`lnp_neuro.engines.simulator`), the same bias onsets
 (:mod:`lnp_neuro.engines.onset`).
 
-How. The samples run in one compiled loop (:mod:`lnp_neuro.engines._kernels_batch`). In
-``mode="fixed"`` a network whose dense weight blocks are small (:func:`dense_fits`)
-accumulates by dense column adds, exact because integer sums do not depend on the order
-or on added zeros; a larger one, and every network in ``mode="float"`` (whose sums follow
-Lava's order), runs the per-sample event-driven kernels from that loop. The numpy
-engine, and a network with delayed synapse groups, run the samples one by one through
-``Simulator.run`` (same results, no batching).
+How. The samples run in one compiled loop. In ``mode="fixed"`` a network whose dense
+weight blocks are small and not too sparse (:func:`dense_fits`) runs
+:func:`lnp_neuro.engines._kernels_batch.run_fixed_dense`: dense column adds, exact
+because integer sums do not depend on the order or on added zeros, and a vectorised
+neuron update. A larger or sparser one runs the per-sample event-driven kernel from the
+loop (``run_fixed_samples``), and so does every network in ``mode="float"``
+(``run_float_samples``): its sums follow Lava's order (the first weight plus numpy's
+pairwise sum of the rest), which column adds do not keep. The numpy engine and a network
+with delayed synapse groups run the samples one by one through ``Simulator.run`` (same
+results, no batching).
 
 Reason. Scoring a data set (``lnp-deploy --data``) runs hundreds of short samples of a
 small network; one by one, the Python work of each run (checks, state, result, a kernel
@@ -37,6 +40,8 @@ DENSE_MAX_ENTRIES = 1 << 20
 #: Smallest fraction of stored synapses in the dense blocks for column adds: below it,
 #: the per-sample event-driven kernel adds fewer numbers (measured: docs/design.md).
 DENSE_MIN_DENSITY = 1 / 16
+# int32 lanes of an AVX-512 vector: the dense path pads its neurons and blocks to these.
+_LANES = 16
 
 
 @dataclass(eq=False)
@@ -121,18 +126,43 @@ def dense_fits(fixed) -> bool:
     return True
 
 
+def _padded(values: np.ndarray, size: int, fill) -> np.ndarray:
+    out = np.full(size, fill, values.dtype)
+    out[:values.size] = values
+    return out
+
+
+def _padded_block(w_t: np.ndarray, lo: int, n_pad: int, dtype):
+    """``w_t`` widened with zero columns to a multiple of :data:`_LANES` that ends inside
+    ``n_pad``; its new first row."""
+    span = -(-w_t.shape[1] // _LANES) * _LANES
+    first = min(lo, n_pad - span)
+    out = np.zeros((w_t.shape[0], span), dtype)
+    out[:, lo - first:lo - first + w_t.shape[1]] = w_t
+    return out, np.int64(first)
+
+
 def dense_layout(fixed, statics, rec_acc, in_acc) -> tuple:
-    """What :func:`~lnp_neuro.engines._kernels_batch.run_fixed_dense` reads after the
-    per-neuron constants, from ``sub_mask`` to ``i_right``: the reset masks, the two
-    dense blocks in their accumulator types and the exponent shifts (``statics``: the
-    fixed kernel's layout, ``lnp_neuro.engines.simulator._fixed_layout``)."""
+    """What :func:`~lnp_neuro.engines._kernels_batch.run_fixed_dense` reads after the bias
+    table, from ``active_mask`` to ``i_right`` (``statics``: the fixed kernel's layout,
+    ``lnp_neuro.engines.simulator._fixed_layout``): the per-neuron constants, the reset
+    masks, the two dense blocks in their accumulator types and the exponent shifts.
+
+    The neurons are padded to a multiple of :data:`_LANES` with inert ones (no input, no
+    decay, no bias, a threshold ``v`` never reaches: they stay at 0 and never spike) and
+    the dense blocks to whole vectors, so that the vectorised loops run no scalar tail."""
+    n = fixed.size
+    n_pad = max(_LANES, -(-n // _LANES) * _LANES)
+    active_mask, keep_u, keep_v, vth = statics[:4]
+    sub_mask, sub_amount = statics[5] or (np.zeros(n, np.int32), np.zeros(n, np.int32))
     r_pre, r_w, r_lo = _dense_block(fixed.weights)
     i_pre, i_w, i_lo = _dense_block(fixed.input_weights)
-    r_left, r_right, i_left, i_right = statics[10], statics[11], statics[16], statics[17]
-    n = fixed.size
-    sub_mask, sub_amount = statics[5] or (np.zeros(n, np.int32), np.zeros(n, np.int32))
-    return (sub_mask, sub_amount, r_pre, r_w.astype(rec_acc), np.int64(r_lo), r_left,
-            r_right, i_pre, i_w.astype(in_acc), np.int64(i_lo), i_left, i_right)
+    r_w, r_lo = _padded_block(r_w, r_lo, n_pad, rec_acc)
+    i_w, i_lo = _padded_block(i_w, i_lo, n_pad, in_acc)
+    zero = [_padded(a, n_pad, 0) for a in (active_mask, keep_u, keep_v, sub_mask,
+                                            sub_amount, *statics[10:12], *statics[16:18])]
+    return (*zero[:3], _padded(vth, n_pad, 2 ** 31 - 1), *zero[3:5], r_pre, r_w, r_lo,
+            *zero[5:7], i_pre, i_w, i_lo, *zero[7:9])
 
 
 def run_batch(sim, inputs, v_steps=None) -> BatchResult:
@@ -151,7 +181,7 @@ def run_batch(sim, inputs, v_steps=None) -> BatchResult:
     segments = sim._schedule.segments(steps)
     seg_start = np.array([a for a, _ in segments] + [steps], np.int64)
     if mode == "float":
-        from ._kernels_batch import run_float_samples
+        from ._kernels_float import run_float_samples
         v_rec = np.zeros((n_samples, n_rec, n), np.float64)
         bias_table = np.stack([sim._schedule.bias_at(layout[4], a) for a, _ in segments])
         record = n_rec > 0
@@ -163,16 +193,20 @@ def run_batch(sim, inputs, v_steps=None) -> BatchResult:
     statics, rec_acc, in_acc = layout
     bias_table = np.stack([sim._schedule.bias_at(statics[4], a) for a, _ in segments])
     v_rec = np.zeros((n_samples, n_rec, n), np.int32)
-    v, u = np.zeros(n, np.int32), np.zeros(n, np.int32)
-    acc_rec, acc_in = np.zeros(n, rec_acc), np.zeros(n, in_acc)
     dense = sim._batch_layout()
     if dense is not None:
         from ._kernels_batch import run_fixed_dense
+        n_pad = dense[0].size
         seg_of = np.repeat(np.arange(len(segments)), np.diff(seg_start))
-        wraps = run_fixed_dense(x, seg_of, bias_table, *statics[:4], *dense, acc_rec, acc_in,
-                                v, u, spikes, rec_slot, v_rec)
+        table = np.zeros((len(segments), n_pad), bias_table.dtype)
+        table[:, :n] = bias_table
+        wraps = run_fixed_dense(x, seg_of, table, *dense, np.zeros(n_pad, rec_acc),
+                                np.zeros(n_pad, in_acc), np.zeros(n_pad, np.int32),
+                                np.zeros(n_pad, np.int32), spikes, rec_slot, v_rec)
     else:
-        from ._kernels_batch import run_fixed_samples
+        from ._kernels_fixed import run_fixed_samples
+        v, u = np.zeros(n, np.int32), np.zeros(n, np.int32)
+        acc_rec, acc_in = np.zeros(n, rec_acc), np.zeros(n, in_acc)
         record = n_rec > 0
         v_all = np.zeros((steps if record else 0, n), np.int32)
         wraps = run_fixed_samples(x, seg_start, bias_table, *statics[:4], statics[5],
