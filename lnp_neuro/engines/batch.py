@@ -37,9 +37,10 @@ __all__ = ["BatchResult", "run_batch", "dense_fits", "DENSE_MAX_ENTRIES",
 #: Largest dense block (presynaptic neurons with synapses x span of rows reached) the
 #: fixed-point batch accumulates by column adds: 1 Mi int32 entries, 4 MiB.
 DENSE_MAX_ENTRIES = 1 << 20
-#: Smallest fraction of stored synapses in the dense blocks for column adds: below it,
-#: the per-sample event-driven kernel adds fewer numbers (measured: docs/design.md).
-DENSE_MIN_DENSITY = 1 / 16
+#: Smallest fraction of stored synapses in the dense blocks for column adds: below it the
+#: per-sample event-driven kernel is as fast or faster (measured crossover on random
+#: reservoirs: docs/design.md, "Batched scoring").
+DENSE_MIN_DENSITY = 0.15
 # int32 lanes of an AVX-512 vector: the dense path pads its neurons and blocks to these.
 _LANES = 16
 
