@@ -53,9 +53,9 @@ _FIELDS = ("inputs", "labels", "train", "targets")
 #: of scored ``targets`` counts as constant, as for a forecast's series
 #: (lnp_neuro.tasks.forecast): its NRMSE would divide by a zero spread.
 CONSTANT_SPREAD = 1e-10
-# Bytes of one block of samples scored on the threads (its inputs and rasters), over all
-# threads; and blocks per thread at least (a few, so that a descheduled thread holds up
-# little of the rest).
+# Bytes of the blocks of samples scored at once on the threads (their inputs, counts and
+# membranes: no raster is kept); and blocks per thread at least (a few, so that a
+# descheduled thread holds up little of the rest).
 _BLOCK_BYTES = 256 << 20
 _BLOCKS_PER_THREAD = 2
 
@@ -283,7 +283,7 @@ def _responses(net, inputs: np.ndarray, latency: int, mode: str, out_cols: np.nd
 
     The samples run in batches through one prepared Simulator
     (:meth:`~lnp_neuro.engines.simulator.Simulator.run_batch`: each sample from rest,
-    bit for bit its own run), in blocks of at most :data:`_BLOCK_BYTES` of rasters on
+    bit for bit its own run), in blocks of at most :data:`_BLOCK_BYTES` on
     ``workers`` threads (default: numba's thread count,
     :func:`~lnp_neuro._util.parallel.map_blocks`; the kernels release the GIL), so every
     score is the one the sample gets on its own, whatever the number of threads."""
@@ -293,7 +293,7 @@ def _responses(net, inputs: np.ndarray, latency: int, mode: str, out_cols: np.nd
     scores = np.empty((samples, out_cols.size))
     counts = None if hidden_cols is None else np.empty((samples, hidden_cols.size))
     threads = n_threads() if workers is None else max(1, int(workers))
-    per_sample = length * (net.n_total_neurons + channels) + (0 if spiking else 8 * length)
+    per_sample = length * channels + 16 * net.n_total_neurons     # inputs, counts, v
     most = max(1, _BLOCK_BYTES // (threads * per_sample))
     n_blocks = max(1, min(samples, max(-(-samples // most), threads * _BLOCKS_PER_THREAD)))
     bounds = np.linspace(0, samples, n_blocks + 1).astype(np.int64)
@@ -302,11 +302,11 @@ def _responses(net, inputs: np.ndarray, latency: int, mode: str, out_cols: np.nd
         lo, hi = bounds[b], bounds[b + 1]
         x = np.zeros((hi - lo, length, channels), dtype=bool)
         x[:, :steps] = inputs[lo:hi]
-        result = sim.run_batch(x, v_steps=None if spiking else [-1])
-        scores[lo:hi] = (result.spikes[:, :, out_cols].sum(axis=1) if spiking
+        result = sim.run_batch(x, v_steps=None if spiking else [-1], raster=False)
+        scores[lo:hi] = (result.counts[:, out_cols] if spiking
                          else result.v[:, 0, out_cols])
         if counts is not None:
-            counts[lo:hi] = result.spikes[:, :, hidden_cols].sum(axis=1)
+            counts[lo:hi] = result.counts[:, hidden_cols]
 
     map_blocks(block, n_blocks, threads)
     return scores, counts

@@ -99,9 +99,11 @@ def _update_all(acc_rec, acc_in, r_left, r_right, i_left, i_right, active_mask, 
 @_njit
 def run_fixed_dense(x, seg_of, bias_table, active_mask, keep_u, keep_v, vth, sub_mask,
                     sub_amount, r_pre, r_w, r_lo, r_left, r_right, i_pre, i_w, i_lo, i_left,
-                    i_right, acc_rec, acc_in, v, u, spikes, rec_slot, v_rec):
+                    i_right, acc_rec, acc_in, v, u, spikes, counts, rec_slot, v_rec):
     """Samples ``x[b]`` (``[B, T, n_in]`` bool) from rest, fixed point, dense accumulation
-    (module docstring); writes ``spikes`` ``[B, T, N]`` and the recorded ``v`` (integers).
+    (module docstring); writes ``spikes`` ``[B, T, N]`` (or, given ``[1, T, N]``, uses it
+    as every sample's scratch raster), the spike counts ``counts`` ``[B, N]`` and the
+    recorded ``v`` (integers).
 
     The per-neuron arrays, ``bias_table``'s rows and the work arrays (``acc_rec``/``acc_in``
     in the accumulator types, ``v``/``u``) have ``n_pad >= N`` entries, the ones after ``N``
@@ -115,6 +117,9 @@ def run_fixed_dense(x, seg_of, bias_table, active_mask, keep_u, keep_v, vth, sub
     n = spikes.shape[2]
     n_pad = v.shape[0]
     row = np.zeros(n_pad, np.bool_)
+    keep = spikes.shape[0] == n_samples
+    has_pre = r_pre >= 0
+    in_has_pre = i_pre >= 0
     spiking = np.empty(n, np.uint32)
     in_spiking = np.empty(max(n_in, 1), np.uint32)
     wraps = 0
@@ -125,7 +130,8 @@ def run_fixed_dense(x, seg_of, bias_table, active_mask, keep_u, keep_v, vth, sub
             acc_rec[i] = 0
             acc_in[i] = 0
         xb = x[b]
-        sb = spikes[b]
+        sb = spikes[b if keep else 0]
+        cb = counts[b]
         for t in range(n_steps):
             wraps += _update_all(acc_rec, acc_in, r_left, r_right, i_left, i_right,
                                  active_mask, keep_u, keep_v, vth, bias_table[seg_of[t]],
@@ -133,6 +139,7 @@ def run_fixed_dense(x, seg_of, bias_table, active_mask, keep_u, keep_v, vth, sub
             out = sb[t]
             for i in range(n):
                 out[i] = row[i]
+                cb[i] += row[i]
             slot = rec_slot[t]
             if slot >= 0:
                 for i in range(n):
@@ -142,11 +149,11 @@ def run_fixed_dense(x, seg_of, bias_table, active_mask, keep_u, keep_v, vth, sub
             n_sp = 0
             for i in range(n):
                 spiking[n_sp] = r_pre[i]
-                n_sp += np.int64(row[i] & (r_pre[i] >= 0))
+                n_sp += np.int64(row[i] & has_pre[i])
             _add_columns(r_w, r_lo, spiking, n_sp, acc_rec)
             n_x = 0
             for j in range(n_in):
                 in_spiking[n_x] = i_pre[j]
-                n_x += np.int64(xb[t, j] & (i_pre[j] >= 0))
+                n_x += np.int64(xb[t, j] & in_has_pre[j])
             _add_columns(i_w, i_lo, in_spiking, n_x, acc_in)
     return wraps

@@ -47,12 +47,14 @@ _LANES = 16
 
 @dataclass(eq=False)
 class BatchResult:
-    """``spikes`` bool ``[B, T, N]``; ``v`` float ``[B, len(v_steps), N]`` (the membrane
-    after those steps, after the reset; in ``mode="fixed"`` the integers divided by
-    ``scale``, as ``SimulationResult.v``) or None; ``current_wraps`` summed over the
+    """``spikes`` bool ``[B, T, N]`` (None unless ``raster``); ``counts`` int64 ``[B, N]``,
+    each neuron's spikes in each sample; ``v`` float ``[B, len(v_steps), N]`` (the
+    membrane after those steps, after the reset; in ``mode="fixed"`` the integers divided
+    by ``scale``, as ``SimulationResult.v``) or None; ``current_wraps`` summed over the
     samples (``mode="fixed"``)."""
 
-    spikes: np.ndarray
+    spikes: np.ndarray | None
+    counts: np.ndarray
     v: np.ndarray | None
     mode: str
     scale: float | None
@@ -166,7 +168,7 @@ def dense_layout(fixed, statics, rec_acc, in_acc) -> tuple:
             *zero[5:7], i_pre, i_w, i_lo, *zero[7:9])
 
 
-def run_batch(sim, inputs, v_steps=None) -> BatchResult:
+def run_batch(sim, inputs, v_steps=None, raster: bool = True) -> BatchResult:
     """Every sample of ``inputs`` from rest through the prepared ``sim`` (module
     docstring); :meth:`Simulator.run_batch` documents the parameters."""
     engine, fixed, layout = sim._prepare()
@@ -175,10 +177,15 @@ def run_batch(sim, inputs, v_steps=None) -> BatchResult:
     n_samples, steps = x.shape[0], x.shape[1]
     n = net.n_total_neurons
     rec_slot, n_rec = _record_slots(v_steps, steps)
-    spikes = np.zeros((n_samples, steps, n), np.bool_)
+    # Without the raster the kernels reuse one sample's raster as scratch.
+    spikes = np.zeros((n_samples if raster else min(n_samples, 1), steps, n), np.bool_)
+    counts = np.zeros((n_samples, n), np.int64)
     scale = fixed.scale if mode == "fixed" else None
     if engine != "numba" or sim.delayed or n_samples == 0 or steps == 0:
-        return _one_by_one(sim, x, spikes, rec_slot, n_rec, scale)
+        result = _one_by_one(sim, x, rec_slot, n_rec, scale)
+        if not raster:
+            result.spikes = None
+        return result
     segments = sim._schedule.segments(steps)
     seg_start = np.array([a for a, _ in segments] + [steps], np.int64)
     if mode == "float":
@@ -188,9 +195,10 @@ def run_batch(sim, inputs, v_steps=None) -> BatchResult:
         record = n_rec > 0
         v_all = np.zeros((steps if record else 0, n), np.float64)
         run_float_samples(x, seg_start, bias_table, *layout[:4], layout[5], *layout[6:],
-                          np.zeros(n), np.zeros(n), spikes, record, v_all, v_all.copy(),
-                          rec_slot, v_rec)
-        return BatchResult(spikes, v_rec if n_rec else None, mode, None, 0)
+                          np.zeros(n), np.zeros(n), spikes, counts, record, v_all,
+                          v_all.copy(), rec_slot, v_rec)
+        return BatchResult(spikes if raster else None, counts, v_rec if n_rec else None, mode,
+                           None, 0)
     statics, rec_acc, in_acc = layout
     bias_table = np.stack([sim._schedule.bias_at(statics[4], a) for a, _ in segments])
     v_rec = np.zeros((n_samples, n_rec, n), np.int32)
@@ -203,7 +211,7 @@ def run_batch(sim, inputs, v_steps=None) -> BatchResult:
         table[:, :n] = bias_table
         wraps = run_fixed_dense(x, seg_of, table, *dense, np.zeros(n_pad, rec_acc),
                                 np.zeros(n_pad, in_acc), np.zeros(n_pad, np.int32),
-                                np.zeros(n_pad, np.int32), spikes, rec_slot, v_rec)
+                                np.zeros(n_pad, np.int32), spikes, counts, rec_slot, v_rec)
     else:
         from ._kernels_fixed import run_fixed_samples
         v, u = np.zeros(n, np.int32), np.zeros(n, np.int32)
@@ -211,14 +219,17 @@ def run_batch(sim, inputs, v_steps=None) -> BatchResult:
         record = n_rec > 0
         v_all = np.zeros((steps if record else 0, n), np.int32)
         wraps = run_fixed_samples(x, seg_start, bias_table, *statics[:4], statics[5],
-                                  *statics[6:], acc_rec, acc_in, v, u, spikes, record, v_all,
-                                  v_all.copy(), rec_slot, v_rec)
-    return BatchResult(spikes, v_rec / scale if n_rec else None, mode, scale, int(wraps))
+                                  *statics[6:], acc_rec, acc_in, v, u, spikes, counts, record,
+                                  v_all, v_all.copy(), rec_slot, v_rec)
+    return BatchResult(spikes if raster else None, counts, v_rec / scale if n_rec else None,
+                       mode, scale, int(wraps))
 
 
-def _one_by_one(sim, x, spikes, rec_slot, n_rec, scale) -> BatchResult:
+def _one_by_one(sim, x, rec_slot, n_rec, scale) -> BatchResult:
     """The samples through ``Simulator.run``, one by one (numpy engine, delayed synapses)."""
-    v_rec = np.zeros((x.shape[0], n_rec, spikes.shape[2]), np.float64)
+    n = sim.net.n_total_neurons
+    spikes = np.zeros((x.shape[0], x.shape[1], n), np.bool_)
+    v_rec = np.zeros((x.shape[0], n_rec, n), np.float64)
     wraps = 0
     recorded = np.flatnonzero(rec_slot[:x.shape[1]] >= 0)
     for b in range(x.shape[0]):
@@ -227,4 +238,5 @@ def _one_by_one(sim, x, spikes, rec_slot, n_rec, scale) -> BatchResult:
         wraps += result.current_wraps
         if n_rec:
             v_rec[b, rec_slot[recorded]] = result.v[recorded]
-    return BatchResult(spikes, v_rec if n_rec else None, sim.mode, scale, wraps)
+    return BatchResult(spikes, spikes.sum(axis=1, dtype=np.int64), v_rec if n_rec else None,
+                       sim.mode, scale, wraps)

@@ -475,7 +475,7 @@ class Simulator:
                 self._dense = [dense_layout(fixed, *layout)] if fits else []
             return self._dense[0] if self._dense else None
 
-    def run_batch(self, inputs, v_steps=None) -> BatchResult:
+    def run_batch(self, inputs, v_steps=None, raster: bool = True) -> BatchResult:
         """Every sample of ``inputs`` from rest, as many :meth:`run` calls bit for bit, in
         one compiled loop (:mod:`lnp_neuro.engines.batch`).
 
@@ -485,8 +485,11 @@ class Simulator:
             ``inputs[b, t]`` reaches the neurons at step ``t + 1`` (Lava's Sparse delay).
         v_steps : sequence of int, optional
             Steps (negative: from the end) after which ``v`` is returned, per sample.
+        raster : bool
+            Return the rasters ``[B, T, N]``; False: only the spike counts ``[B, N]``
+            (no raster is kept, scoring's case).
         """
-        return run_batch(self, inputs, v_steps)
+        return run_batch(self, inputs, v_steps, raster)
 
     def run(self, input_spikes, record_state: bool = False, initial_state=None, *,
             progress: bool = False) -> SimulationResult:

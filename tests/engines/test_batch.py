@@ -81,15 +81,20 @@ def _samples(n_inputs: int, n_samples: int = 7, steps: int = 40, seed: int = 0):
 
 
 def _assert_batch_is_runs(sim, x, v_steps=(-1, 0, 7)):
+    """The batch, with and without its rasters, against each sample run alone."""
     got = sim.run_batch(x, v_steps=list(v_steps))
+    counts_only = sim.run_batch(x, v_steps=list(v_steps), raster=False)
     assert got.spikes.shape == (x.shape[0], x.shape[1], sim.net.n_total_neurons)
+    assert counts_only.spikes is None
     wraps = 0
     for b in range(x.shape[0]):
         alone = sim.run(x[b], record_state=True)
         np.testing.assert_array_equal(got.spikes[b], alone.spikes)
-        np.testing.assert_array_equal(got.v[b], alone.v[list(v_steps)])
+        for result in (got, counts_only):
+            np.testing.assert_array_equal(result.counts[b], alone.spikes.sum(axis=0))
+            np.testing.assert_array_equal(result.v[b], alone.v[list(v_steps)])
         wraps += alone.current_wraps
-    assert got.current_wraps == wraps
+    assert got.current_wraps == wraps == counts_only.current_wraps
     return got
 
 
@@ -148,7 +153,9 @@ def test_numpy_engine_and_delayed_synapses_run_one_by_one():
     ref = Simulator(net, "fixed").run_batch(x, v_steps=[-1])
     other = Simulator(net, "fixed", engine="numpy").run_batch(x, v_steps=[-1])
     np.testing.assert_array_equal(ref.spikes, other.spikes)
+    np.testing.assert_array_equal(ref.counts, other.counts)
     np.testing.assert_array_equal(ref.v, other.v)
+    assert Simulator(net, "fixed", engine="numpy").run_batch(x, raster=False).spikes is None
     layout = flatten(delayed_graph())
     sim = Simulator(layout.network, "fixed", delayed=layout.delayed)
     _assert_batch_is_runs(sim, _samples(layout.network.n_inputs, 3))
