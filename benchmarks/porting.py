@@ -102,9 +102,10 @@ def snntorch_forward(folder: Path, hidden: int):
     return forward, x.shape[0]
 
 
-def ours_scoring(folder: Path):
+def ours_scoring(folder: Path, workers: int | None = None):
     """A callable scoring the scored samples as the deploy's task stage scores one network
-    (fixed point, from the model read with ``--source snntorch``), and their number."""
+    (fixed point, from the model read with ``--source snntorch``; ``workers`` threads,
+    default numba's), and their number."""
     import numpy as np
     from lnp_neuro.deploy.data import _responses, load_data, output_population
     from lnp_neuro.deploy.inputs import load_network
@@ -118,19 +119,18 @@ def ours_scoring(folder: Path):
     latency = int(layout.latency[output])
 
     def score():
-        _responses(layout.network, x, latency, "fixed", columns, spiking)
+        _responses(layout.network, x, latency, "fixed", columns, spiking, workers=workers)
 
     score()                                                # loads the kernels
     return score, x.shape[0]
 
 
-def scoring_speeds(folder: Path, hidden: int, repeats: int) -> tuple[float, float]:
-    """(ours warm, snnTorch) samples per second, each the best of ``2 * repeats`` timings
-    taken in two rounds of ``repeats`` per side (not interleaved one by one: torch's
-    worker threads keep spinning for a while after a forward pass, which would slow the
-    timing that follows)."""
-    runs = [ours_scoring(folder), snntorch_forward(folder, hidden)]
-    best = [float("inf"), float("inf")]
+def _best_rates(runs, repeats: int) -> list[float]:
+    """Samples per second of each ``(callable, samples)``, the best of ``2 * repeats``
+    timings taken in two rounds of ``repeats`` per callable (not interleaved one by one:
+    torch's worker threads keep spinning for a while after a forward pass, which would
+    slow the timing that follows)."""
+    best = [float("inf")] * len(runs)
     for _ in range(2):
         for k, (fn, _) in enumerate(runs):
             for _ in range(repeats):
@@ -138,7 +138,24 @@ def scoring_speeds(folder: Path, hidden: int, repeats: int) -> tuple[float, floa
                 fn()
                 best[k] = min(best[k], time.perf_counter() - start)
             time.sleep(0.5)
-    return runs[0][1] / best[0], runs[1][1] / best[1]
+    return [samples / seconds for (_, samples), seconds in zip(runs, best)]
+
+
+def scoring_speeds(folder: Path, hidden: int, repeats: int) -> dict:
+    """Warm samples per second, ours and snnTorch's: with their default threads, and with
+    one thread each (a comparison a busy machine disturbs less: no thread waits for a
+    descheduled partner)."""
+    import torch
+    rates = dict(zip(("ours", "snntorch"), _best_rates(
+        [ours_scoring(folder), snntorch_forward(folder, hidden)], repeats)))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        rates.update(zip(("ours_1", "snntorch_1"), _best_rates(
+            [ours_scoring(folder, workers=1), snntorch_forward(folder, hidden)], repeats)))
+    finally:
+        torch.set_num_threads(threads)
+    return rates
 
 
 def main() -> None:
@@ -195,16 +212,21 @@ def other_runs(work: Path, model: list, targets: list) -> None:
 
 def speed(reports: dict, record: dict, folder: Path, repeats: int) -> None:
     """The scoring speed against snnTorch's batched forward (module docstring)."""
+    import torch
     fixed = reports.get("loihi-sim") or reports.get("cpu")
     stage = record["n_test"] * 2 / fixed["timings_seconds"]["task"]
-    warm, theirs = scoring_speeds(folder, record["hidden"], repeats)
+    rates = scoring_speeds(folder, record["hidden"], repeats)
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    print(f"scoring on {cpu_model()} ({os.cpu_count()} CPUs, load average {load}):\n"
-          f"  snnTorch  {theirs:8.0f} samples/s (batched float32 forward, best of {2 * repeats})\n"
-          f"  ours warm {warm:8.0f} samples/s (native fixed, best of {2 * repeats}): "
-          f"ratio {warm / theirs:.2f}\n"
+    theirs = rates["snntorch"]
+    print(f"scoring on {cpu_model()} ({os.cpu_count()} CPUs, load average {load}), "
+          f"warm: best of {2 * repeats}; ours native fixed point, snnTorch batched float32 "
+          f"forward ({torch.get_num_threads()} threads):\n"
+          f"  snnTorch  {theirs:8.0f} samples/s\n"
+          f"  ours warm {rates['ours']:8.0f} samples/s: ratio {rates['ours'] / theirs:.2f}\n"
           f"  ours task {stage:8.0f} samples/s (the deploy's task stage, unpruned + deployed, "
-          f"once, cold): ratio {stage / theirs:.2f}  (target >= {SPEED_TARGET})")
+          f"once, cold): ratio {stage / theirs:.2f}  (target >= {SPEED_TARGET})\n"
+          f"  one thread each: ours {rates['ours_1']:.0f}, snnTorch {rates['snntorch_1']:.0f} "
+          f"samples/s: ratio {rates['ours_1'] / rates['snntorch_1']:.2f}")
 
 
 if __name__ == "__main__":
