@@ -17,13 +17,17 @@ bias segment) is paid once per call. What differs from
   :func:`~lnp_neuro.engines._kernels_fixed.accumulator_dtype`), so the sums, hence the
   shifted activations, are the per-sample kernel's. The add is a contiguous loop that
   vectorises (16 int32 per AVX-512 add); on a dense matrix it beats the indexed scatter.
-- **One vectorised update loop.** :func:`_update_all` is
+- **One vectorised update loop in 32-bit lanes.** :func:`_update_all` computes what
   :func:`~lnp_neuro.engines._kernels_fixed._input` followed by
-  :func:`~lnp_neuro.engines._kernels_fixed._update`, the same integer operations in the
-  same order, written out for all neurons in one branch-free loop (called per neuron
-  they do not vectorise). Every neuron is updated every step (no quiescence test: a
-  small network is busy); the neurons and the dense blocks are padded to whole vectors
-  with inert neurons (:func:`lnp_neuro.engines.batch.dense_layout`).
+  :func:`~lnp_neuro.engines._kernels_fixed._update` compute, written out for all neurons
+  in one branch-free loop (called per neuron they do not vectorise). Lava's fixed-point
+  LIF wraps every intermediate to int32 or keeps it inside 24 bits, so int32 arithmetic
+  (wrapping) gives the same integers, with twice the lanes of int64; the one wider
+  value, the decay's product ``u * keep`` (36 bits), is split so that it is not needed
+  (:func:`_decay`). Every neuron is updated every step (no quiescence test: a small
+  network is busy); the neurons and the dense blocks are padded to whole vectors with
+  inert neurons (:func:`lnp_neuro.engines.batch.dense_layout`). A test compares the
+  update with the per-sample kernel's on random states over the whole int32 range.
 
 A neuron's bias in force at step ``t`` is row ``seg_of[t]`` of ``bias_table`` (one row per
 segment of constant bias: :class:`~lnp_neuro.engines.onset.BiasSchedule`). ``rec_slot[t]``
@@ -63,34 +67,54 @@ def _add_columns(w_t, lo, cols, n_cols, acc):
 
 
 @_njit
+def _i32(value):
+    # To int32, dropping the high bits (numba widens int32 arithmetic to int64; the casts
+    # let the compiler keep 32-bit lanes, twice as many per vector).
+    return np.int32(value)
+
+
+@_njit
+def _decay(value, keep):
+    """``trunc(value * keep / 4096)`` wrapped to int32 (Lava's truncating 12-bit decay, as
+    :func:`~lnp_neuro.engines._kernels_fixed._trunc_decay`), in 32-bit operations: with
+    ``value = hi * 4096 + lo`` (``lo`` in [0, 4096)), ``floor(value * keep / 4096) =
+    hi * keep + floor(lo * keep / 4096)`` exactly (``lo * keep < 2**25``; ``hi * keep``
+    wraps like the int32 result), and rounding toward zero adds 1 where the product is
+    negative with a remainder, ``(lo * keep) mod 4096 != 0``."""
+    hi = _i32(value >> 12)
+    low = _i32(_i32(value & 4095) * keep)
+    floor = _i32(_i32(hi * keep) + _i32(low >> 12))
+    return _i32(floor + _i32((value < 0) & ((low & 4095) != 0)))
+
+
+@_njit
 def _update_all(acc_rec, acc_in, r_left, r_right, i_left, i_right, active_mask, keep_u,
                 keep_v, vth, bias, sub_mask, sub_amount, u, v, row):
     """One step of every neuron: :func:`~lnp_neuro.engines._kernels_fixed._input` then
-    :func:`~lnp_neuro.engines._kernels_fixed._update`, operation for operation, written
+    :func:`~lnp_neuro.engines._kernels_fixed._update`, the same integer results, written
     out in one branch-free loop over the neurons so that it vectorises (called per
-    neuron it does not). The reset to 0 is ``sub_mask`` 0 (``(vol - vsub) & 0``).
-    Returns the current wraps."""
-    uv_max = np.int64(8388608)                        # 2**23
+    neuron they do not), in 32-bit lanes: every step of Lava's arithmetic wraps to int32
+    (or stays inside 24 bits) except the decay's product, which :func:`_decay` splits.
+    The reset to 0 is ``sub_mask`` 0 (``(vol - vsub) & 0``). Returns the current wraps."""
+    uv_max = np.int32(8388608)                        # 2**23
     wraps = 0
     for i in range(v.shape[0]):
         # Each Sparse output after its exponent, wrapped to int32; their wrapped sum.
         ar = _wrap32((np.int64(acc_rec[i]) << r_left[i]) >> r_right[i])
         ai = _wrap32((np.int64(acc_in[i]) << i_left[i]) >> i_right[i])
-        a = _wrap32(ar + ai) & active_mask[i]
+        a = _i32(_i32(ar + ai) & active_mask[i])
         acc_rec[i] = 0
         acc_in[i] = 0
-        act = _wrap32(a << 6)
-        pu = np.int64(u[i]) * keep_u[i]               # truncating 12-bit decay of u
-        cur = _wrap32(_wrap32((pu + ((pu >> 63) & 4095)) >> 12) + act)
-        up = np.int64(cur > uv_max)                   # Lava's 24-bit wrap of u
-        down = np.int64(cur <= -uv_max)
-        w = cur - (up - down) * (2 * uv_max)
-        pv = np.int64(v[i]) * keep_v[i]               # truncating 12-bit decay of v
-        vol = _wrap32(_wrap32(_wrap32((pv + ((pv >> 63) & 4095)) >> 12) + w) + bias[i])
-        vol = min(max(vol, -(uv_max - 1)), uv_max - 1)
+        act = _i32(a << 6)
+        cur = _i32(_decay(u[i], keep_u[i]) + act)
+        up = _i32(cur > uv_max)                       # Lava's 24-bit wrap of u
+        down = _i32(cur <= -uv_max)
+        w = _i32(cur - _i32(_i32(up - down) << 24))
+        vol = _i32(_i32(_decay(v[i], keep_v[i]) + w) + bias[i])
+        vol = _i32(min(max(vol, _i32(1 - uv_max)), _i32(uv_max - 1)))
         spiked = vol > vth[i]
         u[i] = w
-        v[i] = ((vol - sub_amount[i]) & sub_mask[i]) if spiked else vol
+        v[i] = _i32(_i32(vol - sub_amount[i]) & sub_mask[i]) if spiked else vol
         row[i] = spiked
         wraps += up | down
     return wraps

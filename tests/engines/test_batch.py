@@ -200,3 +200,47 @@ def test_scores_are_the_per_sample_runs_whatever_the_threads(mode, spiking, monk
         scores, counts = _responses(net, x, latency, mode, out, spiking, hidden, workers)
         np.testing.assert_array_equal(scores, np.array(want_scores, float))
         np.testing.assert_array_equal(counts, np.array(want_counts, float))
+
+
+def test_vectorised_update_is_the_fixed_kernels_update_on_extreme_states():
+    """The dense path's neuron update (32-bit lanes, the decay's product split) against
+    the per-sample kernel's _input + _update, neuron by neuron, on random states over the
+    whole int32 range (currents far outside 24 bits, which Lava's wrap leaves out of
+    range), every exponent shift, both resets, saturating voltages, pruned neurons."""
+    from lnp_neuro.engines._kernels_batch import _update_all
+    from lnp_neuro.engines._kernels_fixed import _input, _update
+    rng = np.random.default_rng(11)
+    n = 32
+    i32 = np.iinfo(np.int32)
+    for trial in range(300):
+        big = trial % 2 == 0
+        left = rng.integers(0, 8, (2, n)).astype(np.uint8)
+        right = np.where(rng.random((2, n)) < 0.5, rng.integers(1, 9, (2, n)), 0).astype(np.uint8)
+        left[right > 0] = 0
+        acc = rng.integers(i32.min, i32.max, (2, n)) if big else rng.integers(-4e4, 4e4, (2, n))
+        state = [rng.integers(i32.min, i32.max, n) if big else rng.integers(-2**24, 2**24, n),
+                 rng.integers(-(2**23 - 1), 2**23, n)]
+        consts = (np.where(rng.random(n) < 0.9, -1, 0),                 # active_mask
+                  rng.integers(0, 4096, n), rng.integers(1, 4097, n),  # keep_u, keep_v
+                  np.where(rng.random(n) < 0.2, 2**31 - 1, rng.integers(1, 2**23, n)),
+                  rng.integers(-2**19, 2**19, n))                      # vth, bias
+        consts = tuple(c.astype(np.int32) for c in consts)
+        mask = np.where(rng.random(n) < 0.5, -1, 0).astype(np.int32)
+        vsub = rng.integers(1, 2**23, n).astype(np.int32)
+        a_rec, a_in = (acc[k].astype(np.int32) for k in (0, 1))
+        u, v = (s.astype(np.int32) for s in state)
+        row = np.zeros(n, bool)
+        wraps = _update_all(a_rec, a_in, left[0], right[0], left[1], right[1], *consts[:3],
+                            consts[3], consts[4], mask, vsub, u, v, row)
+        b_rec, b_in = (acc[k].astype(np.int32) for k in (0, 1))
+        u_ref, v_ref = (s.astype(np.int32) for s in state)
+        want_wraps = 0
+        for i in range(n):
+            a = _input(i, b_rec, b_in, left[0], right[0], left[1], right[1], consts[0])
+            s, wr = _update(i, a, consts[1], consts[2], consts[3], consts[4], (mask, vsub),
+                            u_ref, v_ref)
+            assert row[i] == s
+            want_wraps += wr
+        np.testing.assert_array_equal(u, u_ref)
+        np.testing.assert_array_equal(v, v_ref)
+        assert wraps == want_wraps and not a_rec.any() and not a_in.any()
