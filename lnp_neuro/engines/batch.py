@@ -188,6 +188,8 @@ def run_batch(sim, inputs, v_steps=None, raster: bool = True) -> BatchResult:
         return result
     segments = sim._schedule.segments(steps)
     seg_start = np.array([a for a, _ in segments] + [steps], np.int64)
+    # The kernel modules are imported at the first run, as in simulator.py: importing the
+    # engines should not load numba code that a run may never need.
     if mode == "float":
         from ._kernels_float import run_float_samples
         v_rec = np.zeros((n_samples, n_rec, n), np.float64)
