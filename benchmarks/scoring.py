@@ -63,7 +63,7 @@ def main(argv=None) -> int:
                 fn()
                 best[w] = min(best[w], time.perf_counter() - t0)
         rate = {w: args.samples / s for w, s in best.items()}
-        print(f"{mode}: one by one {rate[1]:.1f} samples/s, {workers} workers "
+        print(f"{mode}: 1 worker {rate[1]:.1f} samples/s, {workers} workers "
               f"{rate[workers]:.1f} samples/s ({rate[workers] / rate[1]:.2f}x); "
               f"identical scores: {same}")
     return 1 if failed else 0
