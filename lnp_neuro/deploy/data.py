@@ -19,8 +19,9 @@ concatenated in file order and cut at ``--steps`` (all of them when they are few
 :func:`data_drive`). The accuracy (:func:`score_classification`) runs every scored
 sample on its own, from rest, through the unpruned and the deployed graph on the native
 simulator in the target's arithmetic (one prepared :class:`Simulator` per network, the
-samples in blocks on the cores), for its steps plus the output population's latency (so
-the last input reaches the output).
+samples batched in one compiled loop, ``Simulator.run_batch``, in blocks on the cores),
+for its steps plus the output population's latency (so the last input reaches the
+output).
 The prediction is the argmax over the output neurons (ties: the lowest index) of the
 spike counts of a spiking output population, or of the membrane potential at the last
 step of a leaky-integrator / integrator one (the snnTorch and norse convention for a

@@ -44,7 +44,8 @@ as a fallback when numba is missing (:mod:`lnp_neuro.engines.numpy_ref`).
 
 :class:`Simulator` prepares a network once (the kernels' synapse layout and per-neuron
 constants) and runs it on any number of inputs; :func:`simulate` is one run of a fresh
-``Simulator``.
+``Simulator``; :meth:`Simulator.run_batch` runs many samples, each from rest, in one
+compiled call (:mod:`lnp_neuro.engines.batch`).
 
 Pruned neurons (``net.neuron_active`` False) are never updated and never spike (their
 state stays 0); pruned synapses carry nothing (``net.effective_weights()``).
