@@ -1,10 +1,10 @@
-"""Scoring a data set's samples (``lnp-deploy --data``): one by one, and in blocks on the cores.
+"""Scoring a data set's samples (``lnp-deploy --data``): on one thread, and in blocks on the cores.
 
     .venv/bin/python benchmarks/scoring.py --neurons 1000 --samples 64 --steps 100
 
 ``lnp_neuro.deploy.data._scores`` runs every sample from rest through one prepared
-``Simulator``; the samples run in blocks on numba's threads (the kernels release the
-GIL). This times it with one worker (the samples one by one) and with ``--workers``
+``Simulator``, batched (``Simulator.run_batch``), the blocks of samples on numba's threads
+(the kernels release the GIL). This times it with one worker and with ``--workers``
 (default: numba's thread count), alternating the two, best of ``--repeats``, on a
 recurrent network (the HRSNN of ``benchmarks/simulator.py``, its last ``--classes``
 neurons the output population) and random Poisson samples, in float and in fixed point;
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
                 fn()
                 best[w] = min(best[w], time.perf_counter() - t0)
         rate = {w: args.samples / s for w, s in best.items()}
-        print(f"{mode}: one by one {rate[1]:.1f} samples/s, {workers} workers "
+        print(f"{mode}: 1 worker {rate[1]:.1f} samples/s, {workers} workers "
               f"{rate[workers]:.1f} samples/s ({rate[workers] / rate[1]:.2f}x); "
               f"identical scores: {same}")
     return 1 if failed else 0

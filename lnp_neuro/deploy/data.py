@@ -19,8 +19,9 @@ concatenated in file order and cut at ``--steps`` (all of them when they are few
 :func:`data_drive`). The accuracy (:func:`score_classification`) runs every scored
 sample on its own, from rest, through the unpruned and the deployed graph on the native
 simulator in the target's arithmetic (one prepared :class:`Simulator` per network, the
-samples in blocks on the cores), for its steps plus the output population's latency (so
-the last input reaches the output).
+samples batched in one compiled loop, ``Simulator.run_batch``, in blocks on the cores),
+for its steps plus the output population's latency (so the last input reaches the
+output).
 The prediction is the argmax over the output neurons (ties: the lowest index) of the
 spike counts of a spiking output population, or of the membrane potential at the last
 step of a leaky-integrator / integrator one (the snnTorch and norse convention for a
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._util.parallel import map_blocks
+from .._util.parallel import map_blocks, n_threads
 from ..engines.simulator import Simulator
 from ..model.population import SPIKING_KINDS
 from .refit import REFIT_METHOD, readout_source, refit_readout
@@ -53,9 +54,11 @@ _FIELDS = ("inputs", "labels", "train", "targets")
 #: of scored ``targets`` counts as constant, as for a forecast's series
 #: (lnp_neuro.tasks.forecast): its NRMSE would divide by a zero spread.
 CONSTANT_SPREAD = 1e-10
-# Blocks of samples scored on the threads (a few per core, so that a descheduled thread
-# holds up little of the rest).
-_SCORE_BLOCKS = 16
+# Bytes of the blocks of samples scored at once on the threads (their inputs, counts and
+# membranes: no raster is kept); and blocks per thread at least (a few, so that a
+# descheduled thread holds up little of the rest).
+_BLOCK_BYTES = 256 << 20
+_BLOCKS_PER_THREAD = 2
 
 
 @dataclass(frozen=True)
@@ -279,26 +282,34 @@ def _responses(net, inputs: np.ndarray, latency: int, mode: str, out_cols: np.nd
     membrane at the last step of a non-spiking output) and, with ``hidden_cols``, those
     neurons' spike counts (the features of a refitted readout).
 
-    The samples run in blocks on ``workers`` threads (default: numba's thread count,
-    :func:`~lnp_neuro._util.parallel.map_blocks`) through one prepared Simulator, whose
-    kernels release the GIL; each sample is still one run from rest, so every score is
-    the one the sample gets on its own, whatever the number of threads."""
+    The samples run in batches through one prepared Simulator
+    (:meth:`~lnp_neuro.engines.simulator.Simulator.run_batch`: each sample from rest,
+    bit for bit its own run), in blocks of at most :data:`_BLOCK_BYTES` on
+    ``workers`` threads (default: numba's thread count,
+    :func:`~lnp_neuro._util.parallel.map_blocks`; the kernels release the GIL), so every
+    score is the one the sample gets on its own, whatever the number of threads."""
     sim = Simulator(net, mode)
-    pad = np.zeros((latency, inputs.shape[2]), dtype=bool)
-    scores = np.empty((inputs.shape[0], out_cols.size))
-    counts = None if hidden_cols is None else np.empty((inputs.shape[0], hidden_cols.size))
-    n_blocks = max(1, min(inputs.shape[0], _SCORE_BLOCKS))
-    bounds = np.linspace(0, inputs.shape[0], n_blocks + 1).astype(np.int64)
+    samples, steps, channels = inputs.shape
+    length = steps + latency
+    scores = np.empty((samples, out_cols.size))
+    counts = None if hidden_cols is None else np.empty((samples, hidden_cols.size))
+    threads = n_threads() if workers is None else max(1, int(workers))
+    per_sample = length * channels + 16 * net.n_total_neurons     # inputs, counts, v
+    most = max(1, _BLOCK_BYTES // (threads * per_sample))
+    n_blocks = max(1, min(samples, max(-(-samples // most), threads * _BLOCKS_PER_THREAD)))
+    bounds = np.linspace(0, samples, n_blocks + 1).astype(np.int64)
 
     def block(b: int) -> None:
-        for i in range(bounds[b], bounds[b + 1]):
-            result = sim.run(np.concatenate([inputs[i], pad]), record_state=not spiking)
-            scores[i] = (result.spikes[:, out_cols].sum(axis=0) if spiking
-                         else result.v[-1, out_cols])
-            if counts is not None:
-                counts[i] = result.spikes[:, hidden_cols].sum(axis=0)
+        lo, hi = bounds[b], bounds[b + 1]
+        x = np.zeros((hi - lo, length, channels), dtype=bool)
+        x[:, :steps] = inputs[lo:hi]
+        result = sim.run_batch(x, v_steps=None if spiking else [-1], raster=False)
+        scores[lo:hi] = (result.counts[:, out_cols] if spiking
+                         else result.v[:, 0, out_cols])
+        if counts is not None:
+            counts[lo:hi] = result.counts[:, hidden_cols]
 
-    map_blocks(block, n_blocks, workers)
+    map_blocks(block, n_blocks, threads)
     return scores, counts
 
 

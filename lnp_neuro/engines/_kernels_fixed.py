@@ -74,8 +74,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["run_fixed", "csr_to_narrow_csc", "accumulator_dtype", "index_dtype",
-           "row_blocks", "WEIGHT_DTYPE", "ROW_INDEX_DTYPE", "MAX_BLOCK_ROWS"]
+__all__ = ["run_fixed", "run_fixed_samples", "csr_to_narrow_csc", "accumulator_dtype",
+           "index_dtype", "row_blocks", "WEIGHT_DTYPE", "ROW_INDEX_DTYPE", "MAX_BLOCK_ROWS"]
 
 WEIGHT_DTYPE = np.int16        # weight integers: -256..255 (design section 6)
 ROW_INDEX_DTYPE = np.uint16    # a row's offset inside its block
@@ -381,3 +381,52 @@ def run_fixed(t0, n_steps, x, active_mask, keep_u, keep_v, vth, bias, sub_mask,
         acc_rec[i] = 0
         acc_in[i] = 0
     return events, wraps, sparse_steps
+
+
+@_njit
+def run_fixed_samples(x, seg_start, bias_table, active_mask, keep_u, keep_v, vth, sub_mask,
+                      r_ptr, r_idx, r_dat, r_block, r_left, r_right,
+                      i_ptr, i_idx, i_dat, i_block, i_left, i_right,
+                      acc_rec, acc_in, v, u, spikes, counts, record, v_all, u_all, rec_slot,
+                      v_rec):
+    """Samples ``x[b]`` (``[B, T, n_in]``) each from rest through :func:`run_fixed`, one call
+    per segment of constant bias (``seg_start``: the segments' first steps, then ``T``;
+    ``bias_table[k]``: segment ``k``'s bias), from one compiled loop: the batched run of
+    a large network (:mod:`lnp_neuro.engines.batch`), bit for bit as many runs since it
+    is the same kernel on the same inputs. Writes ``spikes`` ``[B, T, N]`` (or, given
+    ``[1, T, N]``, uses it as every sample's scratch raster) and adds each sample's spike
+    counts to ``counts`` ``[B, N]``. ``v_all``/``u_all`` ``[T, N]`` are the kernel's
+    record (``record``), copied to ``v_rec[b, rec_slot[t]]``. Returns the current
+    wraps."""
+    n_samples, n_steps = x.shape[0], x.shape[1]
+    n = v.shape[0]
+    keep = spikes.shape[0] == n_samples
+    pend_in = np.zeros(n, np.int64)
+    pend_rec = np.zeros(n, np.int64)
+    wraps = 0
+    for b in range(n_samples):
+        for i in range(n):
+            v[i] = 0
+            u[i] = 0
+            pend_in[i] = 0
+            pend_rec[i] = 0
+        sb = spikes[b if keep else 0]
+        if not keep:            # the kernel's sparse steps write only the rows they update
+            sb[:] = False
+        for k in range(seg_start.shape[0] - 1):
+            t0 = seg_start[k]
+            _, wr, _ = run_fixed(t0, seg_start[k + 1] - t0, x[b], active_mask, keep_u, keep_v,
+                                 vth, bias_table[k], sub_mask, r_ptr, r_idx, r_dat, r_block,
+                                 r_left, r_right, i_ptr, i_idx, i_dat, i_block, i_left,
+                                 i_right, v, u, pend_in, pend_rec, acc_rec, acc_in,
+                                 sb, record, v_all, u_all)
+            wraps += wr
+        for t in range(n_steps):
+            for i in range(n):
+                counts[b, i] += sb[t, i]
+        if record:
+            for t in range(n_steps):
+                if rec_slot[t] >= 0:
+                    for i in range(n):
+                        v_rec[b, rec_slot[t], i] = v_all[t, i]
+    return wraps

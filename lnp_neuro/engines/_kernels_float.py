@@ -66,7 +66,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["run_float"]
+__all__ = ["run_float", "run_float_samples"]
 
 # Module-level definitions so that numba's on-disk cache (cache=True) can be used.
 _njit = numba.njit(cache=True, nogil=True)
@@ -515,3 +515,40 @@ def run_float(t0, n_steps, x, active, one_minus_du, one_minus_dv, vth, bias, res
     for i in range(n):
         pend_rec[i], pend_in[i] = _take(r_bucket, r_base, r_nxt, i_bucket, i_base, i_nxt, i)
     return events, sparse_steps
+
+
+@_njit
+def run_float_samples(x, seg_start, bias_table, active, one_minus_du, one_minus_dv, vth,
+                      reset_sub, r_ptr, r_idx, r_dat, r_base, i_ptr, i_idx, i_dat, i_base,
+                      v, u, spikes, counts, record, v_all, u_all, rec_slot, v_rec):
+    """Samples ``x[b]`` each from rest through :func:`run_float`, one call per segment of
+    constant bias, from one compiled loop (as
+    :func:`lnp_neuro.engines._kernels_fixed.run_fixed_samples`): the batched float run
+    (:mod:`lnp_neuro.engines.batch`), which keeps this kernel's summation order."""
+    n_samples, n_steps = x.shape[0], x.shape[1]
+    n = v.shape[0]
+    keep = spikes.shape[0] == n_samples
+    pend_in = np.zeros(n, np.float64)
+    pend_rec = np.zeros(n, np.float64)
+    for b in range(n_samples):
+        for i in range(n):
+            v[i] = 0.0
+            u[i] = 0.0
+            pend_in[i] = 0.0
+            pend_rec[i] = 0.0
+        sb = spikes[b if keep else 0]
+        if not keep:            # the kernel's sparse steps write only the rows they update
+            sb[:] = False
+        for k in range(seg_start.shape[0] - 1):
+            t0 = seg_start[k]
+            run_float(t0, seg_start[k + 1] - t0, x[b], active, one_minus_du, one_minus_dv, vth,
+                      bias_table[k], reset_sub, r_ptr, r_idx, r_dat, r_base, i_ptr, i_idx,
+                      i_dat, i_base, v, u, pend_in, pend_rec, sb, record, v_all, u_all)
+        for t in range(n_steps):
+            for i in range(n):
+                counts[b, i] += sb[t, i]
+        if record:
+            for t in range(n_steps):
+                if rec_slot[t] >= 0:
+                    for i in range(n):
+                        v_rec[b, rec_slot[t], i] = v_all[t, i]

@@ -310,27 +310,39 @@ def quantize_weights(weights: sp.spmatrix, scale: float,
     n_rows = w.shape[0]
     row_of = np.repeat(np.arange(n_rows), np.diff(w.indptr))
 
-    def smallest_fitting(group: np.ndarray, n_groups: int) -> np.ndarray:
-        # Per group, the smallest exponent in exp_range with every rounded mantissa in
-        # [m_lo, m_hi]; fitting is monotone in the exponent, so scan upwards.
+    def smallest_fitting(group: np.ndarray, n_groups: int, starts: np.ndarray) -> np.ndarray:
+        # Per group (contiguous entries from ``starts``), the smallest exponent in
+        # exp_range with every rounded mantissa in [m_lo, m_hi]; fitting is monotone in
+        # the exponent, so scan upwards. A group whose largest |target| is A fits at no e
+        # with A / 2**e > max(-m_lo, m_hi) + 1/2, so the scan starts below the smallest
+        # such bound of the groups (by two, against the rounding of the log).
         exp = np.full(n_groups, e_max, np.int64)
         undecided = np.ones(n_groups, bool)
-        for e in range(e_min, e_max + 1):
+        smallest = float(np.maximum.reduceat(np.abs(target), starts).min())
+        first = e_min
+        if smallest > 0:
+            bound = smallest / (max(-m_lo, m_hi) + 0.5)
+            first = min(max(e_min, math.floor(math.log2(bound)) - 2), e_max)
+        for e in range(first, e_max + 1):
             m = np.round(target / 2.0 ** e)
-            bad = np.bincount(group, weights=(m < m_lo) | (m > m_hi), minlength=n_groups) > 0
-            take = undecided & ~bad
-            exp[take] = e
+            bad = np.zeros(n_groups, bool)
+            bad[group[(m < m_lo) | (m > m_hi)]] = True
+            exp[undecided & ~bad] = e
             undecided &= bad
             if not undecided.any():
                 break
         return exp
 
-    shared = smallest_fitting(np.zeros(target.size, np.int64), 1)[0] if target.size else 0
     if per_row and target.size:
         has = np.diff(w.indptr) > 0
-        exps = np.full(n_rows, shared, np.int64)
-        exps[has] = smallest_fitting(row_of, n_rows)[has]
+        row_exps = smallest_fitting(row_of, n_rows, w.indptr[:-1][has])
+        # The whole matrix fits at e iff each of its rows does (fitting is monotone in
+        # e), so its exponent is its rows' largest (e_max where a row fits at none); it
+        # is the exponent of the rows without weights.
+        exps = np.where(has, row_exps, row_exps[has].max())
     else:
+        shared = (smallest_fitting(np.zeros(target.size, np.int64), 1, np.zeros(1, np.int64))[0]
+                  if target.size else 0)
         exps = np.full(n_rows, shared, np.int64)
     mant = np.round(target / 2.0 ** exps[row_of])
     n_clipped = int(np.count_nonzero((mant < m_lo) | (mant > m_hi)))

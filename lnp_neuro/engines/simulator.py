@@ -44,7 +44,8 @@ as a fallback when numba is missing (:mod:`lnp_neuro.engines.numpy_ref`).
 
 :class:`Simulator` prepares a network once (the kernels' synapse layout and per-neuron
 constants) and runs it on any number of inputs; :func:`simulate` is one run of a fresh
-``Simulator``.
+``Simulator``; :meth:`Simulator.run_batch` runs many samples, each from rest, in one
+compiled call (:mod:`lnp_neuro.engines.batch`).
 
 Pruned neurons (``net.neuron_active`` False) are never updated and never spike (their
 state stays 0); pruned synapses carry nothing (``net.effective_weights()``).
@@ -71,13 +72,15 @@ import scipy.sparse as sp
 
 from .._util.validation import progress_bar
 from ..model.network import SpikingNetwork
+from .batch import BatchResult, dense_fits, dense_layout, run_batch
 from .delays import DelayedActivation, check_delayed
 from .fixed_point import DECAY_BITS, UV_BITS, FixedPointNetwork, quantize
 from .numpy_ref import run_numpy as _run_numpy
 from .onset import BiasSchedule
 from .state import NetworkState, SimulationResult
 
-__all__ = ["simulate", "Simulator", "SimulationResult", "NetworkState", "numba_available"]
+__all__ = ["simulate", "Simulator", "SimulationResult", "BatchResult", "NetworkState",
+           "numba_available"]
 
 _MODES = ("float", "fixed")
 _ENGINES = ("auto", "numba", "numpy")
@@ -409,6 +412,7 @@ class Simulator:
         self.engine = engine
         self.delayed = tuple(delayed or ())
         self._prepared = None        # (engine, FixedPointNetwork or None, kernel layout)
+        self._dense = None           # run_batch's dense layout: [] none, [layout] built
         self._schedule = BiasSchedule(getattr(net, "bias_onset", None))
         self._lock = threading.Lock()
 
@@ -460,6 +464,33 @@ class Simulator:
             return engine, fixed, (layout, activation)
         layout = _numba_layout(net, mode, fixed) if engine == "numba" else None
         return engine, fixed, layout
+
+    def _batch_layout(self):
+        """The dense layout of :meth:`run_batch` in ``mode="fixed"`` (built once), or None
+        when the per-sample kernels run the batch (:mod:`lnp_neuro.engines.batch`)."""
+        engine, fixed, layout = self._prepare()
+        with self._lock:
+            if self._dense is None:
+                fits = (engine == "numba" and self.mode == "fixed" and not self.delayed
+                        and dense_fits(fixed))
+                self._dense = [dense_layout(fixed, *layout)] if fits else []
+            return self._dense[0] if self._dense else None
+
+    def run_batch(self, inputs, v_steps=None, raster: bool = True) -> BatchResult:
+        """Every sample of ``inputs`` from rest, as many :meth:`run` calls bit for bit, in
+        one compiled loop (:mod:`lnp_neuro.engines.batch`).
+
+        Parameters
+        ----------
+        inputs : array (B, T, n_inputs), bool or 0/1
+            ``inputs[b, t]`` reaches the neurons at step ``t + 1`` (Lava's Sparse delay).
+        v_steps : sequence of int, optional
+            Steps (negative: from the end) after which ``v`` is returned, per sample.
+        raster : bool
+            Return the rasters ``[B, T, N]``; False: only the spike counts ``[B, N]``
+            (no raster is kept, scoring's case).
+        """
+        return run_batch(self, inputs, v_steps, raster)
 
     def run(self, input_spikes, record_state: bool = False, initial_state=None, *,
             progress: bool = False) -> SimulationResult:

@@ -107,6 +107,44 @@ def test_random_weights_are_within_half_an_lsb_and_exponents_are_minimal():
         assert q.input_weights.data.min() >= 0 and q.input_weights.data.max() <= 255
 
 
+def test_exponents_are_minimal_at_every_magnitude_and_empty_rows_take_the_shared_one():
+    """Weights from 1e-6 to 1e3 (the scan of exponents starts near the smallest row's):
+    every exponent is the smallest that fits (one less overflows a mantissa of its row,
+    or of the matrix, unless it is the range's lowest), and a row without weights takes
+    the whole matrix's exponent, the largest of the rows'."""
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        mag = 10.0 ** rng.uniform(-6, 3)
+        w = sp.random(12, 9, density=0.4, random_state=rng,
+                      data_rvs=lambda k: mag * rng.standard_normal(k)
+                      * 10.0 ** rng.uniform(-2, 0, k)).tocsr()
+        w.sort_indices()
+        scale = 2.0 ** rng.integers(8, 18)
+        _, shared, mode, _, _ = quantize_weights(w, scale)
+        _, rows, _, _, _ = quantize_weights(w, scale, per_row=True)
+        has = np.diff(w.indptr) > 0
+        assert np.all(rows[~has] == shared[0]) and rows[has].max() == shared[0]
+        step = 2 if mode == "mixed" else 1
+        lo, hi = {"mixed": (-256, 254), "excitatory": (0, 255), "inhibitory": (-255, 0)}[mode]
+        lo, hi = lo // step, hi // step
+        row_of = np.repeat(np.arange(12), np.diff(w.indptr))
+        target = w.data * scale / 64 / step
+
+        def overflows(e):
+            m = np.round(target / 2.0 ** e)
+            return (m < lo) | (m > hi)
+
+        for exps in (shared, rows):
+            e = exps[row_of]
+            assert not np.any(overflows(e) & (e < 7))
+            over_below = np.zeros(12, bool)
+            over_below[row_of[overflows(e - 1)]] = True
+            if exps is shared:
+                assert over_below.any() or shared[0] == -8
+            else:
+                assert np.all(over_below[has] | (rows[has] == -8))
+
+
 def test_sign_modes_and_ranges():
     scale = 2.0**17  # 1.0 -> 2048 activation units
     exc, e_exp, e_mode, _, _ = quantize_weights(sp.csr_matrix([[0.0, 1.0], [0.3, 0.0]]), scale)
