@@ -158,13 +158,14 @@ def reservoir_states(spikes, steps_per_sample: int, dt: float, tau_trace: float 
     if neurons is not None:
         # Selected after the window sums: a column gather of the whole raster costs more.
         windows = np.ascontiguousarray(windows[:, np.asarray(neurons)])
-    out = np.empty_like(windows)
-    state = np.zeros(windows.shape[1])
+    # state[i] = state[i - 1] * carry + windows[i] from a zero state, in place over the
+    # window sums (a fresh array; the first row, 0 * carry + windows[0], is itself).
     carry = decay ** k
-    for i, w in enumerate(windows):
-        state = state * carry + w
-        out[i] = state
-    return out
+    decayed = np.empty(windows.shape[1])
+    for i in range(1, windows.shape[0]):
+        np.multiply(windows[i - 1], carry, out=decayed)
+        np.add(decayed, windows[i], out=windows[i])
+    return windows
 
 
 #: Fewest train and fewest test samples of a split (a readout fitted, or a score taken,
