@@ -12,7 +12,7 @@ from ..dynamics.operating_point import operating_lambda_max
 from ..engines.simulator import simulate
 from ..model.network import SpikingNetwork
 from ..tasks.closed_loop import (ESNForecaster, PersistenceForecaster, SpikingForecaster,
-                                 closed_loop_vpt)
+                                 closed_loop_vpt, teacher_forced_run)
 from ..tasks.closed_loop import vpt_starts as spread_starts
 from ..engines.base import DeployedNetwork
 from ..engines.fixed_point import quantize
@@ -121,12 +121,17 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
         return scores
 
     def score(net: SpikingNetwork) -> dict:
-        spikes = simulate(net, encoded.spikes, mode=mode).spikes
+        if starts is None:
+            spikes = simulate(net, encoded.spikes, mode=mode).spikes
+        else:   # with the engine states the closed loop starts from
+            spikes, engine_states = teacher_forced_run(net, encoded, mode, starts - 1)
         scores = read_out(net, spikes)
         scores["paper"] = one_step_nrmse(scores["states"], series, split, "paper", net=net)
         if starts is not None:
+            checkpoints = {n: (state, scores["states"][n - 1])
+                           for n, state in engine_states.items()}
             forecaster = SpikingForecaster(net, encoded, scores["ridge_model"],
-                                           scores["trace_tau"], mode)
+                                           scores["trace_tau"], mode, checkpoints)
             scores["closed"] = closed_loop_vpt(forecaster, series, starts, horizon,
                                                **vpt_args).as_dict()
         return scores
