@@ -440,6 +440,19 @@ def _rank_by_gain(gains: np.ndarray, rand: np.ndarray) -> np.ndarray:
     return order
 
 
+def _first_occurrences(keys: np.ndarray) -> np.ndarray:
+    """Mask of the first occurrence of every distinct value of ``keys``: what
+    ``np.sort(np.unique(keys, return_index=True)[1])`` indexes, from an unstable sort
+    and the smallest index of each run of equal keys."""
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    mask = np.zeros(keys.size, dtype=bool)
+    if keys.size:
+        mask[np.minimum.reduceat(order, starts)] = True
+    return mask
+
+
 def _rank_and_orient(keys, gain_list, adj_list, out_list, rng, n_all: int):
     """Rank the distinct pairs by gain (random tie-break) and orient each: the free
     direction of a connected pair, a random one otherwise. Returns (pre, post, adjacent)."""
@@ -448,8 +461,7 @@ def _rank_and_orient(keys, gain_list, adj_list, out_list, rng, n_all: int):
     free_pre = np.concatenate(out_list)
     rand = rng.random(keys.size)
     rank = _rank_by_gain(gains, rand)
-    _, first = np.unique(keys[rank], return_index=True)
-    ranked = rank[np.sort(first)]
+    ranked = rank[_first_occurrences(keys[rank])]
     k_lo, k_hi = keys[ranked] // n_all, keys[ranked] % n_all
     # A pair with no synapse yet gets a random direction; otherwise the free direction.
     flip = rng.random(ranked.size) < 0.5

@@ -6,6 +6,7 @@ import scipy.sparse as sp
 
 from lnp_neuro.prune.delocalize import (
     DelocalizeInfo,
+    _first_occurrences,
     _rank_by_gain,
     dale_weight_sampler,
     delocalize,
@@ -342,3 +343,12 @@ def test_rank_by_gain_is_lexsorts_permutation():
     gains = np.array([1.0, np.nan, 1.0, -np.inf, -np.inf])
     rand = np.array([0.2, 0.1, 0.1, 0.3, 0.3])
     np.testing.assert_array_equal(_rank_by_gain(gains, rand), np.lexsort((rand, -gains)))
+
+
+def test_first_occurrences_are_uniques_indices():
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 9, 400):
+        keys = rng.integers(0, max(1, n // 2), n)
+        expected = np.zeros(n, dtype=bool)
+        expected[np.unique(keys, return_index=True)[1]] = True
+        np.testing.assert_array_equal(_first_occurrences(keys), expected)
