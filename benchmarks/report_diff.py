@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/report_diff.py RUN_A/report.json RUN_B/report.json
 
 Every value is compared exactly (floats bit for bit, via their JSON text) except the
-keys named in ``--ignore`` (by default the run times: ``seconds``,
-``timings_seconds``, ``history[i].step_seconds``) and ``options.out``. Prints one line per difference and exits 1 if there is any, 0 otherwise:
-a speed-up of the deployment must leave report.json unchanged.
+keys named in ``--ignore`` (by default the run times: ``seconds``, ``timings_seconds``,
+``history[i].step_seconds``) and ``options.out``. Prints one line per difference and
+exits 1 if there is any, 0 otherwise: a speed-up of the deployment must leave
+report.json unchanged.
 """
 
 from __future__ import annotations
