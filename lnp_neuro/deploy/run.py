@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -38,7 +39,7 @@ from .handover import hand_over, hand_over_graph, population_summary
 from .inputs import (build_network, check_build_size, load_network, load_series, make_input,
                      memory_task, series_inputs)
 from .measure import (activity, score_deployed_forecast, score_memory_task, score_task,
-                      stability)
+                      stability, unpruned_blocks)
 from .options import DeployOptions
 from .pruning import prune_graph, prune_network
 from .targets import load_target
@@ -145,14 +146,21 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         inputs, encoded, input_info = (run.timed("input", data_drive, data, options.steps),
                                        None, data.describe())
     log(f"drive: {input_info['kind']}, {inputs.shape[0]} steps x {inputs.shape[1]} channels")
-    if layout is None:
-        net1, history = run.timed("prune", prune_network, options, net0, inputs, log)
-    else:
-        layout, history = run.timed("prune", prune_graph, options, layout, log)
-        net1 = layout.network
-    log(f"pruned ({options.prune}): {net0.n_active_neurons} -> {net1.n_active_neurons} "
-        f"neurons, {net0.n_active_synapses} -> {net1.n_active_synapses} synapses")
-    forecast = _forecast_readout(run, net0, net1, layout, encoded, input_info)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lnp-task") as pool:
+        unpruned = _score_unpruned(run, pool, net0, layout, encoded, input_info)
+        try:
+            if layout is None:
+                net1, history = run.timed("prune", prune_network, options, net0, inputs, log)
+            else:
+                layout, history = run.timed("prune", prune_graph, options, layout, log)
+                net1 = layout.network
+        except BaseException:
+            for future in unpruned or ():
+                future.cancel()     # the block under way ends before the pool closes
+            raise
+        log(f"pruned ({options.prune}): {net0.n_active_neurons} -> {net1.n_active_neurons} "
+            f"neurons, {net0.n_active_synapses} -> {net1.n_active_synapses} synapses")
+        forecast = _forecast_readout(run, net0, net1, layout, encoded, input_info, unpruned)
     if forecast is not None and forecast.readouts is not None:
         # The readout is a population of the deployed graph: written to network.nir,
         # run on the target, counted in the energy and the mapping; the unpruned
@@ -309,20 +317,49 @@ class _Forecast:
     readouts: tuple | None
 
 
+def _forecast_task(run: _Run, layout: FlatLayout | None, encoded) -> bool:
+    """Whether the drive's task is the forecast scored before the hand-over."""
+    return not (layout is not None or encoded is None or run.options.input in MEMORY_TASKS)
+
+
+def _score_unpruned(run: _Run, pool: ThreadPoolExecutor, net0: SpikingNetwork,
+                    layout: FlatLayout | None, encoded, input_info: dict) -> list | None:
+    """The forecast's blocks that need only the unpruned network
+    (:func:`~lnp_neuro.deploy.measure.unpruned_blocks`), started on ``pool`` to run
+    while the network is pruned, which mostly keeps one core busy; their futures, or
+    None without a forecast task. ``timings["task_unpruned"]``: their time, which
+    overlaps the pruning's."""
+    if not _forecast_task(run, layout, encoded):
+        return None
+    blocks = unpruned_blocks(net0, encoded, run.mode, input_info, run.options.vpt_starts)
+    t = time.perf_counter()
+
+    def timed(block):
+        result = block()
+        run.timings["task_unpruned"] = round(time.perf_counter() - t, 3)
+        return result
+
+    return [pool.submit(timed, block) for block in blocks]
+
+
 def _forecast_readout(run: _Run, net0: SpikingNetwork, net1: SpikingNetwork,
-                      layout: FlatLayout | None, encoded, input_info: dict):
+                      layout: FlatLayout | None, encoded, input_info: dict,
+                      unpruned: list | None = None):
     """The forecast task of a reservoir's series drive, scored before the hand-over so
     that its readout can be deployed as a population of the graph
     (:mod:`lnp_neuro.tasks.deployed_readout`); None for other drives (a memory task, a
     Poisson drive, a trained graph's --data), scored after the run as before. A
     reservoir that is not in the one-population form (a reset by subtraction, a late
-    bias) keeps the off-chip readout (``task.readout`` "ridge")."""
+    bias) keeps the off-chip readout (``task.readout`` "ridge"). ``unpruned``: the futures
+    of :func:`_score_unpruned`."""
     options = run.options
-    if layout is not None or encoded is None or options.input in MEMORY_TASKS:
+    if not _forecast_task(run, layout, encoded):
         return None
     on_chip = can_deploy_readout(net0) and can_deploy_readout(net1)
-    task, readouts = run.timed("task", score_task, net0, net1, encoded, run.mode,
-                               input_info, run.log, options.vpt_starts, on_chip)
+    task, readouts = run.timed(
+        "task", lambda: score_task(net0, net1, encoded, run.mode, input_info, run.log,
+                                   options.vpt_starts, on_chip,
+                                   None if unpruned is None else [f.result() for f in unpruned]))
     if on_chip:
         run.log(f"readout: {readouts[1].n_out} li neuron(s) on the chip, fed by "
                 f"{readouts[1].neurons.size} reservoir neurons")
