@@ -96,7 +96,8 @@ def unpruned_blocks(net0: SpikingNetwork, encoded, mode: str, input_info: dict,
 
 def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
                input_info: dict, log: Callable[..., None], vpt_starts: int = 0,
-               on_chip: bool = True, unpruned: list | None = None) -> tuple[dict, tuple]:
+               on_chip: bool = True, unpruned: Callable[[], list] | None = None
+               ) -> tuple[dict, tuple]:
     """One-step forecast NRMSE of the unpruned and the pruned network on the whole encoded
     series (:mod:`lnp_neuro.tasks.forecast`), run on the native engine in the target's
     arithmetic, with the references on the same split; with ``vpt_starts``, the valid
@@ -109,8 +110,9 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     off-chip ridge readout's are kept beside them (``offchip_readout``); otherwise the
     off-chip readout's (``readout`` "ridge"). Returns the task record and the two fitted
     on-chip readouts (unpruned, pruned), which :func:`~lnp_neuro.tasks.deployed_readout.
-    with_readout` appends to the networks as they are deployed. ``unpruned``: the
-    results of :func:`unpruned_blocks`, when already computed.
+    with_readout` appends to the networks as they are deployed. ``unpruned``: when the
+    blocks of :func:`unpruned_blocks` run elsewhere, a function that returns their
+    results (called once the pruned network's blocks are done).
     """
     blocks = _forecast_blocks(net0, encoded, mode, input_info, vpt_starts)
     series, split, starts, horizon = encoded.series, blocks.split, blocks.starts, blocks.horizon
@@ -128,8 +130,8 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
         scored0, scored1, control0, control1, (esn, refs) = map_blocks(lambda b: jobs[b](),
                                                                        len(jobs))
     else:
-        scored0, control0, (esn, refs) = unpruned
         scored1, control1 = map_blocks(lambda b: (blocks.score, blocks.control)[b](net1), 2)
+        scored0, control0, (esn, refs) = unpruned()
     vpt_args = blocks.vpt_args
     figure = "deployed" if on_chip else "ridge"
 

@@ -360,7 +360,7 @@ def _forecast_readout(run: _Run, net0: SpikingNetwork, net1: SpikingNetwork,
     on_chip = can_deploy_readout(net0) and can_deploy_readout(net1)
     task, readouts = run.timed("task", lambda: score_task(
         net0, net1, encoded, run.mode, input_info, run.log, options.vpt_starts, on_chip,
-        [future.result() for future in unpruned] or None))
+        (lambda: [future.result() for future in unpruned]) if unpruned else None))
     if on_chip:
         run.log(f"readout: {readouts[1].n_out} li neuron(s) on the chip, fed by "
                 f"{readouts[1].neurons.size} reservoir neurons")
