@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -14,6 +13,7 @@ import numpy as np
 from .._util.io import atomic_write
 from .._util.limits import check_memory, deploy_memory_estimate
 from .._util.output_folder import OutputFolder
+from .._util.parallel import beside
 from .._util.threads import deterministic_threads
 from ..engines.base import DeployedNetwork, Engine, get_engine, parity
 from ..engines.fixed_point import quantize
@@ -146,7 +146,7 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         inputs, encoded, input_info = (run.timed("input", data_drive, data, options.steps),
                                        None, data.describe())
     log(f"drive: {input_info['kind']}, {inputs.shape[0]} steps x {inputs.shape[1]} channels")
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lnp-early") as pool:
+    with beside("lnp-early") as pool:
         *unpruned, stability0 = _start_early(run, pool, net0, layout, encoded, input_info)
         try:
             if layout is None:
@@ -322,10 +322,10 @@ def _forecast_task(run: _Run, layout: FlatLayout | None, encoded) -> bool:
     return layout is None and encoded is not None and run.options.input not in MEMORY_TASKS
 
 
-def _start_early(run: _Run, pool: ThreadPoolExecutor, net0: SpikingNetwork,
+def _start_early(run: _Run, pool, net0: SpikingNetwork,
                  layout: FlatLayout | None, encoded, input_info: dict) -> list:
-    """Futures of what needs only the starting network, run on ``pool`` while it is
-    pruned (which mostly keeps one core busy): the forecast's unpruned blocks
+    """Futures of what needs only the starting network, run on ``pool`` (``beside``)
+    while it is pruned, which mostly keeps one core busy: the forecast's unpruned blocks
     (:func:`~lnp_neuro.deploy.measure.unpruned_blocks`; none without a forecast task),
     then its stability (``timings`` ``task_unpruned``, ``stability_before``)."""
     t = time.perf_counter()
