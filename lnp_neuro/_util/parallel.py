@@ -9,6 +9,9 @@ how:
 - :func:`map_blocks`: independent blocks of work (whole simulations, single-threaded BLAS
   calls, numba kernels that release the GIL) on a thread pool; results are placed by
   block index.
+- :func:`beside`: one worker thread for work that needs none of the calling thread's
+  results yet (the deployment scores the unpruned network while it prunes); with one
+  thread, the work is done when it is submitted.
 - :func:`csr_matmul` (and :func:`csr_operator` for ARPACK): ``matrix @ x`` of a CSR
   matrix with a float64 vector or block of vectors, one block of rows per thread. Each
   row is summed from 0.0 in storage order, exactly as scipy's ``csr_matvec`` /
@@ -27,14 +30,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Sequence
 
 import numba
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["csr_matmul", "csr_operator", "map_blocks", "n_threads"]
+__all__ = ["beside", "csr_matmul", "csr_operator", "map_blocks", "n_threads"]
 
 
 _inside = threading.local()
@@ -174,6 +177,34 @@ def map_blocks(fn: Callable[[int], object], n_blocks: int, workers: int | None =
 
     with ThreadPoolExecutor(max_workers=min(workers, n_blocks)) as pool:
         return list(pool.map(run, range(n_blocks)))
+
+
+class _AtOnce:
+    """:func:`beside` with one thread: each call is made when it is submitted."""
+
+    def __enter__(self) -> "_AtOnce":
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def submit(self, fn: Callable, *args, **kwargs) -> Future:
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:        # raised by result(), as from a worker thread
+            future.set_exception(exc)
+        return future
+
+
+def beside(name: str = "lnp-beside"):
+    """An executor (a context manager with ``submit``) of one worker thread, for work the
+    calling thread does not need yet; with :func:`n_threads` 1, one that makes each call
+    as it is submitted, so that one thread stays one. Either way each call computes what
+    it would alone (its BLAS is pinned like the caller's)."""
+    if n_threads() > 1:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    return _AtOnce()
 
 
 @numba.njit(cache=True, nogil=True)

@@ -3,6 +3,7 @@ and the task the drive defines (one-step and closed-loop forecasts)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -12,7 +13,7 @@ from ..dynamics.operating_point import operating_lambda_max
 from ..engines.simulator import simulate
 from ..model.network import SpikingNetwork
 from ..tasks.closed_loop import (ESNForecaster, PersistenceForecaster, SpikingForecaster,
-                                 closed_loop_vpt)
+                                 closed_loop_vpt, teacher_forced_run)
 from ..tasks.closed_loop import vpt_starts as spread_starts
 from ..engines.base import DeployedNetwork
 from ..engines.fixed_point import quantize
@@ -25,7 +26,7 @@ from ..tasks.forecast import (ESN_MIN_UNITS, ForecastSplit, check_scorable, inpu
 from ..tasks.memory import (SeriesTask, TaskSplit, per_delay, score_states, select_task_tau,
                             task_references)
 
-__all__ = ["stability", "activity", "score_task", "score_deployed_forecast",
+__all__ = ["stability", "activity", "score_task", "unpruned_blocks", "score_deployed_forecast",
            "score_memory_task", "no_recurrence",
            "DEFAULT_SPECTRUM", "VPT_HORIZON"]
 
@@ -68,9 +69,35 @@ def no_recurrence(net: SpikingNetwork) -> SpikingNetwork:
 VPT_HORIZON = 300
 
 
+@dataclass(frozen=True, eq=False)
+class _ForecastBlocks:
+    """The independent pieces of :func:`score_task`: ``score(net)`` (a network's one-step
+    and closed-loop forecasts), ``control(net)`` (its no-recurrence control) and
+    ``references()``, and the split and closed-loop starts they share."""
+
+    split: ForecastSplit
+    horizon: int
+    starts: np.ndarray | None
+    vpt_args: dict
+    score: Callable[[SpikingNetwork], dict]
+    control: Callable[[SpikingNetwork], dict]
+    references: Callable[[], tuple]
+
+
+def unpruned_blocks(net0: SpikingNetwork, encoded, mode: str, input_info: dict,
+                    vpt_starts: int = 0) -> list[Callable[[], object]]:
+    """The blocks of :func:`score_task` that need only the unpruned network: its score,
+    its no-recurrence control and the references, to run while the network is pruned
+    and be handed to :func:`score_task` as ``unpruned`` (their results, in this order).
+    A degenerate task is refused here, before any of them runs."""
+    blocks = _forecast_blocks(net0, encoded, mode, input_info, vpt_starts)
+    return [lambda: blocks.score(net0), lambda: blocks.control(net0), blocks.references]
+
+
 def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
                input_info: dict, log: Callable[..., None], vpt_starts: int = 0,
-               on_chip: bool = True) -> tuple[dict, tuple]:
+               on_chip: bool = True, unpruned: Callable[[], list] | None = None
+               ) -> tuple[dict, tuple]:
     """One-step forecast NRMSE of the unpruned and the pruned network on the whole encoded
     series (:mod:`lnp_neuro.tasks.forecast`), run on the native engine in the target's
     arithmetic, with the references on the same split; with ``vpt_starts``, the valid
@@ -83,75 +110,31 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
     off-chip ridge readout's are kept beside them (``offchip_readout``); otherwise the
     off-chip readout's (``readout`` "ridge"). Returns the task record and the two fitted
     on-chip readouts (unpruned, pruned), which :func:`~lnp_neuro.tasks.deployed_readout.
-    with_readout` appends to the networks as they are deployed.
+    with_readout` appends to the networks as they are deployed. ``unpruned``: when the
+    blocks of :func:`unpruned_blocks` run elsewhere, a function that returns their
+    results (called once the pruned network's blocks are done).
     ``references.input_code``: the input code's own floor, the off-chip readout of the
     input spike trains alone (:func:`lnp_neuro.tasks.forecast.input_code_nrmse`).
     """
-
-    series, k = encoded.series, encoded.steps_per_sample
-    # Degenerate tasks are refused before any network runs: a constant series has no
-    # defined NRMSE, and the echo-state reference has as many units as net0 has neurons.
-    split = ForecastSplit(series.shape[0])
-    check_scorable(series, split)
-    if net0.n_active_neurons < ESN_MIN_UNITS:
-        raise ValueError(f"the network has {net0.n_active_neurons} active neuron(s); the "
-                         f"task's echo-state reference needs at least {ESN_MIN_UNITS} "
-                         f"(raise --neurons, or use --input poisson: no task)")
+    blocks = _forecast_blocks(net0, encoded, mode, input_info, vpt_starts)
+    series, split, starts, horizon = encoded.series, blocks.split, blocks.starts, blocks.horizon
     log(f"scoring the one-step forecast on {series.shape[0]} samples "
         f"({encoded.spikes.shape[0]} steps, native engine, {mode})")
     out = {"name": input_info["kind"], "metric": "nrmse",
            "readout": "deployed" if on_chip else "ridge", **split.as_dict(),
            "engine": f"native {mode}"}
-    horizon = min(VPT_HORIZON, split.test.size - 1)
-    starts = spread_starts(split.test, series.shape[0], horizon, vpt_starts) \
-        if vpt_starts else None
-    vpt_args = {"dt": input_info.get("dt_model"), "lambda_max": input_info.get("lambda_max")}
-
-    def read_out(net: SpikingNetwork, spikes) -> dict:
-        """Both readouts of ``net``'s raster: the off-chip ridge and the on-chip
-        population (its trace time constant chosen for the ridge)."""
-        active = np.flatnonzero(net.neuron_active)
-        tau, states, ridge = select_trace_tau(spikes, k, net.dt, series, split,
-                                              neurons=active)
-        scores = {"trace_tau": tau, "ridge_model": ridge, "states": states,
-                  "ridge": one_step_nrmse(states, series, split, "ridge", model=ridge)}
-        readout = fit_deployed_readout(spikes, series, split, k, net.dt, tau, active)
-        scores["readout"] = readout
-        scores["deployed"] = score_deployed_readout(
-            readout, spikes, series, split, k, net.dt, mode,
-            deployed_scale(net) if mode == "fixed" else None)
-        return scores
-
-    def score(net: SpikingNetwork) -> dict:
-        spikes = simulate(net, encoded.spikes, mode=mode).spikes
-        scores = read_out(net, spikes)
-        scores["paper"] = one_step_nrmse(scores["states"], series, split, "paper", net=net)
-        if starts is not None:
-            forecaster = SpikingForecaster(net, encoded, scores["ridge_model"],
-                                           scores["trace_tau"], mode)
-            scores["closed"] = closed_loop_vpt(forecaster, series, starts, horizon,
-                                               **vpt_args).as_dict()
-        return scores
-
-    def control(net: SpikingNetwork) -> dict:
-        control_net = no_recurrence(net)
-        return read_out(control_net, simulate(control_net, encoded.spikes, mode=mode).spikes)
-
-    def references():
-        esn = ESNForecaster(series, split.train, net0.n_active_neurons, seed=0)
-        refs = reference_forecasts(series, split, esn_units=net0.n_active_neurons, seed=0,
-                                   esn=esn)
-        floor = input_code_nrmse(encoded, split, net0.dt)
-        refs["input_code"] = floor["nrmse"]
-        return esn, refs, floor["trace_tau"]
-
     # The networks, their no-recurrence controls and the references are scored
     # independently, one per core (each result is computed exactly as in a serial run:
     # same calls, single-threaded BLAS).
-    blocks = [lambda: score(net0), lambda: score(net1), lambda: control(net0),
-              lambda: control(net1), references]
-    scored0, scored1, control0, control1, (esn, refs, code_tau) = map_blocks(
-        lambda b: blocks[b](), len(blocks))
+    if unpruned is None:
+        jobs = [lambda: blocks.score(net0), lambda: blocks.score(net1),
+                lambda: blocks.control(net0), lambda: blocks.control(net1), blocks.references]
+        scored0, scored1, control0, control1, (esn, refs, code_tau) = map_blocks(
+            lambda b: jobs[b](), len(jobs))
+    else:
+        scored1, control1 = map_blocks(lambda b: (blocks.score, blocks.control)[b](net1), 2)
+        scored0, control0, (esn, refs, code_tau) = unpruned()
+    vpt_args = blocks.vpt_args
     figure = "deployed" if on_chip else "ridge"
 
     def value(scores: dict, key: str = figure) -> float:
@@ -198,6 +181,69 @@ def score_task(net0: SpikingNetwork, net1: SpikingNetwork, encoded, mode: str,
                               "readout": "ridge (off-chip)",
                               "starts": [int(s) for s in starts], **closed}
     return out, (scored0["readout"], scored1["readout"])
+
+
+def _forecast_blocks(net0: SpikingNetwork, encoded, mode: str, input_info: dict,
+                     vpt_starts: int) -> _ForecastBlocks:
+    """:class:`_ForecastBlocks` of the task; a degenerate task is refused before any
+    network runs: a constant series has no defined NRMSE, and the echo-state reference
+    has as many units as ``net0`` has neurons."""
+    series, k = encoded.series, encoded.steps_per_sample
+    split = ForecastSplit(series.shape[0])
+    check_scorable(series, split)
+    if net0.n_active_neurons < ESN_MIN_UNITS:
+        raise ValueError(f"the network has {net0.n_active_neurons} active neuron(s); the "
+                         f"task's echo-state reference needs at least {ESN_MIN_UNITS} "
+                         f"(raise --neurons, or use --input poisson: no task)")
+    horizon = min(VPT_HORIZON, split.test.size - 1)
+    starts = spread_starts(split.test, series.shape[0], horizon, vpt_starts) \
+        if vpt_starts else None
+    vpt_args = {"dt": input_info.get("dt_model"), "lambda_max": input_info.get("lambda_max")}
+
+    def read_out(net: SpikingNetwork, spikes) -> dict:
+        """Both readouts of ``net``'s raster: the off-chip ridge and the on-chip
+        population (its trace time constant chosen for the ridge)."""
+        active = np.flatnonzero(net.neuron_active)
+        tau, states, ridge = select_trace_tau(spikes, k, net.dt, series, split,
+                                              neurons=active)
+        scores = {"trace_tau": tau, "ridge_model": ridge, "states": states,
+                  "ridge": one_step_nrmse(states, series, split, "ridge", model=ridge)}
+        readout = fit_deployed_readout(spikes, series, split, k, net.dt, tau, active)
+        scores["readout"] = readout
+        scores["deployed"] = score_deployed_readout(
+            readout, spikes, series, split, k, net.dt, mode,
+            deployed_scale(net) if mode == "fixed" else None)
+        return scores
+
+    def score(net: SpikingNetwork) -> dict:
+        if starts is None:
+            spikes = simulate(net, encoded.spikes, mode=mode).spikes
+        else:   # with the engine states the closed loop starts from
+            spikes, engine_states = teacher_forced_run(net, encoded, mode, starts - 1)
+        scores = read_out(net, spikes)
+        scores["paper"] = one_step_nrmse(scores["states"], series, split, "paper", net=net)
+        if starts is not None:
+            checkpoints = {n: (state, scores["states"][n - 1])
+                           for n, state in engine_states.items()}
+            forecaster = SpikingForecaster(net, encoded, scores["ridge_model"],
+                                           scores["trace_tau"], mode, checkpoints)
+            scores["closed"] = closed_loop_vpt(forecaster, series, starts, horizon,
+                                               **vpt_args).as_dict()
+        return scores
+
+    def control(net: SpikingNetwork) -> dict:
+        control_net = no_recurrence(net)
+        return read_out(control_net, simulate(control_net, encoded.spikes, mode=mode).spikes)
+
+    def references():
+        esn = ESNForecaster(series, split.train, net0.n_active_neurons, seed=0)
+        refs = reference_forecasts(series, split, esn_units=net0.n_active_neurons, seed=0,
+                                   esn=esn)
+        floor = input_code_nrmse(encoded, split, net0.dt)
+        refs["input_code"] = floor["nrmse"]
+        return esn, refs, floor["trace_tau"]
+
+    return _ForecastBlocks(split, horizon, starts, vpt_args, score, control, references)
 
 
 def score_deployed_forecast(task: dict, deployed: DeployedNetwork, fitted: DeployedReadout,

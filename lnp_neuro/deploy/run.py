@@ -13,6 +13,7 @@ import numpy as np
 from .._util.io import atomic_write
 from .._util.limits import check_memory, deploy_memory_estimate
 from .._util.output_folder import OutputFolder
+from .._util.parallel import beside
 from .._util.threads import deterministic_threads
 from ..engines.base import DeployedNetwork, Engine, get_engine, parity
 from ..engines.fixed_point import quantize
@@ -38,7 +39,7 @@ from .handover import hand_over, hand_over_graph, population_summary
 from .inputs import (build_network, check_build_size, load_network, load_series, make_input,
                      memory_task, series_inputs)
 from .measure import (activity, score_deployed_forecast, score_memory_task, score_task,
-                      stability)
+                      stability, unpruned_blocks)
 from .options import DeployOptions
 from .pruning import prune_graph, prune_network
 from .targets import load_target
@@ -146,14 +147,21 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         inputs, encoded, input_info = (run.timed("input", data_drive, data, options.steps),
                                        None, data.describe())
     log(f"drive: {input_info['kind']}, {inputs.shape[0]} steps x {inputs.shape[1]} channels")
-    if layout is None:
-        net1, history = run.timed("prune", prune_network, options, net0, inputs, log)
-    else:
-        layout, history = run.timed("prune", prune_graph, options, layout, log)
-        net1 = layout.network
-    log(f"pruned ({options.prune}): {net0.n_active_neurons} -> {net1.n_active_neurons} "
-        f"neurons, {net0.n_active_synapses} -> {net1.n_active_synapses} synapses")
-    forecast = _forecast_readout(run, net0, net1, layout, encoded, input_info)
+    with beside("lnp-early") as pool:
+        *unpruned, stability0 = _start_early(run, pool, net0, layout, encoded, input_info)
+        try:
+            if layout is None:
+                net1, history = run.timed("prune", prune_network, options, net0, inputs, log)
+            else:
+                layout, history = run.timed("prune", prune_graph, options, layout, log)
+                net1 = layout.network
+        except BaseException:
+            for future in [*unpruned, stability0]:
+                future.cancel()     # the block under way ends before the pool closes
+            raise
+        log(f"pruned ({options.prune}): {net0.n_active_neurons} -> {net1.n_active_neurons} "
+            f"neurons, {net0.n_active_synapses} -> {net1.n_active_synapses} synapses")
+        forecast = _forecast_readout(run, net0, net1, layout, encoded, input_info, unpruned)
     if forecast is not None and forecast.readouts is not None:
         # The readout is a population of the deployed graph: written to network.nir,
         # run on the target, counted in the energy and the mapping; the unpruned
@@ -166,7 +174,7 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
     reservoir_d = _reservoir_of(deployed, layout0, forecast)
     runs = _run_engines(run, baseline, deployed, inputs)
     mapping, energy = _account(run, baseline, deployed, runs, inputs)
-    measured = _measure(run, net0, reservoir_d, deployed, runs,
+    measured = _measure(run, net0, reservoir_d, deployed, runs, stability0.result(),
                         None if forecast is not None else encoded, input_info)
     per_inference = None
     if forecast is not None:
@@ -310,20 +318,50 @@ class _Forecast:
     readouts: tuple | None
 
 
+def _forecast_task(run: _Run, layout: FlatLayout | None, encoded) -> bool:
+    # Whether the drive's task is the forecast scored before the hand-over.
+    return layout is None and encoded is not None and run.options.input not in MEMORY_TASKS
+
+
+def _start_early(run: _Run, pool, net0: SpikingNetwork,
+                 layout: FlatLayout | None, encoded, input_info: dict) -> list:
+    """Futures of what needs only the starting network, run on ``pool`` (``beside``)
+    while it is pruned, which mostly keeps one core busy: the forecast's unpruned blocks
+    (:func:`~lnp_neuro.deploy.measure.unpruned_blocks`; none without a forecast task),
+    then its stability (``timings`` ``task_unpruned``, ``stability_before``)."""
+    t = time.perf_counter()
+    blocks = unpruned_blocks(net0, encoded, run.mode, input_info, run.options.vpt_starts) \
+        if _forecast_task(run, layout, encoded) else []
+    return [*(pool.submit(_timed_block, run, "task_unpruned", block, t) for block in blocks),
+            pool.submit(_timed_block, run, "stability_before",
+                        lambda: stability(net0, run.options.seed))]
+
+
+def _timed_block(run: _Run, name: str, block: Callable[[], object], since=None):
+    """``block()``; ``run.timings[name]``: the time from ``since`` (default: now) to its end."""
+    t = time.perf_counter() if since is None else since
+    result = block()
+    run.timings[name] = round(time.perf_counter() - t, 3)
+    return result
+
+
 def _forecast_readout(run: _Run, net0: SpikingNetwork, net1: SpikingNetwork,
-                      layout: FlatLayout | None, encoded, input_info: dict):
+                      layout: FlatLayout | None, encoded, input_info: dict,
+                      unpruned: list = ()):
     """The forecast task of a reservoir's series drive, scored before the hand-over so
     that its readout can be deployed as a population of the graph
     (:mod:`lnp_neuro.tasks.deployed_readout`); None for other drives (a memory task, a
     Poisson drive, a trained graph's --data), scored after the run as before. A
     reservoir that is not in the one-population form (a reset by subtraction, a late
-    bias) keeps the off-chip readout (``task.readout`` "ridge")."""
+    bias) keeps the off-chip readout (``task.readout`` "ridge"). ``unpruned``: the futures
+    of its unpruned blocks (:func:`_start_early`)."""
     options = run.options
-    if layout is not None or encoded is None or options.input in MEMORY_TASKS:
+    if not _forecast_task(run, layout, encoded):
         return None
     on_chip = can_deploy_readout(net0) and can_deploy_readout(net1)
-    task, readouts = run.timed("task", score_task, net0, net1, encoded, run.mode,
-                               input_info, run.log, options.vpt_starts, on_chip)
+    task, readouts = run.timed("task", lambda: score_task(
+        net0, net1, encoded, run.mode, input_info, run.log, options.vpt_starts, on_chip,
+        (lambda: [future.result() for future in unpruned]) if unpruned else None))
     if on_chip:
         run.log(f"readout: {readouts[1].n_out} li neuron(s) on the chip, fed by "
                 f"{readouts[1].neurons.size} reservoir neurons")
@@ -440,14 +478,16 @@ def _account(run: _Run, net0: SpikingNetwork, deployed: DeployedNetwork, runs: _
 
 
 def _measure(run: _Run, net0: SpikingNetwork, net_d: SpikingNetwork,
-             deployed: DeployedNetwork, runs: _EngineRuns, encoded, input_info: dict) -> dict:
+             deployed: DeployedNetwork, runs: _EngineRuns, stability0, encoded,
+             input_info: dict) -> dict:
     """Stability at the operating point before and after pruning and activity, of the
-    starting network and the deployed one (``net_d``: its reservoir when the graph
-    carries a readout, whose columns come first), and the drive's task when scored after
-    the run (a memory task, the forecast of a reservoir left off the chip)."""
+    starting network (its stability ``stability0``, measured while it was pruned) and
+    the deployed one (``net_d``: its reservoir when the graph carries a readout, whose
+    columns come first), and the drive's task when scored after the run (a memory task,
+    the forecast of a reservoir left off the chip)."""
     options = run.options
     run.log("measuring stability at the operating point before and after pruning")
-    measured = {"stability0": run.timed("stability_before", stability, net0, options.seed),
+    measured = {"stability0": stability0,
                 "stability1": run.timed("stability_after", stability, net_d, options.seed),
                 "activity0": activity(runs.spikes_unpruned[:, :net0.n_total_neurons], net0),
                 "activity1": activity(runs.spikes[:, :net_d.n_total_neurons], net_d),

@@ -421,6 +421,38 @@ def _candidate_pools(stats: _LocalStats, order: np.ndarray, chunk: int, want: in
     return keys_list, gain_list, adj_list, out_list
 
 
+def _rank_by_gain(gains: np.ndarray, rand: np.ndarray) -> np.ndarray:
+    """``np.lexsort((rand, -gains))``: descending gain, ties by ascending ``rand``, then
+    by index. An unstable sort by gain puts every run of equal gains together (the
+    pairs' gains are nearly all distinct); only those runs are then sorted by ``(rand,
+    index)``, which gives the same permutation at a fraction of lexsort's cost."""
+    if not np.all(np.isfinite(gains)):
+        return np.lexsort((rand, -gains))          # NaN never equals itself: no runs
+    order = np.argsort(-gains)
+    sorted_gains = gains[order]
+    tie = np.flatnonzero(sorted_gains[1:] == sorted_gains[:-1])
+    if tie.size:
+        slots = np.unique(np.concatenate([tie, tie + 1]))      # positions in a run
+        run = np.cumsum(np.r_[True, (sorted_gains[slots[1:]] != sorted_gains[slots[:-1]])
+                              | (slots[1:] != slots[:-1] + 1)])
+        members = order[slots]
+        order[slots] = members[np.lexsort((members, rand[members], run))]
+    return order
+
+
+def _first_occurrences(keys: np.ndarray) -> np.ndarray:
+    """Mask of the first occurrence of every distinct value of ``keys``: what
+    ``np.sort(np.unique(keys, return_index=True)[1])`` indexes, from an unstable sort
+    and the smallest index of each run of equal keys."""
+    order = np.argsort(keys)
+    sorted_keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+    mask = np.zeros(keys.size, dtype=bool)
+    if keys.size:
+        mask[np.minimum.reduceat(order, starts)] = True
+    return mask
+
+
 def _rank_and_orient(keys, gain_list, adj_list, out_list, rng, n_all: int):
     """Rank the distinct pairs by gain (random tie-break) and orient each: the free
     direction of a connected pair, a random one otherwise. Returns (pre, post, adjacent)."""
@@ -428,9 +460,8 @@ def _rank_and_orient(keys, gain_list, adj_list, out_list, rng, n_all: int):
     adjacent = np.concatenate(adj_list)
     free_pre = np.concatenate(out_list)
     rand = rng.random(keys.size)
-    rank = np.lexsort((rand, -gains))
-    _, first = np.unique(keys[rank], return_index=True)
-    ranked = rank[np.sort(first)]
+    rank = _rank_by_gain(gains, rand)
+    ranked = rank[_first_occurrences(keys[rank])]
     k_lo, k_hi = keys[ranked] // n_all, keys[ranked] % n_all
     # A pair with no synapse yet gets a random direction; otherwise the free direction.
     flip = rng.random(ranked.size) < 0.5

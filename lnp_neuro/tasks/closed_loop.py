@@ -35,7 +35,7 @@ from ._windows import window_sums
 from .metrics import valid_prediction_time
 
 __all__ = ["SpikingForecaster", "ESNForecaster", "PersistenceForecaster", "ClosedLoopVPT",
-           "closed_loop_vpt", "vpt_starts"]
+           "closed_loop_vpt", "vpt_starts", "teacher_forced_run"]
 
 
 class SpikingForecaster:
@@ -51,6 +51,9 @@ class SpikingForecaster:
         :func:`.forecast.select_trace_tau`).
     tau_trace : trace time constant (s) the readout was fitted with.
     mode : ``"fixed"`` or ``"float"``.
+    checkpoints : optional ``{n_samples: (engine state, traces)}`` after the first
+        ``n_samples`` samples of the drive (:func:`teacher_forced_run`'s states and the
+        one-step task's states ``[n_samples - 1]``), which ``reset`` starts from.
 
     ``reset(n_samples)`` runs the teacher-forced prefix (the first ``n_samples`` samples
     of the encoded drive) from rest and sets the engine state and traces after it;
@@ -61,7 +64,7 @@ class SpikingForecaster:
     """
 
     def __init__(self, net: SpikingNetwork, encoded, model, tau_trace: float,
-                 mode: str = "fixed"):
+                 mode: str = "fixed", checkpoints: dict | None = None):
         if not isinstance(net, SpikingNetwork):
             raise ValueError(f"net must be a SpikingNetwork, got {type(net).__name__}")
         if mode not in ("fixed", "float"):
@@ -85,9 +88,11 @@ class SpikingForecaster:
         self._state = None
         self._trace = None
         self._previous = None
-        # (samples, engine state, traces) after the last teacher-forced prefix: starts
-        # taken in increasing order then cost one pass over the drive, not one each.
-        self._checkpoint = None
+        # {samples: (engine state, traces)} after teacher-forced prefixes: the given ones
+        # and the last reset's, so starts taken in increasing order cost at most one pass
+        # over the drive, not one each.
+        self._checkpoints = {int(n): (state, np.asarray(trace, dtype=np.float64).copy())
+                             for n, (state, trace) in (checkpoints or {}).items()}
 
     def _simulate(self, spikes: np.ndarray):
         # One Simulator: the network is quantised and laid out once, not per sample.
@@ -112,14 +117,14 @@ class SpikingForecaster:
         x = self.encoded.spikes
         if x.shape[0] < n_samples * k:
             raise ValueError(f"the drive holds {x.shape[0] // k} samples, {n_samples} asked")
-        done = 0
+        done = max((n for n in self._checkpoints if n <= n_samples), default=0)
         self._state, self._trace = None, np.zeros(self._active.size)
-        if self._checkpoint is not None and self._checkpoint[0] <= n_samples:
-            done, self._state, trace = self._checkpoint
+        if done:
+            self._state, trace = self._checkpoints[done]
             self._trace = trace.copy()
         if n_samples > done:
             self._advance(x[done * k:n_samples * k])
-        self._checkpoint = (n_samples, self._state, self._trace.copy())
+        self._checkpoints[n_samples] = (self._state, self._trace.copy())
         self._previous = self.encoded.series[n_samples - 1] if n_samples else None
         return self
 
@@ -138,6 +143,30 @@ class SpikingForecaster:
         self._previous = sample[0]
         self._advance(x)
         return np.asarray(self.model.predict(self._trace[None, :]), dtype=np.float64)[0]
+
+
+def teacher_forced_run(net: SpikingNetwork, encoded, mode: str, samples) -> tuple:
+    """``(spikes, states)``: ``net`` run on the whole drive ``encoded.spikes`` in ``mode``
+    arithmetic, in segments that end after each of ``samples`` samples (each continuing
+    from the last one's final state: the raster of one run, bit for bit), and the engine
+    state after each of them, ``{n_samples: state}``: the checkpoints a
+    :class:`SpikingForecaster` resets to, so the closed loop need not run the drive
+    again."""
+    # Lazy: the simulator loads numba, which importing this module should not pay.
+    from ..engines.simulator import Simulator
+
+    x = encoded.spikes
+    k = int(encoded.steps_per_sample)
+    simulator = Simulator(net, mode)
+    spikes = np.empty((x.shape[0], net.n_total_neurons), dtype=bool)
+    ends = sorted({int(n) * k for n in samples if 0 < int(n) * k < x.shape[0]})
+    states, state, done = {}, None, 0
+    for end in [*ends, x.shape[0]]:
+        result = simulator.run(x[done:end], initial_state=state)
+        spikes[done:end], state, done = result.spikes, result.final_state, end
+        if end in ends:
+            states[end // k] = state
+    return spikes, states
 
 
 class ESNForecaster:

@@ -231,6 +231,15 @@ class RidgeReadout:
         return out
 
 
+def _views(flat: np.ndarray, shapes: dict) -> dict:
+    """Arrays shaped as ``shapes``' values, consecutive views of ``flat``."""
+    out, start = {}, 0
+    for key, like in shapes.items():
+        out[key] = flat[start:start + like.size].reshape(like.shape)
+        start += like.size
+    return out
+
+
 class MLPReadout:
     """The paper's readout: standardised features -> ``n_hidden`` tanh units -> outputs.
 
@@ -317,8 +326,11 @@ class MLPReadout:
         b_in, b_h = 1.0 / math.sqrt(n_in), 1.0 / math.sqrt(n_h)
         params = {"W1": rng.uniform(-b_in, b_in, (n_in, n_h)), "b1": rng.uniform(-b_in, b_in, n_h),
                   "W2": rng.uniform(-b_h, b_h, (n_h, n_out)), "b2": rng.uniform(-b_h, b_h, n_out)}
-        m = {k: np.zeros_like(v) for k, v in params.items()}
-        v = {k: np.zeros_like(p) for k, p in params.items()}
+        # Adam runs on one vector of all the parameters, which ``params`` views: the same
+        # operations on every element as per matrix, in four times fewer numpy calls.
+        flat = np.concatenate([p.ravel() for p in params.values()])
+        params = _views(flat, params)
+        m, v = np.zeros_like(flat), np.zeros_like(flat)
         beta1, beta2, eps, lr = 0.9, 0.999, 1e-8, float(self.learning_rate)
         step = 0
         n = len(z)
@@ -338,17 +350,17 @@ class MLPReadout:
                 l2 = 0.5 * wd * float(np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
                 total += (loss - l2) * len(idx)
                 step += 1
-                for k in params:
-                    m[k] = beta1 * m[k] + (1 - beta1) * grads[k]
-                    v[k] = beta2 * v[k] + (1 - beta2) * grads[k] ** 2
-                    m_hat = m[k] / (1 - beta1 ** step)
-                    v_hat = v[k] / (1 - beta2 ** step)
-                    params[k] = params[k] - lr * m_hat / (np.sqrt(v_hat) + eps)
+                g = np.concatenate([grads[k].ravel() for k in params])
+                m = beta1 * m + (1 - beta1) * g
+                v = beta2 * v + (1 - beta2) * g ** 2
+                m_hat = m / (1 - beta1 ** step)
+                v_hat = v / (1 - beta2 ** step)
+                np.subtract(flat, lr * m_hat / (np.sqrt(v_hat) + eps), out=flat)
             self.loss_curve_.append(total / n)
             if not math.isfinite(self.loss_curve_[-1]):
                 raise FloatingPointError("readout training diverged (non-finite loss); lower "
                                          "learning_rate")
-        self.params_ = params
+        self.params_ = {k: p.copy() for k, p in params.items()}
         return self
 
     # -- inference -------------------------------------------------------------

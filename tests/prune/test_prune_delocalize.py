@@ -6,6 +6,8 @@ import scipy.sparse as sp
 
 from lnp_neuro.prune.delocalize import (
     DelocalizeInfo,
+    _first_occurrences,
+    _rank_by_gain,
     dale_weight_sampler,
     delocalize,
     inverse_participation_ratio,
@@ -328,3 +330,25 @@ def test_dale_sampler_falls_back_for_an_emptied_sign():
     assert set(drawn[3:]) <= {0.3, 0.2, 0.4}        # the current excitatory pool, unchanged
     with pytest.raises(ValueError, match="fallback_weights must have shape"):
         dale_weight_sampler(now, fallback_weights=sp.csr_matrix((2, 2)))
+
+
+def test_rank_by_gain_is_lexsorts_permutation():
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 7, 500):
+        gains = np.round(rng.integers(0, max(1, n // 3), n) * 0.25, 9)   # many ties
+        gains[: n // 10] = -0.0
+        rand = rng.random(n)
+        rand[: n // 5] = 0.5                                             # ties in rand too
+        np.testing.assert_array_equal(_rank_by_gain(gains, rand), np.lexsort((rand, -gains)))
+    gains = np.array([1.0, np.nan, 1.0, -np.inf, -np.inf])
+    rand = np.array([0.2, 0.1, 0.1, 0.3, 0.3])
+    np.testing.assert_array_equal(_rank_by_gain(gains, rand), np.lexsort((rand, -gains)))
+
+
+def test_first_occurrences_are_uniques_indices():
+    rng = np.random.default_rng(4)
+    for n in (0, 1, 9, 400):
+        keys = rng.integers(0, max(1, n // 2), n)
+        expected = np.zeros(n, dtype=bool)
+        expected[np.unique(keys, return_index=True)[1]] = True
+        np.testing.assert_array_equal(_first_occurrences(keys), expected)

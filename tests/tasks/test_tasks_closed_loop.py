@@ -6,7 +6,8 @@ import pytest
 from lnp_neuro.engines.simulator import simulate
 from lnp_neuro.model.build import hrsnn
 from lnp_neuro.tasks.closed_loop import (ClosedLoopVPT, ESNForecaster, PersistenceForecaster,
-                                         SpikingForecaster, closed_loop_vpt, vpt_starts)
+                                         SpikingForecaster, closed_loop_vpt,
+                                         teacher_forced_run, vpt_starts)
 from lnp_neuro.tasks.forecast import (ForecastSplit, encode_series, reference_forecasts,
                                       select_trace_tau)
 
@@ -37,6 +38,27 @@ def test_spiking_forecaster_fed_the_truth_reproduces_the_teacher_forced_states()
     again = SpikingForecaster(net, enc, ridge, tau, "fixed").reset(300)
     f.reset(300)
     np.testing.assert_allclose(f.state(), again.state(), rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("mode", ["fixed", "float"])
+def test_checkpoints_of_the_teacher_forced_run_change_no_bit(mode):
+    # The drive run in segments ending at the starts is the single run's raster, and a
+    # forecaster reset to its states and the task's traces forecasts exactly as one that
+    # runs the drive again itself.
+    y, net, enc, split, tau, states, ridge = _sine_task()
+    starts = vpt_starts(split.test, y.shape[0], 40, 3)
+    spikes, engine = teacher_forced_run(net, enc, mode, starts - 1)
+    np.testing.assert_array_equal(spikes, simulate(net, enc.spikes, mode=mode).spikes)
+    assert sorted(engine) == sorted(int(s) - 1 for s in starts)
+    tau, states, ridge = select_trace_tau(spikes, 10, net.dt, y, split,
+                                          neurons=np.flatnonzero(net.neuron_active))
+    plain = SpikingForecaster(net, enc, ridge, tau, mode)
+    seeded = SpikingForecaster(net, enc, ridge, tau, mode,
+                               {n: (state, states[n - 1]) for n, state in engine.items()})
+    for s in starts:
+        assert seeded.reset(s - 1).state().tobytes() == plain.reset(s - 1).state().tobytes()
+        assert seeded.consume(y[s - 1]).tobytes() == plain.consume(y[s - 1]).tobytes()
+    assert closed_loop_vpt(seeded, y, starts, 40) == closed_loop_vpt(plain, y, starts, 40)
 
 
 def test_vpt_stops_early_without_changing_the_answer():

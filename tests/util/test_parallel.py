@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from lnp_neuro._util.parallel import csr_matmul, csr_operator, map_blocks
+from lnp_neuro._util.parallel import beside, csr_matmul, csr_operator, map_blocks
 from lnp_neuro.model.build import hrsnn
 
 needs_two = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
@@ -121,3 +121,19 @@ def test_core_speedup_is_a_positive_ratio():
     from lnp_neuro._util.parallel import core_speedup
     ratio = core_speedup(0.05)
     assert 0.2 < ratio < 64
+
+
+def test_beside_runs_at_once_with_one_thread_and_on_a_worker_with_more():
+    def start(threads):
+        order = []
+        with _with_threads(threads, lambda: beside()) as pool:
+            future = pool.submit(lambda: order.append("block") or 7)
+            order.append("caller")
+            failed = pool.submit(lambda: 1 / 0)
+            assert future.result() == 7
+        with pytest.raises(ZeroDivisionError):
+            failed.result()
+        return order
+    assert start(1) == ["block", "caller"]
+    if numba.config.NUMBA_NUM_THREADS >= 2:
+        assert sorted(start(2)) == ["block", "caller"]
