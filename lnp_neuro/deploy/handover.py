@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 
 from ..engines.base import DeployedNetwork
-from ..model import FlatLayout, flatten
+from ..model import FlatLayout, flatten, to_network
 from ..model.network import SpikingNetwork
 from ..nir import write_graph
 from ..nir.reservoir_files import write_nir
+from ..tasks.deployed_readout import READOUT
 
-__all__ = ["hand_over", "hand_over_graph", "population_summary"]
+__all__ = ["hand_over", "hand_over_graph", "population_summary", "deployed_reservoir",
+           "reservoir_of"]
 
 
 def hand_over(net: SpikingNetwork, path: Path, portable: Path | None = None):
@@ -69,3 +71,28 @@ def population_summary(layout: FlatLayout) -> list[dict]:
             for name, pop in layout.graph.populations.items()]
 
 
+
+
+def deployed_reservoir(loaded) -> SpikingNetwork | None:
+    """The reservoir of a graph ``lnp-deploy`` deployed with its forecast's readout (a
+    recurrent population and the readout population
+    :data:`~lnp_neuro.tasks.deployed_readout.READOUT`, which feeds nothing), as the one
+    network a series task prunes and reads out again; None for any other network."""
+    if not isinstance(loaded, FlatLayout):
+        return None
+    graph = loaded.graph
+    rest = [name for name in graph.populations if name != READOUT]
+    readout = graph.populations.get(READOUT)
+    if (readout is None or readout.spiking or len(rest) != 1
+            or graph.recurrent_populations() != rest
+            or any(p.source == READOUT for p in graph.projections)):
+        return None
+    return to_network(graph.subgraph(rest))
+
+
+def reservoir_of(deployed: DeployedNetwork) -> SpikingNetwork:
+    """The reservoir of a deployed graph that carries the forecast's readout population:
+    the network the dynamics and activity are measured on (the readout is feed-forward
+    and never spikes: it changes neither)."""
+    graph = deployed.layout.graph
+    return to_network(graph.subgraph([n for n in graph.populations if n != READOUT]))

@@ -24,7 +24,7 @@ from ..hardware.neurobench import neurobench_metrics
 from ..hardware.profiles import load_profile
 from ..hardware.projections import (layout_for, population_cores, projection_quantisation,
                                     projection_sops)
-from ..model import FlatLayout, flatten, to_network
+from ..model import FlatLayout, flatten
 from ..model.network import SpikingNetwork
 from ..report.record import RunRecord
 from ..report.render import write_report
@@ -35,7 +35,8 @@ from .data import (check_task_options, data_drive, load_data, output_population,
                    score_classification)
 from .regression import score_regression
 from .refit import readout_source
-from .handover import hand_over, hand_over_graph, population_summary
+from .handover import (deployed_reservoir, hand_over, hand_over_graph, population_summary,
+                       reservoir_of)
 from .inputs import (build_network, check_build_size, load_network, load_series, make_input,
                      memory_task, series_inputs)
 from .measure import (activity, score_deployed_forecast, score_memory_task, score_task,
@@ -171,7 +172,8 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
     else:
         baseline = net0
     deployed = _hand_over(run, net1, layout)
-    reservoir_d = _reservoir_of(deployed, layout0, forecast)
+    reservoir_d = (deployed.network if layout0 is not None or forecast is None
+                   or forecast.readouts is None else reservoir_of(deployed))
     runs = _run_engines(run, baseline, deployed, inputs)
     mapping, energy = _account(run, baseline, deployed, runs, inputs)
     measured = _measure(run, net0, reservoir_d, deployed, runs, stability0.result(),
@@ -243,7 +245,7 @@ def _starting_network(run: _Run):
     if options.data is not None and not isinstance(net0, FlatLayout):
         raise ValueError(f"--data needs a --network graph with an output population; "
                          f"{options.network} is one recurrent network (a reservoir)")
-    reservoir = _deployed_reservoir(net0) if options.data is None else None
+    reservoir = deployed_reservoir(net0) if options.data is None else None
     if reservoir is not None:
         log(f"{options.network}: a deployed reservoir; its readout population {READOUT!r} "
             f"is left out (the task fits its own)")
@@ -272,23 +274,6 @@ def _starting_network(run: _Run):
                          f"echo-state network of as many units, which needs at least "
                          f"{ESN_MIN_UNITS} (use --input poisson: no task)")
     return net0, layout, series
-
-
-def _deployed_reservoir(loaded) -> SpikingNetwork | None:
-    """The reservoir of a graph ``lnp-deploy`` deployed (a recurrent population and its
-    readout population :data:`~lnp_neuro.tasks.deployed_readout.READOUT`, which feeds
-    nothing), as the one network a series task prunes and reads out again; None for any
-    other network."""
-    if not isinstance(loaded, FlatLayout):
-        return None
-    graph = loaded.graph
-    rest = [name for name in graph.populations if name != READOUT]
-    readout = graph.populations.get(READOUT)
-    if (readout is None or readout.spiking or len(rest) != 1
-            or graph.recurrent_populations() != rest
-            or any(p.source == READOUT for p in graph.projections)):
-        return None
-    return to_network(graph.subgraph(rest))
 
 
 def _load_data(run: _Run, net0: SpikingNetwork, layout: FlatLayout | None):
@@ -366,17 +351,6 @@ def _forecast_readout(run: _Run, net0: SpikingNetwork, net1: SpikingNetwork,
         run.log(f"readout: {readouts[1].n_out} li neuron(s) on the chip, fed by "
                 f"{readouts[1].neurons.size} reservoir neurons")
     return _Forecast(task, readouts if on_chip else None)
-
-
-def _reservoir_of(deployed: DeployedNetwork, layout0: FlatLayout | None,
-                  forecast: _Forecast | None) -> SpikingNetwork:
-    """The network the dynamics and activity are measured on: the deployed reservoir
-    without its readout population (the readout is feed-forward and does not spike:
-    it changes neither), else the whole deployed network."""
-    if layout0 is not None or forecast is None or forecast.readouts is None:
-        return deployed.network
-    graph = deployed.layout.graph
-    return to_network(graph.subgraph([n for n in graph.populations if n != READOUT]))
 
 
 def _per_inference(energy: dict, inputs: np.ndarray, task: dict, dt: float):
