@@ -6,11 +6,14 @@ second, with weights strong enough that every population spikes on a 30 % drive.
 
 from __future__ import annotations
 
+import warnings
+
 import nir
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from lnp_neuro.deploy.cli import main as deploy_main
 from lnp_neuro.model import Graph, Population, Projection
 from lnp_neuro.nir import graph_from_nir
 
@@ -238,3 +241,16 @@ def norse_classifier(kind: str = "cuba", seed: int = 0, dt: float = 1e-3):
         return np.array(first), np.array(second)
 
     return run, nir_graph
+
+
+def deploy_with_data(folder, data, target="cpu", extra=()):
+    """``lnp-deploy --network folder/model.nir --data data --prune none --steps 100`` on
+    ``target`` (warnings silenced), into ``folder/run-<target>-<data stem>``:
+    ``(exit code, output folder)``."""
+    out = folder / f"run-{target}-{data.stem}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = deploy_main(["--target", target, "--network", str(folder / "model.nir"),
+                            "--data", str(data), "--prune", "none", "--steps", "100",
+                            "--out", str(out), "--force", "--quiet", *extra])
+    return code, out

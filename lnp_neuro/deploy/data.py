@@ -42,18 +42,15 @@ import numpy as np
 from .._util.parallel import map_blocks, n_threads
 from ..engines.simulator import Simulator
 from ..model.population import SPIKING_KINDS
+from ..tasks.forecast import CONSTANT_SPREAD, constant_columns
 from .refit import REFIT_METHOD, readout_source, refit_readout
 
-__all__ = ["Dataset", "load_data", "check_task_options", "data_drive", "output_population",
+__all__ = ["Dataset", "load_data", "output_responses", "check_task_options", "data_drive", "output_population",
            "score_classification", "MAX_DATA_BYTES", "CONSTANT_SPREAD"]
 
 #: Largest decoded array a data file may hold (bytes).
 MAX_DATA_BYTES = 1 << 30
 _FIELDS = ("inputs", "labels", "train", "targets")
-#: Relative spread (standard deviation over the largest magnitude) below which a column
-#: of scored ``targets`` counts as constant, as for a forecast's series
-#: (lnp_neuro.tasks.forecast): its NRMSE would divide by a zero spread.
-CONSTANT_SPREAD = 1e-10
 # Bytes of the blocks of samples scored at once on the threads (their inputs, counts and
 # membranes: no raster is kept); and blocks per thread at least (a few, so that a
 # descheduled thread holds up little of the rest).
@@ -212,7 +209,7 @@ def _targets(path: Path, y: np.ndarray, samples: int, n_outputs: int | None,
     """``targets`` as float64 [samples, n_outputs]: finite numbers, one column per output
     neuron, none constant over the scored samples (its NRMSE would be undefined, and
     any prediction of that constant perfect: as a forecast's series,
-    :data:`CONSTANT_SPREAD`)."""
+    :func:`~lnp_neuro.tasks.forecast.constant_columns`)."""
     if y.dtype.kind not in "iuf":
         raise ValueError(f"--data {path}: field 'targets' must hold numbers, got dtype "
                          f"{y.dtype}")
@@ -228,9 +225,7 @@ def _targets(path: Path, y: np.ndarray, samples: int, n_outputs: int | None,
         raise ValueError(f"--data {path}: field 'targets' holds {bad} non-finite value(s) "
                          f"(NaN or inf)")
     scored = y[~train]
-    with np.errstate(over="ignore", invalid="ignore"):
-        sd, scale = scored.std(axis=0), np.abs(scored).max(axis=0)
-    flat = np.flatnonzero(~(np.isfinite(sd) & (sd > CONSTANT_SPREAD * scale) & (sd > 0)))
+    _, flat = constant_columns(scored)
     if flat.size:
         raise ValueError(f"--data {path}: field 'targets' is constant (or nearly) over the "
                          f"{scored.shape[0]} scored sample(s) in column(s) "
@@ -322,12 +317,37 @@ def _scores(net, columns: np.ndarray, places: np.ndarray, size: int, spiking: bo
     return _placed(raw, places, size)
 
 
-def _placed(raw: np.ndarray, places: np.ndarray, size: int) -> np.ndarray:
+def _placed(raw: np.ndarray, places: np.ndarray, size: int,
+            fill: float = -np.inf) -> np.ndarray:
     """Scores ``[samples, size]`` with the deployed output neurons' ``raw`` scores at
-    their ``places``, -inf for an output neuron pruning removed (never the argmax)."""
-    scores = np.full((raw.shape[0], size), -np.inf)
+    their ``places``, ``fill`` for an output neuron pruning removed (-inf: never a
+    classifier's argmax; a regressor's 0: the rest state the neuron would hold)."""
+    scores = np.full((raw.shape[0], size), fill)
     scores[:, places] = raw
     return scores
+
+
+def output_responses(layout0, net0, deployed, inputs: np.ndarray, output: str, mode: str,
+                     source: str | None = None, fill: float = -np.inf) -> dict:
+    """``{"unpruned": (scores, counts), "pruned": (scores, counts)}``: every sample of
+    ``inputs`` run from rest (:func:`_responses`) through the unpruned graph
+    (``layout0``'s ``net0``) and the deployed one; ``scores [samples, size]`` are the
+    output population's, placed on the starting graph's output neurons (:func:`_placed`,
+    ``fill`` for a pruned one), ``counts`` the spike counts of the ``source`` population
+    (None without it): what a classifier's and a regressor's scores are made of."""
+    a, b = layout0.offsets[output]
+    spiking = layout0.graph.populations[output].kind in SPIKING_KINDS
+    latency = int(deployed.layout.latency[output])
+    da, db = deployed.layout.offsets[output]
+    out = {}
+    for name, net, lay, out_cols, places in (
+            ("unpruned", net0, layout0, np.arange(a, b), np.arange(b - a)),
+            ("pruned", deployed.network, deployed.layout, np.arange(da, db),
+             deployed.neuron_ids[da:db] - a)):
+        hidden = None if source is None else np.arange(*lay.offsets[source])
+        raw, counts = _responses(net, inputs, latency, mode, out_cols, spiking, hidden)
+        out[name] = (_placed(raw, places, b - a, fill), counts)
+    return out
 
 
 def score_classification(layout0, net0, deployed, data: Dataset, output: str, mode: str,
@@ -348,17 +368,11 @@ def score_classification(layout0, net0, deployed, data: Dataset, output: str, mo
     scored = data.scored
     source = readout_source(layout0.graph, output) if refit else None
     runs_on = np.arange(data.labels.size) if refit else scored
-    ids = deployed.neuron_ids
-    da, db = deployed.layout.offsets[output]
+    is_scored = ~data.train[runs_on]
     accuracy, refitted = {}, {}
-    for name, net, lay, out_cols, places in (
-            ("unpruned", net0, layout0, np.arange(a, b), np.arange(classes)),
-            ("pruned", deployed.network, deployed.layout, np.arange(da, db), ids[da:db] - a)):
-        hidden = None if source is None else np.arange(*lay.offsets[source])
-        raw, counts = _responses(net, data.inputs[runs_on], latency, mode, out_cols, spiking,
-                                 hidden)
-        scores = _placed(raw, places, classes)
-        is_scored = ~data.train[runs_on]
+    for name, (scores, counts) in output_responses(layout0, net0, deployed,
+                                                   data.inputs[runs_on], output, mode,
+                                                   source).items():
         accuracy[name] = float(np.mean(np.argmax(scores[is_scored], axis=1)
                                        == data.labels[runs_on][is_scored]))
         if source is not None:

@@ -4,7 +4,7 @@ with ``targets`` [samples, n_outputs]): the NRMSE of the graph's own output popu
 What: every scored sample runs on its own, from rest, through the unpruned and the
 deployed graph on the native simulator in the target's arithmetic, for its steps plus
 the output population's latency, exactly as a classifier's samples do
-(:func:`lnp_neuro.deploy.data._responses`). The prediction of output neuron ``d`` is its
+(:func:`lnp_neuro.deploy.data.output_responses`). The prediction of output neuron ``d`` is its
 membrane potential at the last step for a leaky-integrator / integrator output (NIR
 ``LI`` / ``Integrator``: the snnTorch and norse convention for a non-spiking readout, whose
 membrane is the model's output), or its spike count over the run for a spiking output.
@@ -41,7 +41,7 @@ import numpy as np
 
 from ..model.population import SPIKING_KINDS
 from ..tasks.metrics import nrmse
-from .data import Dataset, _responses
+from .data import Dataset, output_responses
 from .refit import REFIT_REGRESSION_METHOD, readout_source, refit_regression
 
 __all__ = ["score_regression", "regression_nrmse", "NORMALISATION"]
@@ -56,14 +56,6 @@ def regression_nrmse(prediction: np.ndarray, targets: np.ndarray) -> float:
     samples only), each output normalised by its targets' standard deviation over these
     samples (module docstring)."""
     return nrmse(prediction, targets, targets.std(axis=0))
-
-
-def _placed(raw: np.ndarray, places: np.ndarray, size: int) -> np.ndarray:
-    """Predictions ``[samples, size]``: the deployed output neurons' ``raw`` values at
-    their ``places``, 0 for an output neuron pruning removed."""
-    prediction = np.zeros((raw.shape[0], size))
-    prediction[:, places] = raw
-    return prediction
 
 
 def score_regression(layout0, net0, deployed, data: Dataset, output: str, mode: str,
@@ -90,16 +82,10 @@ def score_regression(layout0, net0, deployed, data: Dataset, output: str, mode: 
     runs_on = np.arange(data.targets.shape[0]) if refit else scored
     is_scored = ~data.train[runs_on]
     truth = data.targets[scored]
-    ids = deployed.neuron_ids
-    da, db = deployed.layout.offsets[output]
     error, refitted = {}, {}
-    for name, net, lay, out_cols, places in (
-            ("unpruned", net0, layout0, np.arange(a, b), np.arange(size)),
-            ("pruned", deployed.network, deployed.layout, np.arange(da, db), ids[da:db] - a)):
-        hidden = None if source is None else np.arange(*lay.offsets[source])
-        raw, counts = _responses(net, data.inputs[runs_on], latency, mode, out_cols, spiking,
-                                 hidden)
-        prediction = _placed(raw, places, size)
+    for name, (prediction, counts) in output_responses(layout0, net0, deployed,
+                                                       data.inputs[runs_on], output, mode,
+                                                       source, fill=0.0).items():
         error[name] = regression_nrmse(prediction[is_scored], truth)
         if source is not None:
             refitted[name] = refit_regression(counts, data.targets[runs_on],

@@ -163,28 +163,26 @@ def _run_deploy(options: DeployOptions, log: Callable[..., None], out: Path) -> 
         log(f"pruned ({options.prune}): {net0.n_active_neurons} -> {net1.n_active_neurons} "
             f"neurons, {net0.n_active_synapses} -> {net1.n_active_synapses} synapses")
         forecast = _forecast_readout(run, net0, net1, layout, encoded, input_info, unpruned)
-    if forecast is not None and forecast.readouts is not None:
+    readouts = None if forecast is None else forecast.readouts
+    baseline = net0
+    if readouts is not None:
         # The readout is a population of the deployed graph: written to network.nir,
         # run on the target, counted in the energy and the mapping; the unpruned
         # baseline carries its own readout, fitted the same way.
-        layout = flatten(with_readout(net1, forecast.readouts[1]))
-        baseline = flatten(with_readout(net0, forecast.readouts[0])).network
-    else:
-        baseline = net0
+        layout = flatten(with_readout(net1, readouts[1]))
+        baseline = flatten(with_readout(net0, readouts[0])).network
     deployed = _hand_over(run, net1, layout)
-    reservoir_d = (deployed.network if layout0 is not None or forecast is None
-                   or forecast.readouts is None else reservoir_of(deployed))
+    reservoir_d = deployed.network if readouts is None else reservoir_of(deployed)
     runs = _run_engines(run, baseline, deployed, inputs)
     mapping, energy = _account(run, baseline, deployed, runs, inputs)
     measured = _measure(run, net0, reservoir_d, deployed, runs, stability0.result(),
                         None if forecast is not None else encoded, input_info)
     per_inference = None
-    if forecast is not None:
+    if readouts is not None:
+        measured["task"] = run.timed("task_deployed", score_deployed_forecast,
+                                     forecast.task, deployed, readouts[1], encoded, run.mode)
+    elif forecast is not None:
         measured["task"] = forecast.task
-        if forecast.readouts is not None:
-            measured["task"] = run.timed("task_deployed", score_deployed_forecast,
-                                         forecast.task, deployed, forecast.readouts[1],
-                                         encoded, run.mode)
     if data is not None:
         score = score_regression if data.task == "regression" else score_classification
         measured["task"] = run.timed("task", score, layout0, net0, deployed,

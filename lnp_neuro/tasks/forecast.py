@@ -239,20 +239,29 @@ class ForecastSplit:
 
 #: Relative spread below which a dimension counts as constant (float64 rounding of its
 #: mean is about 1e-16 of it).
-_CONSTANT_SPREAD = 1e-10
+CONSTANT_SPREAD = 1e-10
+
+
+def constant_columns(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(sd, flat)``: the standard deviation of each column of ``y [samples, columns]``
+    and the indices of the columns that are constant, or nearly (a spread of at most
+    :data:`CONSTANT_SPREAD` of the column's largest magnitude, or not finite): an NRMSE
+    normalised by their spread is undefined, and any prediction of the constant perfect."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        sd = y.std(axis=0)
+        scale = np.abs(y).max(axis=0)
+    flat = np.flatnonzero(~(np.isfinite(sd) & (sd > CONSTANT_SPREAD * scale) & (sd > 0)))
+    return sd, flat
 
 
 def _sigma(series: np.ndarray) -> np.ndarray:
     """The per-dimension standard deviation NRMSE divides by. A constant (or nearly
-    constant) dimension is refused: dividing by its zero spread would score every
-    forecast, good or bad, a perfect 0.0."""
+    constant) dimension is refused (:func:`constant_columns`): dividing by its zero
+    spread would score every forecast, good or bad, a perfect 0.0."""
     y = np.asarray(series, dtype=np.float64)
     if y.ndim == 1:
         y = y[:, None]
-    with np.errstate(over="ignore", invalid="ignore"):
-        sd = y.std(axis=0)
-        scale = np.abs(y).max(axis=0)
-    flat = np.flatnonzero(~(np.isfinite(sd) & (sd > _CONSTANT_SPREAD * scale) & (sd > 0)))
+    sd, flat = constant_columns(y)
     if flat.size:
         raise ValueError(f"the series is constant (or nearly) in dimension(s) "
                          f"{', '.join(str(int(d)) for d in flat[:10])}: its NRMSE, normalised "

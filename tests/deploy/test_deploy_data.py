@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import warnings
 
 import nir
 import numpy as np
 import pytest
-from conftest import snntorch_classifier
+from conftest import deploy_with_data, snntorch_classifier
 
 from lnp_neuro.deploy.cli import main
 
@@ -61,23 +60,13 @@ def biased_files(tmp_path_factory):
     return _files(tmp_path_factory, bias=True)
 
 
-def _deploy(folder, data, target="cpu", extra=()):
-    out = folder / f"run-{target}-{data.stem}"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main(["--target", target, "--network", str(folder / "model.nir"),
-                     "--data", str(data), "--prune", "none", "--steps", "100",
-                     "--out", str(out), "--force", "--quiet", *extra])
-    return code, out
-
-
 @pytest.mark.parametrize("bias", [False, True])
 @pytest.mark.parametrize("target", ["cpu", "loihi-sim"])
 def test_accuracy_against_snntorch(request, target, bias):
     if target == "loihi-sim" and not importlib.util.find_spec("lava"):
         pytest.skip("lava is not installed")
     folder, _, labels = request.getfixturevalue("biased_files" if bias else "files")
-    code, out = _deploy(folder, folder / "data.npz", target,
+    code, out = deploy_with_data(folder, folder / "data.npz", target,
                         ["--reference-accuracy", "1.0"])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
@@ -122,7 +111,7 @@ def test_bad_data_files_name_the_field(files, capsys):
                                                 targets=np.zeros((SAMPLES, 4))),
     }
     for message, path in cases.items():
-        code, _ = _deploy(folder, path)
+        code, _ = deploy_with_data(folder, path)
         err = capsys.readouterr().err
         assert code == 2, (path.name, err)
         assert message in err and str(path) in err and len(err.strip().splitlines()) == 1

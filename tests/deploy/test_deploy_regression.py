@@ -11,13 +11,13 @@ noise, so the NRMSE is known to be small but not 0.
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import deploy_with_data
 
-from lnp_neuro.deploy.cli import main, summary_text
+from lnp_neuro.deploy.cli import summary_text
 from lnp_neuro.deploy.inputs import load_network
 from lnp_neuro.engines.simulator import simulate
 from lnp_neuro.model import Graph, Population, Projection
@@ -65,16 +65,6 @@ def files(tmp_path_factory):
     return folder, inputs, targets
 
 
-def _deploy(folder, data, target="cpu", extra=()):
-    out = folder / f"run-{target}-{data.stem}"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        code = main(["--target", target, "--network", str(folder / "model.nir"),
-                     "--data", str(data), "--prune", "none", "--steps", "100",
-                     "--out", str(out), "--force", "--quiet", *extra])
-    return code, out
-
-
 def _nrmse(prediction, targets):
     """Computed here: RMSE over samples and outputs, each output divided by its targets'
     standard deviation."""
@@ -83,7 +73,7 @@ def _nrmse(prediction, targets):
 
 def test_regression_scores_the_output_membrane(files):
     folder, inputs, targets = files
-    code, out = _deploy(folder, folder / "data.npz")
+    code, out = deploy_with_data(folder, folder / "data.npz")
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     task = report["task"]
@@ -110,7 +100,7 @@ def test_regression_with_train_and_refit(files):
     train = np.arange(SAMPLES) < 12
     path = folder / "train.npz"
     np.savez(path, inputs=inputs, targets=targets, train=train)
-    code, out = _deploy(folder, path, extra=["--refit-readout"])
+    code, out = deploy_with_data(folder, path, extra=["--refit-readout"])
     assert code == 0
     task = json.loads((out / "report.json").read_text())["task"]
     scored = targets[~train]
@@ -132,7 +122,7 @@ def test_spiking_output_scores_spike_counts(tmp_path):
     assert np.ptp(counts, axis=0).min() > 0, "the output spike counts do not vary"
     targets = counts + rng.standard_normal(counts.shape)
     np.savez(tmp_path / "data.npz", inputs=inputs, targets=targets)
-    code, out = _deploy(tmp_path, tmp_path / "data.npz")
+    code, out = deploy_with_data(tmp_path, tmp_path / "data.npz")
     assert code == 0
     task = json.loads((out / "report.json").read_text())["task"]
     assert task["output_kind"] == "lif" and "spike count" in task["prediction"]
@@ -157,12 +147,12 @@ def test_bad_regression_fields_name_the_field(files, capsys):
     for i, (message, fields) in enumerate(cases.items()):
         path = folder / f"bad{i}.npz"
         np.savez(path, **fields)
-        code, out = _deploy(folder, path)
+        code, out = deploy_with_data(folder, path)
         err = capsys.readouterr().err
         assert code == 2, (message, err)
         assert message in err and str(path) in err and len(err.strip().splitlines()) == 1, err
         assert not out.exists()          # refused before any output
-    code, out = _deploy(folder, folder / "data.npz",
+    code, out = deploy_with_data(folder, folder / "data.npz",
                         extra=["--reference-accuracy", "0.9", "--out", str(folder / "ref")])
     err = capsys.readouterr().err
     assert code == 2 and "--reference-accuracy applies to classification" in err
