@@ -11,7 +11,8 @@ how:
   block index.
 - :func:`beside`: one worker thread for work that needs none of the calling thread's
   results yet (the deployment scores the unpruned network while it prunes); with one
-  thread, the work is done when it is submitted.
+  thread, the work is done when it is submitted. :func:`one_thread` runs such work on
+  its own thread only, leaving the other cores to the caller.
 - :func:`csr_matmul` (and :func:`csr_operator` for ARPACK): ``matrix @ x`` of a CSR
   matrix with a float64 vector or block of vectors, one block of rows per thread. Each
   row is summed from 0.0 in storage order, exactly as scipy's ``csr_matvec`` /
@@ -37,7 +38,7 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["beside", "csr_matmul", "csr_operator", "map_blocks", "n_threads"]
+__all__ = ["beside", "csr_matmul", "csr_operator", "map_blocks", "n_threads", "one_thread"]
 
 
 _inside = threading.local()
@@ -168,15 +169,20 @@ def map_blocks(fn: Callable[[int], object], n_blocks: int, workers: int | None =
     if workers == 1 or n_blocks <= 1:
         return [fn(b) for b in range(n_blocks)]
 
-    def run(b: int):
-        _inside.block = True
-        try:
-            return fn(b)
-        finally:
-            _inside.block = False
-
     with ThreadPoolExecutor(max_workers=min(workers, n_blocks)) as pool:
-        return list(pool.map(run, range(n_blocks)))
+        return list(pool.map(lambda b: one_thread(fn, b), range(n_blocks)))
+
+
+def one_thread(fn: Callable, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with :func:`n_threads` 1 on the calling thread, as inside a
+    block of :func:`map_blocks`: for work submitted :func:`beside` a caller that keeps
+    the other cores busy. The result is the same with any thread count."""
+    outer = getattr(_inside, "block", False)
+    _inside.block = True
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _inside.block = outer
 
 
 class _AtOnce:

@@ -16,11 +16,12 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
+from .._util.parallel import beside, one_thread
 from ..model.network import SpikingNetwork
-from .covariance import spectral_abscissa
+from .covariance import covariance_at_edges, spectral_abscissa
 from .delocalize import DelocalizeInfo, dale_weight_sampler, delocalize
 from .lyapunov_matrix import lyapunov_matrix as _lyapunov_matrix
-from .noise import NoisePruneInfo, noise_prune
+from .noise import NoisePruneInfo, _seed_rng, noise_prune
 
 __all__ = ["noise_prune_network", "delocalize_network", "input_power_factors", "RESCALES"]
 
@@ -77,19 +78,32 @@ def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
     row_scale = leak * row_gain
     w_lin = w_act.copy()
     w_lin.data = w_lin.data * row_scale[rows]
-    abscissa = spectral_abscissa(w_lin, leak, seed=0)
-    margin = margin_frac * float(np.median(leak))
-    shift = max(0.0, abscissa + margin)
-    lam = None
+    exps = None
     if neuron_exponents is not None:
         exps = np.asarray(neuron_exponents, dtype=np.float64)
         if exps.shape != (active.size,):
             raise ValueError(f"neuron_exponents must have one value per active neuron "
                              f"({active.size},), got {exps.shape}")
-        lam = _lyapunov_matrix(w_act, exps, net.dt)
+    rng = _seed_rng(seed)
+    with beside("lnp-lyapunov-matrix") as pool:
+        # The Lyapunov matrix needs neither the abscissa nor the covariance: it is
+        # computed on a thread of its own while they are.
+        lam = None if exps is None else pool.submit(one_thread, _lyapunov_matrix, w_act,
+                                                    exps, net.dt)
+        abscissa = spectral_abscissa(w_lin, leak, seed=0)
+        margin = margin_frac * float(np.median(leak))
+        shift = max(0.0, abscissa + margin)
+        # The covariance as noise_prune would estimate it, drawing from the generator
+        # its keep draws then continue.
+        cov = covariance
+        if isinstance(covariance, str):
+            options = dict(covariance_options or {})
+            if covariance != "exact":
+                options.setdefault("seed", rng)
+            cov = covariance_at_edges(w_lin, leak + shift, sigma, method=covariance, **options)
+        lam = None if lam is None else lam.result()
     _, info = noise_prune(w_lin, leak + shift, rho=rho, n_keep=n_keep, sigma=sigma,
-                          lyapunov_matrix=lam, seed=seed, covariance=covariance,
-                          **(covariance_options or {}))
+                          lyapunov_matrix=lam, seed=rng, covariance=cov)
     kept = info.kept
     # Undo the row scale: kept w_ij / p_ij.
     new_data = w_act.data[kept] / info.keep_probability[kept]

@@ -222,14 +222,19 @@ def rho_for_keep_count(scores, n_keep: float) -> float:
                          f"got {n_keep}")
     desc = np.sort(s[s > 0])[::-1]
     tail = np.concatenate([np.cumsum(desc[::-1])[::-1], [0.0]])   # tail[m] = sum_{e>=m}
-    for m in range(int(np.floor(n_keep)) + 1):
-        if m == desc.size:
-            return 1.0 / desc[-1]
-        rho = (n_keep - m) / tail[m]
-        # Consistent when exactly the first m are saturated: rho*desc[m-1] >= 1 > rho*desc[m].
-        if rho * desc[m] <= 1.0 and (m == 0 or rho * desc[m - 1] >= 1.0):
-            return float(rho)
-    return float(1.0 / desc[min(int(np.floor(n_keep)), desc.size - 1)])
+    # Every candidate m at once (the same operations per m as a loop over m), then the
+    # first consistent one: exactly the first m saturated, rho*desc[m-1] >= 1 >= rho*desc[m].
+    last = min(int(np.floor(n_keep)), desc.size - 1)
+    m = np.arange(last + 1)
+    rho = (n_keep - m) / tail[:last + 1]
+    consistent = rho * desc[:last + 1] <= 1.0
+    consistent[1:] &= rho[1:] * desc[:last] >= 1.0
+    hit = np.flatnonzero(consistent)
+    if hit.size:
+        return float(rho[hit[0]])
+    if int(np.floor(n_keep)) >= desc.size:
+        return 1.0 / desc[-1]
+    return float(1.0 / desc[last])
 
 
 def rho_for_density(scores, n_neurons: int, target_density: float) -> float:

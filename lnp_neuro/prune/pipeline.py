@@ -58,6 +58,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from .._util.parallel import beside, one_thread
 from .._util.validation import check_fraction
 from ..dynamics.lyapunov import network_spectrum
 from ..dynamics.operating_point import OperatingPointMemo, operating_lambda_max
@@ -256,8 +257,15 @@ def _check_lnp_arguments(net, n_iter, *, synapse_keep, target_density, rho, node
         ipr_k=ipr_k, min_neurons=min_neurons, rescale=rescale, measure=measure)
 
 
-def _measure_start(net, cfg: _LnpSettings, start_seqs) -> tuple[_LnpState, dict]:
-    """Measure the starting network: the state the iterations begin from and history[0]."""
+def _ipr_beside(pool, net: SpikingNetwork, cfg: _LnpSettings, seed: int):
+    """The history's mean IPR of ``net`` (:func:`_mean_ipr`), a future on ``pool``: only
+    the history reads it, so it is computed on one thread while the next steps run."""
+    return pool.submit(one_thread, _mean_ipr, net, cfg.ipr_k, seed)
+
+
+def _measure_start(net, cfg: _LnpSettings, start_seqs, pool) -> tuple[_LnpState, dict]:
+    """Measure the starting network: the state the iterations begin from and history[0]
+    (its ``mean_ipr`` a future on ``pool``)."""
     current = net.copy()
     start_weights = net.effective_weights() if "delocalize" in cfg.steps else None
     t0 = time.perf_counter()
@@ -273,7 +281,7 @@ def _measure_start(net, cfg: _LnpSettings, start_seqs) -> tuple[_LnpState, dict]
         "iteration": 0, "neurons": current.n_active_neurons,
         "synapses": current.n_active_synapses,
         "lambda_max": spectrum.lambda_max, "lambda_max_stderr": spectrum.stderr,
-        "mean_ipr": _mean_ipr(current, cfg.ipr_k, _child_seed(start_seqs[1])),
+        "mean_ipr": _ipr_beside(pool, current, cfg, _child_seed(start_seqs[1])),
         "seconds": time.perf_counter() - t0, "step_seconds": {},
         "synapses_removed": 0, "synapses_added": 0, "neurons_removed": 0,
     }
@@ -368,14 +376,15 @@ def _run_steps(state: _LnpState, cfg: _LnpSettings, it: int, entry: dict, seqs) 
         state.spectrum_current = False
 
 
-def _measure_iteration(state: _LnpState, cfg: _LnpSettings, entry: dict, seq) -> None:
-    """Measure lambda_max and the mean IPR of the network an iteration leaves."""
+def _measure_iteration(state: _LnpState, cfg: _LnpSettings, entry: dict, seq, pool) -> None:
+    """Measure lambda_max and the mean IPR (a future on ``pool``) of the network an
+    iteration leaves."""
     t_step = time.perf_counter()
     state.spectrum = _spectrum(state.current, cfg.spectrum_options, state.measure_seed,
                                cfg.measure, state.memo)
     entry["lambda_max"] = state.spectrum.lambda_max
     entry["lambda_max_stderr"] = state.spectrum.stderr
-    entry["mean_ipr"] = _mean_ipr(state.current, cfg.ipr_k, _child_seed(seq))
+    entry["mean_ipr"] = _ipr_beside(pool, state.current, cfg, _child_seed(seq))
     entry["step_seconds"]["measure"] = time.perf_counter() - t_step
     entry["neurons"] = state.current.n_active_neurons
     entry["synapses"] = state.current.n_active_synapses
@@ -454,7 +463,8 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
     pruned : the pruned network, ``metadata["lnp"]`` holding a history summary.
     history : list of dicts, ``history[0]`` the starting network (iteration 0), then one per
         iteration: iteration, neurons, synapses, lambda_max and lambda_max_stderr (the
-        measure, on the same drives every time), mean_ipr, seconds, step_seconds,
+        measure, on the same drives every time), mean_ipr (computed on a thread of its
+        own while the next iteration runs, so not in its seconds), seconds, step_seconds,
         synapses_removed, synapses_added, neurons_removed, and step details (``noise``:
         :meth:`NoisePruneInfo.to_dict` plus silent_neurons; ``timescales``: accepted,
         current_value, best_value, best_params, lambda_before, lambda_after).
@@ -468,22 +478,25 @@ def lnp(net: SpikingNetwork, n_iter: int = 10, seed: int | None = 0, *,
         betweenness_options=betweenness_options, timescale_options=timescale_options,
         ipr_k=ipr_k, min_neurons=min_neurons, rescale=rescale, measure=measure)
     iter_seqs = np.random.SeedSequence(seed).spawn(n_iter + 1)
-    state, start_entry = _measure_start(net, cfg, iter_seqs[0].spawn(2))
-    history = [start_entry]
-    bar = tqdm(range(1, n_iter + 1), desc="LNP", disable=not progress)
-    for it in bar:
-        seqs = iter_seqs[it].spawn(6)
-        t_iter = time.perf_counter()
-        entry = {"iteration": it, "step_seconds": {}, "synapses_removed": 0,
-                 "synapses_added": 0, "neurons_removed": 0}
-        # Steps I-IV (noise, nodes, delocalize, timescales), then the measurement.
-        _run_steps(state, cfg, it, entry, seqs)
-        _measure_iteration(state, cfg, entry, seqs[5])
-        entry["seconds"] = time.perf_counter() - t_iter
-        history.append(entry)
-        bar.set_postfix(neurons=entry["neurons"], synapses=entry["synapses"],
-                        lambda_max=f"{entry['lambda_max']:.3g}")
-    bar.close()
+    with beside("lnp-ipr") as pool:
+        state, start_entry = _measure_start(net, cfg, iter_seqs[0].spawn(2), pool)
+        history = [start_entry]
+        bar = tqdm(range(1, n_iter + 1), desc="LNP", disable=not progress)
+        for it in bar:
+            seqs = iter_seqs[it].spawn(6)
+            t_iter = time.perf_counter()
+            entry = {"iteration": it, "step_seconds": {}, "synapses_removed": 0,
+                     "synapses_added": 0, "neurons_removed": 0}
+            # Steps I-IV (noise, nodes, delocalize, timescales), then the measurement.
+            _run_steps(state, cfg, it, entry, seqs)
+            _measure_iteration(state, cfg, entry, seqs[5], pool)
+            entry["seconds"] = time.perf_counter() - t_iter
+            history.append(entry)
+            bar.set_postfix(neurons=entry["neurons"], synapses=entry["synapses"],
+                            lambda_max=f"{entry['lambda_max']:.3g}")
+        bar.close()
+        for entry in history:
+            entry["mean_ipr"] = entry["mean_ipr"].result()
     return state.current.copy(metadata=_lnp_metadata(state.current, cfg, seed, history)), history
 
 

@@ -118,6 +118,34 @@ def test_rho_for_keep_count_is_exact():
         assert keep_probability(s, rho).sum() == pytest.approx(target, rel=1e-10)
 
 
+def _rho_by_loop(scores, n_keep):
+    # The one-pass search of rho_for_keep_count written as the loop over m it stands for.
+    desc = np.sort(scores[scores > 0])[::-1]
+    tail = np.concatenate([np.cumsum(desc[::-1])[::-1], [0.0]])
+    for m in range(int(np.floor(n_keep)) + 1):
+        if m == desc.size:
+            return 1.0 / desc[-1]
+        rho = (n_keep - m) / tail[m]
+        if rho * desc[m] <= 1.0 and (m == 0 or rho * desc[m - 1] >= 1.0):
+            return float(rho)
+    return float(1.0 / desc[min(int(np.floor(n_keep)), desc.size - 1)])
+
+
+def test_rho_for_keep_count_equals_the_loop_over_saturated_counts():
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        n = int(rng.integers(1, 400))
+        s = rng.pareto(0.7, n) * (rng.random(n) < 0.9)      # heavy tail: many saturate
+        if trial % 5 == 0:
+            s = np.round(s, 1)                               # ties
+        positive = int(np.count_nonzero(s > 0))
+        if positive == 0:
+            continue
+        for n_keep in {0.5, 1.0, positive / 3, positive - 0.5, float(positive)}:
+            if 0 < n_keep <= positive:
+                assert rho_for_keep_count(s, n_keep) == _rho_by_loop(s, n_keep)
+
+
 def test_scores_follow_moore_chaudhuri_formula():
     w = sparse_random(30, 0.2, 0.6, 6)
     c = stationary_covariance(w, 2.0)
