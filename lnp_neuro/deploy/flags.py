@@ -165,35 +165,37 @@ def _task_flags(p: argparse.ArgumentParser, d: DeployOptions) -> None:
                         "your own (one column per dimension, header row), a task that needs "
                         "memory (memory: Jaeger's memory capacity, higher is better; narma10: "
                         "NARMA-10; lorenz-x: Lorenz-63 observed through x only, --horizon "
-                        "samples ahead), or Poisson spikes at --rate (no task score)")
+                        "samples ahead, its code chosen as a CSV's), or Poisson spikes at "
+                        "--rate (no task score)")
     g.add_argument("--horizon", type=_positive_int, default=d.horizon,
                    help="samples ahead the readout predicts, --input lorenz-x only (default 1; "
                         "10 for the long-horizon variant)")
     g.add_argument("--copies", type=_positive_int, default=argparse.SUPPRESS,
                    help="phase-staggered copies of each ON/OFF input channel (resolution; "
-                        "default: 24 for memory, narma10 and lorenz-x, whose one input "
-                        "dimension then has the 48 channels of the 3-D series; for a CSV, "
-                        "48 channels in all; else 8)")
+                        "default: 24 for memory and narma10, whose one input dimension then "
+                        "has the 48 channels of the 3-D series; for a CSV or lorenz-x, 48 "
+                        "channels in all; else 8)")
     g.add_argument("--scaling", choices=("zscore", "median", "range"), default=argparse.SUPPRESS,
                    help="how a series dimension maps onto its ON/OFF pair: zscore (mean +- 3 "
                         "std, clipped beyond), median (each side of the median scaled to its "
                         "training extreme: skewed series such as Rossler), range (training "
-                        "range about its midpoint) (default: median for rossler; for a CSV, "
-                        "chosen on its training samples; else zscore)")
+                        "range about its midpoint) (default: median for rossler; range for "
+                        "memory and narma10, whose inputs are uniform; for a CSV or "
+                        "lorenz-x, chosen on its training samples; else zscore)")
     g.add_argument("--steps-per-sample", type=_positive_int, default=argparse.SUPPRESS,
                    help="time steps each sample of the series is held for (default: 40 for "
-                        "rossler, whose samples change less; for a CSV, 10, 20 or 40 chosen "
-                        "on its training samples; else 20)")
+                        "rossler, whose samples change less; for a CSV or lorenz-x, 10, 20 "
+                        "or 40 chosen on its training samples; else 20)")
     g.add_argument("--code", choices=("level", "delta"), default=argparse.SUPPRESS,
                    help="what the input channels code: level (each dimension's value) or "
                         "delta (its value and, on channels of their own, its change since "
                         "the previous sample; half the copies each, same channels) "
-                        "(default: level; for a CSV, chosen on its training samples). A "
-                        "CSV with a built network chooses every code setting not given "
-                        "(--scaling, --steps-per-sample, --copies, --code) by the lowest "
-                        "validation NRMSE of a readout of the coded input alone, on the "
-                        "training samples only; report.json input.code_choice lists the "
-                        "candidates")
+                        "(default: level; for a CSV or lorenz-x, chosen on its training "
+                        "samples). A CSV or lorenz-x with a built network chooses every "
+                        "code setting not given (--scaling, --steps-per-sample, --copies, "
+                        "--code) by the lowest validation NRMSE of a readout of the coded "
+                        "input alone, on the training samples only; report.json "
+                        "input.code_choice lists the candidates")
     g.add_argument("--task-samples", type=_positive_int, default=d.task_samples,
                    help="samples of the series used to score the one-step forecast "
                         "(native engine, target arithmetic)")

@@ -69,10 +69,11 @@ def build_network(options: DeployOptions, n_inputs: int) -> SpikingNetwork:
 
 def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None, dict]:
     """The task series of ``--input`` (None for a Poisson drive): ``max(task_samples,
-    steps / steps_per_sample)`` samples of Lorenz-63 or Rossler, or the CSV's rows (at
-    most that many). A CSV run with a built network chooses the code settings it was not
-    given on the series' training samples (:func:`lnp_neuro.tasks.code_choice.choose_code`),
-    sets them in ``options`` and reports the choice (``code_choice``)."""
+    steps / steps_per_sample)`` samples of Lorenz-63 or Rossler, a memory task's inputs,
+    or the CSV's rows (at most that many). A CSV or ``lorenz-x`` run with a built network
+    chooses the code settings it was not given on the series' training samples
+    (:func:`_choose_code`), sets them in ``options`` and reports the choice
+    (``code_choice``)."""
     if options.input == "poisson":
         return None, {"kind": "poisson", "rate_per_step": options.rate}
     n = _task_length(options)
@@ -83,6 +84,15 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
         if options.input == "lorenz-x":
             info.update(dt_model=task.info["dt_model"], horizon=task.info["horizon"],
                         lambda_max=dynamical.LORENZ63_LAMBDA_MAX)
+        # Only lorenz-x has code settings to choose (options.CODE_CHOOSING_TASKS). No test
+        # target is read: choose_code keeps x[: 101 + a] (training_part: a ForecastSplit
+        # of the n inputs, washout 100, a = round(0.7 (n - 101)) training samples), and
+        # the task's TaskSplit (same washout and fraction) trains on b = round(0.7
+        # (n - 100)) >= a samples, whose targets x[t + h] reach x[99 + b + h] >= x[100 + a];
+        # its first test target is x[100 + b + h]. For --horizon h > 1 the choice still
+        # judges a code by the one-step forecast of x on those training samples: how well
+        # the code carries the series, not the h-step task itself.
+        _choose_code(options, task.inputs, info)
         return task.inputs, info
     if options.input in SERIES_INPUTS:
         if options.input == "lorenz":
@@ -100,28 +110,50 @@ def load_series(options: DeployOptions) -> tuple[np.ndarray, dict] | tuple[None,
     values = values[:n]
     check_task_series(values, options)
     info = {"kind": "csv", "source": str(options.input), "columns": list(columns)}
-    if options.code_to_choose:
-        given = {k: getattr(options, k) for k in CHOSEN_CODE_SETTINGS
-                 if k not in options.code_to_choose}
-        try:
-            choice = choose_code(values, given=given)
-        except ValueError as exc:
-            raise ValueError(f"--input {options.input}: {exc}") from None
-        options.code_chosen(choice.settings())
-        info["code_choice"] = choice.as_dict()
+    _choose_code(options, values, info)
     return values, info
 
 
+def _choose_code(options: DeployOptions, series: np.ndarray, info: dict) -> None:
+    """Choose the code settings ``options`` leaves to the choice (``code_to_choose``; none:
+    nothing to do) on the training samples of ``series``
+    (:func:`lnp_neuro.tasks.code_choice.choose_code`), set them in ``options`` and report
+    the choice as ``info["code_choice"]``; the settings given are kept."""
+    if not options.code_to_choose:
+        return
+    need = ForecastSplit.min_samples()    # training_part splits the series as the forecast
+    if series.shape[0] < need:
+        raise ValueError(f"--task-samples {options.task_samples}: choosing the code of "
+                         f"--input {options.input} needs at least {need} samples (a washout "
+                         f"of 100, then train and test samples), got {series.shape[0]}; or "
+                         f"give --scaling, --steps-per-sample, --copies and --code")
+    given = {k: getattr(options, k) for k in CHOSEN_CODE_SETTINGS
+             if k not in options.code_to_choose}
+    try:
+        choice = choose_code(series, given=given)
+    except ValueError as exc:
+        raise ValueError(f"--input {options.input}: {exc}") from None
+    options.code_chosen(choice.settings())
+    info["code_choice"] = choice.as_dict()
+
+
 def _task_length(options: DeployOptions) -> int:
-    """As many samples as the drive needs, and at least the ones the task is scored on."""
-    return max(options.task_samples, -(-options.steps // options.steps_per_sample))
+    """As many samples as the drive needs, and at least the ones the task is scored on.
+    Steps per sample still to choose count as the fewest the choice may take, so the
+    series covers ``--steps`` whichever it takes."""
+    per_sample = (min(STEP_CHOICES) if "steps_per_sample" in options.code_to_choose
+                  else options.steps_per_sample)
+    return max(options.task_samples, -(-options.steps // per_sample))
 
 
-def memory_task(options: DeployOptions) -> SeriesTask:
+def memory_task(options: DeployOptions, n_samples: int | None = None) -> SeriesTask:
     """The task of a memory ``--input`` (:mod:`lnp_neuro.tasks.memory`), drawn from
-    ``--seed``: the same inputs and targets every time it is asked for."""
-    return make_task(options.input, _task_length(options), seed=options.seed,
-                     horizon=options.horizon)
+    ``--seed``: the same inputs and targets every time it is asked for. ``n_samples``:
+    the length of the series the drive was made from (None: the length
+    :func:`load_series` gives before a code is chosen; after the choice the steps per
+    sample may differ, so the scorer passes the encoded series' length)."""
+    n = _task_length(options) if n_samples is None else n_samples
+    return make_task(options.input, n, seed=options.seed, horizon=options.horizon)
 
 
 def check_task_series(series: np.ndarray, options: DeployOptions) -> None:
@@ -174,14 +206,16 @@ def check_build_size(options: DeployOptions) -> None:
 
     series_drive = options.input != "poisson"
     # A CSV's dimension count is not known before reading it; three (Lorenz, Rossler) is
-    # the estimate, the file is checked again once read.
-    n_inputs = (2 * 3 * (2 if options.code == "delta" else 1) * options.copies
-                 if series_drive else 6)
+    # the estimate, the file is checked again once read. A code still to choose with the
+    # copies given may choose delta, which doubles the channels.
+    delta = options.code == "delta" or ("code" in options.code_to_choose
+                                        and "copies" not in options.code_to_choose)
+    n_inputs = 2 * 3 * (2 if delta else 1) * options.copies if series_drive else 6
     # The forecast is scored on the whole encoded series, usually longer than the drive;
-    # a CSV whose steps per sample are still to be chosen may choose the longest.
+    # a series whose steps per sample are still to be chosen may choose the longest.
     per_sample = (max(STEP_CHOICES) if "steps_per_sample" in options.code_to_choose
                   else options.steps_per_sample)
-    steps = max(options.steps, options.task_samples * per_sample if series_drive else 0)
+    steps = max(options.steps, _task_length(options) * per_sample if series_drive else 0)
     synapses = expected_synapses(options.model, options.neurons, options.density,
                                  options.clusters)
     check_memory(deploy_memory_estimate(options.neurons, synapses, steps, n_inputs,

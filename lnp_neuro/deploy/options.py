@@ -17,7 +17,7 @@ from ..tasks.memory import MEMORY_TASKS
 from ..tasks.series import check_csv_path
 
 __all__ = ["DeployOptions", "SERIES_CODE_DEFAULTS", "RANDOM_BUDGETS", "SERIES_INPUTS",
-           "MEMORY_TASKS", "CHOSEN_CODE_SETTINGS"]
+           "MEMORY_TASKS", "CHOSEN_CODE_SETTINGS", "CODE_CHOOSING_TASKS"]
 
 SERIES_INPUTS = ("lorenz", "rossler")
 # Series code defaults per input (a flag given overrides them). Rossler: its z spends most
@@ -25,7 +25,9 @@ SERIES_INPUTS = ("lorenz", "rossler")
 # does not); and it is sampled more finely than Lorenz-63 per Lyapunov time, so a sample's
 # change is smaller and needs a longer count to resolve (docs/results.md, "Rossler").
 # The memory tasks (lnp_neuro.tasks.memory) drive one input dimension: 24 copies give the
-# 48 channels of the three-dimensional default drive; memory capacity and NARMA-10 draw
+# 48 channels of the three-dimensional default drive (lorenz-x's code is chosen, as a
+# CSV's, with a built network: CODE_CHOOSING_TASKS; its 24 copies serve a --network
+# graph and stand in until the choice); memory capacity and NARMA-10 draw
 # their input uniformly, so the range code covers it without clipping (zscore's +- 3
 # standard deviations would leave 42 % of each channel's range unused).
 SERIES_CODE_DEFAULTS = {"rossler": {"scaling": "median", "steps_per_sample": 40},
@@ -33,9 +35,15 @@ SERIES_CODE_DEFAULTS = {"rossler": {"scaling": "median", "steps_per_sample": 40}
                         "narma10": {"scaling": "range", "copies": 24},
                         "lorenz-x": {"copies": 24}}
 _CODE_DEFAULTS = {"scaling": "zscore", "steps_per_sample": 20, "copies": 8, "code": "level"}
-#: The code settings a CSV input chooses on its training samples when they are not given
-#: (lnp_neuro.tasks.code_choice; a flag given is kept).
+#: The code settings a CSV input or ``lorenz-x`` chooses on its training samples when
+#: they are not given (lnp_neuro.tasks.code_choice; a flag given is kept).
 CHOSEN_CODE_SETTINGS = ("scaling", "steps_per_sample", "copies", "code")
+#: The built-in inputs whose code is chosen as a CSV's is. choose_code judges a code by
+#: the one-step forecast of the coded series itself, and x-only Lorenz's target is that
+#: series' own future (x[t + h]). Memory capacity (past inputs) and NARMA-10 (the output
+#: of a system the input drives) ask for something else, so that criterion would not
+#: measure their task; they keep SERIES_CODE_DEFAULTS.
+CODE_CHOOSING_TASKS = ("lorenz-x",)
 #: What the random control copies of LNP's result (``--random-budget``).
 RANDOM_BUDGETS = ("counts", "sops")
 
@@ -59,13 +67,17 @@ class DeployOptions:
     input: str = "lorenz"
     rate: float = 0.05
     steps: int = 500
-    #: None: the input's default (``SERIES_CODE_DEFAULTS``, else 8).
+    #: None: the input's default (``SERIES_CODE_DEFAULTS``, else 8), or chosen
+    #: (:attr:`code_to_choose`).
     copies: int | None = None
-    #: None: the input's default (``SERIES_CODE_DEFAULTS``, else zscore).
+    #: None: the input's default (``SERIES_CODE_DEFAULTS``, else zscore), or
+    #: chosen (:attr:`code_to_choose`).
     scaling: str | None = None
-    #: None: the input's default (``SERIES_CODE_DEFAULTS``, else 20).
+    #: None: the input's default (``SERIES_CODE_DEFAULTS``, else 20), or chosen
+    #: (:attr:`code_to_choose`).
     steps_per_sample: int | None = None
-    #: None: the input's default ("level"; a CSV chooses between "level" and "delta").
+    #: None: the input's default ("level"; a CSV or lorenz-x chooses between "level"
+    #: and "delta").
     code: str | None = None
     task_samples: int = 3000
     vpt_starts: int = 5
@@ -112,11 +124,14 @@ class DeployOptions:
             raise ValueError(f"random_budget must be one of {', '.join(RANDOM_BUDGETS)}; "
                              f"got {self.random_budget!r}")
         self.input = str(self.input)
-        # What a CSV input (with a built network) chooses on its own training samples;
-        # the defaults below stand in until it does (lnp_neuro.deploy.inputs.load_series).
+        # What a CSV input or lorenz-x (with a built network) chooses on its own training
+        # samples; the defaults below stand in until it does
+        # (lnp_neuro.deploy.inputs.load_series). A --network graph keeps the defaults:
+        # its input count is fixed, so the copies and the code cannot follow a choice.
+        chooses = self.input.endswith(".csv") or self.input in CODE_CHOOSING_TASKS
         self._code_to_choose = tuple(
             n for n in CHOSEN_CODE_SETTINGS if getattr(self, n) is None
-        ) if self.input.endswith(".csv") and self.network is None else ()
+        ) if chooses and self.network is None else ()
         for name, value in {**_CODE_DEFAULTS,
                             **SERIES_CODE_DEFAULTS.get(self.input, {})}.items():
             if getattr(self, name) is None:
@@ -199,7 +214,8 @@ class DeployOptions:
     @property
     def code_to_choose(self) -> tuple:
         """The code settings (:data:`CHOSEN_CODE_SETTINGS`) left to the choice on the
-        series' training samples: those a CSV run with a built network was not given."""
+        series' training samples: those a CSV or ``lorenz-x`` run with a built network was
+        not given."""
         return getattr(self, "_code_to_choose", ())
 
     def code_chosen(self, settings: dict) -> None:

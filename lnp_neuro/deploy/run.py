@@ -466,7 +466,8 @@ def _measure(run: _Run, net0: SpikingNetwork, net_d: SpikingNetwork,
                 "task": None}
     if encoded is not None and options.input in MEMORY_TASKS:
         measured["task"] = run.timed("task", score_memory_task, net0, net_d, encoded,
-                                     memory_task(options), run.mode, run.log)
+                                     memory_task(options, encoded.series.shape[0]),
+                                     run.mode, run.log)
     elif encoded is not None:    # a graph of populations on a series: read out off-chip
         measured["task"] = run.timed("task", score_task, net0, net_d, encoded, run.mode,
                                      input_info, run.log, options.vpt_starts, False)[0]

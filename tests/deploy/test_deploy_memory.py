@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from lnp_neuro.deploy import DeployOptions
+from lnp_neuro.deploy.options import CHOSEN_CODE_SETTINGS
 from lnp_neuro.deploy.cli import main
 from lnp_neuro.deploy.inputs import build_network, load_series, make_input, series_inputs
 from lnp_neuro.deploy.measure import no_recurrence
@@ -31,7 +32,22 @@ def test_memory_inputs_deploy_and_score(tmp_path, task):
     assert code == 0
     t = r["task"]
     assert t["name"] == task and (t["n_train"], t["n_test"]) == (210, 90)
-    assert r["input"]["kind"] == task and r["input"]["channels"] == 48   # 24 copies x 2
+    assert r["input"]["kind"] == task and r["input"]["channels"] == 48   # one dimension
+    if task == "lorenz-x":
+        # No code flag: every setting is chosen on the training samples, as a CSV's, and
+        # the ones chosen are the ones the drive used.
+        choice = r["input"]["code_choice"]
+        assert choice["chosen"] == list(CHOSEN_CODE_SETTINGS)
+        for key in CHOSEN_CODE_SETTINGS:
+            assert r["input"][key] == r["options"][key] == choice[key]
+        assert min(c["nrmse"] for c in choice["candidates"]) == next(
+            c["nrmse"] for c in choice["candidates"]
+            if all(c[k] == choice[k] for k in CHOSEN_CODE_SETTINGS))
+    else:
+        # Their targets are not a forecast of the series: the defaults are kept.
+        assert "code_choice" not in r["input"]
+        assert (r["input"]["scaling"], r["input"]["steps_per_sample"], r["input"]["copies"],
+                r["input"]["code"]) == ("range", 20, 24, "level")
     refs = t["references"]
     for key in ("unpruned", "pruned", "pruned_no_recurrence"):
         assert np.isfinite(t[key]) and t[key] >= 0
@@ -68,14 +84,38 @@ def test_lorenz_x_horizon_and_bad_flags(tmp_path, capsys):
     assert code == 2 and "--horizon" in err and len(err.strip().splitlines()) == 1
     code, _, _ = deploy(tmp_path, "bad2", "--input", "narma20")
     assert code == 2 and "narma20" in capsys.readouterr().err
+    # The code is chosen on a forecast split of the inputs, which needs 133 samples.
+    code, _, _ = deploy(tmp_path, "short", "--input", "lorenz-x", "--task-samples", "132")
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--task-samples 132" in err and "at least 133" in err
 
 
 def test_memory_input_code_defaults_yield_to_flags():
     assert DeployOptions(input="memory").copies == 24
     assert DeployOptions(input="memory").scaling == "range"
-    assert DeployOptions(input="lorenz-x").scaling == "zscore"
     assert DeployOptions(input="lorenz").copies == 8
     assert DeployOptions(input="memory", copies=4, scaling="zscore").copies == 4
+    # lorenz-x chooses what it is not given, with a built network only; the defaults
+    # stand in until it does. memory and narma10 never choose.
+    assert DeployOptions(input="lorenz-x").code_to_choose == CHOSEN_CODE_SETTINGS
+    assert DeployOptions(input="lorenz-x", code="level", copies=4).code_to_choose == \
+        ("scaling", "steps_per_sample")
+    assert DeployOptions(input="lorenz-x", network="net.nir").code_to_choose == ()
+    assert DeployOptions(input="lorenz-x", network="net.nir").copies == 24
+    for task in ("memory", "narma10"):
+        assert DeployOptions(input=task).code_to_choose == ()
+
+
+def test_lorenz_x_keeps_a_code_flag_given(tmp_path):
+    code, r, _ = deploy(tmp_path, "sps10", "--input", "lorenz-x", "--steps-per-sample", "10",
+                        "--prune", "none")
+    assert code == 0
+    choice = r["input"]["code_choice"]
+    assert choice["chosen"] == ["scaling", "copies", "code"]
+    assert choice["steps_per_sample"] == r["input"]["steps_per_sample"] == 10
+    assert {c["steps_per_sample"] for c in choice["candidates"]} == {10}
+    assert r["task"]["n_train"] == 210 and np.isfinite(r["task"]["unpruned"])
 
 
 def test_no_recurrence_control_is_present_and_scored(tmp_path):

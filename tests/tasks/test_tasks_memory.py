@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
+from lnp_neuro.tasks.code_choice import training_part
 from lnp_neuro.tasks.dynamical import lorenz63
 from lnp_neuro.tasks.memory import (MC_DELAYS, TaskSplit, make_task, memory_capacity, narma,
                                     score_states, select_task_tau, task_references)
@@ -85,6 +86,16 @@ def test_narma10_task_follows_atiya_parlos():
         assert y_next[t] == pytest.approx(expected, rel=1e-12)
     np.testing.assert_array_equal(task.persistence[1:, 0], y_next[:-1])
     assert task.sigma[0] == pytest.approx(y_next.std())
+
+
+@pytest.mark.parametrize("horizon", [1, 10])
+def test_lorenz_x_code_choice_reads_no_test_target(horizon):
+    """lnp-deploy chooses lorenz-x's code on training_part of its inputs (a ForecastSplit);
+    every sample that reads is a training input or target of the task's TaskSplit."""
+    for n in range(400, 3200, 7):
+        split = TaskSplit(n)
+        last_read = len(training_part(np.zeros(n))) - 1
+        assert last_read <= split.train[-1] + horizon < split.test[0] + horizon
 
 
 def test_lorenz_x_targets_are_x_horizon_steps_ahead():
