@@ -118,7 +118,7 @@ def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
     data_full = np.concatenate([new_data, net.weights.data[inactive_edge]])
     active_full = np.concatenate([np.ones(new_data.size, bool),
                                   net.synapse_active[inactive_edge]])
-    order = np.lexsort((cols_full, rows_full))
+    order = _row_major_order(rows_full, cols_full, net.weights.shape[1])
     weights = sp.csr_matrix((data_full[order], (rows_full[order], cols_full[order])),
                             shape=net.weights.shape)
     weights.sort_indices()
@@ -127,6 +127,12 @@ def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
 
 
 RESCALES = ("unbiased", "variance", "none")
+
+
+def _row_major_order(rows: np.ndarray, cols: np.ndarray, n_cols: int) -> np.ndarray:
+    """``np.lexsort((cols, rows))``: by row, then column, equal pairs in their order. One
+    stable sort of the combined key gives the same permutation in a fraction of the time."""
+    return np.argsort(rows.astype(np.int64) * int(n_cols) + cols, kind="stable")
 
 
 def _rescale_kept(old: np.ndarray, rows: np.ndarray, kept: np.ndarray, new: np.ndarray,
@@ -216,7 +222,7 @@ def _replace_active_weights(net: SpikingNetwork, new_effective: sp.csr_matrix) -
     cols = np.concatenate([coo.col.astype(np.int64), pre_all[inactive_edge]])
     data = np.concatenate([coo.data, net.weights.data[inactive_edge]])
     flags = np.concatenate([np.ones(coo.nnz, bool), net.synapse_active[inactive_edge]])
-    order = np.lexsort((cols, rows))
+    order = _row_major_order(rows, cols, net.weights.shape[1])
     weights = sp.csr_matrix((data[order], (rows[order], cols[order])), shape=net.weights.shape)
     weights.sort_indices()
     if weights.nnz != order.size:

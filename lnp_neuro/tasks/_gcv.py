@@ -13,8 +13,9 @@ what they chose, with the penalties they leave undecided, which gives the same r
 bit for bit, for a fraction of the SVDs.
 
 :func:`gcv_scores` computes the same scores from the eigendecomposition of the states'
-covariance ``Xc' Xc = V diag(lam) V'`` (``Xc``: the centred states), cheaper than the SVD
-of ``Xc``: with ``Z = Xc V``, the hat matrix of penalty ``alpha`` is ``H = Z diag(1 /
+covariance ``Xc' Xc = V diag(lam) V'`` (``Xc``: the centred states; with more features
+than samples, from the Gram matrix ``Xc Xc'``, which has the same nonzero eigenvalues),
+cheaper than the SVD of ``Xc``: with ``Z = Xc V``, the hat matrix of penalty ``alpha`` is ``H = Z diag(1 /
 (lam + alpha)) Z'``, the leave-one-out error of sample ``i`` is ``(y - H y)_i / (1 -
 H_ii - 1 / n)`` (the centred targets; ``1 / n``: the intercept) and the score its mean
 square, negated. They equal sklearn's up to rounding (tests/tasks/test_gcv.py; the
@@ -45,8 +46,19 @@ def gcv_scores(x: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> np.ndarray:
     n = x.shape[0]
     xc = x - x.mean(axis=0)
     yc = y - y.mean(axis=0)
-    lam, v = np.linalg.eigh(xc.T @ xc)
-    z = xc @ v
+    if x.shape[1] <= n:
+        lam, v = np.linalg.eigh(xc.T @ xc)
+        z = xc @ v
+    else:
+        # More features than samples (a large network's states): the nonzero
+        # eigenvalues of Xc' Xc are those of the Gram matrix Xc Xc' = U diag(lam) U',
+        # and Z = Xc V = U diag(sqrt(lam)) on them; the other directions have Z = 0 and
+        # add nothing to H. An n x n eigendecomposition instead of a p x p one.
+        lam, u = np.linalg.eigh(xc @ xc.T)
+        # Eigenvalues at the rounding level of the largest are zeros (the centring's
+        # constant direction at least): their directions are left out of Z exactly.
+        lam = np.where(lam > lam.max(initial=0.0) * n * np.finfo(float).eps, lam, 0.0)
+        z = u * np.sqrt(lam)
     inverse = 1.0 / (np.maximum(lam, 0.0)[:, None] + alphas[None, :])     # [p, alphas]
     leverage = (z * z) @ inverse                                          # [n, alphas]
     zty = z.T @ yc                                                        # [p, d]

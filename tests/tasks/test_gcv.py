@@ -16,7 +16,7 @@ def sklearn_scores(x, y, alphas):
     return np.array([np.mean(-errors[..., a]) for a in range(len(alphas))])
 
 
-@pytest.mark.parametrize("shape", [(300, 40), (30, 60)])     # more samples; more features
+@pytest.mark.parametrize("shape", [(300, 40), (30, 60), (80, 500)])   # more samples; more features
 def test_scores_equal_sklearns_up_to_rounding(shape):
     rng = np.random.default_rng(0)
     x = (rng.random(shape) < 0.2) * rng.random(shape) * 3
@@ -35,11 +35,12 @@ def test_undecided_keeps_the_candidates_near_the_best_in_order():
     assert undecided([-1.0, np.nan]).tolist() == [0, 1]
 
 
-def test_readouts_equal_the_exhaustive_fits_bit_for_bit():
+@pytest.mark.parametrize("n_samples, n_neurons", [(400, 30), (170, 150)])  # p < n; p > n
+def test_readouts_equal_the_exhaustive_fits_bit_for_bit(n_samples, n_neurons):
     rng = np.random.default_rng(1)
-    spikes = rng.random((400 * 4, 30)) < 0.2
-    y = np.cumsum(rng.standard_normal((400, 2)), axis=0)
-    split = ForecastSplit(400)
+    spikes = rng.random((n_samples * 4, n_neurons)) < 0.2
+    y = np.cumsum(rng.standard_normal((n_samples, 2)), axis=0)
+    split = ForecastSplit(n_samples)
     taus = (5e-3, 20e-3, 50e-3)
     best = None
     for tau in taus:                       # what select_trace_tau did before the scores
