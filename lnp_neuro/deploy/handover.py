@@ -71,6 +71,9 @@ def population_summary(layout: FlatLayout) -> list[dict]:
             for name, pop in layout.graph.populations.items()]
 
 
+def _without_readout(graph) -> list[str]:
+    """The populations of ``graph`` other than the forecast's readout :data:`READOUT`."""
+    return [name for name in graph.populations if name != READOUT]
 
 
 def deployed_reservoir(loaded) -> SpikingNetwork | None:
@@ -81,7 +84,7 @@ def deployed_reservoir(loaded) -> SpikingNetwork | None:
     if not isinstance(loaded, FlatLayout):
         return None
     graph = loaded.graph
-    rest = [name for name in graph.populations if name != READOUT]
+    rest = _without_readout(graph)
     readout = graph.populations.get(READOUT)
     if (readout is None or readout.spiking or len(rest) != 1
             or graph.recurrent_populations() != rest
@@ -95,4 +98,4 @@ def reservoir_of(deployed: DeployedNetwork) -> SpikingNetwork:
     the network the dynamics and activity are measured on (the readout is feed-forward
     and never spikes: it changes neither)."""
     graph = deployed.layout.graph
-    return to_network(graph.subgraph([n for n in graph.populations if n != READOUT]))
+    return to_network(graph.subgraph(_without_readout(graph)))

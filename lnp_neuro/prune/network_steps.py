@@ -18,10 +18,10 @@ import scipy.sparse as sp
 
 from .._util.parallel import beside, one_thread
 from ..model.network import SpikingNetwork
-from .covariance import covariance_at_edges, spectral_abscissa
+from .covariance import spectral_abscissa
 from .delocalize import DelocalizeInfo, dale_weight_sampler, delocalize
 from .lyapunov_matrix import lyapunov_matrix as _lyapunov_matrix
-from .noise import NoisePruneInfo, _seed_rng, noise_prune
+from .noise import NoisePruneInfo, _seed_rng, noise_prune, pruning_covariance
 
 __all__ = ["noise_prune_network", "delocalize_network", "input_power_factors", "RESCALES"]
 
@@ -93,14 +93,8 @@ def noise_prune_network(net: SpikingNetwork, n_keep: float | None = None, *,
         abscissa = spectral_abscissa(w_lin, leak, seed=0)
         margin = margin_frac * float(np.median(leak))
         shift = max(0.0, abscissa + margin)
-        # The covariance as noise_prune would estimate it, drawing from the generator
-        # its keep draws then continue.
-        cov = covariance
-        if isinstance(covariance, str):
-            options = dict(covariance_options or {})
-            if covariance != "exact":
-                options.setdefault("seed", rng)
-            cov = covariance_at_edges(w_lin, leak + shift, sigma, method=covariance, **options)
+        cov = pruning_covariance(w_lin, leak + shift, sigma, covariance, rng,
+                                 **(covariance_options or {}))
         lam = None if lam is None else lam.result()
     _, info = noise_prune(w_lin, leak + shift, rho=rho, n_keep=n_keep, sigma=sigma,
                           lyapunov_matrix=lam, seed=rng, covariance=cov)

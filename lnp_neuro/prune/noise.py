@@ -39,7 +39,8 @@ from .covariance import (CovarianceEstimate, UnstableNetworkError, check_leak,
                          covariance_at_edges, spectral_abscissa)
 
 __all__ = ["UnstableNetworkWarning", "NoisePruneInfo", "noise_scores", "rho_for_keep_count",
-           "rho_for_density", "keep_probability", "noise_prune", "random_prune"]
+           "rho_for_density", "keep_probability", "noise_prune", "pruning_covariance",
+           "random_prune"]
 
 
 class UnstableNetworkWarning(RuntimeWarning):
@@ -205,6 +206,20 @@ def noise_scores(weights, leak, sigma: float = 1.0, lyapunov_matrix=None,
     return scores, cov
 
 
+def pruning_covariance(weights, leak, sigma: float, covariance, rng: np.random.Generator,
+                       **covariance_options):
+    """The covariance :func:`noise_prune` scores the synapses with: ``covariance`` itself
+    when it is a ready :class:`CovarianceEstimate` (or anything else, for
+    :func:`noise_scores` to check), else :func:`covariance_at_edges` by that method, its
+    noise drawn from ``rng`` (the generator whose keep draws then continue) unless the
+    options give a seed."""
+    if not isinstance(covariance, str):
+        return covariance
+    if covariance != "exact":
+        covariance_options.setdefault("seed", rng)
+    return covariance_at_edges(weights, leak, sigma, method=covariance, **covariance_options)
+
+
 def rho_for_keep_count(scores, n_keep: float) -> float:
     """The ``rho`` with ``sum_e min(1, rho * scores_e) = n_keep`` (expected kept synapses).
 
@@ -230,11 +245,9 @@ def rho_for_keep_count(scores, n_keep: float) -> float:
     consistent = rho * desc[:last + 1] <= 1.0
     consistent[1:] &= rho[1:] * desc[:last] >= 1.0
     hit = np.flatnonzero(consistent)
-    if hit.size:
-        return float(rho[hit[0]])
-    if int(np.floor(n_keep)) >= desc.size:
-        return 1.0 / desc[-1]
-    return float(1.0 / desc[last])
+    # None consistent (n_keep at the count of positive scores, or rounding at a
+    # boundary): the rho that saturates the first last + 1 scores.
+    return float(rho[hit[0]]) if hit.size else float(1.0 / desc[last])
 
 
 def rho_for_density(scores, n_neurons: int, target_density: float) -> float:
@@ -298,12 +311,11 @@ def noise_prune(weights, leak, rho: float | None = None, sigma: float = 1.0,
     n = w.shape[0]
     leak = check_leak(leak, n)
     rng = _seed_rng(seed)
-    if isinstance(covariance, str) and covariance != "exact" and "seed" not in covariance_options:
-        covariance_options["seed"] = rng
     pre = w.indices.astype(np.int64)
     post = np.repeat(np.arange(n, dtype=np.int64), np.diff(w.indptr))
     loop = pre == post
-    scores, cov = noise_scores(w, leak, sigma, lyapunov_matrix, covariance, **covariance_options)
+    cov = pruning_covariance(w, leak, sigma, covariance, rng, **covariance_options)
+    scores, cov = noise_scores(w, leak, sigma, lyapunov_matrix, cov)
     if rho is None:
         sampled = scores[~loop]
         rho = rho_for_keep_count(sampled, min(float(n_keep), float(np.count_nonzero(sampled > 0))))

@@ -15,10 +15,10 @@ bit for bit, for a fraction of the SVDs.
 :func:`gcv_scores` computes the same scores from the eigendecomposition of the states'
 covariance ``Xc' Xc = V diag(lam) V'`` (``Xc``: the centred states; with more features
 than samples, from the Gram matrix ``Xc Xc'``, which has the same nonzero eigenvalues),
-cheaper than the SVD of ``Xc``: with ``Z = Xc V``, the hat matrix of penalty ``alpha`` is ``H = Z diag(1 /
-(lam + alpha)) Z'``, the leave-one-out error of sample ``i`` is ``(y - H y)_i / (1 -
-H_ii - 1 / n)`` (the centred targets; ``1 / n``: the intercept) and the score its mean
-square, negated. They equal sklearn's up to rounding (tests/tasks/test_gcv.py; the
+cheaper than the SVD of ``Xc``: with ``Z = Xc V``, the hat matrix of penalty ``alpha`` is
+``H = Z diag(1 / (lam + alpha)) Z'``, the leave-one-out error of sample ``i`` is ``(y -
+H y)_i / (1 - H_ii - 1 / n)`` (the centred targets; ``1 / n``: the intercept) and the
+score its mean square, negated. They equal sklearn's up to rounding (tests/tasks/test_gcv.py; the
 agreement on the default deployment's states is in docs/results.md, "Default deploy
 time"), far below the gaps between the penalties' or the time constants' scores. Where
 two candidates' scores are within :data:`MARGIN` (relative) of each other, these scores
